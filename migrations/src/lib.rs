@@ -1,0 +1,15 @@
+//! Herald's schema, as sea-orm migrations run at start-up. Written for both SQLite and
+//! PostgreSQL: one change per statement (SQLite cannot alter several columns at once).
+//! Times are BIGINT milliseconds since the epoch; JSON is stored as TEXT.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}

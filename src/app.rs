@@ -1,0 +1,203 @@
+//! Builds the state, the HTTP router and the dispatcher; serves until SIGTERM/Ctrl-C.
+use crate::auth::{Principal, Tokens};
+use crate::config::ServeArgs;
+use crate::dispatch::{retry::RetryPolicy, DispatchConfig, Dispatcher};
+use crate::graphql::{self, HeraldSchema};
+use crate::service::Services;
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::ConnectionTrait;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: HeraldSchema,
+}
+
+/// A started server: its address and how to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub services: Services,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Graceful stop: stop accepting, stop claiming, finish or release in-flight work.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await?
+    }
+}
+
+fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
+    DispatchConfig {
+        policy: RetryPolicy {
+            max_attempts: args.max_attempts.max(1),
+            base_delay: Duration::from_millis(args.retry_base_delay_ms),
+            max_delay: Duration::from_millis(args.retry_max_delay_ms.max(args.retry_base_delay_ms)),
+        },
+        request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        lease: Duration::from_millis(args.lease_ms),
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
+        workers: args.workers.max(1),
+        public_url: args.public_url.clone(),
+    }
+}
+
+/// Connect, migrate, bind and serve in the background.
+pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
+    let db = crate::store::connect(&args.db.database_url).await?;
+    let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
+    let dispatcher = Dispatcher::new(db.clone(), dispatch_config(&args))?;
+    let services = Services { db, dispatcher: dispatcher.clone(), tokens: tokens.clone() };
+    let schema = graphql::build(services.clone(), args.disable_introspection);
+    let state = AppState { services: services.clone(), schema };
+    let listener = TcpListener::bind(&args.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "herald listening");
+    let shutdown = CancellationToken::new();
+    let dispatcher_task = dispatcher.start();
+    let token_flusher = {
+        let tokens = tokens.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => tokens.flush_last_used().await,
+                    _ = stop.cancelled() => break,
+                }
+            }
+            tokens.flush_last_used().await;
+        })
+    };
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .await?;
+        dispatcher.shutdown(grace).await;
+        let _ = dispatcher_task.await;
+        let _ = token_flusher.await;
+        tracing::info!("herald stopped");
+        Ok(())
+    });
+    Ok(Running { addr, services, shutdown, task })
+}
+
+/// `herald serve`: run until SIGTERM or Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let running = start(args).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/public/graphql", get(graphiql).post(graphql_handler))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.services.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"}))).into_response()
+        }
+    }
+}
+
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim());
+    }
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+fn unauthenticated() -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{"message": "a valid API token is required (X-API-Key or Authorization: Bearer)", "extensions": {"code": "UNAUTHENTICATED"}}]
+    });
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+async fn graphql_handler(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> Response {
+    let Some(token) = presented_token(&headers).filter(|t| !t.is_empty()) else {
+        tracing::info!(%remote, "request without an API token refused");
+        return unauthenticated();
+    };
+    let principal: Principal = match state.services.tokens.authenticate(token, Some(remote.ip())).await {
+        Ok(p) => p,
+        Err(reason) => {
+            tracing::warn!(%remote, %reason, "API token refused");
+            return unauthenticated();
+        }
+    };
+    let mut response = state.schema.execute(req.into_inner().data(principal)).await;
+    add_error_codes(&mut response);
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Errors raised by async-graphql itself (parsing, validation, bad argument values)
+/// carry no code; give them one so every error is typed.
+fn add_error_codes(response: &mut async_graphql::Response) {
+    for e in &mut response.errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if e.message.contains("Invalid value") || e.message.contains("Oneof") || e.message.contains("invalid") {
+            "BAD_USER_INPUT"
+        } else if e.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "INTERNAL_SERVER_ERROR"
+        };
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}

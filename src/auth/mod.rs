@@ -1,0 +1,270 @@
+//! API tokens: HS256 JWTs whose `jti` is stored so they can be revoked and rotated,
+//! with permissions and optional CIDR allow-lists. `Principal` is who is calling.
+use crate::domain::time::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::store::{self, tokens::TokenRow};
+use async_graphql::Enum;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+pub enum Permission {
+    #[graphql(name = "AlertRead")]
+    AlertRead,
+    #[graphql(name = "AlertModify")]
+    AlertModify,
+    #[graphql(name = "DestinationRead")]
+    DestinationRead,
+    #[graphql(name = "DestinationModify")]
+    DestinationModify,
+    #[graphql(name = "RuleRead")]
+    RuleRead,
+    #[graphql(name = "RuleModify")]
+    RuleModify,
+    #[graphql(name = "OrganizationAPITokenRead")]
+    #[serde(rename = "OrganizationAPITokenRead")]
+    OrganizationApiTokenRead,
+    #[graphql(name = "OrganizationAPITokenModify")]
+    #[serde(rename = "OrganizationAPITokenModify")]
+    OrganizationApiTokenModify,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Permission::AlertRead,
+        Permission::AlertModify,
+        Permission::DestinationRead,
+        Permission::DestinationModify,
+        Permission::RuleRead,
+        Permission::RuleModify,
+        Permission::OrganizationApiTokenRead,
+        Permission::OrganizationApiTokenModify,
+    ];
+
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token_id: String,
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+impl Principal {
+    pub fn has(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+    /// A principal for work Herald does on its own (system error alerts).
+    pub fn system() -> Self {
+        Principal {
+            token_id: String::new(),
+            name: "herald".into(),
+            permissions: Permission::ALL.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// Token id.
+    sub: String,
+    /// Current value id; changes on rotation.
+    jti: String,
+    iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+}
+
+/// What a newly created or rotated token looks like.
+pub struct IssuedToken {
+    pub row: TokenRow,
+    pub value: String,
+}
+
+#[derive(Clone)]
+pub struct Tokens {
+    db: DatabaseConnection,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// `lastUsedAt` updates, coalesced and flushed by [`Tokens::flush_last_used`].
+    last_used: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+const SECRET_SETTING: &str = "jwt_secret";
+
+impl Tokens {
+    /// Use the configured secret, or the one generated once and stored in the database.
+    pub async fn new(db: DatabaseConnection, configured: Option<&str>) -> anyhow::Result<Self> {
+        let secret = match configured.filter(|s| !s.is_empty()) {
+            Some(s) => s.to_string(),
+            None => {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                store::settings::get_or_insert(&db, SECRET_SETTING, &fresh).await?
+            }
+        };
+        Ok(Tokens {
+            db,
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            last_used: Arc::default(),
+        })
+    }
+
+    fn sign(&self, row: &TokenRow) -> AppResult<String> {
+        let claims = Claims {
+            sub: row.id.clone(),
+            jti: row.current_jti.clone(),
+            iat: row.rotated_at.unwrap_or(row.created_at) / 1000,
+            exp: row.expires_at.map(|e| e / 1000),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(e.into()))
+    }
+
+    pub async fn create(
+        &self,
+        name: &str,
+        permissions: &[Permission],
+        expires_at: Option<i64>,
+        allowed_cidrs: &[ipnet::IpNet],
+        created_by: &str,
+    ) -> AppResult<IssuedToken> {
+        if name.trim().is_empty() {
+            return Err(AppError::BadInput("token name must not be empty".into()));
+        }
+        let now = now_ms();
+        if expires_at.is_some_and(|e| e <= now) {
+            return Err(AppError::BadInput("expiresAt must be in the future".into()));
+        }
+        let row = TokenRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.trim().to_string(),
+            current_jti: uuid::Uuid::new_v4().to_string(),
+            permissions: store::to_json(&permissions.iter().map(|p| p.name()).collect::<Vec<_>>()),
+            allowed_cidrs: store::to_json(&allowed_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+            created_at: now,
+            created_by: created_by.to_string(),
+            expires_at,
+            last_used_at: None,
+            rotated_at: None,
+            revoked_at: None,
+        };
+        store::tokens::insert(&self.db, row.clone()).await?;
+        let value = self.sign(&row)?;
+        Ok(IssuedToken { row, value })
+    }
+
+    /// New value for a token; the old value is refused from now on.
+    pub async fn rotate(&self, id: &str) -> AppResult<IssuedToken> {
+        let jti = uuid::Uuid::new_v4().to_string();
+        if !store::tokens::rotate(&self.db, id, &jti, now_ms()).await? {
+            return Err(AppError::NotFound(format!("no API token with id {id}")));
+        }
+        let row = store::tokens::get(&self.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no API token with id {id}")))?;
+        let value = self.sign(&row)?;
+        Ok(IssuedToken { row, value })
+    }
+
+    pub async fn revoke(&self, id: &str) -> AppResult<bool> {
+        Ok(store::tokens::revoke(&self.db, id, now_ms()).await?)
+    }
+
+    pub async fn list(&self) -> AppResult<Vec<TokenRow>> {
+        Ok(store::tokens::list(&self.db).await?)
+    }
+
+    pub async fn get(&self, id: &str) -> AppResult<Option<TokenRow>> {
+        Ok(store::tokens::get(&self.db, id).await?.filter(|r| r.revoked_at.is_none()))
+    }
+
+    /// Check a presented token. The error text is for logs only; callers answer a
+    /// generic `UNAUTHENTICATED`.
+    pub async fn authenticate(&self, value: &str, remote: Option<IpAddr>) -> Result<Principal, String> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = true;
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<Claims>(value, &self.decoding, &validation)
+            .map_err(|e| format!("invalid token: {e}"))?
+            .claims;
+        let row = store::tokens::get(&self.db, &claims.sub)
+            .await
+            .map_err(|e| format!("token lookup failed: {e}"))?
+            .ok_or("unknown token")?;
+        if row.revoked_at.is_some() {
+            return Err(format!("token {} is revoked", row.id));
+        }
+        if row.current_jti != claims.jti {
+            return Err(format!("token {} was rotated; old value used", row.id));
+        }
+        let now = now_ms();
+        if row.expires_at.is_some_and(|e| e <= now) {
+            return Err(format!("token {} expired", row.id));
+        }
+        let cidrs: Vec<String> = store::from_json(&row.allowed_cidrs);
+        if !cidrs.is_empty() {
+            let allowed = remote.is_some_and(|ip| {
+                cidrs
+                    .iter()
+                    .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
+                    .any(|net| net.contains(&ip))
+            });
+            if !allowed {
+                return Err(format!("token {} used from {remote:?}, outside its CIDR blocks", row.id));
+            }
+        }
+        self.last_used.lock().expect("lock").insert(row.id.clone(), now);
+        let names: Vec<String> = store::from_json(&row.permissions);
+        Ok(Principal {
+            token_id: row.id,
+            name: row.name,
+            permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+        })
+    }
+
+    /// Write the coalesced `lastUsedAt` values (called periodically and at shutdown).
+    pub async fn flush_last_used(&self) {
+        let pending: Vec<(String, i64)> = self.last_used.lock().expect("lock").drain().collect();
+        for (id, at) in pending {
+            if let Err(e) = store::tokens::touch(&self.db, &id, at).await {
+                tracing::warn!(error = %e, "could not record token use");
+            }
+        }
+    }
+}
+
+/// Parse `30d`, `12h`, `90m`, `45s` into milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = num.parse().ok()?;
+    let factor = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}

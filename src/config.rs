@@ -1,0 +1,116 @@
+//! Command line and environment configuration (every flag has an `HERALD_*` variable).
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: alert routing and delivery service with a GraphQL API",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options for `serve` (the default command).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP/GraphQL server and the delivery dispatcher (default).
+    Serve(ServeArgs),
+    /// Manage API tokens from the command line (bootstrapping).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
+    #[arg(long, env = "HERALD_DATABASE_URL", default_value = "sqlite://herald.db?mode=rwc")]
+    pub database_url: String,
+    /// HS256 secret used to sign API tokens. When unset, one is generated once and stored in the database.
+    #[arg(long, env = "HERALD_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base URL of the console, used to build each alert's `link`.
+    #[arg(long, env = "HERALD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Delivery attempts before a delivery is marked FAILED.
+    #[arg(long, env = "HERALD_MAX_ATTEMPTS", default_value_t = 10)]
+    pub max_attempts: u32,
+    /// Base delay of the exponential backoff (full jitter), in milliseconds.
+    #[arg(long, env = "HERALD_RETRY_BASE_DELAY_MS", default_value_t = 1000)]
+    pub retry_base_delay_ms: u64,
+    /// Cap on a single retry delay, in milliseconds (also caps an honoured Retry-After).
+    #[arg(long, env = "HERALD_RETRY_MAX_DELAY_MS", default_value_t = 300_000)]
+    pub retry_max_delay_ms: u64,
+    /// Timeout of one outbound request, in milliseconds.
+    #[arg(long, env = "HERALD_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// How long a claimed delivery stays leased to a worker before another may take it over.
+    #[arg(long, env = "HERALD_LEASE_MS", default_value_t = 60_000)]
+    pub lease_ms: u64,
+    /// How often idle workers look for due deliveries, in milliseconds.
+    #[arg(long, env = "HERALD_POLL_INTERVAL_MS", default_value_t = 500)]
+    pub poll_interval_ms: u64,
+    /// Deliveries sent concurrently by this process.
+    #[arg(long, env = "HERALD_WORKERS", default_value_t = 16)]
+    pub workers: usize,
+    /// How long graceful shutdown waits for in-flight deliveries, in milliseconds.
+    #[arg(long, env = "HERALD_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+    /// Refuse GraphQL introspection queries.
+    #[arg(long, env = "HERALD_DISABLE_INTROSPECTION", default_value_t = false)]
+    pub disable_introspection: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Token name, recorded as createdBy/lastModifiedBy of what it changes.
+        #[arg(long)]
+        name: String,
+        /// Permission to grant (repeatable). Default: every permission.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// Lifetime such as `30d`, `12h`, `90m`. Default: no expiry.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List tokens (id, name, permissions, expiry).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        db: DbArgs,
+        id: String,
+    },
+}
+
+impl ServeArgs {
+    /// Defaults for tests and embedding: every value as documented, a given database.
+    pub fn for_database(url: &str) -> Self {
+        let mut args = Cli::parse_from(["herald"]).serve;
+        args.db.database_url = url.to_string();
+        args.db.jwt_secret = None;
+        args
+    }
+}

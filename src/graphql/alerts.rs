@@ -1,0 +1,451 @@
+//! Alerts: ingestion, queries with keyset pagination, updates, re-sends and test sends.
+use super::error::GqlResultExt;
+use super::guard::{actor, need};
+use super::scalars::{AWSDateTime, AWSJSON};
+use crate::auth::Permission;
+use crate::domain::{self, AlertStatus, AlertType, DeliveryStatus, Severity};
+use crate::error::{bad_input, AppError};
+use crate::routing::RoutingDecision;
+use crate::service::{self, alerts::NewAlert, Services};
+use crate::store::{self, alerts::AlertFilter};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+#[derive(InputObject, Clone)]
+pub struct CreateAlertInput {
+    pub detection_id: ID,
+    pub title: String,
+    /// The detection's static severity.
+    pub severity: Severity,
+    /// Default `RULE`.
+    #[graphql(name = "type")]
+    pub alert_type: Option<AlertType>,
+    pub log_type: Option<String>,
+    pub dedup_string: Option<String>,
+    pub description: Option<String>,
+    pub runbook: Option<String>,
+    pub reference: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub alert_context: Option<AWSJSON>,
+    pub event_time: Option<AWSDateTime>,
+    /// What the detection's `destinations()` returned; null = not defined.
+    pub generated_destinations: Option<Vec<String>>,
+    /// What the detection's `severity()` returned.
+    pub generated_severity: Option<Severity>,
+}
+
+impl From<CreateAlertInput> for NewAlert {
+    fn from(i: CreateAlertInput) -> Self {
+        NewAlert {
+            detection_id: i.detection_id.0,
+            title: i.title,
+            severity: Some(i.severity),
+            alert_type: i.alert_type,
+            log_type: i.log_type.filter(|l| !l.is_empty()),
+            dedup_string: i.dedup_string,
+            description: i.description,
+            runbook: i.runbook,
+            reference: i.reference,
+            tags: i.tags,
+            alert_context: i.alert_context.map(|j| j.0),
+            event_time: i.event_time.map(|t| t.ms()),
+            generated_destinations: i.generated_destinations,
+            generated_severity: i.generated_severity,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Alert {
+    id: ID,
+    title: String,
+    severity: Severity,
+    status: AlertStatus,
+    #[graphql(name = "type")]
+    alert_type: AlertType,
+    detection_id: ID,
+    log_type: Option<String>,
+    dedup_string: String,
+    description: String,
+    runbook: String,
+    reference: String,
+    tags: Vec<String>,
+    alert_context: AWSJSON,
+    created_at: AWSDateTime,
+    updated_at: AWSDateTime,
+    first_event_occurred_at: AWSDateTime,
+    last_received_event_at: AWSDateTime,
+    event_count: i64,
+    assignee_id: Option<ID>,
+    /// Where routing sent this alert, and why.
+    routing: RoutingDecision,
+    /// False when no destination matched (and it was not deliberately skipped).
+    routed: bool,
+    created_by: String,
+    last_modified_by: String,
+}
+
+impl From<domain::Alert> for Alert {
+    fn from(a: domain::Alert) -> Self {
+        Alert {
+            id: ID(a.id),
+            title: a.title,
+            severity: a.severity,
+            status: a.status,
+            alert_type: a.alert_type,
+            detection_id: ID(a.detection_id),
+            log_type: a.log_type,
+            dedup_string: a.dedup_string,
+            description: a.description,
+            runbook: a.runbook,
+            reference: a.reference,
+            tags: a.tags,
+            alert_context: AWSJSON(a.alert_context),
+            created_at: AWSDateTime::from_ms(a.created_at),
+            updated_at: AWSDateTime::from_ms(a.updated_at),
+            first_event_occurred_at: AWSDateTime::from_ms(a.first_event_at),
+            last_received_event_at: AWSDateTime::from_ms(a.last_received_event_at),
+            event_count: a.event_count,
+            assignee_id: a.assignee_id.map(ID),
+            routing: a.routing,
+            routed: a.routed,
+            created_by: a.created_by,
+            last_modified_by: a.last_modified_by,
+        }
+    }
+}
+
+/// One stored delivery attempt.
+#[derive(SimpleObject)]
+pub struct DeliveryAttempt {
+    attempt_number: i32,
+    dispatched_at: AWSDateTime,
+    /// HTTP status; 0 for network errors and requests never sent.
+    status_code: i32,
+    success: bool,
+    /// Error text or the response body (truncated).
+    message: String,
+    duration_ms: i64,
+}
+
+/// The delivery of an alert to one destination.
+#[derive(SimpleObject)]
+pub struct AlertDelivery {
+    delivery_id: ID,
+    output_id: ID,
+    /// The destination's display name.
+    label: String,
+    status: DeliveryStatus,
+    success: bool,
+    status_code: Option<i32>,
+    message: Option<String>,
+    dispatched_at: Option<AWSDateTime>,
+    attempt_count: i32,
+    /// When the next attempt is due (pending deliveries).
+    next_attempt_at: Option<AWSDateTime>,
+    attempts: Vec<DeliveryAttempt>,
+}
+
+#[derive(SimpleObject)]
+pub struct AlertComment {
+    id: ID,
+    alert_id: ID,
+    body: String,
+    created_by: String,
+    created_at: AWSDateTime,
+}
+
+impl From<store::alerts::Comment> for AlertComment {
+    fn from(c: store::alerts::Comment) -> Self {
+        AlertComment {
+            id: ID(c.id),
+            alert_id: ID(c.alert_id),
+            body: c.body,
+            created_by: c.created_by,
+            created_at: AWSDateTime::from_ms(c.created_at),
+        }
+    }
+}
+
+#[ComplexObject]
+impl Alert {
+    /// One entry per delivery (routed, re-sent), with every attempt.
+    async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertDelivery>> {
+        let s = ctx.data::<Services>()?;
+        let rows = store::deliveries::for_alerts(&s.db, std::slice::from_ref(&self.id.0)).await.gql()?;
+        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+        let mut attempts = store::deliveries::attempts_for(&s.db, &ids).await.gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|d| {
+                let status = DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending);
+                let mine: Vec<DeliveryAttempt> = attempts
+                    .extract_if(.., |a| a.delivery_id == d.id)
+                    .map(|a| DeliveryAttempt {
+                        attempt_number: a.attempt_number,
+                        dispatched_at: AWSDateTime::from_ms(a.dispatched_at),
+                        status_code: a.status_code,
+                        success: a.success,
+                        message: a.message,
+                        duration_ms: a.duration_ms,
+                    })
+                    .collect();
+                AlertDelivery {
+                    delivery_id: ID(d.id),
+                    output_id: ID(d.output_id),
+                    label: d.label,
+                    success: status == DeliveryStatus::Succeeded,
+                    next_attempt_at: (status == DeliveryStatus::Pending).then(|| AWSDateTime::from_ms(d.next_attempt_at)),
+                    status,
+                    status_code: d.last_status_code,
+                    message: d.last_message,
+                    dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
+                    attempt_count: d.attempt_count,
+                    attempts: mine,
+                }
+            })
+            .collect())
+    }
+
+    async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
+        let s = ctx.data::<Services>()?;
+        Ok(store::alerts::comments(&s.db, &self.id).await.gql()?.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirEnum {
+    #[graphql(name = "ascending")]
+    Ascending,
+    #[default]
+    #[graphql(name = "descending")]
+    Descending,
+}
+
+#[derive(InputObject, Default)]
+pub struct AlertsInput {
+    /// `endCursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Default 25, at most 1000.
+    pub page_size: Option<i32>,
+    pub created_at_after: Option<AWSDateTime>,
+    pub created_at_before: Option<AWSDateTime>,
+    pub detection_id: Option<ID>,
+    pub severities: Option<Vec<Severity>>,
+    pub statuses: Option<Vec<AlertStatus>>,
+    pub types: Option<Vec<AlertType>>,
+    pub log_types: Option<Vec<String>>,
+    /// Case-insensitive substring of the title.
+    pub name_contains: Option<String>,
+    /// Only alerts that were (true) or were not (false) routed to a destination.
+    pub routed: Option<bool>,
+    /// Default `descending` (newest first); pollers use `ascending`.
+    pub sort_dir: Option<SortDirEnum>,
+}
+
+#[derive(SimpleObject)]
+pub struct AlertEdge {
+    node: Alert,
+    cursor: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AlertsOutput {
+    edges: Vec<AlertEdge>,
+    page_info: PageInfo,
+}
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+fn decode_cursor(c: &str) -> Result<i64, AppError> {
+    URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| bad_input("cursor is not a cursor this API returned"))
+}
+
+#[derive(InputObject)]
+pub struct UpdateAlertStatusByIdInput {
+    pub ids: Vec<ID>,
+    pub status: AlertStatus,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAlertsAssigneeByIdInput {
+    pub ids: Vec<ID>,
+    /// Null unassigns.
+    pub assignee_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct AlertsMutationOutput {
+    alerts: Vec<Alert>,
+}
+
+#[derive(InputObject)]
+pub struct CreateAlertCommentInput {
+    pub alert_id: ID,
+    pub body: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateAlertCommentOutput {
+    comment: AlertComment,
+}
+
+#[derive(InputObject)]
+pub struct DeliverAlertInput {
+    pub alert_id: ID,
+    pub output_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct SendTestAlertInput {
+    pub output_ids: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeliveryResponse {
+    output_id: ID,
+    success: bool,
+    status_code: i32,
+    message: String,
+    dispatched_at: AWSDateTime,
+}
+
+fn ids(v: Vec<ID>) -> Vec<String> {
+    v.into_iter().map(|i| i.0).collect()
+}
+
+#[derive(Default)]
+pub struct AlertQuery;
+
+#[Object]
+impl AlertQuery {
+    #[graphql(guard = "need(Permission::AlertRead)")]
+    async fn alert(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Alert>> {
+        let s = ctx.data::<Services>()?;
+        Ok(store::alerts::get(&s.db, &id).await.gql()?.map(Into::into))
+    }
+
+    /// Alerts, newest first unless `sortDir: ascending`. Cursors are keyset positions on a
+    /// commit-ordered key, so a poller following `endCursor` never misses or repeats one.
+    #[graphql(guard = "need(Permission::AlertRead)")]
+    async fn alerts(&self, ctx: &Context<'_>, input: Option<AlertsInput>) -> async_graphql::Result<AlertsOutput> {
+        let s = ctx.data::<Services>()?;
+        let input = input.unwrap_or_default();
+        let page_size = input.page_size.unwrap_or(25);
+        if !(1..=1000).contains(&page_size) {
+            return Err(bad_input("pageSize must be between 1 and 1000")).gql();
+        }
+        let after_seq = match input.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => Some(decode_cursor(c).gql()?),
+            None => None,
+        };
+        let filter = AlertFilter {
+            after_seq,
+            descending: input.sort_dir.unwrap_or_default() == SortDirEnum::Descending,
+            limit: page_size as u64,
+            created_at_after: input.created_at_after.map(|t| t.ms()),
+            created_at_before: input.created_at_before.map(|t| t.ms()),
+            detection_id: input.detection_id.map(|d| d.0),
+            severities: input.severities.unwrap_or_default(),
+            statuses: input.statuses.unwrap_or_default(),
+            types: input.types.unwrap_or_default(),
+            log_types: input.log_types.unwrap_or_default(),
+            name_contains: input.name_contains,
+            routed: input.routed,
+        };
+        let (rows, more) = store::alerts::list(&s.db, &filter).await.gql()?;
+        let page_info = PageInfo {
+            has_next_page: more,
+            end_cursor: rows.last().map(|a| encode_cursor(a.seq)).or(input.cursor.clone()),
+            has_previous_page: after_seq.is_some(),
+            start_cursor: rows.first().map(|a| encode_cursor(a.seq)),
+        };
+        let edges = rows
+            .into_iter()
+            .map(|a| AlertEdge { cursor: encode_cursor(a.seq), node: a.into() })
+            .collect();
+        Ok(AlertsOutput { edges, page_info })
+    }
+}
+
+#[derive(Default)]
+pub struct AlertMutation;
+
+#[Object]
+impl AlertMutation {
+    /// Ingest a detection match: dedup, route, and queue deliveries atomically.
+    #[graphql(guard = "need(Permission::AlertModify)")]
+    async fn create_alert(&self, ctx: &Context<'_>, input: CreateAlertInput) -> async_graphql::Result<Alert> {
+        let s = ctx.data::<Services>()?;
+        Ok(service::alerts::create(s, input.into(), &actor(ctx)?).await.gql()?.into())
+    }
+
+    /// Routing dry-run: where would this alert go, and why? Stores nothing.
+    #[graphql(guard = "need(Permission::AlertRead)")]
+    async fn route_alert(&self, ctx: &Context<'_>, input: CreateAlertInput) -> async_graphql::Result<RoutingDecision> {
+        let s = ctx.data::<Services>()?;
+        service::alerts::route_preview(s, &input.into()).await.gql()
+    }
+
+    #[graphql(guard = "need(Permission::AlertModify)")]
+    async fn update_alert_status_by_id(&self, ctx: &Context<'_>, input: UpdateAlertStatusByIdInput) -> async_graphql::Result<AlertsMutationOutput> {
+        let s = ctx.data::<Services>()?;
+        let alerts = service::alerts::set_status(s, &ids(input.ids), input.status, &actor(ctx)?).await.gql()?;
+        Ok(AlertsMutationOutput { alerts: alerts.into_iter().map(Into::into).collect() })
+    }
+
+    #[graphql(guard = "need(Permission::AlertModify)")]
+    async fn update_alerts_assignee_by_id(&self, ctx: &Context<'_>, input: UpdateAlertsAssigneeByIdInput) -> async_graphql::Result<AlertsMutationOutput> {
+        let s = ctx.data::<Services>()?;
+        let assignee = input.assignee_id.map(|a| a.0);
+        let alerts = service::alerts::set_assignee(s, &ids(input.ids), assignee.as_deref(), &actor(ctx)?).await.gql()?;
+        Ok(AlertsMutationOutput { alerts: alerts.into_iter().map(Into::into).collect() })
+    }
+
+    #[graphql(guard = "need(Permission::AlertModify)")]
+    async fn create_alert_comment(&self, ctx: &Context<'_>, input: CreateAlertCommentInput) -> async_graphql::Result<CreateAlertCommentOutput> {
+        let s = ctx.data::<Services>()?;
+        let c = service::alerts::add_comment(s, &input.alert_id, &input.body, &actor(ctx)?).await.gql()?;
+        Ok(CreateAlertCommentOutput { comment: c.into() })
+    }
+
+    /// Re-send an alert to these destinations now (title prefixed `[Re-sent]: `), bypassing routing.
+    #[graphql(guard = "need(Permission::AlertModify)")]
+    async fn deliver_alert(&self, ctx: &Context<'_>, input: DeliverAlertInput) -> async_graphql::Result<Alert> {
+        let s = ctx.data::<Services>()?;
+        Ok(service::alerts::deliver(s, &input.alert_id, &ids(input.output_ids)).await.gql()?.into())
+    }
+
+    /// Send a test alert to each destination and wait for the answers.
+    #[graphql(guard = "need(Permission::DestinationModify)")]
+    async fn send_test_alert(&self, ctx: &Context<'_>, input: SendTestAlertInput) -> async_graphql::Result<Vec<DeliveryResponse>> {
+        let s = ctx.data::<Services>()?;
+        let reports = service::alerts::send_test(s, &ids(input.output_ids)).await.gql()?;
+        Ok(reports
+            .into_iter()
+            .map(|r| DeliveryResponse {
+                output_id: ID(r.output_id),
+                success: r.success,
+                status_code: r.status_code as i32,
+                message: r.message,
+                dispatched_at: AWSDateTime::from_ms(r.dispatched_at),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,174 @@
+//! Destinations: queries, mutations and types (named as in Panther's API).
+use super::error::GqlResultExt;
+use super::guard::{actor, need};
+use super::scalars::AWSDateTime;
+use crate::auth::Permission;
+use crate::destinations::custom_webhook::CustomWebhookConfig;
+use crate::domain::{AlertType, Severity};
+use crate::error::bad_input;
+use crate::service::{self, destinations::DestinationDraft, Services};
+use crate::store::{self, destinations::DestinationRecord};
+use async_graphql::{Context, InputObject, Object, OneofObject, SimpleObject, ID};
+use serde_json::Value;
+
+/// Exactly one field: the destination type and its configuration.
+#[derive(OneofObject)]
+pub enum DestinationConfigInput {
+    CustomWebhook(CustomWebhookConfig),
+}
+
+impl DestinationConfigInput {
+    /// The `outputType` (lower-cased field name) and the config as stored.
+    pub fn into_parts(self) -> (String, Value) {
+        fn json<T: serde::Serialize>(t: T) -> Value {
+            serde_json::to_value(t).unwrap_or_default()
+        }
+        match self {
+            DestinationConfigInput::CustomWebhook(c) => ("customwebhook".into(), json(c)),
+        }
+    }
+}
+
+/// The configuration of a destination, secrets redacted; one field is set.
+#[derive(SimpleObject, Default)]
+pub struct DestinationConfig {
+    custom_webhook: Option<CustomWebhookConfig>,
+}
+
+impl DestinationConfig {
+    fn from_stored(output_type: &str, config: &Value) -> Self {
+        fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
+            serde_json::from_value(v.clone()).ok()
+        }
+        let mut out = DestinationConfig::default();
+        if output_type == "customwebhook" {
+            out.custom_webhook = parse(config)
+        }
+        out
+    }
+}
+
+#[derive(InputObject)]
+pub struct DestinationInput {
+    /// Names the destination to update; ignored by `addDestination`.
+    pub output_id: Option<ID>,
+    pub display_name: String,
+    pub output_config: DestinationConfigInput,
+    pub default_for_severity: Vec<Severity>,
+    /// Omitted: every alert type.
+    pub alert_types: Option<Vec<AlertType>>,
+    /// Empty or omitted: every log type.
+    pub log_types: Option<Vec<String>>,
+}
+
+impl DestinationInput {
+    fn into_draft(self, output_id: Option<String>) -> DestinationDraft {
+        let (output_type, config) = self.output_config.into_parts();
+        DestinationDraft {
+            output_id,
+            display_name: self.display_name,
+            output_type,
+            config,
+            default_for_severity: self.default_for_severity,
+            alert_types: self.alert_types,
+            log_types: self.log_types,
+        }
+    }
+}
+
+/// A configured destination. Secrets in `outputConfig` are redacted.
+pub struct Destination(pub DestinationRecord);
+
+#[Object]
+impl Destination {
+    async fn output_id(&self) -> ID {
+        ID(self.0.destination.id.clone())
+    }
+    async fn output_type(&self) -> &str {
+        &self.0.destination.output_type
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.destination.display_name
+    }
+    async fn output_config(&self) -> DestinationConfig {
+        DestinationConfig::from_stored(&self.0.destination.output_type, &self.0.destination.config)
+    }
+    async fn default_for_severity(&self) -> &[Severity] {
+        &self.0.destination.default_for_severity
+    }
+    /// The alert types this destination takes (every type when none was set).
+    async fn alert_types(&self) -> Vec<AlertType> {
+        self.0.destination.alert_types.clone().unwrap_or_else(|| AlertType::ALL.to_vec())
+    }
+    /// Log types a RULE alert must have; empty means every log type.
+    async fn log_types(&self) -> &[String] {
+        &self.0.destination.log_types
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn creation_time(&self) -> AWSDateTime {
+        AWSDateTime::from_ms(self.0.created_at)
+    }
+    async fn last_modified_by(&self) -> &str {
+        &self.0.last_modified_by
+    }
+    async fn last_modified_time(&self) -> AWSDateTime {
+        AWSDateTime::from_ms(self.0.last_modified_at)
+    }
+}
+
+fn shown(r: DestinationRecord) -> Destination {
+    Destination(service::destinations::redacted(r))
+}
+
+#[derive(Default)]
+pub struct DestinationQuery;
+
+#[Object]
+impl DestinationQuery {
+    #[graphql(guard = "need(Permission::DestinationRead)")]
+    async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
+        let s = ctx.data::<Services>()?;
+        Ok(store::destinations::list(&s.db).await.gql()?.into_iter().map(shown).collect())
+    }
+
+    #[graphql(guard = "need(Permission::DestinationRead)")]
+    async fn destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Destination>> {
+        let s = ctx.data::<Services>()?;
+        Ok(store::destinations::get(&s.db, &id).await.gql()?.map(shown))
+    }
+}
+
+#[derive(Default)]
+pub struct DestinationMutation;
+
+#[Object]
+impl DestinationMutation {
+    #[graphql(guard = "need(Permission::DestinationModify)")]
+    async fn add_destination(&self, ctx: &Context<'_>, input: DestinationInput) -> async_graphql::Result<Destination> {
+        let s = ctx.data::<Services>()?;
+        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?).await.gql()?;
+        Ok(shown(saved))
+    }
+
+    #[graphql(guard = "need(Permission::DestinationModify)")]
+    async fn update_destination(&self, ctx: &Context<'_>, input: DestinationInput) -> async_graphql::Result<Destination> {
+        let s = ctx.data::<Services>()?;
+        let id = input
+            .output_id
+            .clone()
+            .map(|i| i.0)
+            .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
+            .gql()?;
+        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?).await.gql()?;
+        Ok(shown(saved))
+    }
+
+    #[graphql(guard = "need(Permission::DestinationModify)")]
+    async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let s = ctx.data::<Services>()?;
+        service::destinations::delete(&s.db, &id, &actor(ctx)?).await.gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,41 @@
+//! The GraphQL schema: one Query/Mutation root per area, merged here.
+pub mod alerts;
+pub mod destinations;
+pub mod error;
+pub mod guard;
+pub mod overrides;
+pub mod scalars;
+
+use crate::service::Services;
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+#[derive(MergedObject, Default)]
+pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation);
+
+pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(16)
+        .limit_complexity(5000)
+}
+
+pub fn build(services: Services, disable_introspection: bool) -> HeraldSchema {
+    let b = builder().data(services);
+    if disable_introspection {
+        b.disable_introspection().finish()
+    } else {
+        b.finish()
+    }
+}
+
+/// The SDL, stable across runs (what `schema.graphql` holds).
+pub fn sdl() -> String {
+    use async_graphql::SDLExportOptions;
+    builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+}

@@ -1,0 +1,117 @@
+//! Adding, updating and deleting destinations.
+use crate::destinations::{integration, secrets};
+use crate::domain::{time::now_ms, AlertType, Destination, Severity};
+use crate::error::{bad_input, AppError, AppResult};
+use crate::store::{self, destinations::DestinationRecord};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+/// A destination as submitted (`DestinationInput`), secrets possibly left empty.
+#[derive(Debug, Clone)]
+pub struct DestinationDraft {
+    pub output_id: Option<String>,
+    pub display_name: String,
+    pub output_type: String,
+    pub config: serde_json::Value,
+    pub default_for_severity: Vec<Severity>,
+    pub alert_types: Option<Vec<AlertType>>,
+    pub log_types: Option<Vec<String>>,
+}
+
+fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for i in items {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+/// Create (no `output_id`) or update a destination; nothing is written on error.
+pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) -> AppResult<DestinationRecord> {
+    let name = draft.display_name.trim().to_string();
+    if name.is_empty() {
+        return Err(bad_input("displayName must not be empty"));
+    }
+    if name.len() > 200 {
+        return Err(bad_input("displayName must be at most 200 characters"));
+    }
+    let kind = integration(&draft.output_type)
+        .ok_or_else(|| bad_input(format!("unsupported destination type {}", draft.output_type)))?;
+    let log_types: Vec<String> = dedup(
+        &draft
+            .log_types
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>(),
+    );
+    if log_types.iter().any(String::is_empty) {
+        return Err(bad_input("logTypes must not contain empty names"));
+    }
+    let txn = db.begin().await?;
+    store::lock(&txn, store::LOCK_CONFIG).await?;
+    let now = now_ms();
+    let existing = match &draft.output_id {
+        Some(id) => Some(
+            store::destinations::get(&txn, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {id}")))?,
+        ),
+        None => None,
+    };
+    let mut config = draft.config;
+    if let Some(old) = existing.as_ref().filter(|o| o.destination.output_type == draft.output_type) {
+        secrets::keep_unchanged(&mut config, &old.destination.config, kind.secret_paths());
+    }
+    kind.validate(&config)
+        .map_err(|e| bad_input(format!("outputConfig.{}: {e}", draft.output_type)))?;
+    if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
+        if existing.as_ref().is_none_or(|e| e.destination.id != holder.destination.id) {
+            return Err(AppError::Conflict(format!("a destination named {:?} already exists", holder.destination.display_name)));
+        }
+    }
+    let destination = Destination {
+        id: existing.as_ref().map(|e| e.destination.id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        display_name: name,
+        output_type: draft.output_type,
+        config,
+        default_for_severity: dedup(&draft.default_for_severity),
+        alert_types: draft.alert_types.map(|t| dedup(&t)),
+        log_types,
+    };
+    let record = DestinationRecord {
+        destination,
+        created_by: existing.as_ref().map(|e| e.created_by.clone()).unwrap_or_else(|| by.to_string()),
+        created_at: existing.as_ref().map(|e| e.created_at).unwrap_or(now),
+        last_modified_by: by.to_string(),
+        last_modified_at: now,
+    };
+    if existing.is_some() {
+        store::destinations::update(&txn, &record).await?;
+    } else {
+        store::destinations::insert(&txn, &record).await?;
+    }
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Delete a destination and remove it from every detection override naming it.
+pub async fn delete(db: &DatabaseConnection, id: &str, by: &str) -> AppResult<()> {
+    let txn = db.begin().await?;
+    store::lock(&txn, store::LOCK_CONFIG).await?;
+    if !store::destinations::delete(&txn, id).await? {
+        return Err(AppError::NotFound(format!("no destination with outputId {id}")));
+    }
+    store::overrides::remove_destination(&txn, id, by, now_ms()).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The stored record with secrets redacted, for reads.
+pub fn redacted(mut r: DestinationRecord) -> DestinationRecord {
+    if let Some(kind) = integration(&r.destination.output_type) {
+        r.destination.config = secrets::redact(&r.destination.config, kind.secret_paths());
+    }
+    r
+}

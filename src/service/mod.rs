@@ -1,0 +1,17 @@
+//! Use cases. Each takes plain inputs, validates them, and calls the store inside a
+//! transaction where several writes must land together.
+pub mod alerts;
+pub mod destinations;
+pub mod overrides;
+
+use crate::auth::Tokens;
+use crate::dispatch::Dispatcher;
+use sea_orm::DatabaseConnection;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub dispatcher: Dispatcher,
+    pub tokens: Tokens,
+}

@@ -1,0 +1,239 @@
+//! Alerts and comments.
+use super::entities::{alert, alert_comment};
+use super::{from_json, to_json};
+use crate::domain::{Alert, AlertStatus, AlertType, Severity};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+fn to_domain(m: alert::Model) -> Alert {
+    Alert {
+        seq: m.seq,
+        id: m.id,
+        detection_id: m.detection_id,
+        title: m.title,
+        severity: Severity::parse(&m.severity).unwrap_or(Severity::Info),
+        status: AlertStatus::parse(&m.status).unwrap_or(AlertStatus::Open),
+        alert_type: AlertType::parse(&m.alert_type).unwrap_or(AlertType::Rule),
+        log_type: m.log_type,
+        dedup_string: m.dedup_string,
+        description: m.description,
+        runbook: m.runbook,
+        reference: m.reference,
+        tags: from_json(&m.tags),
+        alert_context: serde_json::from_str(&m.alert_context).unwrap_or_default(),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        first_event_at: m.first_event_at,
+        last_received_event_at: m.last_received_event_at,
+        event_count: m.event_count,
+        assignee_id: m.assignee_id,
+        name: m.name,
+        routing: serde_json::from_str(&m.routing).unwrap_or_else(|_| crate::routing::RoutingDecision {
+            step: crate::domain::RoutingStep::DestinationConfiguration,
+            effective_severity: Severity::Info,
+            destinations: vec![],
+            warnings: vec!["routing record unreadable".into()],
+            excluded: vec![],
+        }),
+        routed: m.routed,
+        created_by: m.created_by,
+        last_modified_by: m.last_modified_by,
+    }
+}
+
+/// Insert a new alert; returns its commit-ordered `seq`. Call under the alerts lock.
+pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr> {
+    let m = alert::ActiveModel {
+        seq: sea_orm::NotSet,
+        id: Set(a.id.clone()),
+        detection_id: Set(a.detection_id.clone()),
+        title: Set(a.title.clone()),
+        severity: Set(a.severity.as_str().into()),
+        status: Set(a.status.as_str().into()),
+        alert_type: Set(a.alert_type.as_str().into()),
+        log_type: Set(a.log_type.clone()),
+        dedup_string: Set(a.dedup_string.clone()),
+        description: Set(a.description.clone()),
+        runbook: Set(a.runbook.clone()),
+        reference: Set(a.reference.clone()),
+        tags: Set(to_json(&a.tags)),
+        alert_context: Set(a.alert_context.to_string()),
+        created_at: Set(a.created_at),
+        updated_at: Set(a.updated_at),
+        first_event_at: Set(a.first_event_at),
+        last_received_event_at: Set(a.last_received_event_at),
+        event_count: Set(a.event_count),
+        assignee_id: Set(a.assignee_id.clone()),
+        name: Set(a.name.clone()),
+        routing: Set(to_json(&a.routing)),
+        routed: Set(a.routed),
+        created_by: Set(a.created_by.clone()),
+        last_modified_by: Set(a.last_modified_by.clone()),
+    };
+    Ok(alert::Entity::insert(m).exec(db).await?.last_insert_id)
+}
+
+/// The open alert a new match with this dedup key joins, if any.
+pub async fn find_dedup_target<C: ConnectionTrait>(
+    db: &C,
+    detection_id: &str,
+    dedup_string: &str,
+    created_since: i64,
+) -> Result<Option<Alert>, DbErr> {
+    Ok(alert::Entity::find()
+        .filter(alert::Column::DetectionId.eq(detection_id))
+        .filter(alert::Column::DedupString.eq(dedup_string))
+        .filter(alert::Column::Status.eq(AlertStatus::Open.as_str()))
+        .filter(alert::Column::CreatedAt.gte(created_since))
+        .order_by_desc(alert::Column::Seq)
+        .one(db)
+        .await?
+        .map(to_domain))
+}
+
+/// Count one more matching event on an existing alert.
+pub async fn add_event<C: ConnectionTrait>(db: &C, seq: i64, now: i64) -> Result<(), DbErr> {
+    alert::Entity::update_many()
+        .col_expr(alert::Column::EventCount, Expr::col(alert::Column::EventCount).add(1))
+        .col_expr(alert::Column::LastReceivedEventAt, now.into())
+        .col_expr(alert::Column::UpdatedAt, now.into())
+        .filter(alert::Column::Seq.eq(seq))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Alert>, DbErr> {
+    Ok(alert::Entity::find()
+        .filter(alert::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(to_domain))
+}
+
+pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<Alert>, DbErr> {
+    Ok(alert::Entity::find()
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .order_by_asc(alert::Column::Seq)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// Keyset position: only alerts after (ascending) or before (descending) this seq.
+    pub after_seq: Option<i64>,
+    pub descending: bool,
+    pub limit: u64,
+    pub created_at_after: Option<i64>,
+    pub created_at_before: Option<i64>,
+    pub detection_id: Option<String>,
+    pub severities: Vec<Severity>,
+    pub statuses: Vec<AlertStatus>,
+    pub types: Vec<AlertType>,
+    pub log_types: Vec<String>,
+    pub name_contains: Option<String>,
+    pub routed: Option<bool>,
+}
+
+/// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
+pub async fn list<C: ConnectionTrait>(db: &C, f: &AlertFilter) -> Result<(Vec<Alert>, bool), DbErr> {
+    use alert::Column as C;
+    let mut cond = Condition::all();
+    if let Some(seq) = f.after_seq {
+        cond = cond.add(if f.descending { C::Seq.lt(seq) } else { C::Seq.gt(seq) });
+    }
+    if let Some(t) = f.created_at_after {
+        cond = cond.add(C::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.created_at_before {
+        cond = cond.add(C::CreatedAt.lt(t));
+    }
+    if let Some(d) = &f.detection_id {
+        cond = cond.add(C::DetectionId.eq(d.as_str()));
+    }
+    if !f.severities.is_empty() {
+        cond = cond.add(C::Severity.is_in(f.severities.iter().map(|s| s.as_str())));
+    }
+    if !f.statuses.is_empty() {
+        cond = cond.add(C::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if !f.types.is_empty() {
+        cond = cond.add(C::AlertType.is_in(f.types.iter().map(|s| s.as_str())));
+    }
+    if !f.log_types.is_empty() {
+        cond = cond.add(C::LogType.is_in(f.log_types.iter().cloned()));
+    }
+    if let Some(needle) = f.name_contains.as_deref().filter(|n| !n.is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        cond = cond.add(
+            Expr::expr(Func::lower(Expr::col(C::Title))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    if let Some(r) = f.routed {
+        cond = cond.add(C::Routed.eq(r));
+    }
+    let query = alert::Entity::find().filter(cond);
+    let query = if f.descending {
+        query.order_by_desc(C::Seq)
+    } else {
+        query.order_by_asc(C::Seq)
+    };
+    let mut rows: Vec<Alert> = query
+        .limit(f.limit + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect();
+    let more = rows.len() as u64 > f.limit;
+    rows.truncate(f.limit as usize);
+    Ok((rows, more))
+}
+
+pub async fn set_status<C: ConnectionTrait>(db: &C, ids: &[String], status: AlertStatus, by: &str, now: i64) -> Result<(), DbErr> {
+    alert::Entity::update_many()
+        .col_expr(alert::Column::Status, status.as_str().into())
+        .col_expr(alert::Column::LastModifiedBy, by.into())
+        .col_expr(alert::Column::UpdatedAt, now.into())
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_assignee<C: ConnectionTrait>(db: &C, ids: &[String], assignee: Option<&str>, by: &str, now: i64) -> Result<(), DbErr> {
+    alert::Entity::update_many()
+        .col_expr(alert::Column::AssigneeId, assignee.map(str::to_owned).into())
+        .col_expr(alert::Column::LastModifiedBy, by.into())
+        .col_expr(alert::Column::UpdatedAt, now.into())
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub use alert_comment::Model as Comment;
+
+pub async fn add_comment<C: ConnectionTrait>(db: &C, c: Comment) -> Result<(), DbErr> {
+    alert_comment::Entity::insert(alert_comment::ActiveModel::from(c)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn comments<C: ConnectionTrait>(db: &C, alert_id: &str) -> Result<Vec<Comment>, DbErr> {
+    alert_comment::Entity::find()
+        .filter(alert_comment::Column::AlertId.eq(alert_id))
+        .order_by_asc(alert_comment::Column::CreatedAt)
+        .order_by_asc(alert_comment::Column::Id)
+        .all(db)
+        .await
+}

@@ -1,0 +1,197 @@
+//! The delivery outbox and its attempts. Deliveries are inserted in the same
+//! transaction as their alert; workers claim due rows with a lease (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL; SQLite's single writer makes the `UPDATE … RETURNING` atomic).
+use super::entities::{delivery, delivery_attempt};
+use crate::domain::{DeliveryKind, DeliveryStatus};
+use sea_orm::sea_query::{LockBehavior, LockType, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+
+pub use delivery::Model as Delivery;
+pub use delivery_attempt::Model as Attempt;
+
+/// A new pending delivery row.
+pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: DeliveryKind, now: i64) -> Delivery {
+    Delivery {
+        id: uuid::Uuid::new_v4().to_string(),
+        alert_id: alert_id.map(str::to_owned),
+        output_id: output_id.into(),
+        label: label.into(),
+        kind: kind.as_str().into(),
+        status: DeliveryStatus::Pending.as_str().into(),
+        attempt_count: 0,
+        next_attempt_at: now,
+        lease_until: None,
+        claimed_by: None,
+        last_status_code: None,
+        last_message: None,
+        last_dispatched_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    delivery::Entity::insert_many(rows.into_iter().map(delivery::ActiveModel::from))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Lease up to `limit` due deliveries to `claim_id`: pending ones whose time has come,
+/// and in-flight ones whose lease ran out (their worker died).
+pub async fn claim<C: ConnectionTrait>(db: &C, now: i64, lease_ms: i64, limit: u64, claim_id: &str) -> Result<Vec<Delivery>, DbErr> {
+    use delivery::Column as D;
+    let due = Condition::any()
+        .add(
+            Condition::all()
+                .add(D::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(D::NextAttemptAt.lte(now)),
+        )
+        .add(
+            Condition::all()
+                .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+                .add(D::LeaseUntil.lt(now)),
+        );
+    let mut ids = Query::select();
+    ids.column(D::Id)
+        .from(delivery::Entity)
+        .cond_where(due.clone())
+        .order_by(D::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(limit);
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    delivery::Entity::update_many()
+        .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
+        .col_expr(D::LeaseUntil, Some(now + lease_ms).into())
+        .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
+        .col_expr(D::UpdatedAt, now.into())
+        .filter(D::Id.in_subquery(ids))
+        // Re-check under the row lock: another process may have taken it meanwhile.
+        .filter(due)
+        .exec_with_returning(db)
+        .await
+}
+
+/// What to do with a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    Succeeded,
+    Failed,
+    RetryAt(i64),
+}
+
+/// Record one attempt and move the delivery on, if `claim_id` still holds its lease.
+/// Returns false when the lease was lost (another worker owns the delivery now).
+pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    delivery_id: &str,
+    claim_id: &str,
+    attempt: Attempt,
+    next: Next,
+) -> Result<bool, DbErr> {
+    use delivery::Column as D;
+    let txn = db.begin().await?;
+    let (status, next_at) = match next {
+        Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at),
+        Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at),
+        Next::RetryAt(t) => (DeliveryStatus::Pending, t),
+    };
+    let updated = delivery::Entity::update_many()
+        .col_expr(D::Status, status.as_str().into())
+        .col_expr(D::AttemptCount, attempt.attempt_number.into())
+        .col_expr(D::NextAttemptAt, next_at.into())
+        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
+        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .col_expr(D::LastStatusCode, Some(attempt.status_code).into())
+        .col_expr(D::LastMessage, Some(attempt.message.clone()).into())
+        .col_expr(D::LastDispatchedAt, Some(attempt.dispatched_at).into())
+        .col_expr(D::UpdatedAt, attempt.dispatched_at.into())
+        .filter(D::Id.eq(delivery_id))
+        .filter(D::ClaimedBy.eq(claim_id))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Hand leased deliveries back (graceful shutdown) so another worker takes them now.
+pub async fn release<C: ConnectionTrait>(db: &C, claim_ids: &[String], now: i64) -> Result<u64, DbErr> {
+    use delivery::Column as D;
+    if claim_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(delivery::Entity::update_many()
+        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
+        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .col_expr(D::NextAttemptAt, now.into())
+        .filter(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+        .filter(D::ClaimedBy.is_in(claim_ids.iter().cloned()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Delivery>, DbErr> {
+    delivery::Entity::find_by_id(id).one(db).await
+}
+
+/// Deliveries of some alerts, oldest first.
+pub async fn for_alerts<C: ConnectionTrait>(db: &C, alert_ids: &[String]) -> Result<Vec<Delivery>, DbErr> {
+    delivery::Entity::find()
+        .filter(delivery::Column::AlertId.is_in(alert_ids.iter().cloned()))
+        .order_by_asc(delivery::Column::CreatedAt)
+        .order_by_asc(delivery::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Attempts of some deliveries, in attempt order.
+pub async fn attempts_for<C: ConnectionTrait>(db: &C, delivery_ids: &[String]) -> Result<Vec<Attempt>, DbErr> {
+    delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::DeliveryId.is_in(delivery_ids.iter().cloned()))
+        .order_by_asc(delivery_attempt::Column::AttemptNumber)
+        .all(db)
+        .await
+}
+
+/// Deliveries not finished yet (pending or in flight).
+pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    delivery::Entity::find()
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .count(db)
+        .await
+}
+
+pub fn new_attempt_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn attempt_row(delivery_id: &str, number: i32, dispatched_at: i64, status_code: i32, success: bool, message: String, duration_ms: i64) -> Attempt {
+    Attempt {
+        id: new_attempt_id(),
+        delivery_id: delivery_id.into(),
+        attempt_number: number,
+        dispatched_at,
+        status_code,
+        success,
+        message,
+        duration_ms,
+    }
+}
+

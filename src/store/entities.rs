@@ -1,0 +1,192 @@
+//! sea-orm entities, one module per table (see `migrations/`).
+#![allow(clippy::derive_partial_eq_without_eq)]
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod setting {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+    }
+    no_relations!();
+}
+
+pub mod lock {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "locks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub n: i64,
+    }
+    no_relations!();
+}
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub current_jti: String,
+        pub permissions: String,
+        pub allowed_cidrs: String,
+        pub created_at: i64,
+        pub created_by: String,
+        pub expires_at: Option<i64>,
+        pub last_used_at: Option<i64>,
+        pub rotated_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod destination {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "destinations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub display_name: String,
+        /// Lower-cased display name, unique.
+        pub display_name_key: String,
+        pub output_type: String,
+        pub config: String,
+        pub default_for_severity: String,
+        pub alert_types: Option<String>,
+        pub log_types: String,
+        pub created_by: String,
+        pub created_at: i64,
+        pub last_modified_by: String,
+        pub last_modified_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod detection_override {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "detection_overrides")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub detection_id: String,
+        pub display_name: Option<String>,
+        pub output_ids: Option<String>,
+        pub severity: Option<String>,
+        pub dedup_period_minutes: Option<i32>,
+        pub runbook: Option<String>,
+        pub tags: Option<String>,
+        pub created_by: String,
+        pub created_at: i64,
+        pub last_modified_by: String,
+        pub last_modified_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod alert {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alerts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub detection_id: String,
+        pub title: String,
+        pub severity: String,
+        pub status: String,
+        pub alert_type: String,
+        pub log_type: Option<String>,
+        pub dedup_string: String,
+        pub description: String,
+        pub runbook: String,
+        pub reference: String,
+        pub tags: String,
+        pub alert_context: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub first_event_at: i64,
+        pub last_received_event_at: i64,
+        pub event_count: i64,
+        pub assignee_id: Option<String>,
+        pub name: String,
+        pub routing: String,
+        pub routed: bool,
+        pub created_by: String,
+        pub last_modified_by: String,
+    }
+    no_relations!();
+}
+
+pub mod alert_comment {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alert_comments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub alert_id: String,
+        pub body: String,
+        pub created_by: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod delivery {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub alert_id: Option<String>,
+        pub output_id: String,
+        pub label: String,
+        pub kind: String,
+        pub status: String,
+        pub attempt_count: i32,
+        pub next_attempt_at: i64,
+        pub lease_until: Option<i64>,
+        pub claimed_by: Option<String>,
+        pub last_status_code: Option<i32>,
+        pub last_message: Option<String>,
+        pub last_dispatched_at: Option<i64>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod delivery_attempt {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delivery_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub delivery_id: String,
+        pub attempt_number: i32,
+        pub dispatched_at: i64,
+        pub status_code: i32,
+        pub success: bool,
+        pub message: String,
+        pub duration_ms: i64,
+    }
+    no_relations!();
+}

@@ -1,0 +1,54 @@
+//! API tokens table.
+use super::entities::api_token::{self, Column, Entity};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+pub use api_token::Model as TokenRow;
+
+pub async fn insert<C: ConnectionTrait>(db: &C, row: TokenRow) -> Result<(), DbErr> {
+    Entity::insert(api_token::ActiveModel::from(row)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<TokenRow>, DbErr> {
+    Ok(Entity::find_by_id(id).one(db).await?)
+}
+
+/// Tokens that are not revoked, oldest first.
+pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<TokenRow>, DbErr> {
+    Entity::find()
+        .filter(Column::RevokedAt.is_null())
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn rotate<C: ConnectionTrait>(db: &C, id: &str, jti: &str, now: i64) -> Result<bool, DbErr> {
+    let res = Entity::update_many()
+        .col_expr(Column::CurrentJti, jti.into())
+        .col_expr(Column::RotatedAt, Some(now).into())
+        .filter(Column::Id.eq(id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn revoke<C: ConnectionTrait>(db: &C, id: &str, now: i64) -> Result<bool, DbErr> {
+    let res = Entity::update_many()
+        .col_expr(Column::RevokedAt, Some(now).into())
+        .filter(Column::Id.eq(id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn touch<C: ConnectionTrait>(db: &C, id: &str, at: i64) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::LastUsedAt, Some(at).into())
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
