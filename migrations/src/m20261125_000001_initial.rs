@@ -156,6 +156,8 @@ impl MigrationTrait for Migration {
                 ColumnDef::new(Alias::new("last_status_code")).integer().null().to_owned(),
                 text_null("last_message"),
                 ms_null("last_dispatched_at"),
+                text_null("external_id"),
+                text_null("external_url"),
                 ms("created_at"),
                 ms("updated_at"),
             ],

@@ -39,6 +39,15 @@ pub struct DeliveryContext<'a> {
     pub payload: &'a Value,
     /// Seconds since the epoch at send time (for signatures).
     pub timestamp: i64,
+    /// Why this delivery exists; `Resolve` asks the destination to close what it opened.
+    pub kind: crate::domain::DeliveryKind,
+}
+
+/// An id or link the vendor's reply carried (Jira issue key, GitHub issue URL, …).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExternalRef {
+    pub id: String,
+    pub url: Option<String>,
 }
 
 /// One destination type.
@@ -60,6 +69,31 @@ pub trait Integration: Send + Sync + 'static {
     fn reply_error(&self, _status: u16, _body: &str) -> Option<String> {
         None
     }
+    /// The id/link in a successful reply, stored on the delivery.
+    fn reply_reference(&self, _body: &str) -> Option<ExternalRef> {
+        None
+    }
+    /// Whether the type closes what it opened when an alert is RESOLVED or CLOSED
+    /// (it then gets `DeliveryKind::Resolve` deliveries).
+    fn supports_resolve(&self) -> bool {
+        false
+    }
+    /// Types that do not send one plain HTTP request (SMTP e-mail, or an OAuth token
+    /// exchange first) return a sender; the dispatcher then calls it instead of
+    /// sending `build_request`'s result. Retry policy and recording stay in `dispatch`.
+    fn custom_sender(&self) -> Option<&dyn CustomSender> {
+        None
+    }
+}
+
+/// A whole send for types that are not one HTTP request (see `Integration::custom_sender`).
+pub trait CustomSender: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        config: &'a Value,
+        ctx: &'a DeliveryContext<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::dispatch::sender::Outcome> + Send + 'a>>;
 }
 
 /// Every destination type, by `outputType`.

@@ -194,7 +194,7 @@ impl Inner {
             outcome.message.clone(),
             outcome.duration_ms,
         );
-        if !store::deliveries::record_attempt(&self.db, &d.id, &self.claim_id, row, next).await? {
+        if !store::deliveries::record_attempt(&self.db, &d.id, &self.claim_id, row, next, outcome.external.clone()).await? {
             tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
         }
         Ok((outcome, dispatched_at))
@@ -224,8 +224,14 @@ impl Inner {
             alert: &alert,
             payload: &payload,
             timestamp: now_ms() / 1000,
+            kind,
         };
         let secret_values = secrets::values(&dest.config, integration.secret_paths());
+        if let Some(custom) = integration.custom_sender() {
+            let mut outcome = custom.send(&self.client, &dest.config, &ctx).await;
+            outcome.message = sender::truncate(&secrets::scrub(&outcome.message, &secret_values));
+            return Ok(outcome);
+        }
         match integration.build_request(&dest.config, &ctx) {
             Ok(req) => Ok(sender::send(&self.client, integration, req, &d.id, &secret_values).await),
             Err(reason) => Ok(Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent)),

@@ -14,12 +14,14 @@ pub struct Outcome {
     pub message: String,
     pub duration_ms: i64,
     pub retry_after: Option<Duration>,
+    /// What the vendor's reply identified (issue key, URL…).
+    pub external: Option<crate::destinations::ExternalRef>,
 }
 
 impl Outcome {
     /// An attempt that failed before anything was sent (bad config, template error).
     pub fn not_sent(message: String, class: Class) -> Self {
-        Outcome { status_code: 0, class, message: truncate(&message), duration_ms: 0, retry_after: None }
+        Outcome { status_code: 0, class, message: truncate(&message), duration_ms: 0, retry_after: None, external: None }
     }
 }
 
@@ -62,6 +64,7 @@ pub async fn send(
                 message: truncate(&secrets::scrub(&text, secret_values)),
                 duration_ms: started.elapsed().as_millis() as i64,
                 retry_after: None,
+                external: None,
             };
         }
     };
@@ -72,20 +75,29 @@ pub async fn send(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     let body = response.text().await.unwrap_or_default();
-    let mut class = classify(Some(status));
-    let mut message = body;
+    let class = classify(Some(status));
+    let mut external = None;
     if class == Class::Success {
-        if let Some(reason) = integration.reply_error(status, &message) {
-            class = Class::Permanent;
-            message = reason;
+        if let Some(reason) = integration.reply_error(status, &body) {
+            return Outcome {
+                status_code: status,
+                class: Class::Permanent,
+                message: truncate(&secrets::scrub(&reason, secret_values)),
+                duration_ms: started.elapsed().as_millis() as i64,
+                retry_after,
+                external,
+            };
         }
+        external = integration.reply_reference(&body);
     }
+    let message = body;
     Outcome {
         status_code: status,
         class,
         message: truncate(&secrets::scrub(&message, secret_values)),
         duration_ms: started.elapsed().as_millis() as i64,
         retry_after,
+        external,
     }
 }
 

@@ -85,8 +85,10 @@ pub enum DeliveryKind {
     Resend,
     /// `sendTestAlert`.
     Test,
+    /// The alert was resolved or closed: destinations that track incidents close theirs.
+    Resolve,
 }
-string_enum!(DeliveryKind { Routed => "ROUTED", Resend => "RESEND", Test => "TEST" });
+string_enum!(DeliveryKind { Routed => "ROUTED", Resend => "RESEND", Test => "TEST", Resolve => "RESOLVE" });
 
 /// Which precedence step decided where an alert goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]

@@ -144,6 +144,12 @@ pub struct AlertDelivery {
     attempt_count: i32,
     /// When the next attempt is due (pending deliveries).
     next_attempt_at: Option<AWSDateTime>,
+    /// Why it exists: ROUTED, RESEND, TEST or RESOLVE.
+    kind: String,
+    /// The id the destination gave it (Jira issue key, Slack ts, PagerDuty dedup key…).
+    external_id: Option<String>,
+    /// A link to it in the destination (GitHub issue URL…).
+    url: Option<String>,
     attempts: Vec<DeliveryAttempt>,
 }
 
@@ -202,6 +208,9 @@ impl Alert {
                     message: d.last_message,
                     dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
                     attempt_count: d.attempt_count,
+                    kind: d.kind,
+                    external_id: d.external_id,
+                    url: d.external_url,
                     attempts: mine,
                 }
             })

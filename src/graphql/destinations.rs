@@ -3,50 +3,12 @@ use super::error::GqlResultExt;
 use super::guard::{actor, need};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
-use crate::destinations::custom_webhook::CustomWebhookConfig;
+use super::destination_config::{DestinationConfig, DestinationConfigInput};
 use crate::domain::{AlertType, Severity};
 use crate::error::bad_input;
 use crate::service::{self, destinations::DestinationDraft, Services};
 use crate::store::{self, destinations::DestinationRecord};
-use async_graphql::{Context, InputObject, Object, OneofObject, SimpleObject, ID};
-use serde_json::Value;
-
-/// Exactly one field: the destination type and its configuration.
-#[derive(OneofObject)]
-pub enum DestinationConfigInput {
-    CustomWebhook(CustomWebhookConfig),
-}
-
-impl DestinationConfigInput {
-    /// The `outputType` (lower-cased field name) and the config as stored.
-    pub fn into_parts(self) -> (String, Value) {
-        fn json<T: serde::Serialize>(t: T) -> Value {
-            serde_json::to_value(t).unwrap_or_default()
-        }
-        match self {
-            DestinationConfigInput::CustomWebhook(c) => ("customwebhook".into(), json(c)),
-        }
-    }
-}
-
-/// The configuration of a destination, secrets redacted; one field is set.
-#[derive(SimpleObject, Default)]
-pub struct DestinationConfig {
-    custom_webhook: Option<CustomWebhookConfig>,
-}
-
-impl DestinationConfig {
-    fn from_stored(output_type: &str, config: &Value) -> Self {
-        fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
-            serde_json::from_value(v.clone()).ok()
-        }
-        let mut out = DestinationConfig::default();
-        if output_type == "customwebhook" {
-            out.custom_webhook = parse(config)
-        }
-        out
-    }
-}
+use async_graphql::{Context, InputObject, Object, ID};
 
 #[derive(InputObject)]
 pub struct DestinationInput {

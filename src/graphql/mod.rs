@@ -1,5 +1,6 @@
 //! The GraphQL schema: one Query/Mutation root per area, merged here.
 pub mod alerts;
+pub mod destination_config;
 pub mod destinations;
 pub mod error;
 pub mod guard;

@@ -162,10 +162,39 @@ async fn existing(s: &Services, ids: &[String]) -> AppResult<Vec<Alert>> {
     Ok(found)
 }
 
+/// Change alert status. Moving an alert to RESOLVED or CLOSED queues a `Resolve`
+/// delivery to each destination that opened something for it and can close it.
 pub async fn set_status(s: &Services, ids: &[String], status: AlertStatus, by: &str) -> AppResult<Vec<Alert>> {
     check_ids(ids)?;
-    existing(s, ids).await?;
-    store::alerts::set_status(&s.db, ids, status, by, now_ms()).await?;
+    let before = existing(s, ids).await?;
+    let now = now_ms();
+    let txn = s.db.begin().await?;
+    store::alerts::set_status(&txn, ids, status, by, now).await?;
+    if matches!(status, AlertStatus::Resolved | AlertStatus::Closed) {
+        let closing: Vec<String> = before
+            .iter()
+            .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Triaged))
+            .map(|a| a.id.clone())
+            .collect();
+        let mut rows = Vec::new();
+        let sent = deliveries::for_alerts(&txn, &closing).await?;
+        let dests = store::destinations::list(&txn).await?;
+        for d in &sent {
+            let kind = DeliveryKind::parse(&d.kind);
+            if !matches!(kind, Some(DeliveryKind::Routed | DeliveryKind::Resend)) {
+                continue;
+            }
+            let Some(dest) = dests.iter().find(|r| r.destination.id == d.output_id) else { continue };
+            let resolvable = crate::destinations::integration(&dest.destination.output_type).is_some_and(|i| i.supports_resolve());
+            let already = rows.iter().any(|r: &deliveries::Delivery| r.alert_id == d.alert_id && r.output_id == d.output_id);
+            if resolvable && !already {
+                rows.push(deliveries::new_delivery(d.alert_id.as_deref(), &d.output_id, &d.label, DeliveryKind::Resolve, now));
+            }
+        }
+        deliveries::insert_many(&txn, rows).await?;
+    }
+    txn.commit().await?;
+    s.dispatcher.wake();
     Ok(store::alerts::get_many(&s.db, ids).await?)
 }
 

@@ -28,6 +28,8 @@ pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: 
         last_status_code: None,
         last_message: None,
         last_dispatched_at: None,
+        external_id: None,
+        external_url: None,
         created_at: now,
         updated_at: now,
     }
@@ -95,6 +97,7 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     claim_id: &str,
     attempt: Attempt,
     next: Next,
+    external: Option<crate::destinations::ExternalRef>,
 ) -> Result<bool, DbErr> {
     use delivery::Column as D;
     let txn = db.begin().await?;
@@ -103,7 +106,13 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at),
         Next::RetryAt(t) => (DeliveryStatus::Pending, t),
     };
-    let updated = delivery::Entity::update_many()
+    let mut update = delivery::Entity::update_many();
+    if let Some(r) = external {
+        update = update
+            .col_expr(D::ExternalId, Some(r.id).into())
+            .col_expr(D::ExternalUrl, r.url.into());
+    }
+    let updated = update
         .col_expr(D::Status, status.as_str().into())
         .col_expr(D::AttemptCount, attempt.attempt_number.into())
         .col_expr(D::NextAttemptAt, next_at.into())

@@ -167,6 +167,8 @@ pub mod delivery {
         pub last_status_code: Option<i32>,
         pub last_message: Option<String>,
         pub last_dispatched_at: Option<i64>,
+        pub external_id: Option<String>,
+        pub external_url: Option<String>,
         pub created_at: i64,
         pub updated_at: i64,
     }

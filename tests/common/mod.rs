@@ -1,0 +1,316 @@
+//! Test harness: real databases (a SQLite file, or a fresh PostgreSQL database when
+//! `TEST_DATABASE_URL` is set), the real server on a free port, and real HTTP
+//! receivers on 127.0.0.1 standing in for destinations.
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use herald::app::Running;
+use herald::config::ServeArgs;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Run an async test body against SQLite, and against PostgreSQL when configured.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::common::TestDb::sqlite().await;
+                    super::$name(db).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::common::TestDb::postgres().await else {
+                        eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            )+
+        }
+    };
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub is_postgres: bool,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("herald.db").display());
+        TestDb { url, is_postgres: false, _dir: Some(dir) }
+    }
+
+    /// A fresh database on the server `TEST_DATABASE_URL` points to.
+    pub async fn postgres() -> Option<Self> {
+        let admin = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+        use sea_orm::ConnectionTrait;
+        let name = format!("herald_t_{}", uuid::Uuid::new_v4().simple());
+        let conn = sea_orm::Database::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb { url: url.to_string(), is_postgres: true, _dir: None })
+    }
+}
+
+/// Settings that keep tests fast: millisecond retries, short polls.
+pub fn test_args(db: &TestDb) -> ServeArgs {
+    let mut a = ServeArgs::for_database(&db.url);
+    a.listen = "127.0.0.1:0".into();
+    a.public_url = "https://herald.test".into();
+    a.retry_base_delay_ms = 20;
+    a.retry_max_delay_ms = 100;
+    a.request_timeout_ms = 2000;
+    a.lease_ms = 5000;
+    a.poll_interval_ms = 50;
+    a.max_attempts = 5;
+    a.shutdown_grace_ms = 2000;
+    a.db.jwt_secret = Some("test-secret-for-herald".into());
+    a
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    pub running: Option<Running>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: &TestDb, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        let mut args = test_args(db);
+        tweak(&mut args);
+        let running = herald::app::start(args).await.expect("server starts");
+        let issued = running
+            .services
+            .tokens
+            .create("test-admin", &herald::auth::Permission::ALL, None, &[], "tests")
+            .await
+            .expect("token");
+        TestServer {
+            url: format!("http://{}", running.addr),
+            token: issued.value,
+            client: reqwest::Client::new(),
+            running: Some(running),
+        }
+    }
+
+    pub fn services(&self) -> &herald::service::Services {
+        &self.running.as_ref().expect("running").services
+    }
+
+    /// POST a GraphQL request with this server's admin token; the whole JSON reply.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(&self.token, query, variables).await
+    }
+
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.url))
+            .header("x-api-key", token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json reply")
+    }
+
+    /// `data` of a reply that must have no errors.
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let r = self.gql(query, variables).await;
+        assert!(r.get("errors").is_none(), "unexpected errors: {r:#}");
+        r["data"].clone()
+    }
+
+    /// The `extensions.code` of the first error of a reply that must fail.
+    pub async fn err(&self, query: &str, variables: Value) -> (String, String) {
+        let r = self.gql(query, variables).await;
+        let e = &r["errors"][0];
+        assert!(!e.is_null(), "expected an error: {r:#}");
+        (
+            e["extensions"]["code"].as_str().unwrap_or("<no code>").to_string(),
+            e["message"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+    }
+}
+
+/// A recorded request.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub at: Instant,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A scripted reply.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Reply { status, headers: vec![], body: String::new(), delay: Duration::ZERO }
+    }
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
+        self
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    requests: Vec<Recorded>,
+    script: VecDeque<Reply>,
+    default: Option<Reply>,
+}
+
+/// An HTTP server on 127.0.0.1 that records every request and answers from a script
+/// (then with the default reply, 200 unless set).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: Arc<Mutex<ReceiverState>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let state: Arc<Mutex<ReceiverState>> = Arc::default();
+        let st = state.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let st = st.clone();
+            async move {
+                let reply = {
+                    let mut s = st.lock().unwrap();
+                    s.requests.push(Recorded {
+                        method: method.to_string(),
+                        path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                        at: Instant::now(),
+                    });
+                    s.script.pop_front().or_else(|| s.default.clone()).unwrap_or_else(|| Reply::status(200).body("ok"))
+                };
+                if !reply.delay.is_zero() {
+                    tokio::time::sleep(reply.delay).await;
+                }
+                let mut resp = axum::response::Response::new(axum::body::Body::from(reply.body));
+                *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
+                for (k, v) in reply.headers {
+                    resp.headers_mut().insert(
+                        axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                        v.parse().unwrap(),
+                    );
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        Receiver { url: format!("http://{addr}"), state }
+    }
+
+    /// Answer the next request(s) with these, in order.
+    pub fn push(&self, reply: Reply) -> &Self {
+        self.state.lock().unwrap().script.push_back(reply);
+        self
+    }
+
+    /// Answer with this once the script is used up.
+    pub fn default_reply(&self, reply: Reply) -> &Self {
+        self.state.lock().unwrap().default = Some(reply);
+        self
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Wait until at least `n` requests arrived.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Recorded> {
+        let start = Instant::now();
+        loop {
+            let r = self.requests();
+            if r.len() >= n {
+                return r;
+            }
+            assert!(start.elapsed() < timeout, "expected {n} requests, got {}: {r:#?}", r.len());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Poll `f` until it returns Some, or fail after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub const ADD_WEBHOOK: &str = r#"mutation($input: DestinationInput!) { addDestination(input: $input) { outputId displayName outputType outputConfig { customWebhook { webhookURL headers { key value } signingSecret } } defaultForSeverity alertTypes logTypes createdBy lastModifiedBy creationTime lastModifiedTime } }"#;
+
+/// Add a custom webhook destination; returns its outputId.
+pub async fn add_webhook(s: &TestServer, name: &str, url: &str, severities: &[&str]) -> String {
+    let d = s
+        .ok(ADD_WEBHOOK, json!({"input": {"displayName": name, "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": severities}}))
+        .await;
+    d["addDestination"]["outputId"].as_str().unwrap().to_string()
+}
