@@ -58,8 +58,19 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
-    let dispatcher = Dispatcher::new(db.clone(), dispatch_config(&args))?;
+    let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
     let services = Services { db, dispatcher: dispatcher.clone(), tokens: tokens.clone() };
+    // Failed deliveries become SYSTEM_ERROR alerts (Panther's delivery failure alerts).
+    let failure_alerts = {
+        let services = services.clone();
+        tokio::spawn(async move {
+            while let Some(f) = failures.recv().await {
+                if let Err(e) = crate::service::alerts::raise_delivery_failure(&services, &f).await {
+                    tracing::error!(error = %e, output_id = %f.output_id, "could not raise the delivery failure alert");
+                }
+            }
+        })
+    };
     let schema = graphql::build(services.clone(), args.disable_introspection);
     let state = AppState { services: services.clone(), schema };
     let listener = TcpListener::bind(&args.listen).await?;
@@ -89,6 +100,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         dispatcher.shutdown(grace).await;
         let _ = dispatcher_task.await;
         let _ = token_flusher.await;
+        failure_alerts.abort();
         tracing::info!("herald stopped");
         Ok(())
     });
@@ -140,15 +152,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The token of a request: `X-API-Key: <token>` or `Authorization: Bearer <token>`.
 fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim());
+    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()) {
+        return Some(v);
     }
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
 }
 
 fn unauthenticated() -> Response {

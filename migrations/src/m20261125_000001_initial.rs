@@ -75,6 +75,8 @@ impl MigrationTrait for Migration {
                 text("default_for_severity"),
                 text_null("alert_types"),
                 text("log_types"),
+                ColumnDef::new(Alias::new("max_requests_per_second")).double().null().to_owned(),
+                ColumnDef::new(Alias::new("max_concurrency")).integer().null().to_owned(),
                 text("created_by"),
                 ms("created_at"),
                 text("last_modified_by"),
@@ -149,7 +151,11 @@ impl MigrationTrait for Migration {
                 text("label"),
                 text("kind"),
                 text("status"),
+                // Pull deliveries (polling destinations) wait for pickup instead of being sent.
+                ColumnDef::new(Alias::new("pull")).boolean().not_null().default(false).to_owned(),
                 int("attempt_count"),
+                // attempt_count when last (re-)queued: the retry budget counts from here.
+                ColumnDef::new(Alias::new("attempts_base")).integer().not_null().default(0).to_owned(),
                 ms("next_attempt_at"),
                 ms_null("lease_until"),
                 text_null("claimed_by"),
@@ -163,7 +169,7 @@ impl MigrationTrait for Migration {
             ],
         ))
         .await?;
-        m.create_index(index("deliveries_due", "deliveries", &["status", "next_attempt_at"], false)).await?;
+        m.create_index(index("deliveries_due", "deliveries", &["pull", "status", "next_attempt_at"], false)).await?;
         m.create_index(index("deliveries_alert", "deliveries", &["alert_id"], false)).await?;
         m.create_index(index("deliveries_output", "deliveries", &["output_id", "status"], false)).await?;
         m.create_table(table(
@@ -180,12 +186,25 @@ impl MigrationTrait for Migration {
             ],
         ))
         .await?;
+        // Per-destination delivery health, updated with every recorded attempt.
+        m.create_table(table(
+            "destination_health",
+            vec![
+                pk("output_id"),
+                ms_null("last_attempt_at"),
+                ms_null("last_success_at"),
+                text_null("last_error"),
+                int("consecutive_failures"),
+            ],
+        ))
+        .await?;
         m.create_index(index("delivery_attempts_delivery", "delivery_attempts", &["delivery_id", "attempt_number"], false)).await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            "destination_health",
             "delivery_attempts",
             "deliveries",
             "alert_comments",

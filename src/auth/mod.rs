@@ -106,6 +106,25 @@ pub struct Tokens {
 }
 
 const SECRET_SETTING: &str = "jwt_secret";
+const MAX_NAME_CHARS: usize = 200;
+
+/// A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`203.0.113.7`).
+pub fn parse_cidr(s: &str) -> AppResult<ipnet::IpNet> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ipnet::IpNet::from(ip));
+    }
+    Err(AppError::BadInput(format!("{s:?} is not a CIDR block (such as 10.0.0.0/8) or an IP address")))
+}
+
+/// The permissions a stored token holds (unknown names are dropped, never widened).
+pub fn permissions_of(row: &TokenRow) -> Vec<Permission> {
+    let names: Vec<String> = store::from_json(&row.permissions);
+    names.iter().filter_map(|n| Permission::parse(n)).collect()
+}
 
 impl Tokens {
     /// Use the configured secret, or the one generated once and stored in the database.
@@ -150,10 +169,27 @@ impl Tokens {
         if name.trim().is_empty() {
             return Err(AppError::BadInput("token name must not be empty".into()));
         }
+        if name.trim().chars().count() > MAX_NAME_CHARS {
+            return Err(AppError::BadInput(format!("token name is longer than {MAX_NAME_CHARS} characters")));
+        }
         let now = now_ms();
         if expires_at.is_some_and(|e| e <= now) {
             return Err(AppError::BadInput("expiresAt must be in the future".into()));
         }
+        let mut granted: Vec<Permission> = Vec::new();
+        for p in permissions {
+            if !granted.contains(p) {
+                granted.push(*p);
+            }
+        }
+        let permissions = &granted[..];
+        let mut cidrs: Vec<ipnet::IpNet> = Vec::new();
+        for c in allowed_cidrs.iter().map(|c| c.trunc()) {
+            if !cidrs.contains(&c) {
+                cidrs.push(c);
+            }
+        }
+        let allowed_cidrs = &cidrs[..];
         let row = TokenRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: name.trim().to_string(),
@@ -199,10 +235,22 @@ impl Tokens {
 
     /// Check a presented token. The error text is for logs only; callers answer a
     /// generic `UNAUTHENTICATED`.
+    ///
+    /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
+    /// other algorithms, other keys and edited tokens), an unknown or revoked token (looked
+    /// up in the database on every request, so a revocation holds at once in every
+    /// process), an old value of a rotated token, an expired token (the JWT `exp` and the
+    /// stored expiry), and a caller outside the token's CIDR blocks.
     pub async fn authenticate(&self, value: &str, remote: Option<IpAddr>) -> Result<Principal, String> {
+        let header = jsonwebtoken::decode_header(value).map_err(|e| format!("malformed token: {e}"))?;
+        if header.alg != Algorithm::HS256 {
+            return Err(format!("token uses algorithm {:?}; only HS256 is accepted", header.alg));
+        }
         let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
         validation.required_spec_claims.clear();
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.leeway = 0;
         let claims = jsonwebtoken::decode::<Claims>(value, &self.decoding, &validation)
             .map_err(|e| format!("invalid token: {e}"))?
@@ -223,6 +271,8 @@ impl Tokens {
         }
         let cidrs: Vec<String> = store::from_json(&row.allowed_cidrs);
         if !cidrs.is_empty() {
+            // An IPv4 client of a dual-stack listener shows up as ::ffff:a.b.c.d.
+            let remote = remote.map(|ip| ip.to_canonical());
             let allowed = remote.is_some_and(|ip| {
                 cidrs
                     .iter()
@@ -234,12 +284,14 @@ impl Tokens {
             }
         }
         self.last_used.lock().expect("lock").insert(row.id.clone(), now);
-        let names: Vec<String> = store::from_json(&row.permissions);
-        Ok(Principal {
-            token_id: row.id,
-            name: row.name,
-            permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
-        })
+        let permissions = permissions_of(&row);
+        Ok(Principal { token_id: row.id, name: row.name, permissions })
+    }
+
+    /// `lastUsedAt` of a token, including a use not yet flushed to the database.
+    pub fn last_used_at(&self, row: &TokenRow) -> Option<i64> {
+        let pending = self.last_used.lock().expect("lock").get(&row.id).copied();
+        row.last_used_at.max(pending)
     }
 
     /// Write the coalesced `lastUsedAt` values (called periodically and at shutdown).

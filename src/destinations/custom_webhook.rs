@@ -1,6 +1,6 @@
 //! `customWebhook`: the Panther payload as JSON to any URL, with optional custom headers
 //! and an optional Standard Webhooks signature.
-use super::{parse_config, signing, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::{json_webhook, parse_config, signing, template, validate_url, DeliveryContext, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,6 +26,9 @@ pub struct CustomWebhookConfig {
     /// Optional Standard Webhooks secret (`whsec_…`); secret.
     #[serde(default)]
     pub signing_secret: Option<String>,
+    /// Optional minijinja template for the request body (default: the Panther payload).
+    #[serde(default)]
+    pub payload_template: Option<String>,
 }
 
 pub struct CustomWebhook;
@@ -48,12 +51,12 @@ impl Integration for CustomWebhook {
             reqwest::header::HeaderValue::from_str(&h.value)
                 .map_err(|_| format!("the value of header {:?} is not a valid HTTP header value", h.key))?;
         }
-        Ok(())
+        template::check_opt("payloadTemplate", c.payload_template.as_deref())
     }
 
     fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
         let c: CustomWebhookConfig = parse_config(config)?;
-        let mut req = OutboundRequest::post_json(c.webhook_url, ctx.payload);
+        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
         for h in c.headers.unwrap_or_default() {
             req.headers.push((h.key, h.value));
         }

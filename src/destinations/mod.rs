@@ -4,8 +4,35 @@
 //! Adding a type: one file here, one line in [`registry`], one field in
 //! `graphql::destination_config`.
 pub mod custom_webhook;
+pub mod polling;
 pub mod secrets;
 pub mod signing;
+pub mod asana;
+pub mod aws;
+pub mod blink_ops;
+pub mod common;
+pub mod discord;
+pub mod email;
+pub mod github;
+pub mod google_pub_sub;
+pub mod incident_io;
+pub mod jira;
+pub mod jira_data_center;
+pub mod json_webhook;
+pub mod mindflow;
+pub mod ms_teams;
+pub mod opsgenie;
+pub mod pager_duty;
+pub mod rapid7;
+pub mod service_now;
+pub mod slack;
+pub mod slack_bot;
+pub mod sns;
+pub mod splunk;
+pub mod sqs;
+pub mod template;
+pub mod tines;
+pub mod torq;
 
 use crate::domain::Alert;
 use serde_json::Value;
@@ -78,6 +105,15 @@ pub trait Integration: Send + Sync + 'static {
     fn supports_resolve(&self) -> bool {
         false
     }
+    /// Pull types (`polling`) are never sent to: deliveries wait for a poller.
+    fn is_pull(&self) -> bool {
+        false
+    }
+    /// The send limits used when the destination sets none: (requests per second,
+    /// concurrent requests). E.g. Slack incoming webhooks allow about one per second.
+    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
+        (None, None)
+    }
     /// Types that do not send one plain HTTP request (SMTP e-mail, or an OAuth token
     /// exchange first) return a sender; the dispatcher then calls it instead of
     /// sending `build_request`'s result. Retry policy and recording stay in `dispatch`.
@@ -97,7 +133,32 @@ pub trait CustomSender: Send + Sync {
 }
 
 /// Every destination type, by `outputType`.
-static REGISTRY: &[&dyn Integration] = &[&custom_webhook::CustomWebhook];
+static REGISTRY: &[&dyn Integration] = &[
+    &custom_webhook::CustomWebhook,
+    &polling::Polling,
+    &slack::Slack,
+    &slack_bot::SlackBot,
+    &ms_teams::MsTeams,
+    &discord::Discord,
+    &pager_duty::PagerDuty,
+    &opsgenie::Opsgenie,
+    &jira::Jira,
+    &jira_data_center::JiraDataCenter,
+    &github::Github,
+    &asana::Asana,
+    &sns::Sns,
+    &sqs::Sqs,
+    &google_pub_sub::GooglePubSub,
+    &splunk::Splunk,
+    &incident_io::IncidentIo,
+    &tines::Tines,
+    &torq::Torq,
+    &blink_ops::BlinkOps,
+    &mindflow::Mindflow,
+    &service_now::ServiceNow,
+    &rapid7::Rapid7,
+    &email::Email,
+];
 
 pub fn registry() -> &'static [&'static dyn Integration] {
     REGISTRY

@@ -1,19 +1,24 @@
 //! The dispatcher owns delivery: it claims due deliveries from the outbox with a
 //! lease, sends each through its destination type, records every attempt, and
 //! schedules retries. Resolvers only enqueue (in the alert's transaction) and wake it.
+pub mod limits;
 pub mod retry;
 pub mod sender;
 
-use crate::destinations::{self, secrets, DeliveryContext};
+use crate::destinations::{self, secrets, DeliveryContext, Integration};
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
-use crate::store::{self, deliveries::{Delivery, Next}};
+use crate::store::{
+    self,
+    deliveries::{Delivery, Next},
+};
+use limits::{Limiters, Limits};
 use retry::{Class, RetryPolicy};
 use sea_orm::{DatabaseConnection, DbErr};
 use sender::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,6 +42,17 @@ pub struct AttemptReport {
     pub dispatched_at: i64,
 }
 
+/// A delivery that ended FAILED (announced so a system error alert can be raised).
+#[derive(Debug, Clone)]
+pub struct FailedDelivery {
+    pub delivery_id: String,
+    pub alert_id: Option<String>,
+    pub output_id: String,
+    pub label: String,
+    pub status_code: i32,
+    pub message: String,
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     inner: Arc<Inner>,
@@ -52,10 +68,20 @@ struct Inner {
     cancel: CancellationToken,
     tracker: TaskTracker,
     permits: Arc<Semaphore>,
+    limiters: Limiters,
+    failures: mpsc::UnboundedSender<FailedDelivery>,
+}
+
+/// What sending one delivery came to.
+enum Sent {
+    Done(Outcome),
+    /// The destination's limiter said wait; the delivery goes back to PENDING.
+    Deferred(Duration),
 }
 
 impl Dispatcher {
-    pub fn new(db: DatabaseConnection, mut cfg: DispatchConfig) -> anyhow::Result<Self> {
+    /// The dispatcher, and the stream of deliveries that ended FAILED.
+    pub fn new(db: DatabaseConnection, mut cfg: DispatchConfig) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<FailedDelivery>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
         cfg.lease = cfg.lease.max(cfg.request_timeout + Duration::from_secs(1));
         let client = reqwest::Client::builder()
@@ -63,7 +89,8 @@ impl Dispatcher {
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Dispatcher {
+        let (failures, failed_rx) = mpsc::unbounded_channel();
+        let d = Dispatcher {
             inner: Arc::new(Inner {
                 db,
                 client,
@@ -73,8 +100,11 @@ impl Dispatcher {
                 wake: Notify::new(),
                 cancel: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                limiters: Limiters::default(),
+                failures,
             }),
-        })
+        };
+        Ok((d, failed_rx))
     }
 
     /// Start claiming and sending in the background.
@@ -107,20 +137,25 @@ impl Dispatcher {
         }
     }
 
-    /// Send one delivery now, in the caller's task (`sendTestAlert`). The delivery row
-    /// must already exist; this claims it, makes a single attempt and records it.
+    /// Send one delivery now, in the caller's task (`sendTestAlert`): a single attempt,
+    /// recorded. The row must already be leased to [`Dispatcher::claim_id`].
     pub async fn deliver_now(&self, delivery: Delivery) -> Result<AttemptReport, DbErr> {
-        let (outcome, at) = self.inner.attempt(&delivery, false).await?;
+        let dispatched_at = now_ms();
+        let outcome = match self.inner.send(&delivery, false).await? {
+            Sent::Done(o) => o,
+            Sent::Deferred(_) => unreachable!("synchronous sends bypass the limiter"),
+        };
+        self.inner.record(&delivery, &outcome, dispatched_at, false).await?;
         Ok(AttemptReport {
             output_id: delivery.output_id,
             success: outcome.class == Class::Success,
             status_code: outcome.status_code,
             message: outcome.message,
-            dispatched_at: at,
+            dispatched_at,
         })
     }
 
-    /// The lease holder id used for synchronous sends.
+    /// The lease holder id of this process.
     pub fn claim_id(&self) -> &str {
         &self.inner.claim_id
     }
@@ -144,8 +179,8 @@ impl Inner {
                             let Ok(permit) = self.permits.clone().acquire_owned().await else { break };
                             let me = self.clone();
                             self.tracker.spawn(async move {
-                                if let Err(e) = me.attempt(&d, true).await {
-                                    tracing::error!(delivery_id = %d.id, error = %e, "could not record delivery attempt; the lease will expire and it will be retried");
+                                if let Err(e) = me.process(&d).await {
+                                    tracing::error!(delivery_id = %d.id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
                                 }
                                 drop(permit);
                                 me.wake.notify_one();
@@ -166,17 +201,31 @@ impl Inner {
         tracing::info!("dispatcher stopped claiming");
     }
 
-    /// Make one attempt at `d` (already leased to this process) and record it.
-    /// With `retries` false a retryable failure is final (synchronous test sends).
-    async fn attempt(&self, d: &Delivery, retries: bool) -> Result<(Outcome, i64), DbErr> {
-        let number = d.attempt_count + 1;
+    /// One attempt at a claimed delivery, recorded; or a deferral when rate-limited.
+    async fn process(&self, d: &Delivery) -> Result<(), DbErr> {
         let dispatched_at = now_ms();
-        let outcome = self.send(d).await?;
+        match self.send(d, true).await? {
+            Sent::Deferred(wait) => {
+                let at = now_ms() + wait.as_millis() as i64;
+                tracing::debug!(delivery_id = %d.id, wait_ms = wait.as_millis() as u64, "rate-limited; deferred");
+                store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
+                Ok(())
+            }
+            Sent::Done(outcome) => self.record(d, &outcome, dispatched_at, true).await,
+        }
+    }
+
+    /// Store the attempt and decide what comes next. With `retries` false a
+    /// retryable failure is final (synchronous test sends).
+    async fn record(&self, d: &Delivery, outcome: &Outcome, dispatched_at: i64, retries: bool) -> Result<(), DbErr> {
+        let number = d.attempt_count + 1;
+        // The retry budget counts from the last (re-)queue, so a replay gets a full one.
+        let in_budget = (number - d.attempts_base).max(0) as u32;
         let next = match outcome.class {
             Class::Success => Next::Succeeded,
             Class::Permanent => Next::Failed,
-            Class::Retryable if retries && self.cfg.policy.may_retry(number as u32) => {
-                let wait = self.cfg.policy.delay(number as u32, outcome.retry_after);
+            Class::Retryable if retries && self.cfg.policy.may_retry(in_budget) => {
+                let wait = self.cfg.policy.delay(in_budget, outcome.retry_after);
                 Next::RetryAt(now_ms() + wait.as_millis() as i64)
             }
             Class::Retryable => Next::Failed,
@@ -194,28 +243,60 @@ impl Inner {
             outcome.message.clone(),
             outcome.duration_ms,
         );
-        if !store::deliveries::record_attempt(&self.db, &d.id, &self.claim_id, row, next, outcome.external.clone()).await? {
+        let recorded = store::deliveries::record_attempt(&self.db, &d.id, &d.output_id, &self.claim_id, row, next.clone(), outcome.external.clone()).await?;
+        if !recorded {
             tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
+            return Ok(());
         }
-        Ok((outcome, dispatched_at))
+        if next == Next::Failed && DeliveryKind::parse(&d.kind) != Some(DeliveryKind::Test) {
+            tracing::warn!(delivery_id = %d.id, output_id = %d.output_id, "delivery failed for good");
+            let _ = self.failures.send(FailedDelivery {
+                delivery_id: d.id.clone(),
+                alert_id: d.alert_id.clone(),
+                output_id: d.output_id.clone(),
+                label: d.label.clone(),
+                status_code: outcome.status_code as i32,
+                message: outcome.message.clone(),
+            });
+        }
+        Ok(())
     }
 
-    async fn send(&self, d: &Delivery) -> Result<Outcome, DbErr> {
-        let Some(dest) = store::destinations::get(&self.db, &d.output_id).await? else {
-            return Ok(Outcome::not_sent("the destination was deleted".into(), Class::Permanent));
+    /// Build and send the request for `d`. With `limited`, the destination's limiter
+    /// may defer it instead.
+    async fn send(&self, d: &Delivery, limited: bool) -> Result<Sent, DbErr> {
+        let done = |msg: String| Ok(Sent::Done(Outcome::not_sent(msg, Class::Permanent)));
+        let Some(record) = store::destinations::get(&self.db, &d.output_id).await? else {
+            return done("the destination was deleted".into());
         };
-        let dest = dest.destination;
+        let dest = &record.destination;
         let Some(integration) = destinations::integration(&dest.output_type) else {
-            return Ok(Outcome::not_sent(format!("unsupported destination type {}", dest.output_type), Class::Permanent));
+            return done(format!("unsupported destination type {}", dest.output_type));
         };
         let kind = DeliveryKind::parse(&d.kind).unwrap_or(DeliveryKind::Routed);
         let alert = match (kind, d.alert_id.as_deref()) {
             (DeliveryKind::Test, _) => test_alert(now_ms()),
             (_, Some(id)) => match store::alerts::get(&self.db, id).await? {
                 Some(a) => a,
-                None => return Ok(Outcome::not_sent(format!("alert {id} no longer exists"), Class::Permanent)),
+                None => return done(format!("alert {id} no longer exists")),
             },
-            (_, None) => return Ok(Outcome::not_sent("delivery has no alert".into(), Class::Permanent)),
+            (_, None) => return done("delivery has no alert".into()),
+        };
+        let (default_rps, default_conc) = integration.default_rate_limit();
+        let limiter = self.limiters.get(
+            &dest.id,
+            Limits {
+                per_second: record.limits.max_requests_per_second.or(default_rps),
+                concurrency: record.limits.max_concurrency.map(|c| c.max(1) as usize).or(default_conc),
+            },
+        );
+        let _slot = if limited {
+            match limiter.try_acquire() {
+                Ok(slot) => Some(slot),
+                Err(wait) => return Ok(Sent::Deferred(wait)),
+            }
+        } else {
+            None
         };
         let prefix = if kind == DeliveryKind::Resend { "[Re-sent]: " } else { "" };
         let payload = panther_payload(&alert, &self.cfg.public_url, prefix);
@@ -226,15 +307,26 @@ impl Inner {
             timestamp: now_ms() / 1000,
             kind,
         };
-        let secret_values = secrets::values(&dest.config, integration.secret_paths());
-        if let Some(custom) = integration.custom_sender() {
-            let mut outcome = custom.send(&self.client, &dest.config, &ctx).await;
-            outcome.message = sender::truncate(&secrets::scrub(&outcome.message, &secret_values));
-            return Ok(outcome);
+        let outcome = self.send_built(integration, &dest.config, &ctx).await;
+        if outcome.status_code == 429 {
+            let attempt = (d.attempt_count + 1 - d.attempts_base).max(1) as u32;
+            let wait = outcome.retry_after.unwrap_or_else(|| self.cfg.policy.ceiling(attempt));
+            tracing::warn!(output_id = %dest.id, wait_ms = wait.as_millis() as u64, "destination answered 429; pausing it");
+            limiter.block_for(wait);
         }
-        match integration.build_request(&dest.config, &ctx) {
-            Ok(req) => Ok(sender::send(&self.client, integration, req, &d.id, &secret_values).await),
-            Err(reason) => Ok(Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent)),
+        Ok(Sent::Done(outcome))
+    }
+
+    async fn send_built(&self, integration: &dyn Integration, config: &serde_json::Value, ctx: &DeliveryContext<'_>) -> Outcome {
+        let secret_values = secrets::values(config, integration.secret_paths());
+        if let Some(custom) = integration.custom_sender() {
+            let mut outcome = custom.send(&self.client, config, ctx).await;
+            outcome.message = sender::truncate(&secrets::scrub(&outcome.message, &secret_values));
+            return outcome;
+        }
+        match integration.build_request(config, ctx) {
+            Ok(req) => sender::send(&self.client, integration, req, ctx.delivery_id, &secret_values).await,
+            Err(reason) => Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent),
         }
     }
 }

@@ -51,6 +51,7 @@ impl From<CreateAlertInput> for NewAlert {
             event_time: i.event_time.map(|t| t.ms()),
             generated_destinations: i.generated_destinations,
             generated_severity: i.generated_severity,
+            exclude_destinations: Vec::new(),
         }
     }
 }

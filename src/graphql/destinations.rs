@@ -21,6 +21,10 @@ pub struct DestinationInput {
     pub alert_types: Option<Vec<AlertType>>,
     /// Empty or omitted: every log type.
     pub log_types: Option<Vec<String>>,
+    /// Send at most this many requests per second (default: the type's own limit, if any).
+    pub max_requests_per_second: Option<f64>,
+    /// Send at most this many requests at once (default: the type's own limit, if any).
+    pub max_concurrency: Option<i32>,
 }
 
 impl DestinationInput {
@@ -34,6 +38,10 @@ impl DestinationInput {
             default_for_severity: self.default_for_severity,
             alert_types: self.alert_types,
             log_types: self.log_types,
+            limits: store::destinations::RateLimits {
+                max_requests_per_second: self.max_requests_per_second,
+                max_concurrency: self.max_concurrency,
+            },
         }
     }
 }
@@ -65,6 +73,12 @@ impl Destination {
     /// Log types a RULE alert must have; empty means every log type.
     async fn log_types(&self) -> &[String] {
         &self.0.destination.log_types
+    }
+    async fn max_requests_per_second(&self) -> Option<f64> {
+        self.0.limits.max_requests_per_second
+    }
+    async fn max_concurrency(&self) -> Option<i32> {
+        self.0.limits.max_concurrency
     }
     async fn created_by(&self) -> &str {
         &self.0.created_by

@@ -5,16 +5,18 @@ pub mod destinations;
 pub mod error;
 pub mod guard;
 pub mod overrides;
+pub mod preview;
 pub mod scalars;
+pub mod tokens;
 
 use crate::service::Services;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 #[derive(MergedObject, Default)]
-pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery);
+pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery, tokens::TokenQuery, preview::PreviewQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation);
+pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation, tokens::TokenMutation);
 
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -27,6 +27,9 @@ pub struct NewAlert {
     pub event_time: Option<i64>,
     pub generated_destinations: Option<Vec<String>>,
     pub generated_severity: Option<Severity>,
+    /// Destinations routing must never choose (internal: a failed destination does not
+    /// receive the alert about its own failure).
+    pub exclude_destinations: Vec<String>,
 }
 
 fn validate(a: &NewAlert) -> AppResult<()> {
@@ -42,10 +45,39 @@ fn validate(a: &NewAlert) -> AppResult<()> {
     Ok(())
 }
 
+struct Decided {
+    decision: RoutingDecision,
+    detection: Option<crate::domain::DetectionOverride>,
+    destinations: Vec<crate::domain::Destination>,
+}
+
+impl Decided {
+    /// Pending delivery rows for the chosen destinations.
+    fn deliveries(&self, alert_id: &str, kind: DeliveryKind, now: i64) -> Vec<deliveries::Delivery> {
+        self.decision
+            .destinations
+            .iter()
+            .map(|d| {
+                let pull = self.destinations.iter().any(|x| x.id == d.output_id && is_pull(&x.output_type));
+                deliveries::new_delivery(Some(alert_id), &d.output_id, &d.display_name, kind, pull, now)
+            })
+            .collect()
+    }
+}
+
+pub fn is_pull(output_type: &str) -> bool {
+    crate::destinations::integration(output_type).is_some_and(|i| i.is_pull())
+}
+
 /// The routing decision for an alert, read from the current configuration.
-async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<(RoutingDecision, Option<crate::domain::DetectionOverride>)> {
+async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<Decided> {
     let detection = store::overrides::get(c, a.detection_id.trim()).await?.map(|r| r.value);
-    let destinations: Vec<_> = store::destinations::list(c).await?.into_iter().map(|r| r.destination).collect();
+    let destinations: Vec<_> = store::destinations::list(c)
+        .await?
+        .into_iter()
+        .map(|r| r.destination)
+        .filter(|d| !a.exclude_destinations.contains(&d.id))
+        .collect();
     let input = RoutingInput {
         alert_type: a.alert_type,
         severity: a.severity,
@@ -53,29 +85,39 @@ async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<(RoutingDe
         log_type: a.log_type.as_deref(),
         generated_destinations: a.generated_destinations.as_deref(),
     };
-    Ok((route(&input, detection.as_ref(), &destinations), detection))
+    let decision = route(&input, detection.as_ref(), &destinations);
+    Ok(Decided { decision, detection, destinations })
 }
 
 /// Routing dry-run: where would this alert go? Writes nothing.
 pub async fn route_preview(s: &Services, a: &NewAlert) -> AppResult<RoutingDecision> {
     validate(a)?;
-    Ok(decide(&s.db, a).await?.0)
+    Ok(decide(&s.db, a).await?.decision)
 }
 
 /// Ingest a detection match: join an open alert with the same dedup key within the
 /// dedup period, or create an alert and its deliveries in one transaction.
 pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
+    create_with_period(s, a, by, None).await
+}
+
+/// `create` with a fixed dedup period in minutes (system alerts), else the override's.
+async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: Option<i64>) -> AppResult<Alert> {
     validate(&a)?;
     let now = now_ms();
     let txn = s.db.begin().await?;
     // Serializes ingestion: the dedup check cannot race, and `seq` follows commit order.
     store::lock(&txn, store::LOCK_ALERTS).await?;
-    let (decision, detection) = decide(&txn, &a).await?;
+    let decided = decide(&txn, &a).await?;
+    let detection = decided.detection.clone();
+    let decision = decided.decision.clone();
     let dedup_string = a.dedup_string.clone().unwrap_or_default();
-    let period = detection
-        .as_ref()
-        .and_then(|d| d.dedup_period_minutes)
-        .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64;
+    let period = fixed_period.unwrap_or_else(|| {
+        detection
+            .as_ref()
+            .and_then(|d| d.dedup_period_minutes)
+            .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
+    });
     let detection_id = a.detection_id.trim().to_string();
     if let Some(existing) = store::alerts::find_dedup_target(&txn, &detection_id, &dedup_string, now - period * 60_000).await? {
         store::alerts::add_event(&txn, existing.seq, now).await?;
@@ -127,13 +169,7 @@ pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
         last_modified_by: by.to_string(),
     };
     store::alerts::insert(&txn, &alert).await?;
-    let rows = alert
-        .routing
-        .destinations
-        .iter()
-        .map(|d| deliveries::new_delivery(Some(&alert.id), &d.output_id, &d.display_name, DeliveryKind::Routed, now))
-        .collect();
-    deliveries::insert_many(&txn, rows).await?;
+    deliveries::insert_many(&txn, decided.deliveries(&alert.id, DeliveryKind::Routed, now)).await?;
     txn.commit().await?;
     if !alert.routed {
         tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
@@ -188,7 +224,7 @@ pub async fn set_status(s: &Services, ids: &[String], status: AlertStatus, by: &
             let resolvable = crate::destinations::integration(&dest.destination.output_type).is_some_and(|i| i.supports_resolve());
             let already = rows.iter().any(|r: &deliveries::Delivery| r.alert_id == d.alert_id && r.output_id == d.output_id);
             if resolvable && !already {
-                rows.push(deliveries::new_delivery(d.alert_id.as_deref(), &d.output_id, &d.label, DeliveryKind::Resolve, now));
+                rows.push(deliveries::new_delivery(d.alert_id.as_deref(), &d.output_id, &d.label, DeliveryKind::Resolve, false, now));
             }
         }
         deliveries::insert_many(&txn, rows).await?;
@@ -246,7 +282,10 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
     let now = now_ms();
     let rows = dests
         .iter()
-        .map(|d| deliveries::new_delivery(Some(&alert.id), &d.destination.id, &d.destination.display_name, DeliveryKind::Resend, now))
+        .map(|d| {
+            let pull = is_pull(&d.destination.output_type);
+            deliveries::new_delivery(Some(&alert.id), &d.destination.id, &d.destination.display_name, DeliveryKind::Resend, pull, now)
+        })
         .collect();
     deliveries::insert_many(&s.db, rows).await?;
     s.dispatcher.wake();
@@ -258,16 +297,74 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
     let dests = destinations_by_id(s, output_ids).await?;
     let now = now_ms();
     let mut rows = Vec::new();
+    let mut queued = Vec::new();
     for d in &dests {
-        let mut row = deliveries::new_delivery(None, &d.destination.id, &d.destination.display_name, DeliveryKind::Test, now);
+        if is_pull(&d.destination.output_type) {
+            // Nothing to send: the test alert waits for the poller like any delivery.
+            queued.push(deliveries::new_delivery(None, &d.destination.id, &d.destination.display_name, DeliveryKind::Test, true, now));
+            continue;
+        }
+        let mut row = deliveries::new_delivery(None, &d.destination.id, &d.destination.display_name, DeliveryKind::Test, false, now);
         // Leased to this process from the start, so no worker picks it up meanwhile.
         row.status = DeliveryStatus::InFlight.as_str().into();
         row.claimed_by = Some(s.dispatcher.claim_id().to_string());
         row.lease_until = Some(now + 10 * 60_000);
         rows.push(row);
     }
-    deliveries::insert_many(&s.db, rows.clone()).await?;
+    let mut all = rows.clone();
+    all.extend(queued.iter().cloned());
+    deliveries::insert_many(&s.db, all).await?;
     let sends = rows.into_iter().map(|row| s.dispatcher.deliver_now(row));
     let results = futures::future::join_all(sends).await;
-    results.into_iter().map(|r| r.map_err(AppError::from)).collect()
+    let mut reports = results.into_iter().map(|r| r.map_err(AppError::from)).collect::<AppResult<Vec<_>>>()?;
+    reports.extend(queued.into_iter().map(|q| AttemptReport {
+        output_id: q.output_id,
+        success: true,
+        status_code: 0,
+        message: "queued for pickup by the poller".into(),
+        dispatched_at: now,
+    }));
+    // Keep the caller's order.
+    reports.sort_by_key(|r| output_ids.iter().position(|id| id == &r.output_id));
+    Ok(reports)
+}
+
+/// The detection id of Herald's own delivery-failure alerts.
+pub const DELIVERY_FAILURE_DETECTION: &str = "Herald.DeliveryFailure";
+
+pub use crate::dispatch::FailedDelivery;
+
+/// Raise Panther's system error for a failed delivery: a `SYSTEM_ERROR` alert, one per
+/// destination per hour (dedup), routed by destination configuration — never to the
+/// destination that failed, and never for failures of such alerts themselves.
+pub async fn raise_delivery_failure(s: &Services, f: &FailedDelivery) -> AppResult<Option<Alert>> {
+    if let Some(alert_id) = &f.alert_id {
+        if let Some(a) = store::alerts::get(&s.db, alert_id).await? {
+            if a.detection_id == DELIVERY_FAILURE_DETECTION {
+                return Ok(None);
+            }
+        }
+    }
+    let alert = NewAlert {
+        detection_id: DELIVERY_FAILURE_DETECTION.into(),
+        title: format!("Alert delivery to {} failed", f.label),
+        severity: Some(Severity::High),
+        alert_type: Some(AlertType::SystemError),
+        dedup_string: Some(f.output_id.clone()),
+        description: Some(format!(
+            "Herald could not deliver an alert to the destination {} ({}). Last status {}: {}",
+            f.label, f.output_id, f.status_code, f.message
+        )),
+        runbook: Some("Check the destination's configuration and health in Herald, fix it, then use retryFailedDeliveries to re-send.".into()),
+        alert_context: Some(serde_json::json!({
+            "destination": {"outputId": f.output_id, "displayName": f.label},
+            "alertId": f.alert_id,
+            "deliveryId": f.delivery_id,
+            "lastStatusCode": f.status_code,
+            "lastMessage": f.message,
+        })),
+        exclude_destinations: vec![f.output_id.clone()],
+        ..Default::default()
+    };
+    create_with_period(s, alert, "herald", Some(60)).await.map(Some)
 }

@@ -15,6 +15,7 @@ pub struct DestinationDraft {
     pub default_for_severity: Vec<Severity>,
     pub alert_types: Option<Vec<AlertType>>,
     pub log_types: Option<Vec<String>>,
+    pub limits: store::destinations::RateLimits,
 }
 
 fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
@@ -49,6 +50,12 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
     if log_types.iter().any(String::is_empty) {
         return Err(bad_input("logTypes must not contain empty names"));
     }
+    if draft.limits.max_requests_per_second.is_some_and(|r| !(r > 0.0 && r <= 10_000.0)) {
+        return Err(bad_input("maxRequestsPerSecond must be greater than 0 and at most 10000"));
+    }
+    if draft.limits.max_concurrency.is_some_and(|c| !(1..=1000).contains(&c)) {
+        return Err(bad_input("maxConcurrency must be between 1 and 1000"));
+    }
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_CONFIG).await?;
     let now = now_ms();
@@ -82,6 +89,7 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
     };
     let record = DestinationRecord {
         destination,
+        limits: draft.limits,
         created_by: existing.as_ref().map(|e| e.created_by.clone()).unwrap_or_else(|| by.to_string()),
         created_at: existing.as_ref().map(|e| e.created_at).unwrap_or(now),
         last_modified_by: by.to_string(),

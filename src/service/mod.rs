@@ -1,8 +1,10 @@
 //! Use cases. Each takes plain inputs, validates them, and calls the store inside a
 //! transaction where several writes must land together.
 pub mod alerts;
+pub mod deliveries;
 pub mod destinations;
 pub mod overrides;
+pub mod preview;
 
 use crate::auth::Tokens;
 use crate::dispatch::Dispatcher;

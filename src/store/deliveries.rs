@@ -1,19 +1,21 @@
 //! The delivery outbox and its attempts. Deliveries are inserted in the same
 //! transaction as their alert; workers claim due rows with a lease (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite's single writer makes the `UPDATE … RETURNING` atomic).
-use super::entities::{delivery, delivery_attempt};
+use super::entities::{delivery, delivery_attempt, destination_health};
 use crate::domain::{DeliveryKind, DeliveryStatus};
-use sea_orm::sea_query::{LockBehavior, LockType, Query};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder, Set, TransactionTrait,
 };
+pub use destination_health::Model as Health;
 
 pub use delivery::Model as Delivery;
 pub use delivery_attempt::Model as Attempt;
 
 /// A new pending delivery row.
-pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: DeliveryKind, now: i64) -> Delivery {
+/// `pull`: the destination is polled (the delivery waits for pickup, see [`claim_pull`]).
+pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: DeliveryKind, pull: bool, now: i64) -> Delivery {
     Delivery {
         id: uuid::Uuid::new_v4().to_string(),
         alert_id: alert_id.map(str::to_owned),
@@ -21,7 +23,9 @@ pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: 
         label: label.into(),
         kind: kind.as_str().into(),
         status: DeliveryStatus::Pending.as_str().into(),
+        pull,
         attempt_count: 0,
+        attempts_base: 0,
         next_attempt_at: now,
         lease_until: None,
         claimed_by: None,
@@ -60,6 +64,7 @@ pub async fn claim<C: ConnectionTrait>(db: &C, now: i64, lease_ms: i64, limit: u
                 .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
                 .add(D::LeaseUntil.lt(now)),
         );
+    let due = Condition::all().add(D::Pull.eq(false)).add(due);
     let mut ids = Query::select();
     ids.column(D::Id)
         .from(delivery::Entity)
@@ -94,6 +99,7 @@ pub enum Next {
 pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     delivery_id: &str,
+    output_id: &str,
     claim_id: &str,
     attempt: Attempt,
     next: Next,
@@ -130,11 +136,190 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await?;
         return Ok(false);
     }
+    let (success, at, message) = (attempt.success, attempt.dispatched_at, attempt.message.clone());
     delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
         .exec(&txn)
         .await?;
+    record_health(&txn, output_id, success, at, &message).await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Fold one attempt into the destination's health row (an upsert, safe under concurrency).
+async fn record_health<C: ConnectionTrait>(db: &C, output_id: &str, success: bool, at: i64, message: &str) -> Result<(), DbErr> {
+    use destination_health::Column as H;
+    let row = destination_health::ActiveModel {
+        output_id: Set(output_id.to_string()),
+        last_attempt_at: Set(Some(at)),
+        last_success_at: Set(success.then_some(at)),
+        last_error: Set((!success).then(|| message.to_string())),
+        consecutive_failures: Set(if success { 0 } else { 1 }),
+    };
+    let mut on_conflict = OnConflict::column(H::OutputId);
+    on_conflict.value(H::LastAttemptAt, Expr::value(at));
+    if success {
+        on_conflict
+            .value(H::LastSuccessAt, Expr::value(at))
+            .value(H::ConsecutiveFailures, Expr::value(0));
+    } else {
+        on_conflict
+            .value(H::LastError, Expr::value(message.to_string()))
+            .value(
+                H::ConsecutiveFailures,
+                Expr::col((destination_health::Entity, H::ConsecutiveFailures)).add(1),
+            );
+    }
+    destination_health::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Health of destinations, with the number of unfinished deliveries: two queries for any number of ids.
+pub async fn health<C: ConnectionTrait>(db: &C, output_ids: &[String]) -> Result<Vec<(String, Option<destination_health::Model>, i64)>, DbErr> {
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Pending {
+        output_id: String,
+        n: i64,
+    }
+    let rows = destination_health::Entity::find()
+        .filter(destination_health::Column::OutputId.is_in(output_ids.iter().cloned()))
+        .all(db)
+        .await?;
+    let pending: Vec<Pending> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::OutputId)
+        .column_as(delivery::Column::Id.count(), "n")
+        .filter(delivery::Column::OutputId.is_in(output_ids.iter().cloned()))
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .group_by(delivery::Column::OutputId)
+        .into_model::<Pending>()
+        .all(db)
+        .await?;
+    Ok(output_ids
+        .iter()
+        .map(|id| {
+            let h = rows.iter().find(|r| &r.output_id == id).cloned();
+            let n = pending.iter().find(|p| &p.output_id == id).map_or(0, |p| p.n);
+            (id.clone(), h, n)
+        })
+        .collect())
+}
+
+/// Lease up to `limit` deliveries of a polling destination for `visibility_ms`:
+/// pending ones, and leased ones whose visibility timeout passed without an ack.
+pub async fn claim_pull<C: ConnectionTrait>(db: &C, output_id: &str, now: i64, visibility_ms: i64, limit: u64, claim_id: &str) -> Result<Vec<Delivery>, DbErr> {
+    use delivery::Column as D;
+    let due = Condition::all()
+        .add(D::Pull.eq(true))
+        .add(D::OutputId.eq(output_id))
+        .add(
+            Condition::any()
+                .add(D::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(
+                    Condition::all()
+                        .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+                        .add(D::LeaseUntil.lt(now)),
+                ),
+        );
+    let mut ids = Query::select();
+    ids.column(D::Id)
+        .from(delivery::Entity)
+        .cond_where(due.clone())
+        .order_by(D::CreatedAt, sea_orm::Order::Asc)
+        .order_by(D::Id, sea_orm::Order::Asc)
+        .limit(limit);
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let mut rows = delivery::Entity::update_many()
+        .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
+        .col_expr(D::LeaseUntil, Some(now + visibility_ms).into())
+        .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
+        .col_expr(D::UpdatedAt, now.into())
+        .filter(D::Id.in_subquery(ids))
+        .filter(due)
+        .exec_with_returning(db)
+        .await?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows)
+}
+
+/// Mark picked-up deliveries of a polling destination as delivered, recording an
+/// attempt for each. Unknown, foreign or finished ids are skipped. Returns how many.
+pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(db: &C, output_id: &str, ids: &[String], now: i64) -> Result<u64, DbErr> {
+    use delivery::Column as D;
+    let txn = db.begin().await?;
+    let rows = delivery::Entity::find()
+        .filter(D::Id.is_in(ids.iter().cloned()))
+        .filter(D::OutputId.eq(output_id))
+        .filter(D::Pull.eq(true))
+        .filter(D::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .all(&txn)
+        .await?;
+    let mut done = 0;
+    for d in rows {
+        let number = d.attempt_count + 1;
+        let updated = delivery::Entity::update_many()
+            .col_expr(D::Status, DeliveryStatus::Succeeded.as_str().into())
+            .col_expr(D::AttemptCount, number.into())
+            .col_expr(D::LeaseUntil, Option::<i64>::None.into())
+            .col_expr(D::ClaimedBy, Option::<String>::None.into())
+            .col_expr(D::LastStatusCode, Some(200).into())
+            .col_expr(D::LastMessage, Some("acknowledged by poller".to_string()).into())
+            .col_expr(D::LastDispatchedAt, Some(now).into())
+            .col_expr(D::UpdatedAt, now.into())
+            .filter(D::Id.eq(d.id.as_str()))
+            .filter(D::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            continue;
+        }
+        let attempt = attempt_row(&d.id, number, now, 200, true, "acknowledged by poller".into(), 0);
+        delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt)).exec(&txn).await?;
+        record_health(&txn, output_id, true, now, "").await?;
+        done += 1;
+    }
+    txn.commit().await?;
+    Ok(done)
+}
+
+/// Re-queue the FAILED deliveries of a destination that failed at or after `since`;
+/// attempt numbering continues and the retry budget starts afresh.
+pub async fn requeue_failed<C: ConnectionTrait>(db: &C, output_id: &str, since: i64, now: i64) -> Result<u64, DbErr> {
+    use delivery::Column as D;
+    Ok(delivery::Entity::update_many()
+        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::NextAttemptAt, now.into())
+        .col_expr(D::AttemptsBase, Expr::col(D::AttemptCount).into())
+        .col_expr(D::UpdatedAt, now.into())
+        .filter(D::OutputId.eq(output_id))
+        .filter(D::Status.eq(DeliveryStatus::Failed.as_str()))
+        .filter(D::Kind.ne(DeliveryKind::Test.as_str()))
+        .filter(D::UpdatedAt.gte(since))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Put a leased delivery back to PENDING until `at` without counting an attempt
+/// (rate limits: waiting for the limiter never fails a delivery).
+pub async fn defer<C: ConnectionTrait>(db: &C, delivery_id: &str, claim_id: &str, at: i64) -> Result<bool, DbErr> {
+    use delivery::Column as D;
+    Ok(delivery::Entity::update_many()
+        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::NextAttemptAt, at.into())
+        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
+        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .filter(D::Id.eq(delivery_id))
+        .filter(D::ClaimedBy.eq(claim_id))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
 }
 
 /// Hand leased deliveries back (graceful shutdown) so another worker takes them now.

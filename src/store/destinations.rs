@@ -4,9 +4,17 @@ use super::{from_json, to_json};
 use crate::domain::{AlertType, Destination, Severity};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
+/// Per-destination send limits (`None` = the type's default).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateLimits {
+    pub max_requests_per_second: Option<f64>,
+    pub max_concurrency: Option<i32>,
+}
+
 #[derive(Debug, Clone)]
 pub struct DestinationRecord {
     pub destination: Destination,
+    pub limits: RateLimits,
     pub created_by: String,
     pub created_at: i64,
     pub last_modified_by: String,
@@ -25,6 +33,10 @@ fn to_record(m: destination::Model) -> DestinationRecord {
             default_for_severity: severities.iter().filter_map(|s| Severity::parse(s)).collect(),
             alert_types: alert_types.map(|t| t.iter().filter_map(|s| AlertType::parse(s)).collect()),
             log_types: from_json(&m.log_types),
+        },
+        limits: RateLimits {
+            max_requests_per_second: m.max_requests_per_second,
+            max_concurrency: m.max_concurrency,
         },
         created_by: m.created_by,
         created_at: m.created_at,
@@ -47,6 +59,8 @@ fn to_active(r: &DestinationRecord) -> destination::ActiveModel {
             .as_ref()
             .map(|t| to_json(&t.iter().map(|s| s.as_str()).collect::<Vec<_>>()))),
         log_types: Set(to_json(&d.log_types)),
+        max_requests_per_second: Set(r.limits.max_requests_per_second),
+        max_concurrency: Set(r.limits.max_concurrency),
         created_by: Set(r.created_by.clone()),
         created_at: Set(r.created_at),
         last_modified_by: Set(r.last_modified_by.clone()),

@@ -69,6 +69,8 @@ pub mod destination {
         pub default_for_severity: String,
         pub alert_types: Option<String>,
         pub log_types: String,
+        pub max_requests_per_second: Option<f64>,
+        pub max_concurrency: Option<i32>,
         pub created_by: String,
         pub created_at: i64,
         pub last_modified_by: String,
@@ -160,7 +162,9 @@ pub mod delivery {
         pub label: String,
         pub kind: String,
         pub status: String,
+        pub pull: bool,
         pub attempt_count: i32,
+        pub attempts_base: i32,
         pub next_attempt_at: i64,
         pub lease_until: Option<i64>,
         pub claimed_by: Option<String>,
@@ -189,6 +193,21 @@ pub mod delivery_attempt {
         pub success: bool,
         pub message: String,
         pub duration_ms: i64,
+    }
+    no_relations!();
+}
+
+pub mod destination_health {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "destination_health")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub output_id: String,
+        pub last_attempt_at: Option<i64>,
+        pub last_success_at: Option<i64>,
+        pub last_error: Option<String>,
+        pub consecutive_failures: i32,
     }
     no_relations!();
 }

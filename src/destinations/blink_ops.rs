@@ -1,0 +1,5 @@
+//! `blinkOps`: the Panther payload JSON to a Blink Ops webhook, with its auth header.
+super::json_webhook::header_webhook!(
+    /// A Blink Ops webhook.
+    BlinkOps, BlinkOpsConfig, "BlinkOpsConfigInput", "blinkops"
+);

@@ -1,0 +1,226 @@
+//! `googlePubSub`: publish the payload to a topic. A service-account JWT (RS256) is
+//! exchanged for an OAuth2 token first, cached until shortly before it expires, so this
+//! type sends through [`CustomSender`]; `build_request` is the publish request.
+use super::common::{base_url, bearer, field, require, require_secret, validate_opt_url};
+use super::{parse_config, secrets, CustomSender, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use crate::dispatch::retry::{classify, Class};
+use crate::dispatch::sender::{self, truncate, Outcome};
+use async_graphql::{InputObject, SimpleObject};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
+#[graphql(input_name = "GooglePubSubConfigInput")]
+#[serde(rename_all = "camelCase")]
+pub struct GooglePubSubConfig {
+    pub project_id: String,
+    pub topic_id: String,
+    /// The service account's JSON key. Secret: shown redacted.
+    pub service_account_key: String,
+    /// Pub/Sub API base URL (default `https://pubsub.googleapis.com`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Token endpoint (default: the key's `token_uri`, else `https://oauth2.googleapis.com/token`).
+    #[serde(default)]
+    pub token_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServiceAccountKey {
+    client_email: String,
+    private_key: String,
+    #[serde(default)]
+    private_key_id: Option<String>,
+    #[serde(default)]
+    token_uri: Option<String>,
+}
+
+const SCOPE: &str = "https://www.googleapis.com/auth/pubsub";
+const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+/// Placeholder for the token in previews; replaced at send time.
+const TOKEN_PLACEHOLDER: &str = "<OAuth2 access token>";
+
+/// Access tokens by `client_email|token_uri`, with when to stop using them.
+static TOKENS: LazyLock<Mutex<HashMap<String, (String, Instant)>>> = LazyLock::new(Default::default);
+
+fn key(c: &GooglePubSubConfig) -> Result<ServiceAccountKey, String> {
+    let k: ServiceAccountKey = serde_json::from_str(&c.service_account_key)
+        .map_err(|e| format!("serviceAccountKey is not a service account JSON key: {e}"))?;
+    require("serviceAccountKey.client_email", &k.client_email)?;
+    jsonwebtoken::EncodingKey::from_rsa_pem(k.private_key.as_bytes())
+        .map_err(|e| format!("serviceAccountKey.private_key is not an RSA private key: {e}"))?;
+    Ok(k)
+}
+
+fn token_uri(c: &GooglePubSubConfig, k: &ServiceAccountKey) -> String {
+    c.token_uri
+        .as_deref()
+        .or(k.token_uri.as_deref())
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(DEFAULT_TOKEN_URI)
+        .to_string()
+}
+
+fn valid_id(field: &str, id: &str) -> Result<(), String> {
+    require(field, id)?;
+    if !id.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '%')) {
+        return Err(format!("{field} {id:?} contains characters Pub/Sub does not allow"));
+    }
+    Ok(())
+}
+
+/// The signed JWT assertion for the token exchange.
+fn assertion(k: &ServiceAccountKey, aud: &str, now: i64) -> Result<String, String> {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = k.private_key_id.clone();
+    let claims = json!({"iss": k.client_email, "scope": SCOPE, "aud": aud, "iat": now, "exp": now + 3600});
+    let enc = jsonwebtoken::EncodingKey::from_rsa_pem(k.private_key.as_bytes()).map_err(|e| format!("serviceAccountKey: {e}"))?;
+    jsonwebtoken::encode(&header, &claims, &enc).map_err(|e| format!("cannot sign the token request: {e}"))
+}
+
+/// A cached or fresh access token; `Err` is the outcome to record.
+async fn access_token(client: &reqwest::Client, k: &ServiceAccountKey, uri: &str, now: i64) -> Result<String, Outcome> {
+    let cache_key = format!("{}|{uri}", k.client_email);
+    if let Some((token, until)) = TOKENS.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key) {
+        if *until > Instant::now() {
+            return Ok(token.clone());
+        }
+    }
+    let jwt = assertion(k, uri, now).map_err(|e| Outcome::not_sent(e, Class::Permanent))?;
+    let started = Instant::now();
+    let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt.as_str())];
+    let failed = |status: u16, class: Class, message: String| Outcome {
+        status_code: status,
+        class,
+        message: truncate(&message),
+        duration_ms: started.elapsed().as_millis() as i64,
+        retry_after: None,
+        external: None,
+    };
+    let resp = client
+        .post(uri)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| failed(0, Class::Retryable, format!("token exchange failed: {}", e.without_url())))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    if classify(Some(status)) != Class::Success {
+        return Err(failed(status, classify(Some(status)), format!("token exchange failed ({status}): {body}")));
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let Some(token) = v.get("access_token").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
+        return Err(failed(status, Class::Permanent, "token exchange reply has no access_token".into()));
+    };
+    let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+    // Stop using a token a minute before it expires.
+    let until = Instant::now() + Duration::from_secs(ttl.saturating_sub(60));
+    TOKENS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(cache_key, (token.to_string(), until));
+    Ok(token.to_string())
+}
+
+fn forget_token(k: &ServiceAccountKey, uri: &str) {
+    TOKENS.lock().unwrap_or_else(|e| e.into_inner()).remove(&format!("{}|{uri}", k.client_email));
+}
+
+pub struct GooglePubSub;
+
+impl Integration for GooglePubSub {
+    fn output_type(&self) -> &'static str {
+        "googlepubsub"
+    }
+
+    fn secret_paths(&self) -> &'static [&'static str] {
+        &["serviceAccountKey"]
+    }
+
+    fn validate(&self, config: &Value) -> Result<(), String> {
+        let c: GooglePubSubConfig = parse_config(config)?;
+        valid_id("projectId", &c.project_id)?;
+        valid_id("topicId", &c.topic_id)?;
+        require_secret("serviceAccountKey", &c.service_account_key)?;
+        let k = key(&c)?;
+        validate_opt_url("apiUrl", c.api_url.as_deref())?;
+        validate_opt_url("tokenUri", Some(&token_uri(&c, &k)))
+    }
+
+    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+        let c: GooglePubSubConfig = parse_config(config)?;
+        let url = format!(
+            "{}/v1/projects/{}/topics/{}:publish",
+            base_url(c.api_url.as_deref(), "https://pubsub.googleapis.com"),
+            c.project_id.trim(),
+            c.topic_id.trim()
+        );
+        let p = ctx.payload;
+        let body = json!({"messages": [{
+            "data": STANDARD.encode(p.to_string()),
+            "attributes": {
+                "alertId": field(p, "alertId"),
+                "detectionId": field(p, "id"),
+                "severity": field(p, "severity"),
+            },
+        }]});
+        let mut req = OutboundRequest::post_json(url, &body);
+        req.headers.push(("authorization".into(), bearer(TOKEN_PLACEHOLDER)));
+        Ok(req)
+    }
+
+    fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
+        let v: Value = serde_json::from_str(body).ok()?;
+        let id = v.get("messageIds")?.get(0)?.as_str()?;
+        Some(ExternalRef { id: id.to_string(), url: None })
+    }
+
+    fn custom_sender(&self) -> Option<&dyn CustomSender> {
+        Some(self)
+    }
+}
+
+impl CustomSender for GooglePubSub {
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        config: &'a Value,
+        ctx: &'a DeliveryContext<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>> {
+        Box::pin(async move {
+            let mut secret_values = secrets::values(config, self.secret_paths());
+            let prepared = (|| {
+                let c: GooglePubSubConfig = parse_config(config)?;
+                let k = key(&c)?;
+                let uri = token_uri(&c, &k);
+                let req = self.build_request(config, ctx)?;
+                Ok::<_, String>((k, uri, req))
+            })();
+            let (k, uri, mut req) = match prepared {
+                Ok(p) => p,
+                Err(e) => return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent),
+            };
+            let token = match access_token(client, &k, &uri, ctx.timestamp).await {
+                Ok(t) => t,
+                Err(mut outcome) => {
+                    outcome.message = truncate(&secrets::scrub(&outcome.message, &secret_values));
+                    return outcome;
+                }
+            };
+            secret_values.push(token.clone());
+            for h in req.headers.iter_mut().filter(|(k, _)| k == "authorization") {
+                h.1 = bearer(&token);
+            }
+            let outcome = sender::send(client, self, req, ctx.delivery_id, &secret_values).await;
+            if outcome.status_code == 401 {
+                forget_token(&k, &uri);
+            }
+            outcome
+        })
+    }
+}

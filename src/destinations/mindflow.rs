@@ -1,0 +1,5 @@
+//! `mindflow`: the Panther payload JSON to a Mindflow webhook, with its auth header.
+super::json_webhook::header_webhook!(
+    /// A Mindflow webhook.
+    Mindflow, MindflowConfig, "MindflowConfigInput", "mindflow"
+);

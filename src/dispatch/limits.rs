@@ -1,0 +1,146 @@
+//! Per-destination send limits: requests per second (governor's GCRA), concurrent
+//! requests, and a block after a 429 for the whole destination. A delivery that must
+//! wait is deferred (back to PENDING, no attempt counted), never failed.
+use governor::{clock::Clock, DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long to wait before looking again when the destination is at its concurrency.
+const CONCURRENCY_RECHECK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub per_second: Option<f64>,
+    pub concurrency: Option<usize>,
+}
+
+pub struct DestinationLimiter {
+    limits: Limits,
+    rate: Option<DefaultDirectRateLimiter>,
+    in_flight: AtomicUsize,
+    blocked_until: Mutex<Option<Instant>>,
+}
+
+/// Held while a request is in flight; frees the concurrency slot when dropped.
+pub struct InFlight(Arc<DestinationLimiter>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn quota(per_second: f64) -> Option<Quota> {
+    if per_second >= 1.0 {
+        let n = NonZeroU32::new(per_second.floor() as u32)?;
+        Some(Quota::per_second(n))
+    } else if per_second > 0.0 {
+        Quota::with_period(Duration::from_secs_f64(1.0 / per_second))
+    } else {
+        None
+    }
+}
+
+impl DestinationLimiter {
+    fn new(limits: Limits) -> Self {
+        DestinationLimiter {
+            limits,
+            rate: limits.per_second.and_then(quota).map(RateLimiter::direct),
+            in_flight: AtomicUsize::new(0),
+            blocked_until: Mutex::new(None),
+        }
+    }
+
+    /// A slot to send now, or how long to wait.
+    pub fn try_acquire(self: &Arc<Self>) -> Result<InFlight, Duration> {
+        let now = Instant::now();
+        if let Some(until) = *self.blocked_until.lock().expect("lock") {
+            if until > now {
+                return Err(until - now);
+            }
+        }
+        if let Some(max) = self.limits.concurrency {
+            if self.in_flight.load(Ordering::SeqCst) >= max {
+                return Err(CONCURRENCY_RECHECK);
+            }
+        }
+        if let Some(rate) = &self.rate {
+            if let Err(not_until) = rate.check() {
+                return Err(not_until.wait_time_from(governor::clock::DefaultClock::default().now()));
+            }
+        }
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ok(InFlight(self.clone()))
+    }
+
+    /// The destination said 429: nothing more is sent to it for `wait`.
+    pub fn block_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut b = self.blocked_until.lock().expect("lock");
+        if b.is_none_or(|cur| cur < until) {
+            *b = Some(until);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Limiters {
+    by_destination: Mutex<HashMap<String, Arc<DestinationLimiter>>>,
+}
+
+impl Limiters {
+    /// The limiter of a destination, rebuilt when its limits changed.
+    pub fn get(&self, output_id: &str, limits: Limits) -> Arc<DestinationLimiter> {
+        let mut map = self.by_destination.lock().expect("lock");
+        match map.get(output_id) {
+            Some(l) if l.limits == limits => l.clone(),
+            _ => {
+                let l = Arc::new(DestinationLimiter::new(limits));
+                map.insert(output_id.to_string(), l.clone());
+                l
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_defers_the_second_request() {
+        let l = Arc::new(DestinationLimiter::new(Limits { per_second: Some(1.0), concurrency: None }));
+        let first = l.try_acquire();
+        assert!(first.is_ok());
+        let wait = l.try_acquire().err().expect("second request within the second must wait");
+        assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
+    }
+
+    #[test]
+    fn concurrency_frees_on_drop() {
+        let l = Arc::new(DestinationLimiter::new(Limits { per_second: None, concurrency: Some(1) }));
+        let a = l.try_acquire().ok().unwrap();
+        assert!(l.try_acquire().is_err());
+        drop(a);
+        assert!(l.try_acquire().is_ok());
+    }
+
+    #[test]
+    fn a_block_applies_to_every_delivery() {
+        let l = Arc::new(DestinationLimiter::new(Limits { per_second: None, concurrency: None }));
+        l.block_for(Duration::from_secs(2));
+        let wait = l.try_acquire().err().unwrap();
+        assert!(wait > Duration::from_millis(1900));
+    }
+
+    #[test]
+    fn fractional_rates_are_periods() {
+        let l = Arc::new(DestinationLimiter::new(Limits { per_second: Some(0.5), concurrency: None }));
+        assert!(l.try_acquire().is_ok());
+        let wait = l.try_acquire().err().unwrap();
+        assert!(wait > Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,495 @@
+//! Alerts end to end: ingestion, routing precedence, dedup, delivery with retries,
+//! re-sends, test sends, alert updates and polling — on SQLite and PostgreSQL.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) {
+  id title severity status type detectionId logType dedupString eventCount createdAt lastReceivedEventAt firstEventOccurredAt routed
+  routing { step effectiveSeverity destinations { outputId displayName } warnings excluded { outputId reasons } }
+} }"#;
+
+const DELIVERIES: &str = r#"query($id: ID!) { alert(id: $id) { id eventCount deliveries {
+  deliveryId outputId label status success statusCode message attemptCount kind
+  attempts { attemptNumber statusCode success message durationMs dispatchedAt }
+} } }"#;
+
+async fn create(s: &TestServer, input: Value) -> Value {
+    s.ok(CREATE, json!({ "input": input })).await["createAlert"].clone()
+}
+
+/// Wait until every delivery of an alert is finished (SUCCEEDED or FAILED).
+async fn settled(s: &TestServer, alert_id: &str) -> Vec<Value> {
+    eventually(Duration::from_secs(20), "deliveries to settle", || async {
+        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
+        let list = d["alert"]["deliveries"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED")
+            .then_some(list)
+    })
+    .await
+}
+
+fn names(alert: &Value) -> Vec<String> {
+    let mut v: Vec<String> = alert["routing"]["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["displayName"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn routing_follows_the_precedence(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    let high = add_webhook(&s, "High", &format!("{}/high", r.url), &["HIGH", "CRITICAL"]).await;
+    let _low = add_webhook(&s, "Low", &format!("{}/low", r.url), &["LOW"]).await;
+    let other = add_webhook(&s, "Other", &format!("{}/other", r.url), &[]).await;
+
+    // 3. destination configuration by severity.
+    let a = create(&s, json!({"detectionId": "r1", "title": "t", "severity": "HIGH"})).await;
+    assert_eq!(a["routing"]["step"], "DESTINATION_CONFIGURATION");
+    assert_eq!(names(&a), ["High"]);
+    // generated severity wins over the static one.
+    let a = create(&s, json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"})).await;
+    assert_eq!(names(&a), ["Low"]);
+    assert_eq!(a["severity"], "LOW");
+    // 1. generated destinations, by display name (any case) and by id.
+    let a = create(&s, json!({"detectionId": "r3", "title": "t", "severity": "HIGH", "generatedDestinations": ["other", high]})).await;
+    assert_eq!(a["routing"]["step"], "GENERATED_DESTINATIONS");
+    assert_eq!(names(&a), ["High", "Other"]);
+    // empty list and SKIP route nowhere.
+    for generated in [json!([]), json!(["SKIP", "Other"])] {
+        let a = create(&s, json!({"detectionId": "r4", "title": "t", "severity": "HIGH", "generatedDestinations": generated, "dedupString": generated.to_string()})).await;
+        assert_eq!(a["routing"]["step"], "SKIPPED");
+        assert_eq!(names(&a), Vec::<String>::new());
+        assert_eq!(a["routed"], true, "an explicit skip is not 'unrouted'");
+    }
+    // unknown names only: warning, fall through to the override.
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "r5", "outputIds": [other.clone()]}}),
+    )
+    .await;
+    let a = create(&s, json!({"detectionId": "r5", "title": "t", "severity": "HIGH", "generatedDestinations": ["nope"]})).await;
+    assert_eq!(a["routing"]["step"], "DETECTION_OVERRIDE");
+    assert_eq!(names(&a), ["Other"]);
+    assert!(a["routing"]["warnings"][0].as_str().unwrap().contains("nope"));
+    // override SKIP.
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "r6", "outputIds": ["SKIP"]}}),
+    )
+    .await;
+    let a = create(&s, json!({"detectionId": "r6", "title": "t", "severity": "CRITICAL"})).await;
+    assert_eq!(a["routing"]["step"], "SKIPPED");
+    // override severity feeds destination configuration.
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "r7", "severity": "LOW"}}),
+    )
+    .await;
+    let a = create(&s, json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"})).await;
+    assert_eq!(names(&a), ["Low"]);
+    // nothing matches: unrouted.
+    let a = create(&s, json!({"detectionId": "r8", "title": "t", "severity": "INFO"})).await;
+    assert_eq!(a["routed"], false);
+    // deliveries land at the chosen receivers only.
+    let reqs = r.wait_for(6, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut paths: Vec<String> = r.requests().iter().map(|q| q.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/high", "/high", "/low", "/low", "/other", "/other"], "{reqs:#?}");
+    s.stop().await;
+}
+
+async fn alert_type_and_log_type_filters(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    s.ok(
+        ADD_WEBHOOK,
+        json!({"input": {"displayName": "Okta only", "outputConfig": {"customWebhook": {"webhookURL": r.url}},
+            "defaultForSeverity": ["HIGH"], "alertTypes": ["RULE", "POLICY"], "logTypes": ["Okta.SystemLog"]}}),
+    )
+    .await;
+    let rule_okta = create(&s, json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"})).await;
+    assert_eq!(names(&rule_okta), ["Okta only"]);
+    let rule_aws = create(&s, json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"})).await;
+    assert_eq!(rule_aws["routing"]["excluded"][0]["reasons"], json!(["LOG_TYPE"]));
+    // the log-type filter is ignored for non-RULE alerts.
+    let policy = create(&s, json!({"detectionId": "c", "title": "t", "severity": "HIGH", "type": "POLICY", "logType": "AWS.CloudTrail"})).await;
+    assert_eq!(names(&policy), ["Okta only"]);
+    let scheduled = create(&s, json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"})).await;
+    assert_eq!(scheduled["routing"]["excluded"][0]["reasons"], json!(["ALERT_TYPE"]));
+    s.stop().await;
+}
+
+async fn dedup_joins_open_alerts(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    add_webhook(&s, "Hook", &r.url, &["MEDIUM"]).await;
+    let first = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    let second = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(second["eventCount"], 2);
+    assert!(second["lastReceivedEventAt"].as_str() >= first["lastReceivedEventAt"].as_str());
+    let other = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=bob"})).await;
+    assert_ne!(other["id"], first["id"]);
+    // a closed alert is not joined.
+    s.ok(
+        "mutation($i: UpdateAlertStatusByIdInput!) { updateAlertStatusById(input: $i) { alerts { id status } } }",
+        json!({"i": {"ids": [first["id"]], "status": "TRIAGED"}}),
+    )
+    .await;
+    let third = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    assert_ne!(third["id"], first["id"]);
+    // only three alerts, three deliveries: the joined match dispatched nothing.
+    r.wait_for(3, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.requests().len(), 3);
+    let d = settled(&s, first["id"].as_str().unwrap()).await;
+    assert_eq!(d.len(), 1);
+    s.stop().await;
+}
+
+async fn payload_headers_and_signature(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    s.ok(
+        ADD_WEBHOOK,
+        json!({"input": {"displayName": "Signed", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/hook", r.url),
+            "headers": [{"key": "X-Team", "value": "sec-ops"}], "signingSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+            "defaultForSeverity": ["CRITICAL"]}}),
+    )
+    .await;
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "AWS.Root.Login", "displayName": "Root login", "runbook": "Call the CISO", "tags": ["aws"]}}),
+    )
+    .await;
+    let a = create(
+        &s,
+        json!({"detectionId": "AWS.Root.Login", "title": "Root logged in", "severity": "CRITICAL", "description": "d",
+            "tags": ["root"], "alertContext": {"ip": "1.2.3.4"}, "logType": "AWS.CloudTrail"}),
+    )
+    .await;
+    let req = &r.wait_for(1, Duration::from_secs(10)).await[0];
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.path, "/hook");
+    assert_eq!(req.header("x-team"), Some("sec-ops"));
+    assert_eq!(req.header("content-type"), Some("application/json"));
+    let body = req.json();
+    let alert_id = a["id"].as_str().unwrap();
+    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["alertContext", "alertId", "createdAt", "description", "id", "link", "name", "runbook", "severity", "tags", "title", "type", "version"]);
+    assert_eq!(body["id"], "AWS.Root.Login");
+    assert_eq!(body["alertId"], alert_id);
+    assert_eq!(body["name"], "Root login");
+    assert_eq!(body["severity"], "CRITICAL");
+    assert_eq!(body["type"], "RULE");
+    assert_eq!(body["runbook"], "Call the CISO");
+    assert_eq!(body["tags"], json!(["root", "aws"]));
+    assert_eq!(body["alertContext"], json!({"ip": "1.2.3.4"}));
+    assert_eq!(body["link"], format!("https://herald.test/alerts/{alert_id}"));
+    assert!(body["createdAt"].as_str().unwrap().ends_with('Z'));
+    // Standard Webhooks headers, verifiable by the receiver.
+    let id = req.header("webhook-id").unwrap();
+    let ts: i64 = req.header("webhook-timestamp").unwrap().parse().unwrap();
+    let expected = herald::destinations::signing::sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id, ts, &req.body);
+    assert_eq!(req.header("webhook-signature"), Some(expected.as_str()));
+    let d = settled(&s, alert_id).await;
+    assert_eq!(d[0]["deliveryId"], id, "webhook-id is the delivery id");
+    s.stop().await;
+}
+
+async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    r.push(Reply::status(500).body("boom")).push(Reply::status(503));
+    add_webhook(&s, "Flaky", &r.url, &["HIGH"]).await;
+    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    assert_eq!(d[0]["status"], "SUCCEEDED");
+    assert_eq!(d[0]["attemptCount"], 3);
+    let attempts = d[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.iter().map(|a| a["statusCode"].as_i64().unwrap()).collect::<Vec<_>>(), [500, 503, 200]);
+    assert_eq!(attempts.iter().map(|a| a["attemptNumber"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(attempts[0]["message"], "boom");
+    assert_eq!(attempts[0]["success"], false);
+    assert_eq!(attempts[2]["success"], true);
+    let ids: Vec<String> = r.requests().iter().map(|q| q.header("webhook-id").unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|i| i == &ids[0]));
+    s.stop().await;
+}
+
+async fn permanent_failures_and_exhausted_retries(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let bad = Receiver::start().await;
+    bad.default_reply(Reply::status(400).body("no such channel"));
+    let down = Receiver::start().await;
+    down.default_reply(Reply::status(502));
+    add_webhook(&s, "Bad", &bad.url, &["HIGH"]).await;
+    add_webhook(&s, "Down", &down.url, &["HIGH"]).await;
+    // a closed port: connection errors are retried and recorded with status 0.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    add_webhook(&s, "Closed", &format!("http://{closed}/"), &["HIGH"]).await;
+    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    let by = |label: &str| d.iter().find(|x| x["label"] == label).unwrap().clone();
+    let b = by("Bad");
+    assert_eq!(b["status"], "FAILED");
+    assert_eq!(b["attemptCount"], 1);
+    assert_eq!(b["statusCode"], 400);
+    assert_eq!(b["message"], "no such channel");
+    let dn = by("Down");
+    assert_eq!(dn["status"], "FAILED");
+    assert_eq!(dn["attemptCount"], 5, "HERALD_MAX_ATTEMPTS=5 in tests");
+    let c = by("Closed");
+    assert_eq!(c["status"], "FAILED");
+    assert_eq!(c["attempts"][0]["statusCode"], 0);
+    assert!(c["attempts"][0]["message"].as_str().unwrap().contains("connection"));
+    s.stop().await;
+}
+
+async fn retry_after_is_honoured(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    r.push(Reply::status(429).header("retry-after", "1"));
+    add_webhook(&s, "Limited", &r.url, &["HIGH"]).await;
+    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    assert_eq!(d[0]["status"], "SUCCEEDED");
+    let reqs = r.requests();
+    assert_eq!(reqs.len(), 2);
+    let gap = reqs[1].at - reqs[0].at;
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}, before Retry-After");
+    s.stop().await;
+}
+
+async fn send_test_alert_and_deliver_alert(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let ok = Receiver::start().await;
+    let bad = Receiver::start().await;
+    bad.default_reply(Reply::status(404).body("gone"));
+    let ok_id = add_webhook(&s, "Ok", &ok.url, &[]).await;
+    let bad_id = add_webhook(&s, "Bad", &bad.url, &[]).await;
+    let res = s
+        .ok(
+            "mutation($i: SendTestAlertInput!) { sendTestAlert(input: $i) { outputId success statusCode message dispatchedAt } }",
+            json!({"i": {"outputIds": [ok_id, bad_id]}}),
+        )
+        .await["sendTestAlert"]
+        .clone();
+    assert_eq!(res[0]["outputId"], ok_id.as_str());
+    assert_eq!(res[0]["success"], true);
+    assert_eq!(res[0]["statusCode"], 200);
+    assert_eq!(res[1]["success"], false);
+    assert_eq!(res[1]["statusCode"], 404);
+    assert_eq!(res[1]["message"], "gone");
+    // synchronous: the request already arrived when the mutation returned.
+    let got = ok.requests();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["id"], "Test.Alert");
+    assert_eq!(got[0].json()["severity"], "INFO");
+    assert_eq!(got[0].json()["type"], "RULE");
+    // unknown ids are BAD_USER_INPUT.
+    let (code, _) = s
+        .err("mutation { sendTestAlert(input: {outputIds: [\"nope\"]}) { success } }", json!({}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+
+    // deliverAlert: bypasses routing (no destination takes INFO), prefixes the title.
+    let a = create(&s, json!({"detectionId": "x", "title": "Disk full", "severity": "INFO"})).await;
+    assert_eq!(a["routed"], false);
+    s.ok(
+        "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }",
+        json!({"i": {"alertId": a["id"], "outputIds": [ok_id]}}),
+    )
+    .await;
+    let got = ok.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got[1].json()["title"], "[Re-sent]: Disk full");
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    assert_eq!(d[0]["kind"], "RESEND");
+    let (code, _) = s
+        .err(
+            "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }",
+            json!({"i": {"alertId": a["id"], "outputIds": ["missing"]}}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    s.stop().await;
+}
+
+async fn alert_updates_and_comments(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "LOW"})).await;
+    let id = a["id"].clone();
+    let out = s
+        .ok(
+            "mutation($i: UpdateAlertStatusByIdInput!) { updateAlertStatusById(input: $i) { alerts { id status lastModifiedBy } } }",
+            json!({"i": {"ids": [id], "status": "RESOLVED"}}),
+        )
+        .await;
+    assert_eq!(out["updateAlertStatusById"]["alerts"][0]["status"], "RESOLVED");
+    assert_eq!(out["updateAlertStatusById"]["alerts"][0]["lastModifiedBy"], "test-admin");
+    let out = s
+        .ok(
+            "mutation($i: UpdateAlertsAssigneeByIdInput!) { updateAlertsAssigneeById(input: $i) { alerts { assigneeId } } }",
+            json!({"i": {"ids": [id], "assigneeId": "alice"}}),
+        )
+        .await;
+    assert_eq!(out["updateAlertsAssigneeById"]["alerts"][0]["assigneeId"], "alice");
+    s.ok(
+        "mutation($i: CreateAlertCommentInput!) { createAlertComment(input: $i) { comment { id body createdBy } } }",
+        json!({"i": {"alertId": id, "body": "looking"}}),
+    )
+    .await;
+    let got = s.ok("query($id: ID!) { alert(id: $id) { comments { body createdBy createdAt } } }", json!({"id": id})).await;
+    assert_eq!(got["alert"]["comments"][0]["body"], "looking");
+    assert_eq!(got["alert"]["comments"][0]["createdBy"], "test-admin");
+    let (code, _) = s
+        .err(
+            "mutation { updateAlertStatusById(input: {ids: [\"missing\"], status: CLOSED}) { alerts { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    assert!(s.ok("{ alert(id: \"missing\") { id } }", json!({})).await["alert"].is_null());
+    s.stop().await;
+}
+
+const PAGE: &str = r#"query($i: AlertsInput) { alerts(input: $i) { edges { cursor node { id title severity } } pageInfo { hasNextPage endCursor hasPreviousPage startCursor } } }"#;
+
+async fn filters_and_pagination(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    for i in 0..7 {
+        let sev = if i % 2 == 0 { "HIGH" } else { "LOW" };
+        create(&s, json!({"detectionId": format!("det{}", i % 3), "title": format!("Alert number {i}"), "severity": sev, "dedupString": i.to_string(), "logType": "Okta.SystemLog"})).await;
+    }
+    let page = s.ok(PAGE, json!({"i": {"pageSize": 3}})).await["alerts"].clone();
+    assert_eq!(page["edges"].as_array().unwrap().len(), 3);
+    assert_eq!(page["edges"][0]["node"]["title"], "Alert number 6", "newest first by default");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let mut seen = vec![];
+    let mut cursor = Value::Null;
+    loop {
+        let p = s.ok(PAGE, json!({"i": {"pageSize": 2, "cursor": cursor, "sortDir": "ascending"}})).await["alerts"].clone();
+        for e in p["edges"].as_array().unwrap() {
+            seen.push(e["node"]["title"].as_str().unwrap().to_string());
+        }
+        cursor = p["pageInfo"]["endCursor"].clone();
+        if p["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+    }
+    assert_eq!(seen, (0..7).map(|i| format!("Alert number {i}")).collect::<Vec<_>>());
+    let high = s.ok(PAGE, json!({"i": {"severities": ["HIGH"]}})).await["alerts"]["edges"].as_array().unwrap().len();
+    assert_eq!(high, 4);
+    let det = s.ok(PAGE, json!({"i": {"detectionId": "det1"}})).await["alerts"]["edges"].as_array().unwrap().len();
+    assert_eq!(det, 2);
+    let named = s.ok(PAGE, json!({"i": {"nameContains": "NUMBER 3"}})).await["alerts"]["edges"].clone();
+    assert_eq!(named.as_array().unwrap().len(), 1);
+    let none = s.ok(PAGE, json!({"i": {"createdAtBefore": "2000-01-01T00:00:00Z"}})).await["alerts"]["edges"].as_array().unwrap().len();
+    assert_eq!(none, 0);
+    let (code, _) = s.err(PAGE, json!({"i": {"pageSize": 1001}})).await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let (code, _) = s.err(PAGE, json!({"i": {"cursor": "garbage!"}})).await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    s.stop().await;
+}
+
+/// Concurrent writers, one poller following `endCursor`: every alert is seen exactly once.
+async fn polling_has_no_gaps_or_repeats(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let writers = 4;
+    let per_writer = 15;
+    let mut handles = vec![];
+    for w in 0..writers {
+        let url = s.url.clone();
+        let token = s.token.clone();
+        handles.push(tokio::spawn(async move {
+            let c = reqwest::Client::new();
+            let mut ids = vec![];
+            for i in 0..per_writer {
+                let v: Value = c
+                    .post(format!("{url}/graphql"))
+                    .header("x-api-key", &token)
+                    .json(&json!({"query": "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+                        "variables": {"i": {"detectionId": format!("w{w}"), "title": "t", "severity": "LOW", "dedupString": i.to_string()}}}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                ids.push(v["data"]["createAlert"]["id"].as_str().unwrap().to_string());
+            }
+            ids
+        }));
+    }
+    let mut seen: Vec<String> = vec![];
+    let mut cursor = Value::Null;
+    let poll = async {
+        loop {
+            let p = s.ok(PAGE, json!({"i": {"pageSize": 7, "cursor": cursor, "sortDir": "ascending"}})).await["alerts"].clone();
+            for e in p["edges"].as_array().unwrap() {
+                seen.push(e["node"]["id"].as_str().unwrap().to_string());
+            }
+            cursor = p["pageInfo"]["endCursor"].clone();
+            if seen.len() >= writers * per_writer {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), poll).await.expect("poller saw everything");
+    let mut created: Vec<String> = vec![];
+    for h in handles {
+        created.extend(h.await.unwrap());
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an alert was returned twice");
+    created.sort();
+    assert_eq!(unique, created, "an alert was missed");
+    s.stop().await;
+}
+
+async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
+    let s = TestServer::start_with(&db, |a| a.retry_base_delay_ms = 300).await;
+    let r = Receiver::start().await;
+    r.push(Reply::status(500));
+    let id = add_webhook(&s, "Gone soon", &r.url, &["HIGH"]).await;
+    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    r.wait_for(1, Duration::from_secs(10)).await;
+    s.ok("mutation($id: ID!) { deleteDestination(id: $id) }", json!({"id": id})).await;
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    assert_eq!(d[0]["status"], "FAILED");
+    assert!(d[0]["message"].as_str().unwrap().contains("deleted"));
+    s.stop().await;
+}
+
+on_both!(
+    routing_follows_the_precedence,
+    alert_type_and_log_type_filters,
+    dedup_joins_open_alerts,
+    payload_headers_and_signature,
+    retries_until_success_with_a_stable_webhook_id,
+    permanent_failures_and_exhausted_retries,
+    retry_after_is_honoured,
+    send_test_alert_and_deliver_alert,
+    alert_updates_and_comments,
+    filters_and_pagination,
+    polling_has_no_gaps_or_repeats,
+    deleted_destination_fails_pending_deliveries,
+);
