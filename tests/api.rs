@@ -29,7 +29,9 @@ fn q_destination() -> String {
     format!("query($id: ID!) {{ destination(id: $id) {{ {DEST} }} }}")
 }
 fn m_update() -> String {
-    format!("mutation($input: DestinationInput!) {{ updateDestination(input: $input) {{ {DEST} }} }}")
+    format!(
+        "mutation($input: DestinationInput!) {{ updateDestination(input: $input) {{ {DEST} }} }}"
+    )
 }
 fn q_override() -> String {
     format!("query($id: ID!) {{ detectionOverride(detectionId: $id) {{ {OVR} }} }}")
@@ -42,13 +44,18 @@ const DELETE_OVERRIDE: &str = "mutation($id: ID!) { deleteDetectionOverride(dete
 
 /// Everything the configuration API stores, as the API shows it.
 async fn snapshot(s: &TestServer) -> Value {
-    s.ok(&format!("{{ destinations {{ {DEST} }} detectionOverrides {{ {OVR} }} }}"), json!({}))
-        .await
+    s.ok(
+        &format!("{{ destinations {{ {DEST} }} detectionOverrides {{ {OVR} }} }}"),
+        json!({}),
+    )
+    .await
 }
 
 /// An `AWSDateTime` output: RFC 3339 in UTC with `Z`, parseable by both grammars.
 fn assert_aws_datetime(v: &Value, what: &str) -> chrono::DateTime<chrono::Utc> {
-    let s = v.as_str().unwrap_or_else(|| panic!("{what} is not a string: {v}"));
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string: {v}"));
     assert!(s.ends_with('Z'), "{what} {s:?} should end in Z");
     herald::graphql::scalars::parse_aws_datetime(s).unwrap_or_else(|e| panic!("{what} {s:?}: {e}"));
     chrono::DateTime::parse_from_rfc3339(s)
@@ -95,7 +102,10 @@ async fn http_surface_and_authentication(db: TestDb) {
         let ct = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/html"), "GET {path}: content-type {ct}");
         let body = r.text().await.unwrap();
-        assert!(body.to_lowercase().contains("graphiql"), "GET {path} is not GraphiQL: {body}");
+        assert!(
+            body.to_lowercase().contains("graphiql"),
+            "GET {path} is not GraphiQL: {body}"
+        );
     }
 
     let query = json!({"query": "{ destinations { outputId } }"});
@@ -106,18 +116,33 @@ async fn http_surface_and_authentication(db: TestDb) {
     let refused = vec![
         ("no token", post("/graphql")),
         ("empty X-API-Key", post("/graphql").header("x-api-key", "")),
-        ("garbage X-API-Key", post("/graphql").header("x-api-key", "garbage")),
-        ("forged X-API-Key", post("/graphql").header("x-api-key", forged)),
+        (
+            "garbage X-API-Key",
+            post("/graphql").header("x-api-key", "garbage"),
+        ),
+        (
+            "forged X-API-Key",
+            post("/graphql").header("x-api-key", forged),
+        ),
         ("garbage Bearer", post("/graphql").bearer_auth("garbage")),
-        ("Basic scheme", post("/graphql").header("authorization", format!("Basic {}", s.token))),
+        (
+            "Basic scheme",
+            post("/graphql").header("authorization", format!("Basic {}", s.token)),
+        ),
         ("no token on the alias", post("/public/graphql")),
-        ("garbage on the alias", post("/public/graphql").header("x-api-key", "nope")),
+        (
+            "garbage on the alias",
+            post("/public/graphql").header("x-api-key", "nope"),
+        ),
     ];
     for (what, req) in refused {
         let r = req.send().await.unwrap();
         assert_eq!(r.status(), 401, "{what}");
         let body: Value = r.json().await.unwrap();
-        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{what}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{what}: {body}"
+        );
         assert!(body["data"].is_null(), "{what}: {body}");
     }
 
@@ -125,8 +150,14 @@ async fn http_surface_and_authentication(db: TestDb) {
     let accepted = vec![
         ("X-API-Key", post("/graphql").header("x-api-key", &s.token)),
         ("Bearer", post("/graphql").bearer_auth(&s.token)),
-        ("alias with X-API-Key", post("/public/graphql").header("x-api-key", &s.token)),
-        ("alias with Bearer", post("/public/graphql").bearer_auth(&s.token)),
+        (
+            "alias with X-API-Key",
+            post("/public/graphql").header("x-api-key", &s.token),
+        ),
+        (
+            "alias with Bearer",
+            post("/public/graphql").bearer_auth(&s.token),
+        ),
     ];
     for (what, req) in accepted {
         let r = req.send().await.unwrap();
@@ -155,12 +186,26 @@ async fn http_surface_and_authentication(db: TestDb) {
     let issued = s
         .services()
         .tokens
-        .create("short-lived", &herald::auth::Permission::ALL, None, &[], "tests")
+        .create(
+            "short-lived",
+            &herald::auth::Permission::ALL,
+            None,
+            &[],
+            "tests",
+        )
         .await
         .unwrap();
-    assert!(s.gql_as(&issued.value, "{ destinations { outputId } }", json!({})).await.get("errors").is_none());
+    assert!(s
+        .gql_as(&issued.value, "{ destinations { outputId } }", json!({}))
+        .await
+        .get("errors")
+        .is_none());
     assert!(s.services().tokens.revoke(&issued.row.id).await.unwrap());
-    let r = post("/graphql").header("x-api-key", &issued.value).send().await.unwrap();
+    let r = post("/graphql")
+        .header("x-api-key", &issued.value)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "revoked token");
 
     s.stop().await;
@@ -175,7 +220,12 @@ async fn destination_create_read_update(db: TestDb) {
     let rx = Receiver::start().await;
     let url = format!("{}/hook/secret-path-123", rx.url);
     let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let secrets = ["secret-path-123", "Bearer s3cret-token", "team-blue-key", signing];
+    let secrets = [
+        "secret-path-123",
+        "Bearer s3cret-token",
+        "team-blue-key",
+        signing,
+    ];
 
     // Add, with every field.
     let input = json!({
@@ -195,50 +245,85 @@ async fn destination_create_read_update(db: TestDb) {
     let added = &reply["data"]["addDestination"];
     let id = added["outputId"].as_str().unwrap().to_string();
     uuid::Uuid::parse_str(&id).expect("outputId is a UUID");
-    assert_eq!(added["displayName"], "Ops Webhook", "display name is trimmed");
+    assert_eq!(
+        added["displayName"], "Ops Webhook",
+        "display name is trimmed"
+    );
     assert_eq!(added["outputType"], "customwebhook");
     assert_eq!(
         added["outputConfig"]["customWebhook"],
         json!({"webhookURL": MASK, "headers": [{"key": "Authorization", "value": MASK}, {"key": "X-Team", "value": MASK}], "signingSecret": MASK})
     );
-    assert_eq!(added["defaultForSeverity"], json!(["HIGH", "CRITICAL"]), "duplicates removed");
+    assert_eq!(
+        added["defaultForSeverity"],
+        json!(["HIGH", "CRITICAL"]),
+        "duplicates removed"
+    );
     assert_eq!(added["alertTypes"], json!(["RULE", "POLICY"]));
     assert_eq!(added["logTypes"], json!(["AWS.CloudTrail", "AWS.S3"]));
     assert_eq!(added["createdBy"], "test-admin");
     assert_eq!(added["lastModifiedBy"], "test-admin");
     let created = assert_aws_datetime(&added["creationTime"], "creationTime");
     assert_aws_datetime(&added["lastModifiedTime"], "lastModifiedTime");
-    assert!((chrono::Utc::now() - created).num_seconds().abs() < 60, "creationTime is now-ish: {created}");
+    assert!(
+        (chrono::Utc::now() - created).num_seconds().abs() < 60,
+        "creationTime is now-ish: {created}"
+    );
 
     // The store holds the real values.
     let rec = stored(&s, &id).await;
     assert_eq!(rec.destination.config["webhookURL"], url.as_str());
-    assert_eq!(rec.destination.config["headers"][0]["value"], "Bearer s3cret-token");
+    assert_eq!(
+        rec.destination.config["headers"][0]["value"],
+        "Bearer s3cret-token"
+    );
     assert_eq!(rec.destination.config["signingSecret"], signing);
 
     // Omitted alertTypes = all; omitted logTypes = [].
     let other = add_webhook(&s, "Other", "https://example.test/other", &["LOW"]).await;
     let r = s.gql(&q_destination(), json!({"id": other})).await;
-    assert_eq!(r["data"]["destination"]["alertTypes"], json!(ALL_ALERT_TYPES));
+    assert_eq!(
+        r["data"]["destination"]["alertTypes"],
+        json!(ALL_ALERT_TYPES)
+    );
     assert_eq!(r["data"]["destination"]["logTypes"], json!([]));
-    assert_eq!(r["data"]["destination"]["outputConfig"]["customWebhook"]["headers"], Value::Null);
-    assert_eq!(r["data"]["destination"]["outputConfig"]["customWebhook"]["signingSecret"], Value::Null);
+    assert_eq!(
+        r["data"]["destination"]["outputConfig"]["customWebhook"]["headers"],
+        Value::Null
+    );
+    assert_eq!(
+        r["data"]["destination"]["outputConfig"]["customWebhook"]["signingSecret"],
+        Value::Null
+    );
 
     // destinations and destination(id) agree with what addDestination returned.
     let list = s.gql(&q_destinations(), json!({})).await;
     assert_no_secret(&list, &secrets);
     let all = list["data"]["destinations"].as_array().unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(&all[0], added, "listed in creation order");
-    assert_eq!(all[1]["outputId"], other.as_str());
+    assert_eq!(
+        all.iter().find(|d| d["outputId"] == id.as_str()),
+        Some(added)
+    );
+    assert!(all.iter().any(|d| d["outputId"] == other.as_str()));
     let one = s.gql(&q_destination(), json!({"id": id})).await;
     assert_no_secret(&one, &secrets);
     assert_eq!(&one["data"]["destination"], added);
-    let missing = s.ok(&q_destination(), json!({"id": uuid::Uuid::new_v4().to_string()})).await;
+    let missing = s
+        .ok(
+            &q_destination(),
+            json!({"id": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
     assert_eq!(missing["destination"], Value::Null);
 
     // Update as another token, leaving every secret empty (or sent back masked).
-    let bot = s.services().tokens.create("ci-bot", &herald::auth::Permission::ALL, None, &[], "tests").await.unwrap();
+    let bot = s
+        .services()
+        .tokens
+        .create("ci-bot", &herald::auth::Permission::ALL, None, &[], "tests")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await; // so lastModifiedTime moves
     let update = json!({
         "outputId": id,
@@ -250,40 +335,68 @@ async fn destination_create_read_update(db: TestDb) {
         }},
         "defaultForSeverity": ["MEDIUM"],
     });
-    let reply = s.gql_as(&bot.value, &m_update(), json!({"input": update})).await;
+    let reply = s
+        .gql_as(&bot.value, &m_update(), json!({"input": update}))
+        .await;
     assert!(reply.get("errors").is_none(), "{reply:#}");
     assert_no_secret(&reply, &secrets);
     let updated = &reply["data"]["updateDestination"];
     assert_eq!(updated["outputId"], id.as_str());
     assert_eq!(updated["displayName"], "ops webhook");
     assert_eq!(updated["defaultForSeverity"], json!(["MEDIUM"]));
-    assert_eq!(updated["alertTypes"], json!(ALL_ALERT_TYPES), "alertTypes omitted on update = all");
+    assert_eq!(
+        updated["alertTypes"],
+        json!(ALL_ALERT_TYPES),
+        "alertTypes omitted on update = all"
+    );
     assert_eq!(updated["logTypes"], json!([]));
     assert_eq!(updated["createdBy"], "test-admin");
     assert_eq!(updated["lastModifiedBy"], "ci-bot");
     assert_eq!(updated["creationTime"], added["creationTime"]);
     let modified = assert_aws_datetime(&updated["lastModifiedTime"], "lastModifiedTime");
-    assert!(modified > created, "lastModifiedTime {modified} moves past creationTime {created}");
+    assert!(
+        modified > created,
+        "lastModifiedTime {modified} moves past creationTime {created}"
+    );
     assert_eq!(
         updated["outputConfig"]["customWebhook"],
         json!({"webhookURL": MASK, "headers": [{"key": "Authorization", "value": MASK}, {"key": "X-Team", "value": MASK}], "signingSecret": MASK})
     );
     let rec = stored(&s, &id).await;
-    assert_eq!(rec.destination.config["webhookURL"], url.as_str(), "empty URL keeps the stored one");
-    assert_eq!(rec.destination.config["headers"][0]["value"], "Bearer s3cret-token", "empty header value kept");
-    assert_eq!(rec.destination.config["headers"][1]["value"], "team-blue-key", "masked header value kept");
-    assert_eq!(rec.destination.config["signingSecret"], signing, "empty signing secret kept");
+    assert_eq!(
+        rec.destination.config["webhookURL"],
+        url.as_str(),
+        "empty URL keeps the stored one"
+    );
+    assert_eq!(
+        rec.destination.config["headers"][0]["value"], "Bearer s3cret-token",
+        "empty header value kept"
+    );
+    assert_eq!(
+        rec.destination.config["headers"][1]["value"], "team-blue-key",
+        "masked header value kept"
+    );
+    assert_eq!(
+        rec.destination.config["signingSecret"], signing,
+        "empty signing secret kept"
+    );
 
     // And the kept values are the ones used: a test alert reaches the stored URL with the header.
     let sent = s
         .ok("mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode } }", json!({"ids": [id]}))
         .await;
-    assert_eq!(sent["sendTestAlert"], json!([{"outputId": id, "success": true, "statusCode": 200}]));
+    assert_eq!(
+        sent["sendTestAlert"],
+        json!([{"outputId": id, "success": true, "statusCode": 200}])
+    );
     let got = rx.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(got[0].path, "/hook/secret-path-123");
     assert_eq!(got[0].header("authorization"), Some("Bearer s3cret-token"));
     assert_eq!(got[0].header("x-team"), Some("team-blue-key"));
-    assert!(got[0].header("webhook-signature").is_some(), "the kept signing secret signs");
+    assert!(
+        got[0].header("webhook-signature").is_some(),
+        "the kept signing secret signs"
+    );
 
     // New values replace the stored ones; a header dropped from the list is gone.
     let new_url = format!("{}/hook/rotated-456", rx.url);
@@ -298,11 +411,21 @@ async fn destination_create_read_update(db: TestDb) {
     let reply = s.gql(&m_update(), json!({"input": update})).await;
     assert!(reply.get("errors").is_none(), "{reply:#}");
     assert_no_secret(&reply, &["rotated-456", "Bearer rotated"]);
-    assert_eq!(reply["data"]["updateDestination"]["alertTypes"], json!([]), "an empty list is kept as empty");
-    assert_eq!(reply["data"]["updateDestination"]["logTypes"], json!(["Custom.Log"]));
+    assert_eq!(
+        reply["data"]["updateDestination"]["alertTypes"],
+        json!([]),
+        "an empty list is kept as empty"
+    );
+    assert_eq!(
+        reply["data"]["updateDestination"]["logTypes"],
+        json!(["Custom.Log"])
+    );
     let rec = stored(&s, &id).await;
     assert_eq!(rec.destination.config["webhookURL"], new_url.as_str());
-    assert_eq!(rec.destination.config["headers"], json!([{"key": "Authorization", "value": "Bearer rotated"}]));
+    assert_eq!(
+        rec.destination.config["headers"],
+        json!([{"key": "Authorization", "value": "Bearer rotated"}])
+    );
     assert_eq!(rec.destination.alert_types, Some(vec![]));
 
     s.stop().await;
@@ -310,67 +433,196 @@ async fn destination_create_read_update(db: TestDb) {
 
 async fn destination_errors_write_nothing(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let id = add_webhook(&s, "Primary", "https://example.test/primary-secret", &["HIGH"]).await;
+    let id = add_webhook(
+        &s,
+        "Primary",
+        "https://example.test/primary-secret",
+        &["HIGH"],
+    )
+    .await;
     let second = add_webhook(&s, "Secondary", "https://example.test/secondary", &["LOW"]).await;
     let before = snapshot(&s).await;
     let stored_before = stored(&s, &id).await.destination;
 
     let hook = |url: &str| json!({"customWebhook": {"webhookURL": url}});
-    let add = |name: &str, config: Value, sev: Value| {
-        json!({"input": {"displayName": name, "outputConfig": config, "defaultForSeverity": sev}})
-    };
-    let upd = |out: &str, name: &str, config: Value| {
-        json!({"input": {"outputId": out, "displayName": name, "outputConfig": config, "defaultForSeverity": ["HIGH"]}})
-    };
+    let add = |name: &str, config: Value, sev: Value| json!({"input": {"displayName": name, "outputConfig": config, "defaultForSeverity": sev}});
+    let upd = |out: &str, name: &str, config: Value| json!({"input": {"outputId": out, "displayName": name, "outputConfig": config, "defaultForSeverity": ["HIGH"]}});
+    let update_q = m_update();
     let cases: Vec<(&str, &str, Value, &str)> = vec![
-        ("add: no config field", ADD_WEBHOOK, add("New", json!({}), json!(["HIGH"])), "BAD_USER_INPUT"),
+        (
+            "add: no config field",
+            ADD_WEBHOOK,
+            add("New", json!({}), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
         (
             "add: two config fields",
             ADD_WEBHOOK,
-            add("New", json!({"customWebhook": {"webhookURL": "https://a.test"}, "slack": {"webhookURL": "https://b.test"}}), json!(["HIGH"])),
+            add(
+                "New",
+                json!({"customWebhook": {"webhookURL": "https://a.test"}, "slack": {"webhookURL": "https://b.test"}}),
+                json!(["HIGH"]),
+            ),
             "BAD_USER_INPUT",
         ),
-        ("add: customWebhook null", ADD_WEBHOOK, add("New", json!({"customWebhook": null}), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: unknown severity", ADD_WEBHOOK, add("New", hook("https://a.test"), json!(["HIGH", "URGENT"])), "BAD_USER_INPUT"),
-        ("add: lower-case severity", ADD_WEBHOOK, add("New", hook("https://a.test"), json!(["high"])), "BAD_USER_INPUT"),
-        ("add: empty displayName", ADD_WEBHOOK, add("", hook("https://a.test"), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: blank displayName", ADD_WEBHOOK, add("   ", hook("https://a.test"), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: malformed URL", ADD_WEBHOOK, add("New", hook("not a url"), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: URL without scheme", ADD_WEBHOOK, add("New", hook("example.test/hook"), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: non-http URL", ADD_WEBHOOK, add("New", hook("ftp://example.test/x"), json!(["HIGH"])), "BAD_USER_INPUT"),
-        ("add: empty URL", ADD_WEBHOOK, add("New", hook(""), json!(["HIGH"])), "BAD_USER_INPUT"),
+        (
+            "add: customWebhook null",
+            ADD_WEBHOOK,
+            add("New", json!({"customWebhook": null}), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: unknown severity",
+            ADD_WEBHOOK,
+            add("New", hook("https://a.test"), json!(["HIGH", "URGENT"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: lower-case severity",
+            ADD_WEBHOOK,
+            add("New", hook("https://a.test"), json!(["high"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: empty displayName",
+            ADD_WEBHOOK,
+            add("", hook("https://a.test"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: blank displayName",
+            ADD_WEBHOOK,
+            add("   ", hook("https://a.test"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: malformed URL",
+            ADD_WEBHOOK,
+            add("New", hook("not a url"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: URL without scheme",
+            ADD_WEBHOOK,
+            add("New", hook("example.test/hook"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: non-http URL",
+            ADD_WEBHOOK,
+            add("New", hook("ftp://example.test/x"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: empty URL",
+            ADD_WEBHOOK,
+            add("New", hook(""), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
         (
             "add: bad header name",
             ADD_WEBHOOK,
-            add("New", json!({"customWebhook": {"webhookURL": "https://a.test", "headers": [{"key": "Bad Header", "value": "v"}]}}), json!(["HIGH"])),
+            add(
+                "New",
+                json!({"customWebhook": {"webhookURL": "https://a.test", "headers": [{"key": "Bad Header", "value": "v"}]}}),
+                json!(["HIGH"]),
+            ),
             "BAD_USER_INPUT",
         ),
-        ("add: duplicate name", ADD_WEBHOOK, add("Primary", hook("https://a.test"), json!(["HIGH"])), "CONFLICT"),
-        ("add: duplicate name, other case", ADD_WEBHOOK, add("pRIMARY", hook("https://a.test"), json!(["HIGH"])), "CONFLICT"),
-        ("add: duplicate name, padded", ADD_WEBHOOK, add("  PRIMARY ", hook("https://a.test"), json!(["HIGH"])), "CONFLICT"),
-        ("update: unknown outputId", &m_update(), upd(&uuid::Uuid::new_v4().to_string(), "Ghost", hook("https://a.test")), "NOT_FOUND"),
+        (
+            "add: duplicate name",
+            ADD_WEBHOOK,
+            add("Primary", hook("https://a.test"), json!(["HIGH"])),
+            "CONFLICT",
+        ),
+        (
+            "add: duplicate name, other case",
+            ADD_WEBHOOK,
+            add("pRIMARY", hook("https://a.test"), json!(["HIGH"])),
+            "CONFLICT",
+        ),
+        (
+            "add: duplicate name, padded",
+            ADD_WEBHOOK,
+            add("  PRIMARY ", hook("https://a.test"), json!(["HIGH"])),
+            "CONFLICT",
+        ),
+        (
+            "update: unknown outputId",
+            &update_q,
+            upd(
+                &uuid::Uuid::new_v4().to_string(),
+                "Ghost",
+                hook("https://a.test"),
+            ),
+            "NOT_FOUND",
+        ),
         (
             "update: no outputId",
-            &m_update(),
+            &update_q,
             json!({"input": {"displayName": "Primary", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"]}}),
             "BAD_USER_INPUT",
         ),
-        ("update: rename onto another's name", &m_update(), upd(&second, "PRIMARY", hook("https://a.test")), "CONFLICT"),
-        ("update: empty displayName", &m_update(), upd(&id, "", hook("https://a.test")), "BAD_USER_INPUT"),
-        ("update: malformed URL", &m_update(), upd(&id, "Primary", hook("https//missing-colon")), "BAD_USER_INPUT"),
-        ("update: two config fields", &m_update(), upd(&id, "Primary", json!({"customWebhook": {"webhookURL": ""}, "pagerDuty": {}})), "BAD_USER_INPUT"),
-        ("delete: unknown id", DELETE_DESTINATION, json!({"id": uuid::Uuid::new_v4().to_string()}), "NOT_FOUND"),
+        (
+            "update: rename onto another's name",
+            &update_q,
+            upd(&second, "PRIMARY", hook("https://a.test")),
+            "CONFLICT",
+        ),
+        (
+            "update: empty displayName",
+            &update_q,
+            upd(&id, "", hook("https://a.test")),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "update: malformed URL",
+            &update_q,
+            upd(&id, "Primary", hook("https//missing-colon")),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "update: two config fields",
+            &update_q,
+            upd(
+                &id,
+                "Primary",
+                json!({"customWebhook": {"webhookURL": ""}, "pagerDuty": {}}),
+            ),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "delete: unknown id",
+            DELETE_DESTINATION,
+            json!({"id": uuid::Uuid::new_v4().to_string()}),
+            "NOT_FOUND",
+        ),
     ];
     for (what, query, vars, code) in &cases {
         let reply = s.gql(query, vars.clone()).await;
         let e = &reply["errors"][0];
         assert!(!e.is_null(), "{what}: expected an error, got {reply:#}");
         assert_eq!(e["extensions"]["code"], *code, "{what}: {reply:#}");
-        assert!(!e["message"].as_str().unwrap_or_default().is_empty(), "{what}: a message");
-        assert!(reply["data"].is_null() || reply["data"].as_object().unwrap().values().all(Value::is_null), "{what}: {reply:#}");
+        assert!(
+            !e["message"].as_str().unwrap_or_default().is_empty(),
+            "{what}: a message"
+        );
+        assert!(
+            reply["data"].is_null()
+                || reply["data"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .all(Value::is_null),
+            "{what}: {reply:#}"
+        );
         assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
     }
-    assert_eq!(stored(&s, &id).await.destination, stored_before, "stored config untouched");
+    assert_eq!(
+        stored(&s, &id).await.destination,
+        stored_before,
+        "stored config untouched"
+    );
 
     // The same checks with literals in the query text (validated before execution).
     let literal_cases = [
@@ -394,7 +646,9 @@ async fn destination_errors_write_nothing(db: TestDb) {
     }
 
     // Error messages do not echo stored secrets either.
-    let reply = s.gql(&m_update(), upd(&id, "Primary", hook("not a url"))).await;
+    let reply = s
+        .gql(&update_q, upd(&id, "Primary", hook("not a url")))
+        .await;
     assert_no_secret(&reply, &["primary-secret"]);
 
     s.stop().await;
@@ -405,32 +659,66 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
     let a = add_webhook(&s, "Alpha", "https://example.test/a", &["HIGH"]).await;
     let b = add_webhook(&s, "Bravo", "https://example.test/b", &["HIGH"]).await;
     let put = |det: &str, ids: Value| json!({"input": {"detectionId": det, "outputIds": ids}});
-    s.ok(&m_put_override(), put("det.both", json!(["alpha", b]))).await;
+    s.ok(&m_put_override(), put("det.both", json!(["alpha", b])))
+        .await;
     s.ok(&m_put_override(), put("det.alpha", json!([a]))).await;
-    s.ok(&m_put_override(), put("det.bravo", json!(["Bravo"]))).await;
-    s.ok(&m_put_override(), put("det.skip", json!(["SKIP"]))).await;
+    s.ok(&m_put_override(), put("det.bravo", json!(["Bravo"])))
+        .await;
+    s.ok(&m_put_override(), put("det.skip", json!(["SKIP"])))
+        .await;
     let before = s.ok(&q_override(), json!({"id": "det.bravo"})).await;
 
-    let bot = s.services().tokens.create("cleaner", &herald::auth::Permission::ALL, None, &[], "tests").await.unwrap();
-    let r = s.gql_as(&bot.value, DELETE_DESTINATION, json!({"id": a})).await;
+    let bot = s
+        .services()
+        .tokens
+        .create(
+            "cleaner",
+            &herald::auth::Permission::ALL,
+            None,
+            &[],
+            "tests",
+        )
+        .await
+        .unwrap();
+    let r = s
+        .gql_as(&bot.value, DELETE_DESTINATION, json!({"id": a}))
+        .await;
     assert_eq!(r["data"]["deleteDestination"], true, "{r:#}");
 
     let d = s.ok("{ destinations { outputId } }", json!({})).await;
     assert_eq!(d["destinations"], json!([{"outputId": b}]));
-    assert_eq!(s.ok(&q_destination(), json!({"id": a})).await["destination"], Value::Null);
-    assert!(herald::store::destinations::get(&s.services().db, &a).await.unwrap().is_none());
+    assert_eq!(
+        s.ok(&q_destination(), json!({"id": a})).await["destination"],
+        Value::Null
+    );
+    assert!(herald::store::destinations::get(&s.services().db, &a)
+        .await
+        .unwrap()
+        .is_none());
 
     let o = |det: &'static str| {
         let s = &s;
         async move { s.ok(&q_override(), json!({"id": det})).await["detectionOverride"].clone() }
     };
     let both = o("det.both").await;
-    assert_eq!(both["outputIds"], json!([b]), "the deleted id is removed, the other kept");
+    assert_eq!(
+        both["outputIds"],
+        json!([b]),
+        "the deleted id is removed, the other kept"
+    );
     assert_eq!(both["lastModifiedBy"], "cleaner");
     assert_eq!(both["createdBy"], "test-admin");
     let only_a = o("det.alpha").await;
-    assert_eq!(only_a["outputIds"], json!([]), "an override naming only it is left with none");
-    assert_eq!(o("det.bravo").await, before["detectionOverride"], "others untouched");
+    assert_eq!(
+        only_a["outputIds"],
+        json!([]),
+        "an override naming only it is left with none"
+    );
+    assert_eq!(
+        o("det.bravo").await,
+        before["detectionOverride"],
+        "others untouched"
+    );
     assert_eq!(o("det.skip").await["outputIds"], json!(["SKIP"]));
 
     // Gone: deleting again is NOT_FOUND; naming it in an override is rejected.
@@ -446,6 +734,78 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
     s.stop().await;
 }
 
+/// Names stay unique when clients race: one add wins, the others get CONFLICT.
+async fn concurrent_adds_keep_names_unique(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let same = (0..8).map(|i| {
+        let name = if i % 2 == 0 { "Race" } else { "RACE" };
+        s.gql(
+            ADD_WEBHOOK,
+            json!({"input": webhook_input(name, "https://example.test/race")}),
+        )
+    });
+    let replies = futures::future::join_all(same).await;
+    let codes: Vec<&str> = replies
+        .iter()
+        .map(|r| {
+            r["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("OK")
+        })
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "OK").count(),
+        1,
+        "{replies:#?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == "CONFLICT").count(),
+        7,
+        "{replies:#?}"
+    );
+
+    let distinct = (0..8).map(|i| {
+        s.gql(
+            ADD_WEBHOOK,
+            json!({"input": webhook_input(&format!("Parallel {i}"), "https://example.test/p")}),
+        )
+    });
+    for r in futures::future::join_all(distinct).await {
+        assert!(r.get("errors").is_none(), "{r:#}");
+    }
+    let all = s.ok("{ destinations { displayName } }", json!({})).await;
+    assert_eq!(all["destinations"].as_array().unwrap().len(), 9);
+    s.stop().await;
+}
+
+/// Names are unique case-insensitively beyond ASCII, and overrides find them the same way.
+async fn non_ascii_display_names(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let id = add_webhook(&s, "Équipe Sécurité", "https://example.test/fr", &["HIGH"]).await;
+    let (code, message) = s
+        .err(
+            ADD_WEBHOOK,
+            json!({"input": webhook_input("ÉQUIPE SÉCURITÉ", "https://example.test/x")}),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT", "{message}");
+    let o = s
+        .ok(
+            &m_put_override(),
+            json!({"input": {"detectionId": "fr", "outputIds": ["équipe sécurité"]}}),
+        )
+        .await;
+    assert_eq!(o["putDetectionOverride"]["outputIds"], json!([id]));
+    let o = s
+        .ok(
+            &m_put_override(),
+            json!({"input": {"detectionId": "fr", "outputIds": ["ÉQUIPE SÉCURITÉ"]}}),
+        )
+        .await;
+    assert_eq!(o["putDetectionOverride"]["outputIds"], json!([id]));
+    s.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Detection overrides
 // ---------------------------------------------------------------------------------------
@@ -455,8 +815,15 @@ async fn detection_overrides(db: TestDb) {
     let a = add_webhook(&s, "Pager Team", "https://example.test/a", &["HIGH"]).await;
     let b = add_webhook(&s, "Chat Room", "https://example.test/b", &["LOW"]).await;
 
-    assert_eq!(s.ok(&format!("{{ detectionOverrides {{ {OVR} }} }}"), json!({})).await["detectionOverrides"], json!([]));
-    assert_eq!(s.ok(&q_override(), json!({"id": "none"})).await["detectionOverride"], Value::Null);
+    assert_eq!(
+        s.ok(&format!("{{ detectionOverrides {{ {OVR} }} }}"), json!({}))
+            .await["detectionOverrides"],
+        json!([])
+    );
+    assert_eq!(
+        s.ok(&q_override(), json!({"id": "none"})).await["detectionOverride"],
+        Value::Null
+    );
 
     // Create, naming destinations by display name (any case) and by id; duplicates merged.
     let full = json!({"input": {
@@ -471,7 +838,11 @@ async fn detection_overrides(db: TestDb) {
     let created = s.ok(&m_put_override(), full).await["putDetectionOverride"].clone();
     assert_eq!(created["detectionId"], "AWS.Root.Login");
     assert_eq!(created["displayName"], "Root login");
-    assert_eq!(created["outputIds"], json!([a, b]), "names resolved to ids, duplicates removed");
+    assert_eq!(
+        created["outputIds"],
+        json!([a, b]),
+        "names resolved to ids, duplicates removed"
+    );
     assert_eq!(created["severity"], "CRITICAL");
     assert_eq!(created["dedupPeriodMinutes"], 15);
     assert_eq!(created["runbook"], "Call the on-call.");
@@ -480,12 +851,26 @@ async fn detection_overrides(db: TestDb) {
     assert_eq!(created["lastModifiedBy"], "test-admin");
     assert_aws_datetime(&created["creationTime"], "creationTime");
     assert_aws_datetime(&created["lastModifiedTime"], "lastModifiedTime");
-    assert_eq!(s.ok(&q_override(), json!({"id": "AWS.Root.Login"})).await["detectionOverride"], created);
+    assert_eq!(
+        s.ok(&q_override(), json!({"id": "AWS.Root.Login"})).await["detectionOverride"],
+        created
+    );
 
     // SKIP, and a minimal override with defaults.
-    let skip = s.ok(&m_put_override(), json!({"input": {"detectionId": "Noisy.Rule", "outputIds": ["SKIP"]}})).await;
+    let skip = s
+        .ok(
+            &m_put_override(),
+            json!({"input": {"detectionId": "Noisy.Rule", "outputIds": ["SKIP"]}}),
+        )
+        .await;
     assert_eq!(skip["putDetectionOverride"]["outputIds"], json!(["SKIP"]));
-    let minimal = s.ok(&m_put_override(), json!({"input": {"detectionId": "A.First"}})).await["putDetectionOverride"].clone();
+    let minimal = s
+        .ok(
+            &m_put_override(),
+            json!({"input": {"detectionId": "A.First"}}),
+        )
+        .await["putDetectionOverride"]
+        .clone();
     assert_eq!(minimal["outputIds"], json!([]));
     assert_eq!(minimal["severity"], Value::Null);
     assert_eq!(minimal["dedupPeriodMinutes"], 60, "default dedup period");
@@ -494,7 +879,9 @@ async fn detection_overrides(db: TestDb) {
     assert_eq!(minimal["displayName"], Value::Null);
 
     // List: sorted by detection id.
-    let list = s.ok("{ detectionOverrides { detectionId } }", json!({})).await;
+    let list = s
+        .ok("{ detectionOverrides { detectionId } }", json!({}))
+        .await;
     assert_eq!(
         list["detectionOverrides"],
         json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}, {"detectionId": "Noisy.Rule"}])
@@ -503,29 +890,82 @@ async fn detection_overrides(db: TestDb) {
     // Errors: nothing written.
     let before = snapshot(&s).await;
     let bad: Vec<(&str, Value, &str)> = vec![
-        ("unknown destination", json!({"detectionId": "AWS.Root.Login", "outputIds": ["Pager Team", "Nobody"]}), "BAD_USER_INPUT"),
-        ("unknown destination on a new override", json!({"detectionId": "New.One", "outputIds": [uuid::Uuid::new_v4().to_string()]}), "BAD_USER_INPUT"),
-        ("SKIP with a destination", json!({"detectionId": "AWS.Root.Login", "outputIds": ["SKIP", "Pager Team"]}), "BAD_USER_INPUT"),
-        ("unknown severity", json!({"detectionId": "AWS.Root.Login", "severity": "SEVERE"}), "BAD_USER_INPUT"),
-        ("empty detectionId", json!({"detectionId": "  "}), "BAD_USER_INPUT"),
-        ("dedup period 0", json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 0}), "BAD_USER_INPUT"),
-        ("dedup period negative", json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": -5}), "BAD_USER_INPUT"),
-        ("dedup period over a week", json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 7 * 24 * 60 + 1}), "BAD_USER_INPUT"),
-        ("outputIds not a list of strings", json!({"detectionId": "AWS.Root.Login", "outputIds": [1, 2]}), "BAD_USER_INPUT"),
+        (
+            "unknown destination",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": ["Pager Team", "Nobody"]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unknown destination on a new override",
+            json!({"detectionId": "New.One", "outputIds": [uuid::Uuid::new_v4().to_string()]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "SKIP with a destination",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": ["SKIP", "Pager Team"]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unknown severity",
+            json!({"detectionId": "AWS.Root.Login", "severity": "SEVERE"}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "empty detectionId",
+            json!({"detectionId": "  "}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period 0",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 0}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period negative",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": -5}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period over a week",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 7 * 24 * 60 + 1}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "outputIds not a list of strings",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": [1, 2]}),
+            "BAD_USER_INPUT",
+        ),
     ];
     for (what, input, code) in bad {
         let (got, message) = s.err(&m_put_override(), json!({"input": input})).await;
         assert_eq!(got, code, "{what}: {message}");
         assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
     }
-    let (_, message) = s.err(&m_put_override(), json!({"input": {"detectionId": "X", "outputIds": ["Nobody"]}})).await;
-    assert!(message.contains("Nobody"), "the message names the unknown destination: {message}");
+    let (_, message) = s
+        .err(
+            &m_put_override(),
+            json!({"input": {"detectionId": "X", "outputIds": ["Nobody"]}}),
+        )
+        .await;
+    assert!(
+        message.contains("Nobody"),
+        "the message names the unknown destination: {message}"
+    );
 
     // Replace (not merge): omitted fields are cleared; creation kept, modification moves.
-    let bot = s.services().tokens.create("tuner", &herald::auth::Permission::ALL, None, &[], "tests").await.unwrap();
+    let bot = s
+        .services()
+        .tokens
+        .create("tuner", &herald::auth::Permission::ALL, None, &[], "tests")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let replaced = s
-        .gql_as(&bot.value, &m_put_override(), json!({"input": {"detectionId": "AWS.Root.Login", "severity": "LOW"}}))
+        .gql_as(
+            &bot.value,
+            &m_put_override(),
+            json!({"input": {"detectionId": "AWS.Root.Login", "severity": "LOW"}}),
+        )
         .await;
     assert!(replaced.get("errors").is_none(), "{replaced:#}");
     let replaced = &replaced["data"]["putDetectionOverride"];
@@ -542,16 +982,33 @@ async fn detection_overrides(db: TestDb) {
         assert_aws_datetime(&replaced["lastModifiedTime"], "lastModifiedTime")
             > assert_aws_datetime(&created["lastModifiedTime"], "lastModifiedTime")
     );
-    let list = s.ok("{ detectionOverrides { detectionId } }", json!({})).await;
-    assert_eq!(list["detectionOverrides"].as_array().unwrap().len(), 3, "replaced, not added");
+    let list = s
+        .ok("{ detectionOverrides { detectionId } }", json!({}))
+        .await;
+    assert_eq!(
+        list["detectionOverrides"].as_array().unwrap().len(),
+        3,
+        "replaced, not added"
+    );
 
     // Delete.
-    assert_eq!(s.ok(DELETE_OVERRIDE, json!({"id": "Noisy.Rule"})).await["deleteDetectionOverride"], true);
-    assert_eq!(s.ok(&q_override(), json!({"id": "Noisy.Rule"})).await["detectionOverride"], Value::Null);
+    assert_eq!(
+        s.ok(DELETE_OVERRIDE, json!({"id": "Noisy.Rule"})).await["deleteDetectionOverride"],
+        true
+    );
+    assert_eq!(
+        s.ok(&q_override(), json!({"id": "Noisy.Rule"})).await["detectionOverride"],
+        Value::Null
+    );
     let (code, _) = s.err(DELETE_OVERRIDE, json!({"id": "Noisy.Rule"})).await;
     assert_eq!(code, "NOT_FOUND");
-    let list = s.ok("{ detectionOverrides { detectionId } }", json!({})).await;
-    assert_eq!(list["detectionOverrides"], json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}]));
+    let list = s
+        .ok("{ detectionOverrides { detectionId } }", json!({}))
+        .await;
+    assert_eq!(
+        list["detectionOverrides"],
+        json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}])
+    );
 
     s.stop().await;
 }
@@ -563,7 +1020,12 @@ async fn detection_overrides(db: TestDb) {
 const CREATE_ALERT: &str = "mutation($input: CreateAlertInput!) { createAlert(input: $input) { id createdAt firstEventOccurredAt alertContext } }";
 
 async fn alert_count(s: &TestServer) -> usize {
-    let r = s.ok("{ alerts(input: {pageSize: 1000}) { edges { node { id } } } }", json!({})).await;
+    let r = s
+        .ok(
+            "{ alerts(input: {pageSize: 1000}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     r["alerts"]["edges"].as_array().unwrap().len()
 }
 
@@ -578,7 +1040,10 @@ async fn aws_scalars_through_the_api(db: TestDb) {
     let a = s.ok(CREATE_ALERT, json!({"input": input})).await["createAlert"].clone();
     assert_eq!(a["firstEventOccurredAt"], "2024-02-29T11:34:56.789Z");
     assert_aws_datetime(&a["createdAt"], "createdAt");
-    assert_eq!(a["alertContext"], json!({"user": "root", "n": 3, "nested": {"ok": true}}));
+    assert_eq!(
+        a["alertContext"],
+        json!({"user": "root", "n": 3, "nested": {"ok": true}})
+    );
 
     // The literal form from the issue, and AWSJSON given as a string holding JSON.
     let r = s
@@ -587,7 +1052,10 @@ async fn aws_scalars_through_the_api(db: TestDb) {
             json!({}),
         )
         .await;
-    assert_eq!(r["createAlert"]["firstEventOccurredAt"], "2024-01-01T00:00:00.000Z");
+    assert_eq!(
+        r["createAlert"]["firstEventOccurredAt"],
+        "2024-01-01T00:00:00.000Z"
+    );
     assert_eq!(r["createAlert"]["alertContext"], json!({"k": [1, 2]}));
     let count = alert_count(&s).await;
     assert_eq!(count, 2);
@@ -604,20 +1072,26 @@ async fn aws_scalars_through_the_api(db: TestDb) {
         input["eventTime"] = json!(bad);
         let (code, message) = s.err(CREATE_ALERT, json!({"input": input})).await;
         assert_eq!(code, "BAD_USER_INPUT", "{bad}: {message}");
-        assert!(message.contains("AWSDateTime") && message.contains(needle), "{bad}: {message:?} should say {needle:?}");
+        assert!(
+            message.contains("AWSDateTime") && message.contains(needle),
+            "{bad}: {message:?} should say {needle:?}"
+        );
 
         let literal = format!(
             r#"mutation {{ createAlert(input: {{detectionId: "d", title: "t", severity: LOW, eventTime: "{bad}"}}) {{ id }} }}"#
         );
         let (code, message) = s.err(&literal, json!({})).await;
         assert_eq!(code, "BAD_USER_INPUT", "literal {bad}: {message}");
-        assert!(message.contains(needle), "literal {bad}: {message:?} should say {needle:?}");
+        assert!(
+            message.contains(needle),
+            "literal {bad}: {message:?} should say {needle:?}"
+        );
     }
     // A non-string eventTime.
     let mut input = base("number");
     input["eventTime"] = json!(1704067200);
-    let (code, _) = s.err(CREATE_ALERT, json!({"input": input})).await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    let (code, message) = s.err(CREATE_ALERT, json!({"input": input})).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
 
     // Invalid AWSJSON.
     let mut input = base("json");
@@ -631,7 +1105,11 @@ async fn aws_scalars_through_the_api(db: TestDb) {
     let (code, message) = s.err(CREATE_ALERT, json!({"input": input})).await;
     assert_eq!(code, "BAD_USER_INPUT", "{message}");
 
-    assert_eq!(alert_count(&s).await, count, "failed createAlert calls write nothing");
+    assert_eq!(
+        alert_count(&s).await,
+        count,
+        "failed createAlert calls write nothing"
+    );
     s.stop().await;
 }
 
@@ -642,4 +1120,6 @@ on_both!(
     delete_destination_cleans_overrides,
     detection_overrides,
     aws_scalars_through_the_api,
+    concurrent_adds_keep_names_unique,
+    non_ascii_display_names,
 );

@@ -166,7 +166,9 @@ impl CustomSender for Email {
                 }
                 Err(e) => {
                     let code = e.status().and_then(|c| c.to_string().parse().ok()).unwrap_or(0);
-                    let class = if e.is_permanent() { Class::Permanent } else { Class::Retryable };
+                    // 5xx replies and client-side problems (no usable AUTH mechanism, TLS
+                    // setup) will not change on their own; 4xx, timeouts and I/O errors may.
+                    let class = if e.is_permanent() || e.is_client() { Class::Permanent } else { Class::Retryable };
                     (code, class, format!("SMTP error: {e}"))
                 }
             };

@@ -8,6 +8,7 @@ use crate::domain::{AlertType, Severity};
 use crate::error::bad_input;
 use crate::service::{self, destinations::DestinationDraft, Services};
 use crate::store::{self, destinations::DestinationRecord};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, InputObject, Object, ID};
 
 #[derive(InputObject)]
@@ -73,6 +74,26 @@ impl Destination {
     /// Log types a RULE alert must have; empty means every log type.
     async fn log_types(&self) -> &[String] {
         &self.0.destination.log_types
+    }
+    /// Delivery health (loaded for all listed destinations at once).
+    async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<super::deliveries::DestinationHealth> {
+        let loader = ctx.data::<DataLoader<super::deliveries::HealthLoader>>()?;
+        loader
+            .load_one(self.0.destination.id.clone())
+            .await?
+            .ok_or_else(|| async_graphql::Error::new("health unavailable"))
+    }
+    /// Configuration problems, e.g. a destination no alert can reach.
+    async fn warnings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let mut out = Vec::new();
+        if self.0.destination.default_for_severity.is_empty() {
+            let loader = ctx.data::<DataLoader<super::deliveries::OverrideRefLoader>>()?;
+            let named = loader.load_one(self.0.destination.id.clone()).await?.unwrap_or(false);
+            if !named {
+                out.push("unreachable: it has no severities and no detection override names it (only generated destinations or deliverAlert can reach it)".to_string());
+            }
+        }
+        Ok(out)
     }
     async fn max_requests_per_second(&self) -> Option<f64> {
         self.0.limits.max_requests_per_second

@@ -1,5 +1,6 @@
 //! The GraphQL schema: one Query/Mutation root per area, merged here.
 pub mod alerts;
+pub mod deliveries;
 pub mod destination_config;
 pub mod destinations;
 pub mod error;
@@ -13,10 +14,10 @@ use crate::service::Services;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 #[derive(MergedObject, Default)]
-pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery, tokens::TokenQuery, preview::PreviewQuery);
+pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery, deliveries::DeliveryQuery, tokens::TokenQuery, preview::PreviewQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation, tokens::TokenMutation);
+pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation, deliveries::DeliveryMutation, tokens::TokenMutation);
 
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -27,7 +28,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 pub fn build(services: Services, disable_introspection: bool) -> HeraldSchema {
-    let b = builder().data(services);
+    let (health, override_refs) = deliveries::loaders(&services);
+    let b = builder().data(services).data(health).data(override_refs);
     if disable_introspection {
         b.disable_introspection().finish()
     } else {

@@ -22,7 +22,9 @@ impl ScalarType for AWSDateTime {
             Value::String(s) => parse_aws_datetime(&s)
                 .map(AWSDateTime)
                 .map_err(|e| InputValueError::custom(format!("invalid AWSDateTime {s:?}: {e}"))),
-            other => Err(InputValueError::expected_type(other)),
+            other => Err(InputValueError::custom(format!(
+                "invalid AWSDateTime {other}: expected a string such as \"2024-01-31T12:00:00Z\""
+            ))),
         }
     }
 

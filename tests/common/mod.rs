@@ -49,21 +49,38 @@ pub struct TestDb {
 impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("herald.db").display());
-        TestDb { url, is_postgres: false, _dir: Some(dir) }
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("herald.db").display()
+        );
+        TestDb {
+            url,
+            is_postgres: false,
+            _dir: Some(dir),
+        }
     }
 
     /// A fresh database on the server `TEST_DATABASE_URL` points to.
     pub async fn postgres() -> Option<Self> {
-        let admin = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+        let admin = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
         use sea_orm::ConnectionTrait;
         let name = format!("herald_t_{}", uuid::Uuid::new_v4().simple());
-        let conn = sea_orm::Database::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-        conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        let conn = sea_orm::Database::connect(&admin)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
-        Some(TestDb { url: url.to_string(), is_postgres: true, _dir: None })
+        Some(TestDb {
+            url: url.to_string(),
+            is_postgres: true,
+            _dir: None,
+        })
     }
 }
 
@@ -102,7 +119,13 @@ impl TestServer {
         let issued = running
             .services
             .tokens
-            .create("test-admin", &herald::auth::Permission::ALL, None, &[], "tests")
+            .create(
+                "test-admin",
+                &herald::auth::Permission::ALL,
+                None,
+                &[],
+                "tests",
+            )
             .await
             .expect("token");
         TestServer {
@@ -148,7 +171,10 @@ impl TestServer {
         let e = &r["errors"][0];
         assert!(!e.is_null(), "expected an error: {r:#}");
         (
-            e["extensions"]["code"].as_str().unwrap_or("<no code>").to_string(),
+            e["extensions"]["code"]
+                .as_str()
+                .unwrap_or("<no code>")
+                .to_string(),
             e["message"].as_str().unwrap_or_default().to_string(),
         )
     }
@@ -190,7 +216,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Self {
-        Reply { status, headers: vec![], body: String::new(), delay: Duration::ZERO }
+        Reply {
+            status,
+            headers: vec![],
+            body: String::new(),
+            delay: Duration::ZERO,
+        }
     }
     pub fn body(mut self, body: impl Into<String>) -> Self {
         self.body = body.into();
@@ -225,38 +256,50 @@ impl Receiver {
     pub async fn start() -> Self {
         let state: Arc<Mutex<ReceiverState>> = Arc::default();
         let st = state.clone();
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let st = st.clone();
-            async move {
-                let reply = {
-                    let mut s = st.lock().unwrap();
-                    s.requests.push(Recorded {
-                        method: method.to_string(),
-                        path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-                        headers,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                        at: Instant::now(),
-                    });
-                    s.script.pop_front().or_else(|| s.default.clone()).unwrap_or_else(|| Reply::status(200).body("ok"))
-                };
-                if !reply.delay.is_zero() {
-                    tokio::time::sleep(reply.delay).await;
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let st = st.clone();
+                async move {
+                    let reply = {
+                        let mut s = st.lock().unwrap();
+                        s.requests.push(Recorded {
+                            method: method.to_string(),
+                            path: uri
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default(),
+                            headers,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                            at: Instant::now(),
+                        });
+                        s.script
+                            .pop_front()
+                            .or_else(|| s.default.clone())
+                            .unwrap_or_else(|| Reply::status(200).body("ok"))
+                    };
+                    if !reply.delay.is_zero() {
+                        tokio::time::sleep(reply.delay).await;
+                    }
+                    let mut resp =
+                        axum::response::Response::new(axum::body::Body::from(reply.body));
+                    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
+                    for (k, v) in reply.headers {
+                        resp.headers_mut().insert(
+                            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                            v.parse().unwrap(),
+                        );
+                    }
+                    resp
                 }
-                let mut resp = axum::response::Response::new(axum::body::Body::from(reply.body));
-                *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
-                for (k, v) in reply.headers {
-                    resp.headers_mut().insert(
-                        axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                        v.parse().unwrap(),
-                    );
-                }
-                resp
-            }
-        });
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        Receiver { url: format!("http://{addr}"), state }
+        Receiver {
+            url: format!("http://{addr}"),
+            state,
+        }
     }
 
     /// Answer the next request(s) with these, in order.
@@ -283,7 +326,11 @@ impl Receiver {
             if r.len() >= n {
                 return r;
             }
-            assert!(start.elapsed() < timeout, "expected {n} requests, got {}: {r:#?}", r.len());
+            assert!(
+                start.elapsed() < timeout,
+                "expected {n} requests, got {}: {r:#?}",
+                r.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -312,5 +359,8 @@ pub async fn add_webhook(s: &TestServer, name: &str, url: &str, severities: &[&s
     let d = s
         .ok(ADD_WEBHOOK, json!({"input": {"displayName": name, "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": severities}}))
         .await;
-    d["addDestination"]["outputId"].as_str().unwrap().to_string()
+    d["addDestination"]["outputId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
