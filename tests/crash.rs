@@ -1,0 +1,165 @@
+//! Real processes: SIGKILL while deliveries are in flight loses nothing (the outbox
+//! and leases bring them back after a restart); SIGTERM finishes in-flight work.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
+    c.env("HERALD_DATABASE_URL", &db.url)
+        .env("HERALD_JWT_SECRET", "crash-test-secret")
+        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_REQUEST_TIMEOUT_MS", "1500")
+        .env("HERALD_LEASE_MS", "2500")
+        .env("HERALD_POLL_INTERVAL_MS", "50")
+        .env("HERALD_RETRY_BASE_DELAY_MS", "20")
+        .env("HERALD_RETRY_MAX_DELAY_MS", "100")
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c
+}
+
+async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Proc {
+    let port = free_port();
+    let child = herald(db, port, extra).arg("serve").spawn().expect("start herald");
+    let url = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    eventually(Duration::from_secs(30), "herald to answer /healthz", || async {
+        c.get(format!("{url}/healthz")).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+    })
+    .await;
+    Proc { child, url }
+}
+
+fn token(db: &TestDb) -> String {
+    let out = herald(db, 0, &[])
+        .args(["token", "create", "--name", "crash"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("herald token create");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
+    let v: Value = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .header("authorization", format!("Bearer {token}"))
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v.get("errors").is_none(), "{v:#}");
+    v["data"].clone()
+}
+
+const STATUSES: &str = "{ alerts(input: {pageSize: 100}) { edges { node { id deliveries { status } } } } }";
+
+async fn statuses(url: &str, token: &str) -> Vec<(String, String)> {
+    let v = gql(url, token, STATUSES, json!({})).await;
+    v["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            let id = e["node"]["id"].as_str().unwrap().to_string();
+            e["node"]["deliveries"].as_array().unwrap().iter().map(move |d| (id.clone(), d["status"].as_str().unwrap().to_string())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+async fn setup(url: &str, token: &str, receiver: &Receiver, alerts: usize) {
+    gql(
+        url,
+        token,
+        ADD_WEBHOOK,
+        json!({"input": {"displayName": "Slow", "outputConfig": {"customWebhook": {"webhookURL": receiver.url}}, "defaultForSeverity": ["HIGH"]}}),
+    )
+    .await;
+    for i in 0..alerts {
+        gql(
+            url,
+            token,
+            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+            json!({"i": {"detectionId": "crash", "title": "t", "severity": "HIGH", "dedupString": i.to_string()}}),
+        )
+        .await;
+    }
+}
+
+async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
+    let receiver = Receiver::start().await;
+    // Slow answers so deliveries are in flight when the process dies.
+    receiver.default_reply(Reply::status(200).delay(Duration::from_millis(1000)));
+    let token = token(&db);
+    let mut first = spawn(&db, &[]).await;
+    setup(&first.url, &token, &receiver, 12).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    first.child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+    first.child.wait().unwrap();
+    let before = statuses_from_db(&db).await;
+    assert!(before.iter().any(|s| s != "SUCCEEDED"), "the kill came too late to test anything: {before:?}");
+
+    receiver.default_reply(Reply::status(200));
+    let second = spawn(&db, &[]).await;
+    let done = eventually(Duration::from_secs(30), "every delivery to succeed after restart", || async {
+        let s = statuses(&second.url, &token).await;
+        (s.len() == 12 && s.iter().all(|(_, st)| st == "SUCCEEDED")).then_some(s)
+    })
+    .await;
+    // At least once: every alert reached the receiver.
+    let got: std::collections::HashSet<String> = receiver.requests().iter().map(|r| r.json()["alertId"].as_str().unwrap().to_string()).collect();
+    for (alert, _) in &done {
+        assert!(got.contains(alert), "alert {alert} never arrived");
+    }
+    stop(second).await;
+}
+
+async fn statuses_from_db(db: &TestDb) -> Vec<String> {
+    use sea_orm::EntityTrait;
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    let rows = herald::store::entities::delivery::Entity::find().all(&conn).await.unwrap();
+    conn.close().await.ok();
+    rows.into_iter().map(|d| d.status).collect()
+}
+
+async fn stop(mut p: Proc) {
+    let pid = p.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || p.child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "herald exited with {status}");
+}
+
+async fn sigterm_finishes_in_flight_work(db: TestDb) {
+    let receiver = Receiver::start().await;
+    receiver.default_reply(Reply::status(200).delay(Duration::from_millis(700)));
+    let token = token(&db);
+    let p = spawn(&db, &[("HERALD_SHUTDOWN_GRACE_MS", "5000")]).await;
+    setup(&p.url, &token, &receiver, 3).await;
+    receiver.wait_for(3, Duration::from_secs(10)).await;
+    stop(p).await;
+    let after = statuses_from_db(&db).await;
+    assert_eq!(after, ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], "in-flight deliveries finished before exit");
+}
+
+on_both!(sigkill_mid_delivery_loses_nothing, sigterm_finishes_in_flight_work);
