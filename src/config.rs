@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// Base delay of the exponential backoff (full jitter), in milliseconds.
     #[arg(long, env = "HERALD_RETRY_BASE_DELAY_MS", default_value_t = 1000)]
     pub retry_base_delay_ms: u64,
-    /// Cap on a single retry delay, in milliseconds (also caps an honoured Retry-After).
+    /// Cap on a single backoff delay, in milliseconds (a Retry-After header is honoured up to one hour).
     #[arg(long, env = "HERALD_RETRY_MAX_DELAY_MS", default_value_t = 300_000)]
     pub retry_max_delay_ms: u64,
     /// Timeout of one outbound request, in milliseconds.
