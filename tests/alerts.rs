@@ -479,6 +479,30 @@ async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
     s.stop().await;
 }
 
+/// Two server processes on one database share the outbox without double-sending.
+async fn two_instances_share_the_work(db: TestDb) {
+    let a = TestServer::start(&db).await;
+    let b = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    r.default_reply(Reply::status(200).delay(Duration::from_millis(20)));
+    add_webhook(&a, "Shared", &r.url, &["HIGH"]).await;
+    let n = 40;
+    for i in 0..n {
+        let s = if i % 2 == 0 { &a } else { &b };
+        create(s, json!({"detectionId": "shared", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await;
+    }
+    r.wait_for(n, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reqs = r.requests();
+    let mut ids: Vec<String> = reqs.iter().map(|q| q.header("webhook-id").unwrap().to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "every delivery sent");
+    assert_eq!(reqs.len(), n, "and none sent twice");
+    a.stop().await;
+    b.stop().await;
+}
+
 on_both!(
     routing_follows_the_precedence,
     alert_type_and_log_type_filters,
@@ -492,4 +516,5 @@ on_both!(
     filters_and_pagination,
     polling_has_no_gaps_or_repeats,
     deleted_destination_fails_pending_deliveries,
+    two_instances_share_the_work,
 );
