@@ -279,6 +279,24 @@ async fn destination_create_read_update(db: TestDb) {
     );
     assert_eq!(rec.destination.config["signingSecret"], signing);
 
+    // addDestination ignores an outputId: it always creates.
+    let mut copy = webhook_input("Copy", "https://example.test/copy");
+    copy["outputId"] = json!(id);
+    let r = s.ok(ADD_WEBHOOK, json!({"input": copy})).await;
+    let copy_id = r["addDestination"]["outputId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(copy_id, id);
+    assert_eq!(
+        stored(&s, &id).await.destination.display_name,
+        "Ops Webhook"
+    );
+    assert_eq!(
+        s.ok(DELETE_DESTINATION, json!({"id": copy_id})).await["deleteDestination"],
+        true
+    );
+
     // Omitted alertTypes = all; omitted logTypes = [].
     let other = add_webhook(&s, "Other", "https://example.test/other", &["LOW"]).await;
     let r = s.gql(&q_destination(), json!({"id": other})).await;
@@ -530,6 +548,24 @@ async fn destination_errors_write_nothing(db: TestDb) {
             "BAD_USER_INPUT",
         ),
         (
+            "add: displayName over 200 characters",
+            ADD_WEBHOOK,
+            add(&"n".repeat(201), hook("https://a.test"), json!(["HIGH"])),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: empty log type",
+            ADD_WEBHOOK,
+            json!({"input": {"displayName": "New", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"], "logTypes": ["AWS.S3", " "]}}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "add: unknown alert type",
+            ADD_WEBHOOK,
+            json!({"input": {"displayName": "New", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"], "alertTypes": ["DETECTION"]}}),
+            "BAD_USER_INPUT",
+        ),
+        (
             "add: duplicate name",
             ADD_WEBHOOK,
             add("Primary", hook("https://a.test"), json!(["HIGH"])),
@@ -644,6 +680,48 @@ async fn destination_errors_write_nothing(db: TestDb) {
         assert_eq!(code, "BAD_USER_INPUT", "{what}: {message}");
         assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
     }
+
+    // A token without DestinationModify may read but not write.
+    let reader = s
+        .services()
+        .tokens
+        .create(
+            "reader",
+            &[herald::auth::Permission::DestinationRead],
+            None,
+            &[],
+            "tests",
+        )
+        .await
+        .unwrap();
+    let r = s
+        .gql_as(&reader.value, "{ destinations { outputId } }", json!({}))
+        .await;
+    assert_eq!(
+        r["data"]["destinations"].as_array().map(Vec::len),
+        Some(2),
+        "{r:#}"
+    );
+    for (what, query, vars) in [
+        (
+            "add",
+            ADD_WEBHOOK,
+            add("New", hook("https://a.test"), json!(["HIGH"])),
+        ),
+        (
+            "update",
+            update_q.as_str(),
+            upd(&id, "Renamed", hook("https://a.test")),
+        ),
+        ("delete", DELETE_DESTINATION, json!({"id": id})),
+    ] {
+        let r = s.gql_as(&reader.value, query, vars).await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{what}: {r:#}"
+        );
+    }
+    assert_eq!(snapshot(&s).await, before, "forbidden calls write nothing");
 
     // Error messages do not echo stored secrets either.
     let reply = s
@@ -989,6 +1067,21 @@ async fn detection_overrides(db: TestDb) {
         list["detectionOverrides"].as_array().unwrap().len(),
         3,
         "replaced, not added"
+    );
+
+    // Detection ids are trimmed when stored, and looked up the same way.
+    let padded = s
+        .ok(
+            &m_put_override(),
+            json!({"input": {"detectionId": "  Padded.Id  ", "runbook": "r"}}),
+        )
+        .await;
+    assert_eq!(padded["putDetectionOverride"]["detectionId"], "Padded.Id");
+    let found = s.ok(&q_override(), json!({"id": " Padded.Id "})).await;
+    assert_eq!(found["detectionOverride"]["detectionId"], "Padded.Id");
+    assert_eq!(
+        s.ok(DELETE_OVERRIDE, json!({"id": " Padded.Id "})).await["deleteDetectionOverride"],
+        true
     );
 
     // Delete.

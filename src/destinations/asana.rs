@@ -35,15 +35,26 @@ impl Integration for Asana {
         if c.project_gids.is_empty() {
             return Err("projectGids must name at least one project".into());
         }
-        if let Some(bad) = c.project_gids.iter().find(|g| g.trim().is_empty() || !g.trim().chars().all(|c| c.is_ascii_digit())) {
+        if let Some(bad) = c
+            .project_gids
+            .iter()
+            .find(|g| g.trim().is_empty() || !g.trim().chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(format!("project gid {bad:?} must be numeric"));
         }
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: AsanaConfig = parse_config(config)?;
-        let url = format!("{}/tasks", base_url(c.api_url.as_deref(), "https://app.asana.com/api/1.0"));
+        let url = format!(
+            "{}/tasks",
+            base_url(c.api_url.as_deref(), "https://app.asana.com/api/1.0")
+        );
         let p = ctx.payload;
         let projects: Vec<&str> = c.project_gids.iter().map(|g| g.trim()).collect();
         let body = json!({"data": {
@@ -52,8 +63,10 @@ impl Integration for Asana {
             "projects": projects,
         }});
         let mut req = OutboundRequest::post_json(url, &body);
-        req.headers.push(("accept".into(), "application/json".into()));
-        req.headers.push(("authorization".into(), bearer(&c.personal_access_token)));
+        req.headers
+            .push(("accept".into(), "application/json".into()));
+        req.headers
+            .push(("authorization".into(), bearer(&c.personal_access_token)));
         Ok(req)
     }
 
@@ -61,7 +74,13 @@ impl Integration for Asana {
         let v: Value = serde_json::from_str(body).ok()?;
         let data = v.get("data")?;
         let gid = data.get("gid").and_then(Value::as_str)?;
-        let url = data.get("permalink_url").and_then(Value::as_str).map(str::to_owned);
-        Some(ExternalRef { id: gid.to_string(), url })
+        let url = data
+            .get("permalink_url")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some(ExternalRef {
+            id: gid.to_string(),
+            url,
+        })
     }
 }

@@ -6,10 +6,13 @@ use super::OutboundRequest;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Both static credential fields or neither.
-pub fn validate_credentials(access_key_id: &Option<String>, secret_access_key: &Option<String>) -> Result<(), String> {
+pub fn validate_credentials(
+    access_key_id: &Option<String>,
+    secret_access_key: &Option<String>,
+) -> Result<(), String> {
     match (is_set(access_key_id), is_set(secret_access_key)) {
         (true, false) => Err("secretAccessKey is required with accessKeyId".into()),
         (false, true) => Err("accessKeyId is required with secretAccessKey".into()),
@@ -18,13 +21,20 @@ pub fn validate_credentials(access_key_id: &Option<String>, secret_access_key: &
 }
 
 pub fn validate_region(region: &str) -> Result<(), String> {
-    if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Err(format!("region {region:?} is not an AWS region name"));
     }
     Ok(())
 }
 
-fn credentials(access_key_id: &Option<String>, secret_access_key: &Option<String>) -> Result<Credentials, String> {
+fn credentials(
+    access_key_id: &Option<String>,
+    secret_access_key: &Option<String>,
+) -> Result<Credentials, String> {
     if is_set(access_key_id) && is_set(secret_access_key) {
         return Ok(Credentials::new(
             access_key_id.as_deref().unwrap_or_default().trim(),
@@ -51,7 +61,9 @@ pub fn signed_form_post(
     secret_access_key: &Option<String>,
     timestamp: i64,
 ) -> Result<OutboundRequest, String> {
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
     let identity = credentials(access_key_id, secret_access_key)?.into();
     let params = v4::SigningParams::builder()
@@ -64,8 +76,13 @@ pub fn signed_form_post(
         .map_err(|e| format!("cannot sign the request: {e}"))?
         .into();
     let headers = [("content-type", content_type)];
-    let signable = SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body.as_bytes()))
-        .map_err(|e| format!("cannot sign the request: {e}"))?;
+    let signable = SignableRequest::new(
+        "POST",
+        url,
+        headers.into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .map_err(|e| format!("cannot sign the request: {e}"))?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| format!("cannot sign the request: {e}"))?
         .into_parts();
@@ -89,11 +106,6 @@ pub fn xml_value(body: &str, tag: &str) -> Option<String> {
     Some(body[start..start + end].trim().to_string())
 }
 
-/// Seconds since the epoch now (for callers without a delivery context).
-pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,9 +122,23 @@ mod tests {
             1_700_000_000,
         )
         .unwrap();
-        let auth = req.headers.iter().find(|(k, _)| k == "authorization").unwrap().1.clone();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/sns/aws4_request"), "{auth}");
-        assert!(req.headers.iter().any(|(k, v)| k == "x-amz-date" && v == "20231114T221320Z"));
+        let auth = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .unwrap()
+            .1
+            .clone();
+        assert!(
+            auth.starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/sns/aws4_request"
+            ),
+            "{auth}"
+        );
+        assert!(req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-amz-date" && v == "20231114T221320Z"));
         assert_eq!(req.body, "Action=Publish&Message=hi");
     }
 

@@ -55,7 +55,10 @@ pub fn bearer(token: &str) -> String {
 
 /// A string member of the payload ("" when missing).
 pub fn field<'a>(payload: &'a Value, name: &str) -> &'a str {
-    payload.get(name).and_then(Value::as_str).unwrap_or_default()
+    payload
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 pub fn severity(ctx: &DeliveryContext<'_>) -> &'static str {
@@ -81,7 +84,9 @@ pub fn severity_int(severity: &str) -> u32 {
 /// The alert context as pretty JSON ("" when empty).
 pub fn context_json(payload: &Value) -> String {
     match payload.get("alertContext") {
-        Some(Value::Object(m)) if !m.is_empty() => serde_json::to_string_pretty(&Value::Object(m.clone())).unwrap_or_default(),
+        Some(Value::Object(m)) if !m.is_empty() => {
+            serde_json::to_string_pretty(&Value::Object(m.clone())).unwrap_or_default()
+        }
         _ => String::new(),
     }
 }
@@ -91,7 +96,12 @@ pub fn tags(payload: &Value) -> String {
     payload
         .get("tags")
         .and_then(Value::as_array)
-        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default()
 }
 
@@ -153,7 +163,10 @@ pub fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
-    s.chars().take(max.saturating_sub(1)).chain(std::iter::once('…')).collect()
+    s.chars()
+        .take(max.saturating_sub(1))
+        .chain(std::iter::once('…'))
+        .collect()
 }
 
 /// Validate an optional custom auth header pair (name required when a value is set).
@@ -181,7 +194,10 @@ mod tests {
 
     #[test]
     fn base_url_prefers_api_url_without_trailing_slash() {
-        assert_eq!(base_url(Some("http://127.0.0.1:9/"), "https://x"), "http://127.0.0.1:9");
+        assert_eq!(
+            base_url(Some("http://127.0.0.1:9/"), "https://x"),
+            "http://127.0.0.1:9"
+        );
         assert_eq!(base_url(Some(" "), "https://x/"), "https://x");
         assert_eq!(base_url(None, "https://x"), "https://x");
     }

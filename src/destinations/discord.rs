@@ -35,18 +35,27 @@ impl Integration for Discord {
         template::check_opt("messageTemplate", c.message_template.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: DiscordConfig = parse_config(config)?;
         let p = ctx.payload;
         let content = template::render_opt("messageTemplate", c.message_template.as_deref(), p)?;
-        let mut fields = vec![json!({"name": "Severity", "value": field(p, "severity"), "inline": true})];
+        let mut fields =
+            vec![json!({"name": "Severity", "value": field(p, "severity"), "inline": true})];
         for (name, value) in [
             ("Runbook", field(p, "runbook").to_string()),
             ("Tags", tags(p)),
             ("Alert Context", context_json(p)),
         ] {
             if !value.is_empty() {
-                let value = if name == "Alert Context" { format!("```json\n{}\n```", cut(&value, 1000)) } else { cut(&value, 1024) };
+                let value = if name == "Alert Context" {
+                    format!("```json\n{}\n```", cut(&value, 1000))
+                } else {
+                    cut(&value, 1024)
+                };
                 fields.push(json!({"name": name, "value": value, "inline": false}));
             }
         }

@@ -33,7 +33,9 @@ pub struct EmailConfig {
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn mailbox(field: &str, s: &str) -> Result<Mailbox, String> {
-    s.trim().parse::<Mailbox>().map_err(|e| format!("{field} {s:?} is not an e-mail address: {e}"))
+    s.trim()
+        .parse::<Mailbox>()
+        .map_err(|e| format!("{field} {s:?} is not an e-mail address: {e}"))
 }
 
 fn check_url(u: &str) -> Result<url::Url, String> {
@@ -56,11 +58,18 @@ fn check_url(u: &str) -> Result<url::Url, String> {
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn subject(payload: &Value) -> String {
-    format!("[{}] {}", field(payload, "severity"), field(payload, "title"))
+    format!(
+        "[{}] {}",
+        field(payload, "severity"),
+        field(payload, "title")
+    )
 }
 
 fn html_body(payload: &Value) -> String {
@@ -73,12 +82,17 @@ fn html_body(payload: &Value) -> String {
 }
 
 fn message(c: &EmailConfig, payload: &Value) -> Result<Message, String> {
-    let mut builder = Message::builder().from(mailbox("from", &c.from)?).subject(subject(payload));
+    let mut builder = Message::builder()
+        .from(mailbox("from", &c.from)?)
+        .subject(subject(payload));
     for to in &c.to {
         builder = builder.to(mailbox("to", to)?);
     }
     builder
-        .multipart(MultiPart::alternative_plain_html(plain_body(payload), html_body(payload)))
+        .multipart(MultiPart::alternative_plain_html(
+            plain_body(payload),
+            html_body(payload),
+        ))
         .map_err(|e| format!("cannot build the e-mail: {e}"))
 }
 
@@ -110,7 +124,11 @@ impl Integration for Email {
     }
 
     /// What would be sent: method `SMTP`, the server URL, the envelope headers, the text.
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: EmailConfig = parse_config(config)?;
         let url = check_url(&c.smtp_url)?;
         Ok(OutboundRequest {
@@ -118,9 +136,15 @@ impl Integration for Email {
             url: url.to_string(),
             headers: vec![
                 ("from".into(), c.from.trim().to_string()),
-                ("to".into(), c.to.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", ")),
+                (
+                    "to".into(),
+                    c.to.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", "),
+                ),
                 ("subject".into(), subject(ctx.payload)),
-                ("content-type".into(), "multipart/alternative (text/plain, text/html)".into()),
+                (
+                    "content-type".into(),
+                    "multipart/alternative (text/plain, text/html)".into(),
+                ),
             ],
             body: plain_body(ctx.payload),
         })
@@ -147,14 +171,19 @@ impl CustomSender for Email {
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
                     .map_err(|e| format!("smtpUrl: {e}"))?
                     .timeout(Some(TIMEOUT));
-                if let (Some(user), Some(pass)) = (c.username.filter(|u| !u.is_empty()), c.password.filter(|p| !p.is_empty())) {
+                if let (Some(user), Some(pass)) = (
+                    c.username.filter(|u| !u.is_empty()),
+                    c.password.filter(|p| !p.is_empty()),
+                ) {
                     builder = builder.credentials(Credentials::new(user, pass));
                 }
                 Ok::<_, String>((builder.build(), msg))
             })();
             let (mailer, msg) = match prepared {
                 Ok(p) => p,
-                Err(e) => return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent),
+                Err(e) => {
+                    return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent)
+                }
             };
             let started = Instant::now();
             let result = mailer.send(msg).await;
@@ -162,13 +191,24 @@ impl CustomSender for Email {
             let (status_code, class, message) = match result {
                 Ok(r) => {
                     let code: u16 = r.code().to_string().parse().unwrap_or(250);
-                    (code, Class::Success, format!("{code} {}", r.message().collect::<Vec<_>>().join(" ")))
+                    (
+                        code,
+                        Class::Success,
+                        format!("{code} {}", r.message().collect::<Vec<_>>().join(" ")),
+                    )
                 }
                 Err(e) => {
-                    let code = e.status().and_then(|c| c.to_string().parse().ok()).unwrap_or(0);
+                    let code = e
+                        .status()
+                        .and_then(|c| c.to_string().parse().ok())
+                        .unwrap_or(0);
                     // 5xx replies and client-side problems (no usable AUTH mechanism, TLS
                     // setup) will not change on their own; 4xx, timeouts and I/O errors may.
-                    let class = if e.is_permanent() || e.is_client() { Class::Permanent } else { Class::Retryable };
+                    let class = if e.is_permanent() || e.is_client() {
+                        Class::Permanent
+                    } else {
+                        Class::Retryable
+                    };
                     (code, class, format!("SMTP error: {e}"))
                 }
             };

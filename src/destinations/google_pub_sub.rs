@@ -2,7 +2,9 @@
 //! exchanged for an OAuth2 token first, cached until shortly before it expires, so this
 //! type sends through [`CustomSender`]; `build_request` is the publish request.
 use super::common::{base_url, bearer, field, require, require_secret, validate_opt_url};
-use super::{parse_config, secrets, CustomSender, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::{
+    parse_config, secrets, CustomSender, DeliveryContext, ExternalRef, Integration, OutboundRequest,
+};
 use crate::dispatch::retry::{classify, Class};
 use crate::dispatch::sender::{self, truncate, Outcome};
 use async_graphql::{InputObject, SimpleObject};
@@ -45,7 +47,8 @@ const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 const TOKEN_PLACEHOLDER: &str = "<OAuth2 access token>";
 
 /// Access tokens by `client_email|token_uri`, with when to stop using them.
-static TOKENS: LazyLock<Mutex<HashMap<String, (String, Instant)>>> = LazyLock::new(Default::default);
+static TOKENS: LazyLock<Mutex<HashMap<String, (String, Instant)>>> =
+    LazyLock::new(Default::default);
 
 fn key(c: &GooglePubSubConfig) -> Result<ServiceAccountKey, String> {
     let k: ServiceAccountKey = serde_json::from_str(&c.service_account_key)
@@ -68,8 +71,14 @@ fn token_uri(c: &GooglePubSubConfig, k: &ServiceAccountKey) -> String {
 
 fn valid_id(field: &str, id: &str) -> Result<(), String> {
     require(field, id)?;
-    if !id.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '%')) {
-        return Err(format!("{field} {id:?} contains characters Pub/Sub does not allow"));
+    if !id
+        .trim()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '%'))
+    {
+        return Err(format!(
+            "{field} {id:?} contains characters Pub/Sub does not allow"
+        ));
     }
     Ok(())
 }
@@ -78,22 +87,37 @@ fn valid_id(field: &str, id: &str) -> Result<(), String> {
 fn assertion(k: &ServiceAccountKey, aud: &str, now: i64) -> Result<String, String> {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = k.private_key_id.clone();
-    let claims = json!({"iss": k.client_email, "scope": SCOPE, "aud": aud, "iat": now, "exp": now + 3600});
-    let enc = jsonwebtoken::EncodingKey::from_rsa_pem(k.private_key.as_bytes()).map_err(|e| format!("serviceAccountKey: {e}"))?;
-    jsonwebtoken::encode(&header, &claims, &enc).map_err(|e| format!("cannot sign the token request: {e}"))
+    let claims =
+        json!({"iss": k.client_email, "scope": SCOPE, "aud": aud, "iat": now, "exp": now + 3600});
+    let enc = jsonwebtoken::EncodingKey::from_rsa_pem(k.private_key.as_bytes())
+        .map_err(|e| format!("serviceAccountKey: {e}"))?;
+    jsonwebtoken::encode(&header, &claims, &enc)
+        .map_err(|e| format!("cannot sign the token request: {e}"))
 }
 
 /// A cached or fresh access token; `Err` is the outcome to record.
-async fn access_token(client: &reqwest::Client, k: &ServiceAccountKey, uri: &str, now: i64) -> Result<String, Outcome> {
+async fn access_token(
+    client: &reqwest::Client,
+    k: &ServiceAccountKey,
+    uri: &str,
+    now: i64,
+) -> Result<String, Outcome> {
     let cache_key = format!("{}|{uri}", k.client_email);
-    if let Some((token, until)) = TOKENS.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key) {
+    if let Some((token, until)) = TOKENS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&cache_key)
+    {
         if *until > Instant::now() {
             return Ok(token.clone());
         }
     }
     let jwt = assertion(k, uri, now).map_err(|e| Outcome::not_sent(e, Class::Permanent))?;
     let started = Instant::now();
-    let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt.as_str())];
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("assertion", jwt.as_str()),
+    ];
     let failed = |status: u16, class: Class, message: String| Outcome {
         status_code: status,
         class,
@@ -102,20 +126,33 @@ async fn access_token(client: &reqwest::Client, k: &ServiceAccountKey, uri: &str
         retry_after: None,
         external: None,
     };
-    let resp = client
-        .post(uri)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| failed(0, Class::Retryable, format!("token exchange failed: {}", e.without_url())))?;
+    let resp = client.post(uri).form(&form).send().await.map_err(|e| {
+        failed(
+            0,
+            Class::Retryable,
+            format!("token exchange failed: {}", e.without_url()),
+        )
+    })?;
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     if classify(Some(status)) != Class::Success {
-        return Err(failed(status, classify(Some(status)), format!("token exchange failed ({status}): {body}")));
+        return Err(failed(
+            status,
+            classify(Some(status)),
+            format!("token exchange failed ({status}): {body}"),
+        ));
     }
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let Some(token) = v.get("access_token").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
-        return Err(failed(status, Class::Permanent, "token exchange reply has no access_token".into()));
+    let Some(token) = v
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(failed(
+            status,
+            Class::Permanent,
+            "token exchange reply has no access_token".into(),
+        ));
     };
     let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
     // Stop using a token a minute before it expires.
@@ -128,7 +165,10 @@ async fn access_token(client: &reqwest::Client, k: &ServiceAccountKey, uri: &str
 }
 
 fn forget_token(k: &ServiceAccountKey, uri: &str) {
-    TOKENS.lock().unwrap_or_else(|e| e.into_inner()).remove(&format!("{}|{uri}", k.client_email));
+    TOKENS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&format!("{}|{uri}", k.client_email));
 }
 
 pub struct GooglePubSub;
@@ -152,7 +192,11 @@ impl Integration for GooglePubSub {
         validate_opt_url("tokenUri", Some(&token_uri(&c, &k)))
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: GooglePubSubConfig = parse_config(config)?;
         let url = format!(
             "{}/v1/projects/{}/topics/{}:publish",
@@ -170,14 +214,18 @@ impl Integration for GooglePubSub {
             },
         }]});
         let mut req = OutboundRequest::post_json(url, &body);
-        req.headers.push(("authorization".into(), bearer(TOKEN_PLACEHOLDER)));
+        req.headers
+            .push(("authorization".into(), bearer(TOKEN_PLACEHOLDER)));
         Ok(req)
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
         let v: Value = serde_json::from_str(body).ok()?;
         let id = v.get("messageIds")?.get(0)?.as_str()?;
-        Some(ExternalRef { id: id.to_string(), url: None })
+        Some(ExternalRef {
+            id: id.to_string(),
+            url: None,
+        })
     }
 
     fn custom_sender(&self) -> Option<&dyn CustomSender> {
@@ -203,7 +251,9 @@ impl CustomSender for GooglePubSub {
             })();
             let (k, uri, mut req) = match prepared {
                 Ok(p) => p,
-                Err(e) => return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent),
+                Err(e) => {
+                    return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent)
+                }
             };
             let token = match access_token(client, &k, &uri, ctx.timestamp).await {
                 Ok(t) => t,

@@ -1,7 +1,9 @@
 //! `incidentIo`: an incident.io HTTP alert source event, deduplicated on the alert id;
 //! resolving or closing the alert sends the same key with status `resolved`.
 use super::common::{bearer, field, require_secret};
-use super::{parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::{
+    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
+};
 use crate::domain::DeliveryKind;
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
@@ -34,10 +36,18 @@ impl Integration for IncidentIo {
         require_secret("token", &c.token)
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: IncidentIoConfig = parse_config(config)?;
         let p = ctx.payload;
-        let status = if ctx.kind == DeliveryKind::Resolve { "resolved" } else { "firing" };
+        let status = if ctx.kind == DeliveryKind::Resolve {
+            "resolved"
+        } else {
+            "firing"
+        };
         let body = json!({
             "title": field(p, "title"),
             "description": field(p, "description"),
@@ -54,7 +64,10 @@ impl Integration for IncidentIo {
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
         let v: Value = serde_json::from_str(body).ok()?;
         let key = v.get("deduplication_key").and_then(Value::as_str)?;
-        Some(ExternalRef { id: key.to_string(), url: None })
+        Some(ExternalRef {
+            id: key.to_string(),
+            url: None,
+        })
     }
 
     fn supports_resolve(&self) -> bool {

@@ -1,7 +1,9 @@
 //! `jiraDataCenter`: a Jira Data Center / Server issue with a Bearer personal access token.
 use super::common::{bearer, require_secret};
 use super::jira::{issue_fields, issue_reference, validate_labels, validate_project_key};
-use super::{parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::{
+    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
+};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -41,13 +43,24 @@ impl Integration for JiraDataCenter {
         validate_labels(&c.labels)
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: JiraDataCenterConfig = parse_config(config)?;
-        let fields = issue_fields(&c.project_key, c.issue_type.as_deref(), &c.labels, ctx.payload);
+        let fields = issue_fields(
+            &c.project_key,
+            c.issue_type.as_deref(),
+            &c.labels,
+            ctx.payload,
+        );
         let url = format!("{}/rest/api/2/issue", c.url.trim().trim_end_matches('/'));
         let mut req = OutboundRequest::post_json(url, &json!({"fields": fields}));
-        req.headers.push(("accept".into(), "application/json".into()));
-        req.headers.push(("authorization".into(), bearer(&c.personal_access_token)));
+        req.headers
+            .push(("accept".into(), "application/json".into()));
+        req.headers
+            .push(("authorization".into(), bearer(&c.personal_access_token)));
         Ok(req)
     }
 

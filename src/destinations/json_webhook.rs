@@ -6,14 +6,20 @@ use serde_json::Value;
 
 /// The body: the rendered `payloadTemplate` when set, else the payload JSON.
 pub fn body(payload_template: Option<&str>, payload: &Value) -> Result<String, String> {
-    Ok(match template::render_opt("payloadTemplate", payload_template, payload)? {
-        Some(rendered) => rendered,
-        None => payload.to_string(),
-    })
+    Ok(
+        match template::render_opt("payloadTemplate", payload_template, payload)? {
+            Some(rendered) => rendered,
+            None => payload.to_string(),
+        },
+    )
 }
 
 /// POST the body to `url` as JSON.
-pub fn request(url: &str, payload_template: Option<&str>, payload: &Value) -> Result<OutboundRequest, String> {
+pub fn request(
+    url: &str,
+    payload_template: Option<&str>,
+    payload: &Value,
+) -> Result<OutboundRequest, String> {
     Ok(OutboundRequest {
         method: reqwest::Method::POST,
         url: url.trim().to_string(),

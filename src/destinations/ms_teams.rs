@@ -35,7 +35,11 @@ impl Integration for MsTeams {
         template::check_opt("messageTemplate", c.message_template.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: MsTeamsConfig = parse_config(config)?;
         let p = ctx.payload;
         let text = template::render_opt("messageTemplate", c.message_template.as_deref(), p)?;

@@ -41,7 +41,9 @@ fn region(c: &OpsgenieConfig) -> Result<&'static str, String> {
 }
 
 fn encode_path(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 pub struct Opsgenie;
@@ -62,13 +64,20 @@ impl Integration for Opsgenie {
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: OpsgenieConfig = parse_config(config)?;
         let base = base_url(c.api_url.as_deref(), region(&c)?);
         let p = ctx.payload;
         let mut req = if ctx.kind == DeliveryKind::Resolve {
             OutboundRequest::post_json(
-                format!("{base}/v2/alerts/{}/close?identifierType=alias", encode_path(&ctx.alert.id)),
+                format!(
+                    "{base}/v2/alerts/{}/close?identifierType=alias",
+                    encode_path(&ctx.alert.id)
+                ),
                 &json!({"source": "Herald", "user": "Herald", "note": format!("Alert {} in Herald", ctx.alert.status.as_str().to_lowercase())}),
             )
         } else {
@@ -94,14 +103,20 @@ impl Integration for Opsgenie {
                 }),
             )
         };
-        req.headers.push(("authorization".into(), format!("GenieKey {}", c.api_key.trim())));
+        req.headers.push((
+            "authorization".into(),
+            format!("GenieKey {}", c.api_key.trim()),
+        ));
         Ok(req)
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
         let v: Value = serde_json::from_str(body).ok()?;
         let id = v.get("requestId").and_then(Value::as_str)?;
-        Some(ExternalRef { id: id.to_string(), url: None })
+        Some(ExternalRef {
+            id: id.to_string(),
+            url: None,
+        })
     }
 
     fn supports_resolve(&self) -> bool {
@@ -117,9 +132,11 @@ mod tests {
     fn maps_priorities_and_regions() {
         assert_eq!(priority("CRITICAL"), "P1");
         assert_eq!(priority("INFO"), "P5");
-        let eu: OpsgenieConfig = serde_json::from_value(json!({"apiKey": "k", "serviceRegion": "EU"})).unwrap();
+        let eu: OpsgenieConfig =
+            serde_json::from_value(json!({"apiKey": "k", "serviceRegion": "EU"})).unwrap();
         assert_eq!(region(&eu).unwrap(), "https://api.eu.opsgenie.com");
-        let bad: OpsgenieConfig = serde_json::from_value(json!({"apiKey": "k", "serviceRegion": "APAC"})).unwrap();
+        let bad: OpsgenieConfig =
+            serde_json::from_value(json!({"apiKey": "k", "serviceRegion": "APAC"})).unwrap();
         assert!(region(&bad).is_err());
     }
 }

@@ -42,16 +42,29 @@ impl Integration for PagerDuty {
     fn validate(&self, config: &Value) -> Result<(), String> {
         let c: PagerDutyConfig = parse_config(config)?;
         require_secret("integrationKey", &c.integration_key)?;
-        if c.integration_key.trim().len() != 32 || !c.integration_key.trim().chars().all(|ch| ch.is_ascii_alphanumeric()) {
+        if c.integration_key.trim().len() != 32
+            || !c
+                .integration_key
+                .trim()
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric())
+        {
             return Err("integrationKey must be a 32-character PagerDuty integration key".into());
         }
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: PagerDutyConfig = parse_config(config)?;
         let p = ctx.payload;
-        let url = format!("{}/v2/enqueue", base_url(c.api_url.as_deref(), "https://events.pagerduty.com"));
+        let url = format!(
+            "{}/v2/enqueue",
+            base_url(c.api_url.as_deref(), "https://events.pagerduty.com")
+        );
         let body = if ctx.kind == DeliveryKind::Resolve {
             json!({
                 "routing_key": c.integration_key.trim(),
@@ -83,7 +96,10 @@ impl Integration for PagerDuty {
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
         let v: Value = serde_json::from_str(body).ok()?;
         let key = v.get("dedup_key").and_then(Value::as_str)?;
-        Some(ExternalRef { id: key.to_string(), url: None })
+        Some(ExternalRef {
+            id: key.to_string(),
+            url: None,
+        })
     }
 
     fn supports_resolve(&self) -> bool {

@@ -1,7 +1,10 @@
 //! `serviceNow`: the Panther payload JSON to a ServiceNow endpoint (e.g. a Scripted REST
 //! API) with Basic auth.
 use super::common::{basic_auth, require, require_secret};
-use super::{json_webhook, parse_config, template, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::{
+    json_webhook, parse_config, template, validate_url, DeliveryContext, Integration,
+    OutboundRequest,
+};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,11 +46,20 @@ impl Integration for ServiceNow {
         template::check_opt("payloadTemplate", c.payload_template.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: ServiceNowConfig = parse_config(config)?;
-        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
-        req.headers.push(("accept".into(), "application/json".into()));
-        req.headers.push(("authorization".into(), basic_auth(c.username.trim(), &c.password)));
+        let mut req =
+            json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
+        req.headers
+            .push(("accept".into(), "application/json".into()));
+        req.headers.push((
+            "authorization".into(),
+            basic_auth(c.username.trim(), &c.password),
+        ));
         Ok(req)
     }
 }

@@ -38,7 +38,9 @@ pub fn message(payload: &Value, text: Option<String>) -> Value {
     }
     let context = context_json(payload);
     if !context.is_empty() {
-        fields.push(json!({"title": "Alert Context", "value": format!("```{context}```"), "short": false}));
+        fields.push(
+            json!({"title": "Alert Context", "value": format!("```{context}```"), "short": false}),
+        );
     }
     json!({
         "text": text.unwrap_or_else(|| format!("{sev} alert: {title}")),
@@ -70,9 +72,20 @@ impl Integration for Slack {
         template::check_opt("messageTemplate", c.message_template.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: SlackConfig = parse_config(config)?;
-        let text = template::render_opt("messageTemplate", c.message_template.as_deref(), ctx.payload)?;
-        Ok(OutboundRequest::post_json(c.webhook_url, &message(ctx.payload, text)))
+        let text = template::render_opt(
+            "messageTemplate",
+            c.message_template.as_deref(),
+            ctx.payload,
+        )?;
+        Ok(OutboundRequest::post_json(
+            c.webhook_url,
+            &message(ctx.payload, text),
+        ))
     }
 }

@@ -37,21 +37,32 @@ impl Integration for SlackBot {
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: SlackBotConfig = parse_config(config)?;
         let mut body = slack::message(ctx.payload, None);
         body["channel"] = Value::String(c.channel.trim().to_string());
-        let url = format!("{}/chat.postMessage", base_url(c.api_url.as_deref(), "https://slack.com/api"));
+        let url = format!(
+            "{}/chat.postMessage",
+            base_url(c.api_url.as_deref(), "https://slack.com/api")
+        );
         let mut req = OutboundRequest::post_json(url, &body);
         req.headers[0].1 = "application/json; charset=utf-8".into();
-        req.headers.push(("authorization".into(), bearer(&c.bot_token)));
+        req.headers
+            .push(("authorization".into(), bearer(&c.bot_token)));
         Ok(req)
     }
 
     fn reply_error(&self, _status: u16, body: &str) -> Option<String> {
         let v: Value = serde_json::from_str(body).ok()?;
         if v.get("ok").and_then(Value::as_bool) == Some(false) {
-            let error = v.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+            let error = v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown error");
             return Some(format!("Slack API error: {error}"));
         }
         None
@@ -60,7 +71,10 @@ impl Integration for SlackBot {
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
         let v: Value = serde_json::from_str(body).ok()?;
         let ts = v.get("ts").and_then(Value::as_str)?;
-        Some(ExternalRef { id: ts.to_string(), url: None })
+        Some(ExternalRef {
+            id: ts.to_string(),
+            url: None,
+        })
     }
 }
 
@@ -70,8 +84,21 @@ mod tests {
 
     #[test]
     fn ok_false_is_an_error_and_ts_is_the_reference() {
-        assert_eq!(SlackBot.reply_error(200, r#"{"ok":false,"error":"channel_not_found"}"#).unwrap(), "Slack API error: channel_not_found");
-        assert!(SlackBot.reply_error(200, r#"{"ok":true,"ts":"1.2"}"#).is_none());
-        assert_eq!(SlackBot.reply_reference(r#"{"ok":true,"ts":"1.2"}"#).unwrap().id, "1.2");
+        assert_eq!(
+            SlackBot
+                .reply_error(200, r#"{"ok":false,"error":"channel_not_found"}"#)
+                .unwrap(),
+            "Slack API error: channel_not_found"
+        );
+        assert!(SlackBot
+            .reply_error(200, r#"{"ok":true,"ts":"1.2"}"#)
+            .is_none());
+        assert_eq!(
+            SlackBot
+                .reply_reference(r#"{"ok":true,"ts":"1.2"}"#)
+                .unwrap()
+                .id,
+            "1.2"
+        );
     }
 }

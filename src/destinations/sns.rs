@@ -34,7 +34,10 @@ fn region(c: &SnsConfig) -> Result<String, String> {
     let parts: Vec<&str> = c.topic_arn.trim().split(':').collect();
     match parts.as_slice() {
         ["arn", _, "sns", region, _, _] if !region.is_empty() => Ok(region.to_string()),
-        _ => Err(format!("topicArn {:?} is not an SNS topic ARN", c.topic_arn)),
+        _ => Err(format!(
+            "topicArn {:?} is not an SNS topic ARN",
+            c.topic_arn
+        )),
     }
 }
 
@@ -42,7 +45,13 @@ fn region(c: &SnsConfig) -> Result<String, String> {
 fn subject(title: &str) -> String {
     let clean: String = title
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     let clean = clean.trim();
     if clean.is_empty() {
@@ -66,17 +75,30 @@ impl Integration for Sns {
         let c: SnsConfig = parse_config(config)?;
         require("topicArn", &c.topic_arn)?;
         if !c.topic_arn.trim().starts_with("arn:") || c.topic_arn.trim().split(':').count() != 6 {
-            return Err(format!("topicArn {:?} is not an SNS topic ARN", c.topic_arn));
+            return Err(format!(
+                "topicArn {:?} is not an SNS topic ARN",
+                c.topic_arn
+            ));
         }
         validate_region(&region(&c)?)?;
         validate_credentials(&c.access_key_id, &c.secret_access_key)?;
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: SnsConfig = parse_config(config)?;
         let region = region(&c)?;
-        let url = format!("{}/", base_url(c.api_url.as_deref(), &format!("https://sns.{region}.amazonaws.com")));
+        let url = format!(
+            "{}/",
+            base_url(
+                c.api_url.as_deref(),
+                &format!("https://sns.{region}.amazonaws.com")
+            )
+        );
         let message = ctx.payload.to_string();
         let subject = subject(field(ctx.payload, "title"));
         let form = [
@@ -86,7 +108,15 @@ impl Integration for Sns {
             ("Subject", subject.as_str()),
             ("Message", message.as_str()),
         ];
-        signed_form_post(&url, &form, "sns", &region, &c.access_key_id, &c.secret_access_key, ctx.timestamp)
+        signed_form_post(
+            &url,
+            &form,
+            "sns",
+            &region,
+            &c.access_key_id,
+            &c.secret_access_key,
+            ctx.timestamp,
+        )
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
@@ -106,7 +136,10 @@ mod tests {
 
     #[test]
     fn region_from_arn() {
-        let c: SnsConfig = serde_json::from_value(serde_json::json!({"topicArn": "arn:aws:sns:eu-west-1:123456789012:alerts"})).unwrap();
+        let c: SnsConfig = serde_json::from_value(
+            serde_json::json!({"topicArn": "arn:aws:sns:eu-west-1:123456789012:alerts"}),
+        )
+        .unwrap();
         assert_eq!(region(&c).unwrap(), "eu-west-1");
     }
 }

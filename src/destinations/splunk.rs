@@ -24,7 +24,9 @@ pub struct SplunkConfig {
 fn endpoint(hec_url: &str) -> String {
     let u = hec_url.trim().trim_end_matches('/');
     match url::Url::parse(u) {
-        Ok(parsed) if parsed.path() == "/" || parsed.path().is_empty() => format!("{u}/services/collector/event"),
+        Ok(parsed) if parsed.path() == "/" || parsed.path().is_empty() => {
+            format!("{u}/services/collector/event")
+        }
         _ => u.to_string(),
     }
 }
@@ -46,7 +48,11 @@ impl Integration for Splunk {
         require_secret("hecToken", &c.hec_token)
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: SplunkConfig = parse_config(config)?;
         let mut body = json!({
             "time": ctx.alert.created_at as f64 / 1000.0,
@@ -58,7 +64,10 @@ impl Integration for Splunk {
             body["index"] = Value::String(index.into());
         }
         let mut req = OutboundRequest::post_json(endpoint(&c.hec_url), &body);
-        req.headers.push(("authorization".into(), format!("Splunk {}", c.hec_token.trim())));
+        req.headers.push((
+            "authorization".into(),
+            format!("Splunk {}", c.hec_token.trim()),
+        ));
         Ok(req)
     }
 
@@ -66,7 +75,10 @@ impl Integration for Splunk {
         let v: Value = serde_json::from_str(body).ok()?;
         match v.get("code").and_then(Value::as_i64) {
             Some(0) | None => None,
-            Some(code) => Some(format!("Splunk HEC error {code}: {}", v.get("text").and_then(Value::as_str).unwrap_or(""))),
+            Some(code) => Some(format!(
+                "Splunk HEC error {code}: {}",
+                v.get("text").and_then(Value::as_str).unwrap_or("")
+            )),
         }
     }
 }
@@ -77,7 +89,13 @@ mod tests {
 
     #[test]
     fn bare_hosts_get_the_event_path() {
-        assert_eq!(endpoint("https://splunk:8088"), "https://splunk:8088/services/collector/event");
-        assert_eq!(endpoint("https://splunk:8088/services/collector/raw"), "https://splunk:8088/services/collector/raw");
+        assert_eq!(
+            endpoint("https://splunk:8088"),
+            "https://splunk:8088/services/collector/event"
+        );
+        assert_eq!(
+            endpoint("https://splunk:8088/services/collector/raw"),
+            "https://splunk:8088/services/collector/raw"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! `sqs`: SQS `SendMessage` signed with SigV4; body = the Panther payload JSON.
 use super::aws::{signed_form_post, validate_credentials, validate_region, xml_value};
 use super::common::{base_url, validate_opt_url};
-use super::{parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::{
+    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
+};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,7 +40,9 @@ fn region(c: &SqsConfig) -> Result<String, String> {
     match parts.as_slice() {
         ["sqs", region, "amazonaws", ..] => Ok(region.to_string()),
         [region, "queue", "amazonaws", ..] => Ok(region.to_string()),
-        _ => Err("region is required when queueUrl is not an sqs.<region>.amazonaws.com URL".into()),
+        _ => {
+            Err("region is required when queueUrl is not an sqs.<region>.amazonaws.com URL".into())
+        }
     }
 }
 
@@ -61,10 +65,20 @@ impl Integration for Sqs {
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: SqsConfig = parse_config(config)?;
         let region = region(&c)?;
-        let url = format!("{}/", base_url(c.api_url.as_deref(), &format!("https://sqs.{region}.amazonaws.com")));
+        let url = format!(
+            "{}/",
+            base_url(
+                c.api_url.as_deref(),
+                &format!("https://sqs.{region}.amazonaws.com")
+            )
+        );
         let message = ctx.payload.to_string();
         let form = [
             ("Action", "SendMessage"),
@@ -72,7 +86,15 @@ impl Integration for Sqs {
             ("QueueUrl", c.queue_url.trim()),
             ("MessageBody", message.as_str()),
         ];
-        signed_form_post(&url, &form, "sqs", &region, &c.access_key_id, &c.secret_access_key, ctx.timestamp)
+        signed_form_post(
+            &url,
+            &form,
+            "sqs",
+            &region,
+            &c.access_key_id,
+            &c.secret_access_key,
+            ctx.timestamp,
+        )
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {

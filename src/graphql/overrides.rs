@@ -39,7 +39,10 @@ impl DetectionOverride {
     }
     /// Minutes within which matches with the same dedup string join one alert (default 60).
     async fn dedup_period_minutes(&self) -> i32 {
-        self.0.value.dedup_period_minutes.unwrap_or(crate::domain::DEFAULT_DEDUP_PERIOD_MINUTES)
+        self.0
+            .value
+            .dedup_period_minutes
+            .unwrap_or(crate::domain::DEFAULT_DEDUP_PERIOD_MINUTES)
     }
     async fn runbook(&self) -> Option<&str> {
         self.0.value.runbook.as_deref()
@@ -67,15 +70,30 @@ pub struct OverrideQuery;
 #[Object]
 impl OverrideQuery {
     #[graphql(guard = "need(Permission::RuleRead)")]
-    async fn detection_overrides(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DetectionOverride>> {
+    async fn detection_overrides(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DetectionOverride>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::overrides::list(&s.db).await.gql()?.into_iter().map(DetectionOverride).collect())
+        Ok(store::overrides::list(&s.db)
+            .await
+            .gql()?
+            .into_iter()
+            .map(DetectionOverride)
+            .collect())
     }
 
     #[graphql(guard = "need(Permission::RuleRead)")]
-    async fn detection_override(&self, ctx: &Context<'_>, detection_id: ID) -> async_graphql::Result<Option<DetectionOverride>> {
+    async fn detection_override(
+        &self,
+        ctx: &Context<'_>,
+        detection_id: ID,
+    ) -> async_graphql::Result<Option<DetectionOverride>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::overrides::get(&s.db, &detection_id).await.gql()?.map(DetectionOverride))
+        Ok(store::overrides::get(&s.db, detection_id.trim())
+            .await
+            .gql()?
+            .map(DetectionOverride))
     }
 }
 
@@ -86,7 +104,11 @@ pub struct OverrideMutation;
 impl OverrideMutation {
     /// Create or replace the override of a detection.
     #[graphql(guard = "need(Permission::RuleModify)")]
-    async fn put_detection_override(&self, ctx: &Context<'_>, input: DetectionOverrideInput) -> async_graphql::Result<DetectionOverride> {
+    async fn put_detection_override(
+        &self,
+        ctx: &Context<'_>,
+        input: DetectionOverrideInput,
+    ) -> async_graphql::Result<DetectionOverride> {
         let s = ctx.data::<Services>()?;
         let value = Override {
             detection_id: input.detection_id.0,
@@ -97,13 +119,23 @@ impl OverrideMutation {
             runbook: input.runbook,
             tags: input.tags,
         };
-        Ok(DetectionOverride(service::overrides::put(&s.db, value, &actor(ctx)?).await.gql()?))
+        Ok(DetectionOverride(
+            service::overrides::put(&s.db, value, &actor(ctx)?)
+                .await
+                .gql()?,
+        ))
     }
 
     #[graphql(guard = "need(Permission::RuleModify)")]
-    async fn delete_detection_override(&self, ctx: &Context<'_>, detection_id: ID) -> async_graphql::Result<bool> {
+    async fn delete_detection_override(
+        &self,
+        ctx: &Context<'_>,
+        detection_id: ID,
+    ) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::overrides::delete(&s.db, &detection_id).await.gql()?;
+        service::overrides::delete(&s.db, &detection_id)
+            .await
+            .gql()?;
         Ok(true)
     }
 }

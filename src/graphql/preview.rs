@@ -36,7 +36,11 @@ pub struct PreviewQuery;
 impl PreviewQuery {
     /// Exactly what would be sent to a destination for an alert, without sending it.
     #[graphql(guard = "need(Permission::DestinationRead)")]
-    async fn preview_payload(&self, ctx: &Context<'_>, input: PreviewPayloadInput) -> async_graphql::Result<PayloadPreview> {
+    async fn preview_payload(
+        &self,
+        ctx: &Context<'_>,
+        input: PreviewPayloadInput,
+    ) -> async_graphql::Result<PayloadPreview> {
         let s = ctx.data::<Services>()?;
         let req = PreviewRequest {
             output_id: input.output_id.map(|i| i.0),
@@ -47,7 +51,11 @@ impl PreviewQuery {
         Ok(PayloadPreview {
             method: p.method,
             url: p.url,
-            headers: p.headers.into_iter().map(|(key, value)| Header { key, value }).collect(),
+            headers: p
+                .headers
+                .into_iter()
+                .map(|(key, value)| Header { key, value })
+                .collect(),
             body: p.body,
         })
     }

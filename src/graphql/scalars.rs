@@ -41,8 +41,16 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn digits(&mut self, n: usize, what: &str) -> Result<u32, String> {
         let end = self.pos + n;
-        let part = self.s.get(self.pos..end).filter(|p| p.iter().all(u8::is_ascii_digit));
-        let part = part.ok_or_else(|| format!("expected {n} digits for the {what} at position {}", self.pos + 1))?;
+        let part = self
+            .s
+            .get(self.pos..end)
+            .filter(|p| p.iter().all(u8::is_ascii_digit));
+        let part = part.ok_or_else(|| {
+            format!(
+                "expected {n} digits for the {what} at position {}",
+                self.pos + 1
+            )
+        })?;
         self.pos = end;
         Ok(part.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
     }
@@ -51,7 +59,11 @@ impl Cursor<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!("expected '{}' {what} at position {}", c as char, self.pos + 1))
+            Err(format!(
+                "expected '{}' {what} at position {}",
+                c as char,
+                self.pos + 1
+            ))
         }
     }
     fn peek(&self) -> Option<u8> {
@@ -61,7 +73,10 @@ impl Cursor<'_> {
 
 /// Parse the AWSDateTime grammar; the error says what is wrong and where.
 pub fn parse_aws_datetime(input: &str) -> Result<DateTime<Utc>, String> {
-    let mut c = Cursor { s: input.as_bytes(), pos: 0 };
+    let mut c = Cursor {
+        s: input.as_bytes(),
+        pos: 0,
+    };
     let year = c.digits(4, "year")?;
     c.expect(b'-', "after the year")?;
     let month = c.digits(2, "month")?;
@@ -86,7 +101,9 @@ pub fn parse_aws_datetime(input: &str) -> Result<DateTime<Utc>, String> {
                 return Err("expected 1 to 9 fraction digits after '.'".into());
             }
             if count > 9 {
-                return Err(format!("the fraction has {count} digits; at most 9 are allowed"));
+                return Err(format!(
+                    "the fraction has {count} digits; at most 9 are allowed"
+                ));
             }
             let frac: u32 = input[start..c.pos].parse().map_err(|_| "bad fraction")?;
             nanos = frac * 10u32.pow(9 - count as u32);
@@ -118,18 +135,29 @@ pub fn parse_aws_datetime(input: &str) -> Result<DateTime<Utc>, String> {
             }
         }
         None => return Err("a time-zone offset (Z or ±hh:mm) is required".into()),
-        Some(_) => return Err(format!("expected a time-zone offset (Z or ±hh:mm) at position {}", c.pos + 1)),
+        Some(_) => {
+            return Err(format!(
+                "expected a time-zone offset (Z or ±hh:mm) at position {}",
+                c.pos + 1
+            ))
+        }
     };
     if c.pos != input.len() {
-        return Err(format!("unexpected text after the offset at position {}", c.pos + 1));
+        return Err(format!(
+            "unexpected text after the offset at position {}",
+            c.pos + 1
+        ));
     }
     let date = NaiveDate::from_ymd_opt(year as i32, month, day)
         .ok_or_else(|| format!("{year:04}-{month:02}-{day:02} is not a calendar date"))?;
     if hour > 23 || minute > 59 || second > 59 {
-        return Err(format!("{hour:02}:{minute:02}:{second:02} is not a valid time of day"));
+        return Err(format!(
+            "{hour:02}:{minute:02}:{second:02} is not a valid time of day"
+        ));
     }
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or("invalid time")?;
-    let offset = FixedOffset::east_opt(offset_seconds).ok_or("the time-zone offset is out of range")?;
+    let offset =
+        FixedOffset::east_opt(offset_seconds).ok_or("the time-zone offset is out of range")?;
     offset
         .from_local_datetime(&date.and_time(time))
         .single()
@@ -166,7 +194,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn ok(s: &str) -> String {
-        parse_aws_datetime(s).unwrap_or_else(|e| panic!("{s}: {e}")).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        parse_aws_datetime(s)
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 
     #[test]
@@ -175,7 +205,10 @@ mod tests {
         assert_eq!(ok("2024-02-29T12:34Z"), "2024-02-29T12:34:00Z");
         assert_eq!(ok("2024-02-29T12:34:56Z"), "2024-02-29T12:34:56Z");
         assert_eq!(ok("2024-02-29T12:34:56.1Z"), "2024-02-29T12:34:56.100Z");
-        assert_eq!(ok("2024-02-29T12:34:56.123456789Z"), "2024-02-29T12:34:56.123456789Z");
+        assert_eq!(
+            ok("2024-02-29T12:34:56.123456789Z"),
+            "2024-02-29T12:34:56.123456789Z"
+        );
         assert_eq!(ok("2024-01-01T01:00:00+01:00"), "2024-01-01T00:00:00Z");
         assert_eq!(ok("2024-01-01T00:00-05:30"), "2024-01-01T05:30:00Z");
         assert_eq!(ok("2024-01-01T00:00:00+01:00:30"), "2023-12-31T22:59:30Z");
@@ -203,21 +236,30 @@ mod tests {
             ("", "year"),
         ] {
             let err = parse_aws_datetime(input).expect_err(input);
-            assert!(err.contains(needle), "{input:?}: {err:?} should mention {needle:?}");
+            assert!(
+                err.contains(needle),
+                "{input:?}: {err:?} should mention {needle:?}"
+            );
         }
     }
 
     fn offset_strategy() -> impl Strategy<Value = (String, i32)> {
         prop_oneof![
             Just(("Z".to_string(), 0)),
-            (any::<bool>(), 0u32..24, 0u32..60, proptest::option::of(0u32..60)).prop_map(|(neg, h, m, s)| {
-                let secs = (h * 3600 + m * 60 + s.unwrap_or(0)) as i32;
-                let text = match s {
-                    Some(s) => format!("{}{h:02}:{m:02}:{s:02}", if neg { '-' } else { '+' }),
-                    None => format!("{}{h:02}:{m:02}", if neg { '-' } else { '+' }),
-                };
-                (text, if neg { -secs } else { secs })
-            }),
+            (
+                any::<bool>(),
+                0u32..24,
+                0u32..60,
+                proptest::option::of(0u32..60)
+            )
+                .prop_map(|(neg, h, m, s)| {
+                    let secs = (h * 3600 + m * 60 + s.unwrap_or(0)) as i32;
+                    let text = match s {
+                        Some(s) => format!("{}{h:02}:{m:02}:{s:02}", if neg { '-' } else { '+' }),
+                        None => format!("{}{h:02}:{m:02}", if neg { '-' } else { '+' }),
+                    };
+                    (text, if neg { -secs } else { secs })
+                }),
         ]
     }
 

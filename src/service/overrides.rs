@@ -2,21 +2,27 @@
 use crate::domain::{time::now_ms, DetectionOverride, SKIP};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::resolve;
-use crate::store::{self, overrides::OverrideRecord};
+use crate::store::{self, destinations::name_key, overrides::OverrideRecord};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 pub const MAX_DEDUP_PERIOD_MINUTES: i32 = 7 * 24 * 60;
 
 /// Create or replace the override of a detection. Destination names are resolved to
 /// ids; an unknown destination is rejected.
-pub async fn put(db: &DatabaseConnection, mut value: DetectionOverride, by: &str) -> AppResult<OverrideRecord> {
+pub async fn put(
+    db: &DatabaseConnection,
+    mut value: DetectionOverride,
+    by: &str,
+) -> AppResult<OverrideRecord> {
     value.detection_id = value.detection_id.trim().to_string();
     if value.detection_id.is_empty() {
         return Err(bad_input("detectionId must not be empty"));
     }
     if let Some(p) = value.dedup_period_minutes {
         if !(1..=MAX_DEDUP_PERIOD_MINUTES).contains(&p) {
-            return Err(bad_input(format!("dedupPeriodMinutes must be between 1 and {MAX_DEDUP_PERIOD_MINUTES}")));
+            return Err(bad_input(format!(
+                "dedupPeriodMinutes must be between 1 and {MAX_DEDUP_PERIOD_MINUTES}"
+            )));
         }
     }
     let txn = db.begin().await?;
@@ -24,14 +30,27 @@ pub async fn put(db: &DatabaseConnection, mut value: DetectionOverride, by: &str
     if let Some(names) = value.output_ids.take() {
         let resolved = if names.iter().any(|n| n == SKIP) {
             if names.len() > 1 {
-                return Err(bad_input("outputIds: \"SKIP\" cannot be combined with destinations"));
+                return Err(bad_input(
+                    "outputIds: \"SKIP\" cannot be combined with destinations",
+                ));
             }
             vec![SKIP.to_string()]
         } else {
-            let all: Vec<_> = store::destinations::list(&txn).await?.into_iter().map(|r| r.destination).collect();
+            let all: Vec<_> = store::destinations::list(&txn)
+                .await?
+                .into_iter()
+                .map(|r| r.destination)
+                .collect();
             let mut ids: Vec<String> = Vec::new();
             for n in &names {
-                let d = resolve(n, &all).ok_or_else(|| bad_input(format!("outputIds: unknown destination {n:?}")))?;
+                // Display names are unique by `name_key`; match them the same way (the
+                // router's `resolve` folds ASCII case only).
+                let d = resolve(n, &all)
+                    .or_else(|| {
+                        all.iter()
+                            .find(|d| name_key(&d.display_name) == name_key(n))
+                    })
+                    .ok_or_else(|| bad_input(format!("outputIds: unknown destination {n:?}")))?;
                 if !ids.contains(&d.id) {
                     ids.push(d.id.clone());
                 }
@@ -43,7 +62,10 @@ pub async fn put(db: &DatabaseConnection, mut value: DetectionOverride, by: &str
     let now = now_ms();
     let existing = store::overrides::get(&txn, &value.detection_id).await?;
     let record = OverrideRecord {
-        created_by: existing.as_ref().map(|e| e.created_by.clone()).unwrap_or_else(|| by.to_string()),
+        created_by: existing
+            .as_ref()
+            .map(|e| e.created_by.clone())
+            .unwrap_or_else(|| by.to_string()),
         created_at: existing.as_ref().map(|e| e.created_at).unwrap_or(now),
         last_modified_by: by.to_string(),
         last_modified_at: now,
@@ -55,8 +77,12 @@ pub async fn put(db: &DatabaseConnection, mut value: DetectionOverride, by: &str
 }
 
 pub async fn delete(db: &DatabaseConnection, detection_id: &str) -> AppResult<()> {
+    // Stored trimmed by `put`.
+    let detection_id = detection_id.trim();
     if !store::overrides::delete(db, detection_id).await? {
-        return Err(AppError::NotFound(format!("no detection override for {detection_id}")));
+        return Err(AppError::NotFound(format!(
+            "no detection override for {detection_id}"
+        )));
     }
     Ok(())
 }

@@ -39,16 +39,24 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
     };
     let (output_type, config) = match (req.config, &stored) {
         (Some((output_type, mut config)), stored) => {
-            let kind = integration(&output_type).ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
-            if let Some(old) = stored.as_ref().filter(|o| o.destination.output_type == output_type) {
+            let kind = integration(&output_type)
+                .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
+            if let Some(old) = stored
+                .as_ref()
+                .filter(|o| o.destination.output_type == output_type)
+            {
                 secrets::keep_unchanged(&mut config, &old.destination.config, kind.secret_paths());
             }
             (output_type, config)
         }
-        (None, Some(old)) => (old.destination.output_type.clone(), old.destination.config.clone()),
+        (None, Some(old)) => (
+            old.destination.output_type.clone(),
+            old.destination.config.clone(),
+        ),
         (None, None) => return Err(bad_input("previewPayload needs outputId or outputConfig")),
     };
-    let kind = integration(&output_type).ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
+    let kind = integration(&output_type)
+        .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
     kind.validate(&config)
         .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
     let alert = match req.alert {
@@ -65,9 +73,12 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         kind: DeliveryKind::Routed,
     };
     let secret_values = secret_forms(&secrets::values(&config, kind.secret_paths()));
-    let built = kind
-        .build_request(&config, &ctx)
-        .map_err(|e| bad_input(format!("the {output_type} request cannot be built: {}", secrets::scrub(&e, &secret_values))))?;
+    let built = kind.build_request(&config, &ctx).map_err(|e| {
+        bad_input(format!(
+            "the {output_type} request cannot be built: {}",
+            secrets::scrub(&e, &secret_values)
+        ))
+    })?;
     Ok(redact(built, &secret_values))
 }
 
@@ -97,14 +108,16 @@ fn redact(req: OutboundRequest, secret_values: &[String]) -> Preview {
         .map(|(k, v)| {
             let v = secrets::scrub(&v, secret_values);
             let v = match v.strip_prefix("Basic ") {
-                Some(creds) if k.eq_ignore_ascii_case("authorization") => match STANDARD.decode(creds) {
-                    Ok(raw) => {
-                        let raw = String::from_utf8_lossy(&raw).into_owned();
-                        let user = raw.split_once(':').map(|(u, _)| u).unwrap_or_default();
-                        format!("Basic base64({user}:{})", secrets::MASK)
+                Some(creds) if k.eq_ignore_ascii_case("authorization") => {
+                    match STANDARD.decode(creds) {
+                        Ok(raw) => {
+                            let raw = String::from_utf8_lossy(&raw).into_owned();
+                            let user = raw.split_once(':').map(|(u, _)| u).unwrap_or_default();
+                            format!("Basic base64({user}:{})", secrets::MASK)
+                        }
+                        Err(_) => format!("Basic {}", secrets::MASK),
                     }
-                    Err(_) => format!("Basic {}", secrets::MASK),
-                },
+                }
                 _ => v,
             };
             (k, v)
@@ -127,12 +140,21 @@ async fn alert_as_ingested(s: &Services, a: NewAlert) -> AppResult<Alert> {
     if a.title.trim().is_empty() {
         return Err(bad_input("title must not be empty"));
     }
-    if a.alert_context.as_ref().is_some_and(|c| !(c.is_object() || c.is_null())) {
+    if a.alert_context
+        .as_ref()
+        .is_some_and(|c| !(c.is_object() || c.is_null()))
+    {
         return Err(bad_input("alertContext must be a JSON object"));
     }
     let detection_id = a.detection_id.trim().to_string();
-    let detection = store::overrides::get(&s.db, &detection_id).await?.map(|r| r.value);
-    let destinations: Vec<_> = store::destinations::list(&s.db).await?.into_iter().map(|r| r.destination).collect();
+    let detection = store::overrides::get(&s.db, &detection_id)
+        .await?
+        .map(|r| r.value);
+    let destinations: Vec<_> = store::destinations::list(&s.db)
+        .await?
+        .into_iter()
+        .map(|r| r.destination)
+        .collect();
     let input = RoutingInput {
         alert_type: a.alert_type,
         severity: a.severity,
@@ -143,7 +165,11 @@ async fn alert_as_ingested(s: &Services, a: NewAlert) -> AppResult<Alert> {
     let decision = route(&input, detection.as_ref(), &destinations);
     let now = now_ms();
     let mut tags = a.tags.clone().unwrap_or_default();
-    for t in detection.as_ref().and_then(|d| d.tags.clone()).unwrap_or_default() {
+    for t in detection
+        .as_ref()
+        .and_then(|d| d.tags.clone())
+        .unwrap_or_default()
+    {
         if !tags.contains(&t) {
             tags.push(t);
         }
@@ -167,7 +193,11 @@ async fn alert_as_ingested(s: &Services, a: NewAlert) -> AppResult<Alert> {
             .unwrap_or_default(),
         reference: a.reference.clone().unwrap_or_default(),
         tags,
-        alert_context: a.alert_context.clone().filter(|c| !c.is_null()).unwrap_or_else(|| serde_json::json!({})),
+        alert_context: a
+            .alert_context
+            .clone()
+            .filter(|c| !c.is_null())
+            .unwrap_or_else(|| serde_json::json!({})),
         created_at: now,
         updated_at: now,
         first_event_at: a.event_time.unwrap_or(now),
@@ -196,15 +226,32 @@ mod tests {
             method: reqwest::Method::POST,
             url: "https://hooks.example/s3cr3t-path".into(),
             headers: vec![
-                ("authorization".into(), crate::destinations::common::basic_auth("bob", "hunter22")),
+                (
+                    "authorization".into(),
+                    crate::destinations::common::basic_auth("bob", "hunter22"),
+                ),
                 ("x-key".into(), "s3cr3t-path".into()),
             ],
             body: r#"{"k":"s3cr3t-path","q":"a\"quoted\"b"}"#.into(),
         };
-        let p = redact(req, &secret_forms(&["s3cr3t-path".into(), "a\"quoted\"b".into(), "hunter22".into()]));
+        let p = redact(
+            req,
+            &secret_forms(&[
+                "s3cr3t-path".into(),
+                "a\"quoted\"b".into(),
+                "hunter22".into(),
+            ]),
+        );
         assert_eq!(p.url, format!("https://hooks.example/{}", secrets::MASK));
-        assert_eq!(p.headers[0].1, format!("Basic base64(bob:{})", secrets::MASK));
+        assert_eq!(
+            p.headers[0].1,
+            format!("Basic base64(bob:{})", secrets::MASK)
+        );
         assert_eq!(p.headers[1].1, secrets::MASK);
-        assert!(!p.body.contains("s3cr3t") && !p.body.contains("quoted"), "{}", p.body);
+        assert!(
+            !p.body.contains("s3cr3t") && !p.body.contains("quoted"),
+            "{}",
+            p.body
+        );
     }
 }
