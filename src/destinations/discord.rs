@@ -21,6 +21,11 @@ pub struct DiscordConfig {
 pub struct Discord;
 
 impl Integration for Discord {
+    /// Discord webhooks allow 30 requests per minute per channel.
+    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
+        (Some(0.5), Some(2))
+    }
+
     fn output_type(&self) -> &'static str {
         "discord"
     }

@@ -21,6 +21,11 @@ pub struct MsTeamsConfig {
 pub struct MsTeams;
 
 impl Integration for MsTeams {
+    /// Teams webhooks throttle above about four requests per second.
+    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
+        (Some(4.0), Some(2))
+    }
+
     fn output_type(&self) -> &'static str {
         "msteams"
     }

@@ -58,6 +58,11 @@ pub fn message(payload: &Value, text: Option<String>) -> Value {
 pub struct Slack;
 
 impl Integration for Slack {
+    /// Slack incoming webhooks accept about one message per second.
+    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
+        (Some(1.0), Some(2))
+    }
+
     fn output_type(&self) -> &'static str {
         "slack"
     }

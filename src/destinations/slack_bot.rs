@@ -22,6 +22,11 @@ pub struct SlackBotConfig {
 pub struct SlackBot;
 
 impl Integration for SlackBot {
+    /// chat.postMessage allows about one message per second per channel.
+    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
+        (Some(1.0), Some(2))
+    }
+
     fn output_type(&self) -> &'static str {
         "slackbot"
     }
