@@ -126,13 +126,31 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")));
     }
+    let alert = build_alert(&a, decision, detection.as_ref(), now, by);
+    store::alerts::insert(&txn, &alert).await?;
+    deliveries::insert_many(&txn, decided.deliveries(&alert.id, DeliveryKind::Routed, now)).await?;
+    txn.commit().await?;
+    if !alert.routed {
+        tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
+    }
+    s.dispatcher.wake();
+    store::alerts::get(&s.db, &alert.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")))
+}
+
+/// The alert ingestion stores for an input and its routing decision: the detection
+/// override supplies the name, a missing runbook and extra tags.
+fn build_alert(a: &NewAlert, decision: RoutingDecision, detection: Option<&crate::domain::DetectionOverride>, now: i64, by: &str) -> Alert {
+    let detection_id = a.detection_id.trim().to_string();
+    let dedup_string = a.dedup_string.clone().unwrap_or_default();
     let mut tags = a.tags.clone().unwrap_or_default();
-    for t in detection.as_ref().and_then(|d| d.tags.clone()).unwrap_or_default() {
+    for t in detection.and_then(|d| d.tags.clone()).unwrap_or_default() {
         if !tags.contains(&t) {
             tags.push(t);
         }
     }
-    let alert = Alert {
+    Alert {
         seq: 0,
         id: uuid::Uuid::new_v4().to_string(),
         detection_id: detection_id.clone(),
@@ -147,7 +165,7 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
             .runbook
             .clone()
             .filter(|r| !r.is_empty())
-            .or_else(|| detection.as_ref().and_then(|d| d.runbook.clone()))
+            .or_else(|| detection.and_then(|d| d.runbook.clone()))
             .unwrap_or_default(),
         reference: a.reference.clone().unwrap_or_default(),
         tags,
@@ -159,7 +177,6 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
         event_count: 1,
         assignee_id: None,
         name: detection
-            .as_ref()
             .and_then(|d| d.display_name.clone())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| detection_id.clone()),
@@ -167,17 +184,17 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
         routing: decision,
         created_by: by.to_string(),
         last_modified_by: by.to_string(),
-    };
-    store::alerts::insert(&txn, &alert).await?;
-    deliveries::insert_many(&txn, decided.deliveries(&alert.id, DeliveryKind::Routed, now)).await?;
-    txn.commit().await?;
-    if !alert.routed {
-        tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
     }
-    s.dispatcher.wake();
-    store::alerts::get(&s.db, &alert.id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")))
+}
+
+/// The alert `createAlert` would store for this input, routed against the current
+/// configuration, without storing anything (previews).
+pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
+    validate(a)?;
+    let decided = decide(&s.db, a).await?;
+    let mut alert = build_alert(a, decided.decision, decided.detection.as_ref(), now_ms(), "preview");
+    alert.id = format!("preview-{}", uuid::Uuid::new_v4());
+    Ok(alert)
 }
 
 fn check_ids(ids: &[String]) -> AppResult<()> {

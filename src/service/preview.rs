@@ -4,9 +4,8 @@ use super::alerts::NewAlert;
 use super::Services;
 use crate::destinations::{integration, secrets, DeliveryContext, OutboundRequest};
 use crate::domain::payload::{panther_payload, test_alert};
-use crate::domain::{time::now_ms, Alert, AlertStatus, AlertType, DeliveryKind};
+use crate::domain::{time::now_ms, DeliveryKind};
 use crate::error::{bad_input, AppError, AppResult};
-use crate::routing::{route, RoutingInput};
 use crate::store;
 use base64::{engine::general_purpose::STANDARD, Engine};
 
@@ -60,7 +59,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
     kind.validate(&config)
         .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
     let alert = match req.alert {
-        Some(a) => alert_as_ingested(s, a).await?,
+        Some(a) => super::alerts::as_ingested(s, &a).await?,
         None => test_alert(now_ms()),
     };
     let payload = panther_payload(&alert, s.dispatcher.public_url(), "");
@@ -129,91 +128,6 @@ fn redact(req: OutboundRequest, secret_values: &[String]) -> Preview {
         headers,
         body: secrets::scrub(&req.body, secret_values),
     }
-}
-
-/// The alert ingestion would create for this input (routing, detection override
-/// runbook, tags and name applied), without storing it.
-async fn alert_as_ingested(s: &Services, a: NewAlert) -> AppResult<Alert> {
-    if a.detection_id.trim().is_empty() {
-        return Err(bad_input("detectionId must not be empty"));
-    }
-    if a.title.trim().is_empty() {
-        return Err(bad_input("title must not be empty"));
-    }
-    if a.alert_context
-        .as_ref()
-        .is_some_and(|c| !(c.is_object() || c.is_null()))
-    {
-        return Err(bad_input("alertContext must be a JSON object"));
-    }
-    let detection_id = a.detection_id.trim().to_string();
-    let detection = store::overrides::get(&s.db, &detection_id)
-        .await?
-        .map(|r| r.value);
-    let destinations: Vec<_> = store::destinations::list(&s.db)
-        .await?
-        .into_iter()
-        .map(|r| r.destination)
-        .collect();
-    let input = RoutingInput {
-        alert_type: a.alert_type,
-        severity: a.severity,
-        generated_severity: a.generated_severity,
-        log_type: a.log_type.as_deref(),
-        generated_destinations: a.generated_destinations.as_deref(),
-    };
-    let decision = route(&input, detection.as_ref(), &destinations);
-    let now = now_ms();
-    let mut tags = a.tags.clone().unwrap_or_default();
-    for t in detection
-        .as_ref()
-        .and_then(|d| d.tags.clone())
-        .unwrap_or_default()
-    {
-        if !tags.contains(&t) {
-            tags.push(t);
-        }
-    }
-    Ok(Alert {
-        seq: 0,
-        id: format!("preview-{}", uuid::Uuid::new_v4()),
-        detection_id: detection_id.clone(),
-        title: a.title.trim().to_string(),
-        severity: decision.effective_severity,
-        status: AlertStatus::Open,
-        alert_type: a.alert_type.unwrap_or(AlertType::Rule),
-        log_type: a.log_type.clone(),
-        dedup_string: a.dedup_string.clone().unwrap_or_default(),
-        description: a.description.clone().unwrap_or_default(),
-        runbook: a
-            .runbook
-            .clone()
-            .filter(|r| !r.is_empty())
-            .or_else(|| detection.as_ref().and_then(|d| d.runbook.clone()))
-            .unwrap_or_default(),
-        reference: a.reference.clone().unwrap_or_default(),
-        tags,
-        alert_context: a
-            .alert_context
-            .clone()
-            .filter(|c| !c.is_null())
-            .unwrap_or_else(|| serde_json::json!({})),
-        created_at: now,
-        updated_at: now,
-        first_event_at: a.event_time.unwrap_or(now),
-        last_received_event_at: now,
-        event_count: 1,
-        assignee_id: None,
-        name: detection
-            .as_ref()
-            .and_then(|d| d.display_name.clone())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| detection_id.clone()),
-        routed: decision.is_routed(),
-        routing: decision,
-        created_by: "preview".into(),
-        last_modified_by: "preview".into(),
-    })
 }
 
 #[cfg(test)]
