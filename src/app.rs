@@ -154,7 +154,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// The token of a request: `X-API-Key: <token>` or `Authorization: Bearer <token>`.
 fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()) {
+    if let Some(v) = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
         return Some(v);
     }
     headers
@@ -204,12 +209,16 @@ fn add_error_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
-        let code = if e.message.contains("Invalid value") || e.message.contains("Oneof") || e.message.contains("invalid") {
+        // Resolver errors always carry a code (graphql::error), so a code-less error on
+        // a field is an argument that failed to parse; without a path it comes from
+        // validation, where bad values have their own wording.
+        let bad_value = ["Invalid value", "Oneof", "invalid", "Failed to parse", "Expected input type"]
+            .iter()
+            .any(|w| e.message.contains(w));
+        let code = if !e.path.is_empty() || bad_value {
             "BAD_USER_INPUT"
-        } else if e.path.is_empty() {
-            "GRAPHQL_VALIDATION_FAILED"
         } else {
-            "INTERNAL_SERVER_ERROR"
+            "GRAPHQL_VALIDATION_FAILED"
         };
         e.extensions
             .get_or_insert_with(Default::default)

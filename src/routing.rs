@@ -7,7 +7,7 @@
 //! 3. Destination configuration: severity (generated, else override, else the alert's),
 //!    alert type, and for `RULE` alerts the log-type filter.
 use crate::domain::{
-    AlertType, Destination, DetectionOverride, ExclusionReason, RoutingStep, Severity, SKIP,
+    name_key, AlertType, Destination, DetectionOverride, ExclusionReason, RoutingStep, Severity, SKIP,
 };
 use async_graphql::SimpleObject;
 use serde::{Deserialize, Serialize};
@@ -59,16 +59,13 @@ impl RoutingDecision {
     }
 }
 
-/// Find a destination by id, or by display name (case-insensitive, as names are unique that way).
+/// Find a destination by id, or by display name matched the way names are unique
+/// ([`name_key`]: case-insensitive in full Unicode).
 pub fn resolve<'d>(name: &str, destinations: &'d [Destination]) -> Option<&'d Destination> {
-    destinations
-        .iter()
-        .find(|d| d.id == name)
-        .or_else(|| {
-            destinations
-                .iter()
-                .find(|d| d.display_name.eq_ignore_ascii_case(name))
-        })
+    destinations.iter().find(|d| d.id == name).or_else(|| {
+        let key = name_key(name);
+        destinations.iter().find(|d| name_key(&d.display_name) == key)
+    })
 }
 
 fn routed(d: &Destination) -> RoutedDestination {

@@ -20,12 +20,18 @@ const PROBE: &str = "{ destinations { outputId } }";
 
 /// The secret the test server signs with.
 fn secret(db: &TestDb) -> String {
-    common::test_args(db).db.jwt_secret.expect("tests set a JWT secret")
+    common::test_args(db)
+        .db
+        .jwt_secret
+        .expect("tests set a JWT secret")
 }
 
 /// POST `query` with these headers; HTTP status and JSON body.
 async fn raw(s: &TestServer, headers: &[(&str, &str)], query: &str) -> (u16, Value) {
-    let mut req = s.client.post(format!("{}/graphql", s.url)).json(&json!({ "query": query }));
+    let mut req = s
+        .client
+        .post(format!("{}/graphql", s.url))
+        .json(&json!({ "query": query }));
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -38,7 +44,10 @@ async fn raw(s: &TestServer, headers: &[(&str, &str)], query: &str) -> (u16, Val
 async fn refusal(s: &TestServer) -> Value {
     let (status, body) = raw(s, &[], PROBE).await;
     assert_eq!(status, 401, "{body:#}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body:#}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body:#}"
+    );
     assert!(body["data"].is_null(), "{body:#}");
     body
 }
@@ -46,14 +55,31 @@ async fn refusal(s: &TestServer) -> Value {
 /// The token is refused with 401 UNAUTHENTICATED, and the reply says nothing about why.
 async fn assert_refused(s: &TestServer, token: &str, case: &str) {
     let expected = refusal(s).await;
-    for headers in [[("x-api-key", token.to_string())], [("authorization", format!("Bearer {token}"))]] {
+    for headers in [
+        [("x-api-key", token.to_string())],
+        [("authorization", format!("Bearer {token}"))],
+    ] {
         let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, body) = raw(s, &h, PROBE).await;
         assert_eq!(status, 401, "{case}: expected 401, got {status}: {body:#}");
-        assert_eq!(body, expected, "{case}: the refusal must be the generic one (reason only in logs)");
+        assert_eq!(
+            body, expected,
+            "{case}: the refusal must be the generic one (reason only in logs)"
+        );
         let text = body.to_string().to_lowercase();
-        for word in ["expired", "revoked", "rotated", "cidr", "signature", "algorithm", "unknown token"] {
-            assert!(!text.contains(word), "{case}: the reply leaks the reason ({word}): {body:#}");
+        for word in [
+            "expired",
+            "revoked",
+            "rotated",
+            "cidr",
+            "signature",
+            "algorithm",
+            "unknown token",
+        ] {
+            assert!(
+                !text.contains(word),
+                "{case}: the reply leaks the reason ({word}): {body:#}"
+            );
         }
     }
 }
@@ -73,16 +99,26 @@ async fn create_token(s: &TestServer, input: Value) -> Value {
 }
 
 fn str_of(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string()
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
 }
 
 /// The stored `jti` and id of a token, to forge JWTs around a real record.
 async fn stored(s: &TestServer, id: &str) -> herald::store::tokens::TokenRow {
-    herald::store::tokens::get(&s.services().db, id).await.expect("lookup").expect("token exists")
+    herald::store::tokens::get(&s.services().db, id)
+        .await
+        .expect("lookup")
+        .expect("token exists")
 }
 
 fn sign(claims: &Value, alg: Algorithm, key: &str) -> String {
-    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key.as_bytes())).expect("sign")
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(key.as_bytes()),
+    )
+    .expect("sign")
 }
 
 fn now_s() -> i64 {
@@ -105,7 +141,13 @@ fn payload_of(token: &str) -> Value {
 async fn missing_or_malformed_token_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
     let generic = refusal(&s).await;
-    assert!(generic["errors"][0]["message"].as_str().unwrap().contains("API token"), "{generic:#}");
+    assert!(
+        generic["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("API token"),
+        "{generic:#}"
+    );
     for (case, headers) in [
         ("empty X-API-Key", vec![("x-api-key", "")]),
         ("garbage", vec![("x-api-key", "not-a-token")]),
@@ -120,7 +162,11 @@ async fn missing_or_malformed_token_is_refused(db: TestDb) {
     // Both headers work; an empty X-API-Key does not hide a valid Authorization header.
     let bearer = format!("Bearer {}", s.token);
     let lower = format!("bearer {}", s.token);
-    for headers in [vec![("authorization", bearer.as_str())], vec![("authorization", lower.as_str())], vec![("x-api-key", ""), ("authorization", bearer.as_str())]] {
+    for headers in [
+        vec![("authorization", bearer.as_str())],
+        vec![("authorization", lower.as_str())],
+        vec![("x-api-key", ""), ("authorization", bearer.as_str())],
+    ] {
         let (status, body) = raw(&s, &headers, PROBE).await;
         assert_eq!(status, 200, "{headers:?}: {body:#}");
     }
@@ -140,32 +186,62 @@ async fn expired_token_is_refused(db: TestDb) {
 
     // The JWT's own `exp` is checked too: a correctly signed value for a live token, with
     // an `exp` in the past, is refused.
-    let live = create_token(&s, json!({"name": "live", "permissions": ["DestinationRead"]})).await;
+    let live = create_token(
+        &s,
+        json!({"name": "live", "permissions": ["DestinationRead"]}),
+    )
+    .await;
     let row = stored(&s, &str_of(&live["id"])).await;
-    let forged = sign(&json!({"sub": row.id, "jti": row.current_jti, "iat": now_s() - 100, "exp": now_s() - 10}), Algorithm::HS256, &secret(&db));
+    let forged = sign(
+        &json!({"sub": row.id, "jti": row.current_jti, "iat": now_s() - 100, "exp": now_s() - 10}),
+        Algorithm::HS256,
+        &secret(&db),
+    );
     assert_refused(&s, &forged, "JWT exp in the past").await;
-    let fine = sign(&json!({"sub": row.id, "jti": row.current_jti, "iat": now_s()}), Algorithm::HS256, &secret(&db));
+    let fine = sign(
+        &json!({"sub": row.id, "jti": row.current_jti, "iat": now_s()}),
+        Algorithm::HS256,
+        &secret(&db),
+    );
     assert_accepted(&s, &fine, "the same claims without exp (control)").await;
     s.stop().await;
 }
 
 async fn token_signed_with_another_key_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let t = create_token(&s, json!({"name": "victim", "permissions": ["DestinationRead"]})).await;
+    let t = create_token(
+        &s,
+        json!({"name": "victim", "permissions": ["DestinationRead"]}),
+    )
+    .await;
     let row = stored(&s, &str_of(&t["id"])).await;
     let claims = json!({"sub": row.id, "jti": row.current_jti, "iat": now_s()});
-    assert_refused(&s, &sign(&claims, Algorithm::HS256, "another-secret"), "HS256 with another key").await;
+    assert_refused(
+        &s,
+        &sign(&claims, Algorithm::HS256, "another-secret"),
+        "HS256 with another key",
+    )
+    .await;
     // Another HMAC algorithm, even with the right key, is not accepted.
     assert_refused(&s, &sign(&claims, Algorithm::HS384, &secret(&db)), "HS384").await;
     assert_refused(&s, &sign(&claims, Algorithm::HS512, &secret(&db)), "HS512").await;
     // Control: the same claims signed with the server's key work.
-    assert_accepted(&s, &sign(&claims, Algorithm::HS256, &secret(&db)), "control").await;
+    assert_accepted(
+        &s,
+        &sign(&claims, Algorithm::HS256, &secret(&db)),
+        "control",
+    )
+    .await;
     s.stop().await;
 }
 
 async fn tampered_token_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let weak = create_token(&s, json!({"name": "weak", "permissions": ["DestinationRead"]})).await;
+    let weak = create_token(
+        &s,
+        json!({"name": "weak", "permissions": ["DestinationRead"]}),
+    )
+    .await;
     let value = str_of(&weak["value"]);
     let parts: Vec<&str> = value.split('.').collect();
     let admin_id = admin_token_id(&s).await;
@@ -175,18 +251,38 @@ async fn tampered_token_is_refused(db: TestDb) {
     let mut p = payload_of(&value);
     p["sub"] = json!(admin.id);
     p["jti"] = json!(admin.current_jti);
-    assert_refused(&s, &format!("{}.{}.{}", parts[0], b64(&p), parts[2]), "payload swapped").await;
+    assert_refused(
+        &s,
+        &format!("{}.{}.{}", parts[0], b64(&p), parts[2]),
+        "payload swapped",
+    )
+    .await;
     // A changed expiry.
     let mut p = payload_of(&value);
     p["exp"] = json!(now_s() + 3600);
-    assert_refused(&s, &format!("{}.{}.{}", parts[0], b64(&p), parts[2]), "claim added").await;
+    assert_refused(
+        &s,
+        &format!("{}.{}.{}", parts[0], b64(&p), parts[2]),
+        "claim added",
+    )
+    .await;
     // One signature character changed.
     let mut sig: Vec<char> = parts[2].chars().collect();
     sig[3] = if sig[3] == 'A' { 'B' } else { 'A' };
     let sig: String = sig.into_iter().collect();
-    assert_refused(&s, &format!("{}.{}.{sig}", parts[0], parts[1]), "signature changed").await;
+    assert_refused(
+        &s,
+        &format!("{}.{}.{sig}", parts[0], parts[1]),
+        "signature changed",
+    )
+    .await;
     // Signature dropped.
-    assert_refused(&s, &format!("{}.{}.", parts[0], parts[1]), "signature dropped").await;
+    assert_refused(
+        &s,
+        &format!("{}.{}.", parts[0], parts[1]),
+        "signature dropped",
+    )
+    .await;
     assert_accepted(&s, &value, "the untouched value (control)").await;
     s.stop().await;
 }
@@ -195,13 +291,27 @@ async fn alg_none_token_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
     let admin = stored(&s, &admin_token_id(&s).await).await;
     let claims = json!({"sub": admin.id, "jti": admin.current_jti, "iat": now_s()});
-    for header in [json!({"alg": "none", "typ": "JWT"}), json!({"alg": "None"}), json!({"alg": "NONE", "typ": "JWT"})] {
+    for header in [
+        json!({"alg": "none", "typ": "JWT"}),
+        json!({"alg": "None"}),
+        json!({"alg": "NONE", "typ": "JWT"}),
+    ] {
         let unsigned = format!("{}.{}", b64(&header), b64(&claims));
-        assert_refused(&s, &format!("{unsigned}."), &format!("alg {header}, empty signature")).await;
+        assert_refused(
+            &s,
+            &format!("{unsigned}."),
+            &format!("alg {header}, empty signature"),
+        )
+        .await;
         assert_refused(&s, &unsigned, &format!("alg {header}, no signature part")).await;
         // The server's real signature of other content does not help either.
         let sig = s.token.split('.').nth(2).unwrap().to_string();
-        assert_refused(&s, &format!("{unsigned}.{sig}"), &format!("alg {header}, borrowed signature")).await;
+        assert_refused(
+            &s,
+            &format!("{unsigned}.{sig}"),
+            &format!("alg {header}, borrowed signature"),
+        )
+        .await;
     }
     s.stop().await;
 }
@@ -210,20 +320,40 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
     // Two servers on one database stand for two processes behind a load balancer.
     let a = TestServer::start(&db).await;
     let b = TestServer::start(&db).await;
-    let t = create_token(&a, json!({"name": "to-revoke", "permissions": ["DestinationRead"]})).await;
+    let t = create_token(
+        &a,
+        json!({"name": "to-revoke", "permissions": ["DestinationRead"]}),
+    )
+    .await;
     let (id, value) = (str_of(&t["id"]), str_of(&t["value"]));
     assert_accepted(&a, &value, "on A before revocation").await;
     assert_accepted(&b, &value, "on B before revocation").await;
 
-    let d = a.ok("mutation($id: ID!) { deleteAPIToken(id: $id) }", json!({"id": id})).await;
+    let d = a
+        .ok(
+            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(d["deleteAPIToken"], true);
     assert_refused(&b, &value, "revoked, other process").await;
     assert_refused(&a, &value, "revoked, same process").await;
 
     // Gone from the API; a second delete, a rotate and a lookup are NOT_FOUND.
     let list = a.ok("{ apiTokens { id } }", json!({})).await;
-    assert!(list["apiTokens"].as_array().unwrap().iter().all(|t| t["id"] != json!(id)), "{list:#}");
-    for q in ["mutation($id: ID!) { deleteAPIToken(id: $id) }", "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }", "query($id: ID!) { apiToken(id: $id) { id } }"] {
+    assert!(
+        list["apiTokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != json!(id)),
+        "{list:#}"
+    );
+    for q in [
+        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }",
+        "query($id: ID!) { apiToken(id: $id) { id } }",
+    ] {
         assert_eq!(a.err(q, json!({"id": id})).await.0, "NOT_FOUND", "{q}");
     }
     assert_refused(&a, &value, "still revoked after a rotate attempt").await;
@@ -234,12 +364,18 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
 async fn rotated_token_old_value_is_refused(db: TestDb) {
     let a = TestServer::start(&db).await;
     let b = TestServer::start(&db).await;
-    let t = create_token(&a, json!({"name": "to-rotate", "permissions": ["DestinationRead"]})).await;
+    let t = create_token(
+        &a,
+        json!({"name": "to-rotate", "permissions": ["DestinationRead"]}),
+    )
+    .await;
     let (id, old) = (str_of(&t["id"]), str_of(&t["value"]));
     assert!(t["rotatedAt"].is_null());
     assert_accepted(&b, &old, "before rotation").await;
 
-    let q = format!("mutation($id: ID!) {{ rotateAPIToken(id: $id) {{ token {{ {TOKEN_FIELDS} }} }} }}");
+    let q = format!(
+        "mutation($id: ID!) {{ rotateAPIToken(id: $id) {{ token {{ {TOKEN_FIELDS} }} }} }}"
+    );
     let r = a.ok(&q, json!({"id": id})).await["rotateAPIToken"]["token"].clone();
     let new = str_of(&r["value"]);
     assert_ne!(new, old);
@@ -258,7 +394,12 @@ async fn rotated_token_old_value_is_refused(db: TestDb) {
     assert_refused(&b, &new, "second value after a second rotation").await;
     assert_accepted(&b, &newer, "third value").await;
     // Values are shown in create/rotate results only.
-    let listed = a.ok("query($id: ID!) { apiToken(id: $id) { value rotatedAt } }", json!({"id": id})).await;
+    let listed = a
+        .ok(
+            "query($id: ID!) { apiToken(id: $id) { value rotatedAt } }",
+            json!({"id": id}),
+        )
+        .await;
     assert!(listed["apiToken"]["value"].is_null(), "{listed:#}");
     a.stop().await;
     b.stop().await;
@@ -268,7 +409,10 @@ async fn token_outside_cidr_blocks_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
     // Tests connect from 127.0.0.1.
     let outside = create_token(&s, json!({"name": "office-only", "permissions": ["DestinationRead"], "allowedCIDRBlocks": ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]})).await;
-    assert_eq!(outside["allowedCIDRBlocks"], json!(["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]));
+    assert_eq!(
+        outside["allowedCIDRBlocks"],
+        json!(["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"])
+    );
     assert_refused(&s, &str_of(&outside["value"]), "outside the CIDR blocks").await;
 
     for (case, blocks) in [
@@ -276,10 +420,18 @@ async fn token_outside_cidr_blocks_is_refused(db: TestDb) {
         ("single address", json!(["127.0.0.1"])),
         ("host bits set", json!(["127.1.2.3/8"])),
     ] {
-        let inside = create_token(&s, json!({"name": case, "permissions": ["DestinationRead"], "allowedCIDRBlocks": blocks})).await;
+        let inside = create_token(
+            &s,
+            json!({"name": case, "permissions": ["DestinationRead"], "allowedCIDRBlocks": blocks}),
+        )
+        .await;
         assert_accepted(&s, &str_of(&inside["value"]), case).await;
     }
-    let open = create_token(&s, json!({"name": "anywhere", "permissions": ["DestinationRead"], "allowedCIDRBlocks": []})).await;
+    let open = create_token(
+        &s,
+        json!({"name": "anywhere", "permissions": ["DestinationRead"], "allowedCIDRBlocks": []}),
+    )
+    .await;
     assert_eq!(open["allowedCIDRBlocks"], json!([]));
     assert_accepted(&s, &str_of(&open["value"]), "no CIDR blocks").await;
     s.stop().await;
@@ -291,44 +443,72 @@ async fn token_outside_cidr_blocks_is_refused(db: TestDb) {
 
 async fn admin_token_id(s: &TestServer) -> String {
     let l = s.ok("{ apiTokens { id name } }", json!({})).await;
-    let admin = l["apiTokens"].as_array().unwrap().iter().find(|t| t["name"] == "test-admin").cloned().expect("admin token listed");
+    let admin = l["apiTokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test-admin")
+        .cloned()
+        .expect("admin token listed");
     str_of(&admin["id"])
 }
 
 async fn token_count(s: &TestServer) -> usize {
-    s.ok("{ apiTokens { id } }", json!({})).await["apiTokens"].as_array().unwrap().len()
+    s.ok("{ apiTokens { id } }", json!({})).await["apiTokens"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let expires = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let t = create_token(
         &s,
         json!({"name": "  ci-deployer ", "permissions": ["DestinationRead", "DestinationModify", "DestinationRead"], "expiresAt": expires, "allowedCIDRBlocks": ["127.0.0.0/8"]}),
     )
     .await;
     assert_eq!(t["name"], "ci-deployer");
-    assert_eq!(t["permissions"], json!(["DestinationRead", "DestinationModify"]));
+    assert_eq!(
+        t["permissions"],
+        json!(["DestinationRead", "DestinationModify"])
+    );
     assert_eq!(t["createdBy"], "test-admin");
     assert_eq!(t["expiresAt"], json!(expires));
-    assert!(t["lastUsedAt"].is_null() && t["rotatedAt"].is_null(), "{t:#}");
+    assert!(
+        t["lastUsedAt"].is_null() && t["rotatedAt"].is_null(),
+        "{t:#}"
+    );
     assert!(herald::graphql::scalars::parse_aws_datetime(t["createdAt"].as_str().unwrap()).is_ok());
     let (id, value) = (str_of(&t["id"]), str_of(&t["value"]));
     assert_eq!(value.split('.').count(), 3);
 
     // It works for what it holds, and is FORBIDDEN (naming the permission) elsewhere.
-    let d = s.gql_as(&value, "{ destinations { outputId } }", json!({})).await;
+    let d = s
+        .gql_as(&value, "{ destinations { outputId } }", json!({}))
+        .await;
     assert!(d.get("errors").is_none(), "{d:#}");
-    let f = s.gql_as(&value, "{ alerts { edges { cursor } } }", json!({})).await;
+    let f = s
+        .gql_as(&value, "{ alerts { edges { cursor } } }", json!({}))
+        .await;
     assert_eq!(f["errors"][0]["extensions"]["code"], "FORBIDDEN", "{f:#}");
-    assert!(f["errors"][0]["message"].as_str().unwrap().contains("AlertRead"), "{f:#}");
+    assert!(
+        f["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AlertRead"),
+        "{f:#}"
+    );
 
     // lastUsedAt reflects the use at once (coalesced in memory, flushed later).
     let q = format!("query($id: ID!) {{ apiToken(id: $id) {{ {TOKEN_FIELDS} }} }}");
     let one = s.ok(&q, json!({"id": id})).await["apiToken"].clone();
     assert!(!one["lastUsedAt"].is_null(), "{one:#}");
     assert!(one["value"].is_null(), "values are never listed: {one:#}");
-    let all = s.ok(&format!("{{ apiTokens {{ {TOKEN_FIELDS} }} }}"), json!({})).await;
+    let all = s
+        .ok(&format!("{{ apiTokens {{ {TOKEN_FIELDS} }} }}"), json!({}))
+        .await;
     let all = all["apiTokens"].as_array().unwrap().clone();
     assert!(all.iter().any(|t| t["id"] == json!(id)));
     assert!(all.iter().all(|t| t["value"].is_null()), "{all:#?}");
@@ -337,31 +517,68 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     common::eventually(Duration::from_secs(12), "lastUsedAt flushed", || {
         let db_id = db_id.clone();
         let conn = s.services().db.clone();
-        async move { herald::store::tokens::get(&conn, &db_id).await.ok().flatten().and_then(|r| r.last_used_at) }
+        async move {
+            herald::store::tokens::get(&conn, &db_id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.last_used_at)
+        }
     })
     .await;
 
     // Bad input writes nothing.
     let before = token_count(&s).await;
-    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
+    let create =
+        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
     for (case, input) in [
         ("empty name", json!({"name": "", "permissions": []})),
-        ("blank name", json!({"name": "   ", "permissions": ["AlertRead"]})),
-        ("bad CIDR", json!({"name": "x", "permissions": [], "allowedCIDRBlocks": ["10.0.0.0/33"]})),
-        ("not a CIDR", json!({"name": "x", "permissions": [], "allowedCIDRBlocks": ["office"]})),
-        ("past expiry", json!({"name": "x", "permissions": [], "expiresAt": past})),
-        ("unknown permission", json!({"name": "x", "permissions": ["Everything"]})),
-        ("bad time", json!({"name": "x", "permissions": [], "expiresAt": "tomorrow"})),
+        (
+            "blank name",
+            json!({"name": "   ", "permissions": ["AlertRead"]}),
+        ),
+        (
+            "bad CIDR",
+            json!({"name": "x", "permissions": [], "allowedCIDRBlocks": ["10.0.0.0/33"]}),
+        ),
+        (
+            "not a CIDR",
+            json!({"name": "x", "permissions": [], "allowedCIDRBlocks": ["office"]}),
+        ),
+        (
+            "past expiry",
+            json!({"name": "x", "permissions": [], "expiresAt": past}),
+        ),
+        (
+            "unknown permission",
+            json!({"name": "x", "permissions": ["Everything"]}),
+        ),
+        (
+            "bad time",
+            json!({"name": "x", "permissions": [], "expiresAt": "tomorrow"}),
+        ),
     ] {
         let (code, msg) = s.err(create, json!({"input": input})).await;
         assert_eq!(code, "BAD_USER_INPUT", "{case}: {msg}");
     }
-    assert_eq!(token_count(&s).await, before, "bad input must write nothing");
+    assert_eq!(
+        token_count(&s).await,
+        before,
+        "bad input must write nothing"
+    );
 
     // Unknown ids.
-    for q in ["query($id: ID!) { apiToken(id: $id) { id } }", "mutation($id: ID!) { rotateAPIToken(id: $id) { token { id } } }", "mutation($id: ID!) { deleteAPIToken(id: $id) }"] {
-        assert_eq!(s.err(q, json!({"id": "no-such-token"})).await.0, "NOT_FOUND", "{q}");
+    for q in [
+        "query($id: ID!) { apiToken(id: $id) { id } }",
+        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { id } } }",
+        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+    ] {
+        assert_eq!(
+            s.err(q, json!({"id": "no-such-token"})).await.0,
+            "NOT_FOUND",
+            "{q}"
+        );
     }
     s.stop().await;
 }
@@ -374,23 +591,54 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value permissions createdBy } } }";
 
     // Within what it holds: fine, recorded as created by it.
-    let ok = s.gql_as(&mv, create, json!({"input": {"name": "poller", "permissions": ["AlertRead"]}})).await;
+    let ok = s
+        .gql_as(
+            &mv,
+            create,
+            json!({"input": {"name": "poller", "permissions": ["AlertRead"]}}),
+        )
+        .await;
     assert!(ok.get("errors").is_none(), "{ok:#}");
-    assert_eq!(ok["data"]["createAPIToken"]["token"]["createdBy"], "token-manager");
+    assert_eq!(
+        ok["data"]["createAPIToken"]["token"]["createdBy"],
+        "token-manager"
+    );
     let poller_id = str_of(&ok["data"]["createAPIToken"]["token"]["id"]);
 
     // More than it holds: FORBIDDEN, naming what it lacks, and nothing written.
     let before = token_count(&s).await;
-    for perms in [json!(["AlertModify"]), json!(["AlertRead", "DestinationModify"]), json!(["RuleRead", "RuleModify"])] {
-        let r = s.gql_as(&mv, create, json!({"input": {"name": "escalated", "permissions": perms}})).await;
-        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{perms}: {r:#}");
+    for perms in [
+        json!(["AlertModify"]),
+        json!(["AlertRead", "DestinationModify"]),
+        json!(["RuleRead", "RuleModify"]),
+    ] {
+        let r = s
+            .gql_as(
+                &mv,
+                create,
+                json!({"input": {"name": "escalated", "permissions": perms}}),
+            )
+            .await;
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{perms}: {r:#}"
+        );
         assert!(r["data"].is_null(), "{r:#}");
         let msg = r["errors"][0]["message"].as_str().unwrap();
-        for p in perms.as_array().unwrap().iter().filter(|p| *p != "AlertRead") {
+        for p in perms
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| *p != "AlertRead")
+        {
             assert!(msg.contains(p.as_str().unwrap()), "{msg} should name {p}");
         }
     }
-    assert_eq!(token_count(&s).await, before, "a refused grant must write nothing");
+    assert_eq!(
+        token_count(&s).await,
+        before,
+        "a refused grant must write nothing"
+    );
 
     // Rotating a token that holds more than the caller: FORBIDDEN, and the token keeps working.
     let rotate = "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }";
@@ -404,7 +652,12 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     let manager_id = str_of(&manager["id"]);
     let r = s.gql_as(&mv, rotate, json!({"id": manager_id})).await;
     assert!(r.get("errors").is_none(), "{r:#}");
-    assert_refused(&s, &mv, "the manager's own old value after it rotated itself").await;
+    assert_refused(
+        &s,
+        &mv,
+        "the manager's own old value after it rotated itself",
+    )
+    .await;
     s.stop().await;
 }
 
@@ -413,9 +666,30 @@ async fn introspection_can_be_disabled(db: TestDb) {
     let on = TestServer::start(&db).await;
     let d = on.ok(q, json!({})).await;
     assert_eq!(d["__schema"]["queryType"]["name"], "Query");
-    let t = on.ok(r#"{ __type(name: "APIToken") { fields { name } } }"#, json!({})).await;
-    let names: Vec<&str> = t["__type"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-    for f in ["id", "name", "permissions", "createdAt", "createdBy", "expiresAt", "lastUsedAt", "rotatedAt", "allowedCIDRBlocks", "value"] {
+    let t = on
+        .ok(
+            r#"{ __type(name: "APIToken") { fields { name } } }"#,
+            json!({}),
+        )
+        .await;
+    let names: Vec<&str> = t["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for f in [
+        "id",
+        "name",
+        "permissions",
+        "createdAt",
+        "createdBy",
+        "expiresAt",
+        "lastUsedAt",
+        "rotatedAt",
+        "allowedCIDRBlocks",
+        "value",
+    ] {
         assert!(names.contains(&f), "APIToken.{f} missing: {names:?}");
     }
     on.stop().await;
@@ -423,16 +697,30 @@ async fn introspection_can_be_disabled(db: TestDb) {
     // Disabled: async-graphql answers introspection fields with null (no error), so
     // nothing about the schema is revealed.
     let off = TestServer::start_with(&db, |a| a.disable_introspection = true).await;
-    for q in [q, r#"{ __type(name: "Query") { name fields { name } } }"#, r#"{ __type(name: "APIToken") { name } }"#] {
+    for q in [
+        q,
+        r#"{ __type(name: "Query") { name fields { name } } }"#,
+        r#"{ __type(name: "APIToken") { name } }"#,
+    ] {
         let r = off.gql(q, json!({})).await;
         let data = &r["data"];
-        assert!(data.is_null() || (data["__schema"].is_null() && data["__type"].is_null()), "introspection must be refused: {r:#}");
+        assert!(
+            data.is_null() || (data["__schema"].is_null() && data["__type"].is_null()),
+            "introspection must be refused: {r:#}"
+        );
         let text = r.to_string();
-        assert!(!text.contains("queryType") || data["__schema"].is_null(), "{r:#}");
-        assert!(!text.contains("\"Query\"") && !text.contains("destinations"), "schema details leaked: {r:#}");
+        assert!(
+            !text.contains("queryType") || data["__schema"].is_null(),
+            "{r:#}"
+        );
+        assert!(
+            !text.contains("\"Query\"") && !text.contains("destinations"),
+            "schema details leaked: {r:#}"
+        );
     }
     // Ordinary queries still work.
-    off.ok("{ __typename destinations { outputId } }", json!({})).await;
+    off.ok("{ __typename destinations { outputId } }", json!({}))
+        .await;
     off.stop().await;
 }
 
@@ -464,7 +752,22 @@ async fn herald_cli(db: &TestDb, args: &[&str]) -> CliOut {
 
 async fn token_cli_creates_lists_and_revokes(db: TestDb) {
     // Bootstrapping: the CLI runs first, on a fresh database.
-    let c = herald_cli(&db, &["token", "create", "--name", "ci", "--permission", "AlertRead", "--permission", "destinationread", "--expires-in", "30d"]).await;
+    let c = herald_cli(
+        &db,
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--permission",
+            "AlertRead",
+            "--permission",
+            "destinationread",
+            "--expires-in",
+            "30d",
+        ],
+    )
+    .await;
     assert!(c.ok, "token create failed: {}", c.stderr);
     let lines: Vec<&str> = c.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "the token alone on stdout: {:?}", c.stdout);
@@ -473,51 +776,122 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
 
     let s = TestServer::start(&db).await;
     assert_accepted(&s, &ci, "CLI token").await;
-    let r = s.gql_as(&ci, "{ alerts { edges { cursor } } }", json!({})).await;
+    let r = s
+        .gql_as(&ci, "{ alerts { edges { cursor } } }", json!({}))
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
-    let r = s.gql_as(&ci, "mutation { deleteDestination(id: \"x\") }", json!({})).await;
+    let r = s
+        .gql_as(&ci, "mutation { deleteDestination(id: \"x\") }", json!({}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
 
-    let listed = s.ok("{ apiTokens { id name permissions createdBy expiresAt } }", json!({})).await;
-    let t = listed["apiTokens"].as_array().unwrap().iter().find(|t| t["name"] == "ci").cloned().expect("ci token listed");
+    let listed = s
+        .ok(
+            "{ apiTokens { id name permissions createdBy expiresAt } }",
+            json!({}),
+        )
+        .await;
+    let t = listed["apiTokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .cloned()
+        .expect("ci token listed");
     assert_eq!(t["permissions"], json!(["AlertRead", "DestinationRead"]));
     assert_eq!(t["createdBy"], "herald-cli");
-    let exp = herald::graphql::scalars::parse_aws_datetime(t["expiresAt"].as_str().unwrap()).unwrap();
+    let exp =
+        herald::graphql::scalars::parse_aws_datetime(t["expiresAt"].as_str().unwrap()).unwrap();
     let in_30d = chrono::Utc::now() + chrono::Duration::days(30);
-    assert!((exp - in_30d).num_seconds().abs() < 120, "expiresAt {exp} should be about {in_30d}");
+    assert!(
+        (exp - in_30d).num_seconds().abs() < 120,
+        "expiresAt {exp} should be about {in_30d}"
+    );
     let id = str_of(&t["id"]);
 
     // Without --permission: every permission.
     let all = herald_cli(&db, &["token", "create", "--name", "bootstrap"]).await;
     assert!(all.ok, "{}", all.stderr);
-    let r = s.gql_as(all.stdout.trim(), "{ apiTokens { id } detectionOverrides { detectionId } }", json!({})).await;
+    let r = s
+        .gql_as(
+            all.stdout.trim(),
+            "{ apiTokens { id } detectionOverrides { detectionId } }",
+            json!({}),
+        )
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
 
     let l = herald_cli(&db, &["token", "list"]).await;
     assert!(l.ok, "{}", l.stderr);
-    let line = l.stdout.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{id} not in {:?}", l.stdout));
-    assert!(line.contains("\tci\t") && line.contains("AlertRead,DestinationRead"), "{line}");
-    assert!(l.stdout.lines().any(|l| l.contains("\tbootstrap\t")), "{}", l.stdout);
+    let line = l
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{id} not in {:?}", l.stdout));
+    assert!(
+        line.contains("\tci\t") && line.contains("AlertRead,DestinationRead"),
+        "{line}"
+    );
+    assert!(
+        l.stdout.lines().any(|l| l.contains("\tbootstrap\t")),
+        "{}",
+        l.stdout
+    );
     assert!(!l.stdout.contains(&ci), "token values are never listed");
 
     let rv = herald_cli(&db, &["token", "revoke", &id]).await;
     assert!(rv.ok, "{}", rv.stderr);
     assert_refused(&s, &ci, "revoked on the command line").await;
     let l = herald_cli(&db, &["token", "list"]).await;
-    assert!(!l.stdout.contains(&id), "revoked tokens are not listed: {}", l.stdout);
+    assert!(
+        !l.stdout.contains(&id),
+        "revoked tokens are not listed: {}",
+        l.stdout
+    );
 
     // Failures: non-zero exit, a message, nothing on stdout.
     for (case, args, needle) in [
-        ("revoke twice", vec!["token", "revoke", id.as_str()], "no active token"),
-        ("revoke unknown", vec!["token", "revoke", "no-such-id"], "no active token"),
-        ("unknown permission", vec!["token", "create", "--name", "x", "--permission", "Everything"], "unknown permission"),
-        ("bad duration", vec!["token", "create", "--name", "x", "--expires-in", "5parsecs"], "expires-in"),
-        ("blank name", vec!["token", "create", "--name", "  "], "name"),
+        (
+            "revoke twice",
+            vec!["token", "revoke", id.as_str()],
+            "no active token",
+        ),
+        (
+            "revoke unknown",
+            vec!["token", "revoke", "no-such-id"],
+            "no active token",
+        ),
+        (
+            "unknown permission",
+            vec![
+                "token",
+                "create",
+                "--name",
+                "x",
+                "--permission",
+                "Everything",
+            ],
+            "unknown permission",
+        ),
+        (
+            "bad duration",
+            vec!["token", "create", "--name", "x", "--expires-in", "5parsecs"],
+            "expires-in",
+        ),
+        (
+            "blank name",
+            vec!["token", "create", "--name", "  "],
+            "name",
+        ),
     ] {
         let o = herald_cli(&db, &args).await;
         assert!(!o.ok, "{case} should fail: {}", o.stdout);
         assert!(o.stdout.trim().is_empty(), "{case}: {}", o.stdout);
-        assert!(o.stderr.contains(needle), "{case}: stderr should mention {needle:?}: {}", o.stderr);
+        assert!(
+            o.stderr.contains(needle),
+            "{case}: stderr should mention {needle:?}: {}",
+            o.stderr
+        );
     }
     s.stop().await;
 }
@@ -537,7 +911,11 @@ struct Op {
 }
 
 const fn op(name: &'static str, selection: &'static str, needs: Permission) -> Op {
-    Op { name, selection, needs }
+    Op {
+        name,
+        selection,
+        needs,
+    }
 }
 
 use Permission::*;
@@ -547,7 +925,11 @@ use Permission::*;
 const MATRIX: &[Op] = &[
     // Destinations
     op("destinations", "destinations { outputId }", DestinationRead),
-    op("destination", r#"destination(id: "matrix-missing") { outputId }"#, DestinationRead),
+    op(
+        "destination",
+        r#"destination(id: "matrix-missing") { outputId }"#,
+        DestinationRead,
+    ),
     op(
         "addDestination",
         r#"addDestination(input: {displayName: "matrix destination", outputConfig: {customWebhook: {webhookURL: "https://example.invalid/hook"}}, defaultForSeverity: []}) { outputId }"#,
@@ -558,36 +940,116 @@ const MATRIX: &[Op] = &[
         r#"updateDestination(input: {outputId: "matrix-missing", displayName: "matrix renamed", outputConfig: {customWebhook: {webhookURL: "https://example.invalid/hook"}}, defaultForSeverity: []}) { outputId }"#,
         DestinationModify,
     ),
-    op("deleteDestination", r#"deleteDestination(id: "matrix-missing")"#, DestinationModify),
-    op("sendTestAlert", r#"sendTestAlert(input: {outputIds: ["matrix-missing"]}) { outputId success }"#, DestinationModify),
+    op(
+        "deleteDestination",
+        r#"deleteDestination(id: "matrix-missing")"#,
+        DestinationModify,
+    ),
+    op(
+        "sendTestAlert",
+        r#"sendTestAlert(input: {outputIds: ["matrix-missing"]}) { outputId success }"#,
+        DestinationModify,
+    ),
     op(
         "previewPayload",
         r#"previewPayload(input: {outputConfig: {customWebhook: {webhookURL: "https://example.invalid/hook"}}, alert: {detectionId: "matrix.rule", title: "matrix", severity: LOW}}) { body }"#,
         DestinationRead,
     ),
-    op("retryFailedDeliveries", r#"retryFailedDeliveries(input: {outputId: "matrix-missing"})"#, DestinationModify),
+    op(
+        "retryFailedDeliveries",
+        r#"retryFailedDeliveries(input: {outputId: "matrix-missing"})"#,
+        DestinationModify,
+    ),
     // Detection overrides
-    op("detectionOverrides", "detectionOverrides { detectionId }", RuleRead),
-    op("detectionOverride", r#"detectionOverride(detectionId: "matrix.missing") { detectionId }"#, RuleRead),
-    op("putDetectionOverride", r#"putDetectionOverride(input: {detectionId: "matrix.rule", severity: LOW}) { detectionId }"#, RuleModify),
-    op("deleteDetectionOverride", r#"deleteDetectionOverride(detectionId: "matrix.missing")"#, RuleModify),
+    op(
+        "detectionOverrides",
+        "detectionOverrides { detectionId }",
+        RuleRead,
+    ),
+    op(
+        "detectionOverride",
+        r#"detectionOverride(detectionId: "matrix.missing") { detectionId }"#,
+        RuleRead,
+    ),
+    op(
+        "putDetectionOverride",
+        r#"putDetectionOverride(input: {detectionId: "matrix.rule", severity: LOW}) { detectionId }"#,
+        RuleModify,
+    ),
+    op(
+        "deleteDetectionOverride",
+        r#"deleteDetectionOverride(detectionId: "matrix.missing")"#,
+        RuleModify,
+    ),
     // Alerts
     op("alert", r#"alert(id: "matrix-missing") { id }"#, AlertRead),
-    op("alerts", "alerts(input: {pageSize: 1}) { edges { cursor } }", AlertRead),
-    op("routeAlert", r#"routeAlert(input: {detectionId: "matrix.rule", title: "matrix", severity: LOW}) { step }"#, AlertRead),
-    op("createAlert", r#"createAlert(input: {detectionId: "matrix.rule", title: "matrix", severity: LOW}) { id }"#, AlertModify),
-    op("updateAlertStatusById", r#"updateAlertStatusById(input: {ids: ["matrix-missing"], status: CLOSED}) { alerts { id } }"#, AlertModify),
-    op("updateAlertsAssigneeById", r#"updateAlertsAssigneeById(input: {ids: ["matrix-missing"], assigneeId: null}) { alerts { id } }"#, AlertModify),
-    op("createAlertComment", r#"createAlertComment(input: {alertId: "matrix-missing", body: "matrix"}) { comment { id } }"#, AlertModify),
-    op("deliverAlert", r#"deliverAlert(input: {alertId: "matrix-missing", outputIds: []}) { id }"#, AlertModify),
-    op("pendingDeliveries", r#"pendingDeliveries(input: {outputId: "matrix-missing", pageSize: 1}) { deliveryId }"#, AlertRead),
-    op("acknowledgeDeliveries", r#"acknowledgeDeliveries(input: {outputId: "matrix-missing", deliveryIds: ["matrix-missing"]})"#, AlertModify),
+    op(
+        "alerts",
+        "alerts(input: {pageSize: 1}) { edges { cursor } }",
+        AlertRead,
+    ),
+    op(
+        "routeAlert",
+        r#"routeAlert(input: {detectionId: "matrix.rule", title: "matrix", severity: LOW}) { step }"#,
+        AlertRead,
+    ),
+    op(
+        "createAlert",
+        r#"createAlert(input: {detectionId: "matrix.rule", title: "matrix", severity: LOW}) { id }"#,
+        AlertModify,
+    ),
+    op(
+        "updateAlertStatusById",
+        r#"updateAlertStatusById(input: {ids: ["matrix-missing"], status: CLOSED}) { alerts { id } }"#,
+        AlertModify,
+    ),
+    op(
+        "updateAlertsAssigneeById",
+        r#"updateAlertsAssigneeById(input: {ids: ["matrix-missing"], assigneeId: null}) { alerts { id } }"#,
+        AlertModify,
+    ),
+    op(
+        "createAlertComment",
+        r#"createAlertComment(input: {alertId: "matrix-missing", body: "matrix"}) { comment { id } }"#,
+        AlertModify,
+    ),
+    op(
+        "deliverAlert",
+        r#"deliverAlert(input: {alertId: "matrix-missing", outputIds: []}) { id }"#,
+        AlertModify,
+    ),
+    op(
+        "pendingDeliveries",
+        r#"pendingDeliveries(input: {outputId: "matrix-missing", pageSize: 1}) { deliveryId }"#,
+        AlertRead,
+    ),
+    op(
+        "acknowledgeDeliveries",
+        r#"acknowledgeDeliveries(input: {outputId: "matrix-missing", deliveryIds: ["matrix-missing"]})"#,
+        AlertModify,
+    ),
     // API tokens
     op("apiTokens", "apiTokens { id }", OrganizationApiTokenRead),
-    op("apiToken", r#"apiToken(id: "matrix-missing") { id }"#, OrganizationApiTokenRead),
-    op("createAPIToken", r#"createAPIToken(input: {name: "matrix", permissions: []}) { token { id } }"#, OrganizationApiTokenModify),
-    op("rotateAPIToken", r#"rotateAPIToken(id: "matrix-missing") { token { id } }"#, OrganizationApiTokenModify),
-    op("deleteAPIToken", r#"deleteAPIToken(id: "matrix-missing")"#, OrganizationApiTokenModify),
+    op(
+        "apiToken",
+        r#"apiToken(id: "matrix-missing") { id }"#,
+        OrganizationApiTokenRead,
+    ),
+    op(
+        "createAPIToken",
+        r#"createAPIToken(input: {name: "matrix", permissions: []}) { token { id } }"#,
+        OrganizationApiTokenModify,
+    ),
+    op(
+        "rotateAPIToken",
+        r#"rotateAPIToken(id: "matrix-missing") { token { id } }"#,
+        OrganizationApiTokenModify,
+    ),
+    op(
+        "deleteAPIToken",
+        r#"deleteAPIToken(id: "matrix-missing")"#,
+        OrganizationApiTokenModify,
+    ),
 ];
 
 /// Field names of `Query` and `Mutation` in the exported SDL.
@@ -596,8 +1058,12 @@ fn schema_operations() -> (BTreeSet<String>, BTreeSet<String>) {
     let doc = async_graphql::parser::parse_schema(herald::graphql::sdl()).expect("the SDL parses");
     let (mut queries, mut mutations) = (BTreeSet::new(), BTreeSet::new());
     for def in doc.definitions {
-        let TypeSystemDefinition::Type(t) = def else { continue };
-        let TypeKind::Object(obj) = &t.node.kind else { continue };
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
+        let TypeKind::Object(obj) = &t.node.kind else {
+            continue;
+        };
         let target = match t.node.name.node.as_str() {
             "Query" => &mut queries,
             "Mutation" => &mut mutations,
@@ -611,13 +1077,24 @@ fn schema_operations() -> (BTreeSet<String>, BTreeSet<String>) {
 #[test]
 fn matrix_covers_every_operation() {
     let (queries, mutations) = schema_operations();
-    assert!(!queries.is_empty() && !mutations.is_empty(), "could not read Query/Mutation from the SDL");
+    assert!(
+        !queries.is_empty() && !mutations.is_empty(),
+        "could not read Query/Mutation from the SDL"
+    );
     let mut seen = BTreeSet::new();
     for o in MATRIX {
         assert!(seen.insert(o.name), "two MATRIX rows for {}", o.name);
     }
-    let missing: Vec<&String> = queries.iter().chain(&mutations).filter(|n| !seen.contains(n.as_str())).collect();
-    let not_yet: Vec<&str> = MATRIX.iter().map(|o| o.name).filter(|n| !queries.contains(*n) && !mutations.contains(*n)).collect();
+    let missing: Vec<&String> = queries
+        .iter()
+        .chain(&mutations)
+        .filter(|n| !seen.contains(n.as_str()))
+        .collect();
+    let not_yet: Vec<&str> = MATRIX
+        .iter()
+        .map(|o| o.name)
+        .filter(|n| !queries.contains(*n) && !mutations.contains(*n))
+        .collect();
     if !not_yet.is_empty() {
         eprintln!("MATRIX rows for operations not in the schema (skipped): {not_yet:?}");
     }
@@ -644,7 +1121,13 @@ async fn snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
         .collect();
     let mut out = BTreeMap::new();
     for t in tables {
-        let rows = match JsonValue::find_by_statement(Statement::from_string(backend, format!("SELECT * FROM \"{t}\""))).all(db).await {
+        let rows = match JsonValue::find_by_statement(Statement::from_string(
+            backend,
+            format!("SELECT * FROM \"{t}\""),
+        ))
+        .all(db)
+        .await
+        {
             Ok(rows) => {
                 let mut rows: Vec<String> = rows
                     .into_iter()
@@ -660,7 +1143,10 @@ async fn snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
             }
             Err(_) => {
                 let n = db
-                    .query_one(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM \"{t}\"")))
+                    .query_one(Statement::from_string(
+                        backend,
+                        format!("SELECT COUNT(*) AS n FROM \"{t}\""),
+                    ))
                     .await
                     .expect("count")
                     .and_then(|r| r.try_get::<i64>("", "n").ok())
@@ -673,8 +1159,18 @@ async fn snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn changed_tables(before: &BTreeMap<String, Vec<String>>, after: &BTreeMap<String, Vec<String>>) -> Vec<String> {
-    before.keys().chain(after.keys()).collect::<BTreeSet<_>>().into_iter().filter(|t| before.get(*t) != after.get(*t)).cloned().collect()
+fn changed_tables(
+    before: &BTreeMap<String, Vec<String>>,
+    after: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
+    before
+        .keys()
+        .chain(after.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|t| before.get(*t) != after.get(*t))
+        .cloned()
+        .collect()
 }
 
 async fn authorization_matrix(db: TestDb) {
@@ -686,10 +1182,15 @@ async fn authorization_matrix(db: TestDb) {
     sets.extend(Permission::ALL.iter().map(|p| (p.name(), vec![*p])));
     sets.push(("all".into(), Permission::ALL.to_vec()));
     for (label, perms) in sets {
-        let issued = tokens.create(&format!("matrix-{label}"), &perms, None, &[], "tests").await.expect("token");
+        let issued = tokens
+            .create(&format!("matrix-{label}"), &perms, None, &[], "tests")
+            .await
+            .expect("token");
         callers.push((label, perms, issued.value));
     }
-    let conn = herald::store::connect(&db.url).await.expect("connect for snapshots");
+    let conn = herald::store::connect(&db.url)
+        .await
+        .expect("connect for snapshots");
 
     let mut failures: Vec<String> = Vec::new();
     let mut grid: Vec<String> = Vec::new();
@@ -705,31 +1206,54 @@ async fn authorization_matrix(db: TestDb) {
         let mut line = format!("{:<26}", o.name);
         for (label, perms, token) in &callers {
             let allowed = perms.contains(&o.needs);
-            let before = if allowed { None } else { Some(snapshot(&conn).await) };
+            let before = if allowed {
+                None
+            } else {
+                Some(snapshot(&conn).await)
+            };
             let r = s.gql_as(token, &doc, json!({})).await;
             let errors = r["errors"].as_array().cloned().unwrap_or_default();
             let cell = format!("{} as {label}", o.name);
-            if let Some(e) = errors.iter().find(|e| e.get("path").is_none_or(|p| p.is_null())) {
-                failures.push(format!("{cell}: the MATRIX document does not fit the schema, fix its row: {}", e["message"]));
+            if let Some(e) = errors
+                .iter()
+                .find(|e| e.get("path").is_none_or(|p| p.is_null()))
+            {
+                failures.push(format!(
+                    "{cell}: the MATRIX document does not fit the schema, fix its row: {}",
+                    e["message"]
+                ));
                 line.push_str(" ?");
                 continue;
             }
-            let forbidden: Vec<&Value> = errors.iter().filter(|e| e["extensions"]["code"] == "FORBIDDEN").collect();
+            let forbidden: Vec<&Value> = errors
+                .iter()
+                .filter(|e| e["extensions"]["code"] == "FORBIDDEN")
+                .collect();
             match (allowed, forbidden.first()) {
                 (true, None) => line.push_str(" ✓"),
                 (true, Some(e)) => {
-                    failures.push(format!("{cell}: holds {} but got FORBIDDEN: {}", o.needs.name(), e["message"]));
+                    failures.push(format!(
+                        "{cell}: holds {} but got FORBIDDEN: {}",
+                        o.needs.name(),
+                        e["message"]
+                    ));
                     line.push_str(" !");
                 }
                 (false, None) => {
-                    failures.push(format!("{cell}: lacks {} but was let through: {r}", o.needs.name()));
+                    failures.push(format!(
+                        "{cell}: lacks {} but was let through: {r}",
+                        o.needs.name()
+                    ));
                     line.push_str(" !");
                 }
                 (false, Some(e)) => {
                     line.push_str(" ·");
                     let msg = e["message"].as_str().unwrap_or_default();
                     if !msg.contains(&o.needs.name()) {
-                        failures.push(format!("{cell}: the FORBIDDEN message should name {}: {msg}", o.needs.name()));
+                        failures.push(format!(
+                            "{cell}: the FORBIDDEN message should name {}: {msg}",
+                            o.needs.name()
+                        ));
                     }
                     if !(r["data"].is_null() || r["data"][o.name].is_null()) {
                         failures.push(format!("{cell}: FORBIDDEN but returned data: {r}"));
@@ -746,7 +1270,12 @@ async fn authorization_matrix(db: TestDb) {
     }
     let header: Vec<&str> = callers.iter().map(|(l, _, _)| l.as_str()).collect();
     eprintln!("authorization matrix (✓ allowed, · forbidden, ! wrong, ? bad row); columns: {header:?}\n{}", grid.join("\n"));
-    assert!(failures.is_empty(), "{} authorization matrix cells are wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} authorization matrix cells are wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     conn.close().await.ok();
     s.stop().await;
 }

@@ -53,7 +53,9 @@ impl Permission {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -117,7 +119,9 @@ pub fn parse_cidr(s: &str) -> AppResult<ipnet::IpNet> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(ipnet::IpNet::from(ip));
     }
-    Err(AppError::BadInput(format!("{s:?} is not a CIDR block (such as 10.0.0.0/8) or an IP address")))
+    Err(AppError::BadInput(format!(
+        "{s:?} is not a CIDR block (such as 10.0.0.0/8) or an IP address"
+    )))
 }
 
 /// The permissions a stored token holds (unknown names are dropped, never widened).
@@ -170,7 +174,9 @@ impl Tokens {
             return Err(AppError::BadInput("token name must not be empty".into()));
         }
         if name.trim().chars().count() > MAX_NAME_CHARS {
-            return Err(AppError::BadInput(format!("token name is longer than {MAX_NAME_CHARS} characters")));
+            return Err(AppError::BadInput(format!(
+                "token name is longer than {MAX_NAME_CHARS} characters"
+            )));
         }
         let now = now_ms();
         if expires_at.is_some_and(|e| e <= now) {
@@ -195,7 +201,12 @@ impl Tokens {
             name: name.trim().to_string(),
             current_jti: uuid::Uuid::new_v4().to_string(),
             permissions: store::to_json(&permissions.iter().map(|p| p.name()).collect::<Vec<_>>()),
-            allowed_cidrs: store::to_json(&allowed_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+            allowed_cidrs: store::to_json(
+                &allowed_cidrs
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>(),
+            ),
             created_at: now,
             created_by: created_by.to_string(),
             expires_at,
@@ -230,7 +241,9 @@ impl Tokens {
     }
 
     pub async fn get(&self, id: &str) -> AppResult<Option<TokenRow>> {
-        Ok(store::tokens::get(&self.db, id).await?.filter(|r| r.revoked_at.is_none()))
+        Ok(store::tokens::get(&self.db, id)
+            .await?
+            .filter(|r| r.revoked_at.is_none()))
     }
 
     /// Check a presented token. The error text is for logs only; callers answer a
@@ -241,10 +254,18 @@ impl Tokens {
     /// up in the database on every request, so a revocation holds at once in every
     /// process), an old value of a rotated token, an expired token (the JWT `exp` and the
     /// stored expiry), and a caller outside the token's CIDR blocks.
-    pub async fn authenticate(&self, value: &str, remote: Option<IpAddr>) -> Result<Principal, String> {
-        let header = jsonwebtoken::decode_header(value).map_err(|e| format!("malformed token: {e}"))?;
+    pub async fn authenticate(
+        &self,
+        value: &str,
+        remote: Option<IpAddr>,
+    ) -> Result<Principal, String> {
+        let header =
+            jsonwebtoken::decode_header(value).map_err(|e| format!("malformed token: {e}"))?;
         if header.alg != Algorithm::HS256 {
-            return Err(format!("token uses algorithm {:?}; only HS256 is accepted", header.alg));
+            return Err(format!(
+                "token uses algorithm {:?}; only HS256 is accepted",
+                header.alg
+            ));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
@@ -280,12 +301,22 @@ impl Tokens {
                     .any(|net| net.contains(&ip))
             });
             if !allowed {
-                return Err(format!("token {} used from {remote:?}, outside its CIDR blocks", row.id));
+                return Err(format!(
+                    "token {} used from {remote:?}, outside its CIDR blocks",
+                    row.id
+                ));
             }
         }
-        self.last_used.lock().expect("lock").insert(row.id.clone(), now);
+        self.last_used
+            .lock()
+            .expect("lock")
+            .insert(row.id.clone(), now);
         let permissions = permissions_of(&row);
-        Ok(Principal { token_id: row.id, name: row.name, permissions })
+        Ok(Principal {
+            token_id: row.id,
+            name: row.name,
+            permissions,
+        })
     }
 
     /// `lastUsedAt` of a token, including a use not yet flushed to the database.

@@ -112,6 +112,12 @@ pub enum ExclusionReason {
 /// The literal that, in a destination list, means "send nowhere".
 pub const SKIP: &str = "SKIP";
 
+/// Destination display names are unique by this key (trimmed, lower-cased in full
+/// Unicode), and names given to routing are matched by it too.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 /// A destination as routing and dispatch see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Destination {

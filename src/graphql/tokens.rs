@@ -34,10 +34,18 @@ pub struct ApiToken {
 impl ApiToken {
     fn stored(s: &Services, row: TokenRow) -> Self {
         let last_used_at = s.tokens.last_used_at(&row);
-        ApiToken { row, last_used_at, value: None }
+        ApiToken {
+            row,
+            last_used_at,
+            value: None,
+        }
     }
     fn issued(issued: IssuedToken) -> Self {
-        ApiToken { last_used_at: issued.row.last_used_at, row: issued.row, value: Some(issued.value) }
+        ApiToken {
+            last_used_at: issued.row.last_used_at,
+            row: issued.row,
+            value: Some(issued.value),
+        }
     }
 }
 
@@ -96,7 +104,11 @@ fn not_found(id: &str) -> AppError {
 
 /// A token cannot grant more than it holds.
 fn check_grantable(caller: &Principal, wanted: &[Permission], what: &str) -> Result<(), AppError> {
-    let mut missing: Vec<String> = wanted.iter().filter(|p| !caller.has(**p)).map(|p| p.name()).collect();
+    let mut missing: Vec<String> = wanted
+        .iter()
+        .filter(|p| !caller.has(**p))
+        .map(|p| p.name())
+        .collect();
     missing.dedup();
     if missing.is_empty() {
         Ok(())
@@ -117,13 +129,25 @@ impl TokenQuery {
     #[graphql(guard = "need(Permission::OrganizationApiTokenRead)")]
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
         let s = ctx.data::<Services>()?;
-        Ok(s.tokens.list().await.gql()?.into_iter().map(|r| ApiToken::stored(s, r)).collect())
+        Ok(s.tokens
+            .list()
+            .await
+            .gql()?
+            .into_iter()
+            .map(|r| ApiToken::stored(s, r))
+            .collect())
     }
 
     #[graphql(guard = "need(Permission::OrganizationApiTokenRead)")]
     async fn api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let s = ctx.data::<Services>()?;
-        let row = s.tokens.get(&id).await.gql()?.ok_or_else(|| not_found(&id)).gql()?;
+        let row = s
+            .tokens
+            .get(&id)
+            .await
+            .gql()?
+            .ok_or_else(|| not_found(&id))
+            .gql()?;
         Ok(ApiToken::stored(s, row))
     }
 }
@@ -134,8 +158,15 @@ pub struct TokenMutation;
 #[Object]
 impl TokenMutation {
     /// Create a token; its value is in the result, and only there.
-    #[graphql(name = "createAPIToken", guard = "need(Permission::OrganizationApiTokenModify)")]
-    async fn create_api_token(&self, ctx: &Context<'_>, input: CreateApiTokenInput) -> async_graphql::Result<CreateApiTokenOutput> {
+    #[graphql(
+        name = "createAPIToken",
+        guard = "need(Permission::OrganizationApiTokenModify)"
+    )]
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiTokenInput,
+    ) -> async_graphql::Result<CreateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
         check_grantable(principal(ctx)?, &input.permissions, "grant").gql()?;
         let cidrs = input
@@ -147,26 +178,57 @@ impl TokenMutation {
             .gql()?;
         let issued = s
             .tokens
-            .create(&input.name, &input.permissions, input.expires_at.map(|t| t.ms()), &cidrs, &actor(ctx)?)
+            .create(
+                &input.name,
+                &input.permissions,
+                input.expires_at.map(|t| t.ms()),
+                &cidrs,
+                &actor(ctx)?,
+            )
             .await
             .gql()?;
         tracing::info!(token = %issued.row.id, name = %issued.row.name, by = %actor(ctx)?, "API token created");
-        Ok(CreateApiTokenOutput { token: ApiToken::issued(issued) })
+        Ok(CreateApiTokenOutput {
+            token: ApiToken::issued(issued),
+        })
     }
 
     /// A new value for a token; the old value is refused from now on, in every process.
-    #[graphql(name = "rotateAPIToken", guard = "need(Permission::OrganizationApiTokenModify)")]
-    async fn rotate_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<RotateApiTokenOutput> {
+    #[graphql(
+        name = "rotateAPIToken",
+        guard = "need(Permission::OrganizationApiTokenModify)"
+    )]
+    async fn rotate_api_token(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<RotateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        let row = s.tokens.get(&id).await.gql()?.ok_or_else(|| not_found(&id)).gql()?;
-        check_grantable(principal(ctx)?, &auth::permissions_of(&row), "rotate a token holding").gql()?;
+        let row = s
+            .tokens
+            .get(&id)
+            .await
+            .gql()?
+            .ok_or_else(|| not_found(&id))
+            .gql()?;
+        check_grantable(
+            principal(ctx)?,
+            &auth::permissions_of(&row),
+            "rotate a token holding",
+        )
+        .gql()?;
         let issued = s.tokens.rotate(&id).await.gql()?;
         tracing::info!(token = %issued.row.id, by = %actor(ctx)?, "API token rotated");
-        Ok(RotateApiTokenOutput { token: ApiToken::issued(issued) })
+        Ok(RotateApiTokenOutput {
+            token: ApiToken::issued(issued),
+        })
     }
 
     /// Revoke a token: refused from now on, in every process.
-    #[graphql(name = "deleteAPIToken", guard = "need(Permission::OrganizationApiTokenModify)")]
+    #[graphql(
+        name = "deleteAPIToken",
+        guard = "need(Permission::OrganizationApiTokenModify)"
+    )]
     async fn delete_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
         if !s.tokens.revoke(&id).await.gql()? {

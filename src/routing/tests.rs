@@ -846,10 +846,9 @@ fn resolve_prefers_an_id_over_a_display_name() {
     }
 }
 
-/// Display names are unique by `to_lowercase` (store::destinations::name_key), so the
-/// router should find them the same way; `resolve` folds ASCII only.
+/// Display names are unique by `name_key` (full Unicode lower-casing), and the router
+/// finds them the same way.
 #[test]
-#[ignore = "routing::resolve uses eq_ignore_ascii_case while uniqueness uses to_lowercase: non-ASCII names do not resolve case-insensitively"]
 fn resolve_folds_case_like_name_uniqueness() {
     let dests = vec![dest("id-e", "Équipe Sécurité", ALL_SEV, None, &[])];
     assert_eq!(

@@ -34,6 +34,9 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
     if name.is_empty() {
         return Err(bad_input("displayName must not be empty"));
     }
+    if name.eq_ignore_ascii_case(crate::domain::SKIP) {
+        return Err(bad_input("\"SKIP\" is reserved: in destination lists it means \"send nowhere\""));
+    }
     if name.len() > 200 {
         return Err(bad_input("displayName must be at most 200 characters"));
     }

@@ -2,7 +2,7 @@
 use crate::domain::{time::now_ms, DetectionOverride, SKIP};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::resolve;
-use crate::store::{self, destinations::name_key, overrides::OverrideRecord};
+use crate::store::{self, overrides::OverrideRecord};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 pub const MAX_DEDUP_PERIOD_MINUTES: i32 = 7 * 24 * 60;
@@ -43,13 +43,7 @@ pub async fn put(
                 .collect();
             let mut ids: Vec<String> = Vec::new();
             for n in &names {
-                // Display names are unique by `name_key`; match them the same way (the
-                // router's `resolve` folds ASCII case only).
                 let d = resolve(n, &all)
-                    .or_else(|| {
-                        all.iter()
-                            .find(|d| name_key(&d.display_name) == name_key(n))
-                    })
                     .ok_or_else(|| bad_input(format!("outputIds: unknown destination {n:?}")))?;
                 if !ids.contains(&d.id) {
                     ids.push(d.id.clone());

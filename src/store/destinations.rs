@@ -68,10 +68,7 @@ fn to_active(r: &DestinationRecord) -> destination::ActiveModel {
     }
 }
 
-/// Display names are unique case-insensitively.
-pub fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
+pub use crate::domain::name_key;
 
 pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<DestinationRecord>, DbErr> {
     Ok(Entity::find()

@@ -10,7 +10,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: TokenRow) -> Result<(), DbE
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<TokenRow>, DbErr> {
-    Ok(Entity::find_by_id(id).one(db).await?)
+    Entity::find_by_id(id).one(db).await
 }
 
 /// Tokens that are not revoked, oldest first.
