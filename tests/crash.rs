@@ -162,4 +162,55 @@ async fn sigterm_finishes_in_flight_work(db: TestDb) {
     assert_eq!(after, ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], "in-flight deliveries finished before exit");
 }
 
-on_both!(sigkill_mid_delivery_loses_nothing, sigterm_finishes_in_flight_work);
+/// Secrets never reach the logs, even at debug level and when deliveries fail.
+async fn secrets_never_appear_in_logs(db: TestDb) {
+    let receiver = Receiver::start().await;
+    receiver.default_reply(Reply::status(400).body("rejected"));
+    let token = token(&db);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let port = free_port();
+    let child = herald(&db, port, &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")])
+        .arg("serve")
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    eventually(Duration::from_secs(30), "healthz", || async {
+        c.get(format!("{url}/healthz")).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+    })
+    .await;
+    let p = Proc { child, url };
+    let secret_path = "T000/B000/XyZsecretPathValue";
+    let header_secret = "hdr-secret-value-123";
+    let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    gql(
+        &p.url,
+        &token,
+        ADD_WEBHOOK,
+        json!({"input": {"displayName": "Leaky?", "outputConfig": {"customWebhook": {
+            "webhookURL": format!("{}/{secret_path}", receiver.url),
+            "headers": [{"key": "X-Secret", "value": header_secret}], "signingSecret": signing}},
+            "defaultForSeverity": ["HIGH"]}}),
+    )
+    .await;
+    gql(&p.url, &token, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+        json!({"i": {"detectionId": "d", "title": "t", "severity": "HIGH"}})).await;
+    // unreachable port: the network error text must not carry the URL either
+    gql(&p.url, &token, ADD_WEBHOOK, json!({"input": {"displayName": "Closed", "outputConfig": {"customWebhook": {
+        "webhookURL": format!("http://127.0.0.1:{}/{secret_path}", free_port())}}, "defaultForSeverity": ["HIGH"]}})).await;
+    gql(&p.url, &token, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+        json!({"i": {"detectionId": "e", "title": "t", "severity": "HIGH"}})).await;
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let everything = gql(&p.url, &token, "{ destinations { outputConfig { customWebhook { webhookURL headers { value } signingSecret } } } alerts { edges { node { deliveries { message attempts { message } } } } } }", json!({})).await;
+    stop(p).await;
+    let logs = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logs.contains("delivery attempt"), "debug logs were captured");
+    for secret in [secret_path, header_secret, signing, &signing[6..]] {
+        assert!(!logs.contains(secret), "secret {secret:?} in the logs");
+        assert!(!everything.to_string().contains(secret), "secret {secret:?} in a query result");
+    }
+}
+
+on_both!(sigkill_mid_delivery_loses_nothing, sigterm_finishes_in_flight_work, secrets_never_appear_in_logs);
