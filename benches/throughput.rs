@@ -55,7 +55,12 @@ async fn gql(c: &reqwest::Client, url: &str, token: &str, query: &str, variables
         .unwrap()
 }
 
-async fn page_latency(c: &reqwest::Client, url: &str, token: &str, rounds: usize) -> (Duration, Duration) {
+async fn page_latency(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    rounds: usize,
+) -> (Duration, Duration) {
     let q = "query($c: String) { alerts(input: {pageSize: 25, cursor: $c}) { edges { node { id title } } pageInfo { endCursor } } }";
     let mut times = Vec::new();
     let mut cursor = Value::Null;
@@ -88,19 +93,37 @@ async fn bulk_insert(db: &sea_orm::DatabaseConnection, n: usize) {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()));
+    let db_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        )
+    });
     let mut args = ServeArgs::for_database(&db_url);
     args.listen = "127.0.0.1:0".into();
     args.db.jwt_secret = Some("bench".into());
     args.poll_interval_ms = 50;
     let running = herald::app::start(args).await.unwrap();
-    let token = running.services.tokens.create("bench", &herald::auth::Permission::ALL, None, &[], "bench").await.unwrap().value;
+    let token = running
+        .services
+        .tokens
+        .create("bench", &herald::auth::Permission::ALL, None, &[], "bench")
+        .await
+        .unwrap()
+        .value;
     let url = format!("http://{}/graphql", running.addr);
     let c = reqwest::Client::new();
     let (hook, delivered) = receiver().await;
     gql(&c, &url, &token, "mutation($i: DestinationInput!) { addDestination(input: $i) { outputId } }",
         json!({"i": {"displayName": "bench", "outputConfig": {"customWebhook": {"webhookURL": hook}}, "defaultForSeverity": ["HIGH"]}})).await;
-    println!("database: {}", if db_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite (embedded)" });
+    println!(
+        "database: {}",
+        if db_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite (embedded)"
+        }
+    );
 
     // 1. Ingestion through the API, CONCURRENCY clients.
     let start = Instant::now();
@@ -141,13 +164,21 @@ async fn main() {
 
     // 3. Pagination cost vs table size.
     let (p50, p99) = page_latency(&c, &url, &token, 80).await;
-    println!("alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}", ALERTS, p50, p99);
+    println!(
+        "alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}",
+        ALERTS, p50, p99
+    );
     let extra = 198_000;
     let t = Instant::now();
     bulk_insert(&running.services.db, extra).await;
     println!("(bulk-inserted {extra} alerts in {:.1?})", t.elapsed());
     let (p50, p99) = page_latency(&c, &url, &token, 80).await;
-    println!("alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}", ALERTS + extra, p50, p99);
+    println!(
+        "alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}",
+        ALERTS + extra,
+        p50,
+        p99
+    );
     println!("memory: {}", rss());
     running.stop().await.unwrap();
 }

@@ -59,20 +59,28 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
     let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
-    let services = Services { db, dispatcher: dispatcher.clone(), tokens: tokens.clone() };
+    let services = Services {
+        db,
+        dispatcher: dispatcher.clone(),
+        tokens: tokens.clone(),
+    };
     // Failed deliveries become SYSTEM_ERROR alerts (Panther's delivery failure alerts).
     let failure_alerts = {
         let services = services.clone();
         tokio::spawn(async move {
             while let Some(f) = failures.recv().await {
-                if let Err(e) = crate::service::alerts::raise_delivery_failure(&services, &f).await {
+                if let Err(e) = crate::service::alerts::raise_delivery_failure(&services, &f).await
+                {
                     tracing::error!(error = %e, output_id = %f.output_id, "could not raise the delivery failure alert");
                 }
             }
         })
     };
     let schema = graphql::build(services.clone(), args.disable_introspection);
-    let state = AppState { services: services.clone(), schema };
+    let state = AppState {
+        services: services.clone(),
+        schema,
+    };
     let listener = TcpListener::bind(&args.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "herald listening");
@@ -94,9 +102,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let grace = Duration::from_millis(args.shutdown_grace_ms);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .await?;
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .await?;
         dispatcher.shutdown(grace).await;
         let _ = dispatcher_task.await;
         let _ = token_flusher.await;
@@ -104,7 +115,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         tracing::info!("herald stopped");
         Ok(())
     });
-    Ok(Running { addr, services, shutdown, task })
+    Ok(Running {
+        addr,
+        services,
+        shutdown,
+        task,
+    })
 }
 
 /// `herald serve`: run until SIGTERM or Ctrl-C.
@@ -121,7 +137,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -147,7 +164,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unreachable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -189,7 +210,12 @@ async fn graphql_handler(
         tracing::info!(%remote, "request without an API token refused");
         return unauthenticated();
     };
-    let principal: Principal = match state.services.tokens.authenticate(token, Some(remote.ip())).await {
+    let principal: Principal = match state
+        .services
+        .tokens
+        .authenticate(token, Some(remote.ip()))
+        .await
+    {
         Ok(p) => p,
         Err(reason) => {
             tracing::warn!(%remote, %reason, "API token refused");
@@ -205,16 +231,25 @@ async fn graphql_handler(
 /// carry no code; give them one so every error is typed.
 fn add_error_codes(response: &mut async_graphql::Response) {
     for e in &mut response.errors {
-        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
         if has_code {
             continue;
         }
         // Resolver errors always carry a code (graphql::error), so a code-less error on
         // a field is an argument that failed to parse; without a path it comes from
         // validation, where bad values have their own wording.
-        let bad_value = ["Invalid value", "Oneof", "invalid", "Failed to parse", "Expected input type"]
-            .iter()
-            .any(|w| e.message.contains(w));
+        let bad_value = [
+            "Invalid value",
+            "Oneof",
+            "invalid",
+            "Failed to parse",
+            "Expected input type",
+        ]
+        .iter()
+        .any(|w| e.message.contains(w));
         let code = if !e.path.is_empty() || bad_value {
             "BAD_USER_INPUT"
         } else {

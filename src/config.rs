@@ -30,7 +30,11 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
-    #[arg(long, env = "HERALD_DATABASE_URL", default_value = "sqlite://herald.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "HERALD_DATABASE_URL",
+        default_value = "sqlite://herald.db?mode=rwc"
+    )]
     pub database_url: String,
     /// HS256 secret used to sign API tokens. When unset, one is generated once and stored in the database.
     #[arg(long, env = "HERALD_JWT_SECRET", hide_env_values = true)]
@@ -45,7 +49,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Base URL of the console, used to build each alert's `link`.
-    #[arg(long, env = "HERALD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "HERALD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
     /// Delivery attempts before a delivery is marked FAILED.
     #[arg(long, env = "HERALD_MAX_ATTEMPTS", default_value_t = 10)]

@@ -7,7 +7,8 @@
 //! 3. Destination configuration: severity (generated, else override, else the alert's),
 //!    alert type, and for `RULE` alerts the log-type filter.
 use crate::domain::{
-    name_key, AlertType, Destination, DetectionOverride, ExclusionReason, RoutingStep, Severity, SKIP,
+    name_key, AlertType, Destination, DetectionOverride, ExclusionReason, RoutingStep, Severity,
+    SKIP,
 };
 use async_graphql::SimpleObject;
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,9 @@ impl RoutingDecision {
 pub fn resolve<'d>(name: &str, destinations: &'d [Destination]) -> Option<&'d Destination> {
     destinations.iter().find(|d| d.id == name).or_else(|| {
         let key = name_key(name);
-        destinations.iter().find(|d| name_key(&d.display_name) == key)
+        destinations
+            .iter()
+            .find(|d| name_key(&d.display_name) == key)
     })
 }
 

@@ -24,7 +24,10 @@ async fn create(s: &TestServer, input: Value) -> Value {
 async fn settled(s: &TestServer, alert_id: &str) -> Vec<Value> {
     eventually(Duration::from_secs(20), "deliveries to settle", || async {
         let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
-        let list = d["alert"]["deliveries"].as_array().cloned().unwrap_or_default();
+        let list = d["alert"]["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         list.iter()
             .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED")
             .then_some(list)
@@ -46,16 +49,30 @@ fn names(alert: &Value) -> Vec<String> {
 async fn routing_follows_the_precedence(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    let high = add_webhook(&s, "High", &format!("{}/high", r.url), &["HIGH", "CRITICAL"]).await;
+    let high = add_webhook(
+        &s,
+        "High",
+        &format!("{}/high", r.url),
+        &["HIGH", "CRITICAL"],
+    )
+    .await;
     let _low = add_webhook(&s, "Low", &format!("{}/low", r.url), &["LOW"]).await;
     let other = add_webhook(&s, "Other", &format!("{}/other", r.url), &[]).await;
 
     // 3. destination configuration by severity.
-    let a = create(&s, json!({"detectionId": "r1", "title": "t", "severity": "HIGH"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "r1", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     assert_eq!(a["routing"]["step"], "DESTINATION_CONFIGURATION");
     assert_eq!(names(&a), ["High"]);
     // generated severity wins over the static one.
-    let a = create(&s, json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"}),
+    )
+    .await;
     assert_eq!(names(&a), ["Low"]);
     assert_eq!(a["severity"], "LOW");
     // 1. generated destinations, by display name (any case) and by id.
@@ -78,14 +95,21 @@ async fn routing_follows_the_precedence(db: TestDb) {
     let a = create(&s, json!({"detectionId": "r5", "title": "t", "severity": "HIGH", "generatedDestinations": ["nope"]})).await;
     assert_eq!(a["routing"]["step"], "DETECTION_OVERRIDE");
     assert_eq!(names(&a), ["Other"]);
-    assert!(a["routing"]["warnings"][0].as_str().unwrap().contains("nope"));
+    assert!(a["routing"]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("nope"));
     // override SKIP.
     s.ok(
         "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
         json!({"i": {"detectionId": "r6", "outputIds": ["SKIP"]}}),
     )
     .await;
-    let a = create(&s, json!({"detectionId": "r6", "title": "t", "severity": "CRITICAL"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "r6", "title": "t", "severity": "CRITICAL"}),
+    )
+    .await;
     assert_eq!(a["routing"]["step"], "SKIPPED");
     // override severity feeds destination configuration.
     s.ok(
@@ -93,17 +117,29 @@ async fn routing_follows_the_precedence(db: TestDb) {
         json!({"i": {"detectionId": "r7", "severity": "LOW"}}),
     )
     .await;
-    let a = create(&s, json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"}),
+    )
+    .await;
     assert_eq!(names(&a), ["Low"]);
     // nothing matches: unrouted.
-    let a = create(&s, json!({"detectionId": "r8", "title": "t", "severity": "INFO"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "r8", "title": "t", "severity": "INFO"}),
+    )
+    .await;
     assert_eq!(a["routed"], false);
     // deliveries land at the chosen receivers only.
     let reqs = r.wait_for(6, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut paths: Vec<String> = r.requests().iter().map(|q| q.path.clone()).collect();
     paths.sort();
-    assert_eq!(paths, ["/high", "/high", "/low", "/low", "/other", "/other"], "{reqs:#?}");
+    assert_eq!(
+        paths,
+        ["/high", "/high", "/low", "/low", "/other", "/other"],
+        "{reqs:#?}"
+    );
     s.stop().await;
 }
 
@@ -116,15 +152,33 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
             "defaultForSeverity": ["HIGH"], "alertTypes": ["RULE", "POLICY"], "logTypes": ["Okta.SystemLog"]}}),
     )
     .await;
-    let rule_okta = create(&s, json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"})).await;
+    let rule_okta = create(
+        &s,
+        json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"}),
+    )
+    .await;
     assert_eq!(names(&rule_okta), ["Okta only"]);
-    let rule_aws = create(&s, json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"})).await;
-    assert_eq!(rule_aws["routing"]["excluded"][0]["reasons"], json!(["LOG_TYPE"]));
+    let rule_aws = create(
+        &s,
+        json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"}),
+    )
+    .await;
+    assert_eq!(
+        rule_aws["routing"]["excluded"][0]["reasons"],
+        json!(["LOG_TYPE"])
+    );
     // the log-type filter is ignored for non-RULE alerts.
     let policy = create(&s, json!({"detectionId": "c", "title": "t", "severity": "HIGH", "type": "POLICY", "logType": "AWS.CloudTrail"})).await;
     assert_eq!(names(&policy), ["Okta only"]);
-    let scheduled = create(&s, json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"})).await;
-    assert_eq!(scheduled["routing"]["excluded"][0]["reasons"], json!(["ALERT_TYPE"]));
+    let scheduled = create(
+        &s,
+        json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"}),
+    )
+    .await;
+    assert_eq!(
+        scheduled["routing"]["excluded"][0]["reasons"],
+        json!(["ALERT_TYPE"])
+    );
     s.stop().await;
 }
 
@@ -137,7 +191,11 @@ async fn dedup_joins_open_alerts(db: TestDb) {
     assert_eq!(first["id"], second["id"]);
     assert_eq!(second["eventCount"], 2);
     assert!(second["lastReceivedEventAt"].as_str() >= first["lastReceivedEventAt"].as_str());
-    let other = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=bob"})).await;
+    let other = create(
+        &s,
+        json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=bob"}),
+    )
+    .await;
     assert_ne!(other["id"], first["id"]);
     // a closed alert is not joined.
     s.ok(
@@ -184,9 +242,31 @@ async fn payload_headers_and_signature(db: TestDb) {
     assert_eq!(req.header("content-type"), Some("application/json"));
     let body = req.json();
     let alert_id = a["id"].as_str().unwrap();
-    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["alertContext", "alertId", "createdAt", "description", "id", "link", "name", "runbook", "severity", "tags", "title", "type", "version"]);
+    assert_eq!(
+        keys,
+        [
+            "alertContext",
+            "alertId",
+            "createdAt",
+            "description",
+            "id",
+            "link",
+            "name",
+            "runbook",
+            "severity",
+            "tags",
+            "title",
+            "type",
+            "version"
+        ]
+    );
     assert_eq!(body["id"], "AWS.Root.Login");
     assert_eq!(body["alertId"], alert_id);
     assert_eq!(body["name"], "Root login");
@@ -195,12 +275,20 @@ async fn payload_headers_and_signature(db: TestDb) {
     assert_eq!(body["runbook"], "Call the CISO");
     assert_eq!(body["tags"], json!(["root", "aws"]));
     assert_eq!(body["alertContext"], json!({"ip": "1.2.3.4"}));
-    assert_eq!(body["link"], format!("https://herald.test/alerts/{alert_id}"));
+    assert_eq!(
+        body["link"],
+        format!("https://herald.test/alerts/{alert_id}")
+    );
     assert!(body["createdAt"].as_str().unwrap().ends_with('Z'));
     // Standard Webhooks headers, verifiable by the receiver.
     let id = req.header("webhook-id").unwrap();
     let ts: i64 = req.header("webhook-timestamp").unwrap().parse().unwrap();
-    let expected = herald::destinations::signing::sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id, ts, &req.body);
+    let expected = herald::destinations::signing::sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        id,
+        ts,
+        &req.body,
+    );
     assert_eq!(req.header("webhook-signature"), Some(expected.as_str()));
     let d = settled(&s, alert_id).await;
     assert_eq!(d[0]["deliveryId"], id, "webhook-id is the delivery id");
@@ -210,19 +298,40 @@ async fn payload_headers_and_signature(db: TestDb) {
 async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    r.push(Reply::status(500).body("boom")).push(Reply::status(503));
+    r.push(Reply::status(500).body("boom"))
+        .push(Reply::status(503));
     add_webhook(&s, "Flaky", &r.url, &["HIGH"]).await;
-    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     let d = settled(&s, a["id"].as_str().unwrap()).await;
     assert_eq!(d[0]["status"], "SUCCEEDED");
     assert_eq!(d[0]["attemptCount"], 3);
     let attempts = d[0]["attempts"].as_array().unwrap();
-    assert_eq!(attempts.iter().map(|a| a["statusCode"].as_i64().unwrap()).collect::<Vec<_>>(), [500, 503, 200]);
-    assert_eq!(attempts.iter().map(|a| a["attemptNumber"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a["statusCode"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [500, 503, 200]
+    );
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a["attemptNumber"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert_eq!(attempts[0]["message"], "boom");
     assert_eq!(attempts[0]["success"], false);
     assert_eq!(attempts[2]["success"], true);
-    let ids: Vec<String> = r.requests().iter().map(|q| q.header("webhook-id").unwrap().to_string()).collect();
+    let ids: Vec<String> = r
+        .requests()
+        .iter()
+        .map(|q| q.header("webhook-id").unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 3);
     assert!(ids.iter().all(|i| i == &ids[0]));
     s.stop().await;
@@ -242,7 +351,11 @@ async fn permanent_failures_and_exhausted_retries(db: TestDb) {
         l.local_addr().unwrap()
     };
     add_webhook(&s, "Closed", &format!("http://{closed}/"), &["HIGH"]).await;
-    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     let d = settled(&s, a["id"].as_str().unwrap()).await;
     let by = |label: &str| d.iter().find(|x| x["label"] == label).unwrap().clone();
     let b = by("Bad");
@@ -256,7 +369,10 @@ async fn permanent_failures_and_exhausted_retries(db: TestDb) {
     let c = by("Closed");
     assert_eq!(c["status"], "FAILED");
     assert_eq!(c["attempts"][0]["statusCode"], 0);
-    assert!(c["attempts"][0]["message"].as_str().unwrap().contains("connection"));
+    assert!(c["attempts"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("connection"));
     s.stop().await;
 }
 
@@ -265,13 +381,20 @@ async fn retry_after_is_honoured(db: TestDb) {
     let r = Receiver::start().await;
     r.push(Reply::status(429).header("retry-after", "1"));
     add_webhook(&s, "Limited", &r.url, &["HIGH"]).await;
-    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     let d = settled(&s, a["id"].as_str().unwrap()).await;
     assert_eq!(d[0]["status"], "SUCCEEDED");
     let reqs = r.requests();
     assert_eq!(reqs.len(), 2);
     let gap = reqs[1].at - reqs[0].at;
-    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}, before Retry-After");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "retried after {gap:?}, before Retry-After"
+    );
     s.stop().await;
 }
 
@@ -303,12 +426,19 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
     assert_eq!(got[0].json()["type"], "RULE");
     // unknown ids are BAD_USER_INPUT.
     let (code, _) = s
-        .err("mutation { sendTestAlert(input: {outputIds: [\"nope\"]}) { success } }", json!({}))
+        .err(
+            "mutation { sendTestAlert(input: {outputIds: [\"nope\"]}) { success } }",
+            json!({}),
+        )
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
 
     // deliverAlert: bypasses routing (no destination takes INFO), prefixes the title.
-    let a = create(&s, json!({"detectionId": "x", "title": "Disk full", "severity": "INFO"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "Disk full", "severity": "INFO"}),
+    )
+    .await;
     assert_eq!(a["routed"], false);
     s.ok(
         "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }",
@@ -331,7 +461,11 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
 
 async fn alert_updates_and_comments(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "LOW"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "LOW"}),
+    )
+    .await;
     let id = a["id"].clone();
     let out = s
         .ok(
@@ -339,21 +473,35 @@ async fn alert_updates_and_comments(db: TestDb) {
             json!({"i": {"ids": [id], "status": "RESOLVED"}}),
         )
         .await;
-    assert_eq!(out["updateAlertStatusById"]["alerts"][0]["status"], "RESOLVED");
-    assert_eq!(out["updateAlertStatusById"]["alerts"][0]["lastModifiedBy"], "test-admin");
+    assert_eq!(
+        out["updateAlertStatusById"]["alerts"][0]["status"],
+        "RESOLVED"
+    );
+    assert_eq!(
+        out["updateAlertStatusById"]["alerts"][0]["lastModifiedBy"],
+        "test-admin"
+    );
     let out = s
         .ok(
             "mutation($i: UpdateAlertsAssigneeByIdInput!) { updateAlertsAssigneeById(input: $i) { alerts { assigneeId } } }",
             json!({"i": {"ids": [id], "assigneeId": "alice"}}),
         )
         .await;
-    assert_eq!(out["updateAlertsAssigneeById"]["alerts"][0]["assigneeId"], "alice");
+    assert_eq!(
+        out["updateAlertsAssigneeById"]["alerts"][0]["assigneeId"],
+        "alice"
+    );
     s.ok(
         "mutation($i: CreateAlertCommentInput!) { createAlertComment(input: $i) { comment { id body createdBy } } }",
         json!({"i": {"alertId": id, "body": "looking"}}),
     )
     .await;
-    let got = s.ok("query($id: ID!) { alert(id: $id) { comments { body createdBy createdAt } } }", json!({"id": id})).await;
+    let got = s
+        .ok(
+            "query($id: ID!) { alert(id: $id) { comments { body createdBy createdAt } } }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(got["alert"]["comments"][0]["body"], "looking");
     assert_eq!(got["alert"]["comments"][0]["createdBy"], "test-admin");
     let (code, _) = s
@@ -377,12 +525,21 @@ async fn filters_and_pagination(db: TestDb) {
     }
     let page = s.ok(PAGE, json!({"i": {"pageSize": 3}})).await["alerts"].clone();
     assert_eq!(page["edges"].as_array().unwrap().len(), 3);
-    assert_eq!(page["edges"][0]["node"]["title"], "Alert number 6", "newest first by default");
+    assert_eq!(
+        page["edges"][0]["node"]["title"], "Alert number 6",
+        "newest first by default"
+    );
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     let mut seen = vec![];
     let mut cursor = Value::Null;
     loop {
-        let p = s.ok(PAGE, json!({"i": {"pageSize": 2, "cursor": cursor, "sortDir": "ascending"}})).await["alerts"].clone();
+        let p = s
+            .ok(
+                PAGE,
+                json!({"i": {"pageSize": 2, "cursor": cursor, "sortDir": "ascending"}}),
+            )
+            .await["alerts"]
+            .clone();
         for e in p["edges"].as_array().unwrap() {
             seen.push(e["node"]["title"].as_str().unwrap().to_string());
         }
@@ -391,14 +548,34 @@ async fn filters_and_pagination(db: TestDb) {
             break;
         }
     }
-    assert_eq!(seen, (0..7).map(|i| format!("Alert number {i}")).collect::<Vec<_>>());
-    let high = s.ok(PAGE, json!({"i": {"severities": ["HIGH"]}})).await["alerts"]["edges"].as_array().unwrap().len();
+    assert_eq!(
+        seen,
+        (0..7)
+            .map(|i| format!("Alert number {i}"))
+            .collect::<Vec<_>>()
+    );
+    let high = s.ok(PAGE, json!({"i": {"severities": ["HIGH"]}})).await["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(high, 4);
-    let det = s.ok(PAGE, json!({"i": {"detectionId": "det1"}})).await["alerts"]["edges"].as_array().unwrap().len();
+    let det = s.ok(PAGE, json!({"i": {"detectionId": "det1"}})).await["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(det, 2);
-    let named = s.ok(PAGE, json!({"i": {"nameContains": "NUMBER 3"}})).await["alerts"]["edges"].clone();
+    let named =
+        s.ok(PAGE, json!({"i": {"nameContains": "NUMBER 3"}})).await["alerts"]["edges"].clone();
     assert_eq!(named.as_array().unwrap().len(), 1);
-    let none = s.ok(PAGE, json!({"i": {"createdAtBefore": "2000-01-01T00:00:00Z"}})).await["alerts"]["edges"].as_array().unwrap().len();
+    let none = s
+        .ok(
+            PAGE,
+            json!({"i": {"createdAtBefore": "2000-01-01T00:00:00Z"}}),
+        )
+        .await["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(none, 0);
     let (code, _) = s.err(PAGE, json!({"i": {"pageSize": 1001}})).await;
     assert_eq!(code, "BAD_USER_INPUT");
@@ -440,7 +617,13 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
     let mut cursor = Value::Null;
     let poll = async {
         loop {
-            let p = s.ok(PAGE, json!({"i": {"pageSize": 7, "cursor": cursor, "sortDir": "ascending"}})).await["alerts"].clone();
+            let p = s
+                .ok(
+                    PAGE,
+                    json!({"i": {"pageSize": 7, "cursor": cursor, "sortDir": "ascending"}}),
+                )
+                .await["alerts"]
+                .clone();
             for e in p["edges"].as_array().unwrap() {
                 seen.push(e["node"]["id"].as_str().unwrap().to_string());
             }
@@ -451,7 +634,9 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), poll).await.expect("poller saw everything");
+    tokio::time::timeout(Duration::from_secs(60), poll)
+        .await
+        .expect("poller saw everything");
     let mut created: Vec<String> = vec![];
     for h in handles {
         created.extend(h.await.unwrap());
@@ -470,9 +655,17 @@ async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
     let r = Receiver::start().await;
     r.push(Reply::status(500));
     let id = add_webhook(&s, "Gone soon", &r.url, &["HIGH"]).await;
-    let a = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    let a = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     r.wait_for(1, Duration::from_secs(10)).await;
-    s.ok("mutation($id: ID!) { deleteDestination(id: $id) }", json!({"id": id})).await;
+    s.ok(
+        "mutation($id: ID!) { deleteDestination(id: $id) }",
+        json!({"id": id}),
+    )
+    .await;
     let d = settled(&s, a["id"].as_str().unwrap()).await;
     assert_eq!(d[0]["status"], "FAILED");
     assert!(d[0]["message"].as_str().unwrap().contains("deleted"));
@@ -494,7 +687,10 @@ async fn two_instances_share_the_work(db: TestDb) {
     r.wait_for(n, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let reqs = r.requests();
-    let mut ids: Vec<String> = reqs.iter().map(|q| q.header("webhook-id").unwrap().to_string()).collect();
+    let mut ids: Vec<String> = reqs
+        .iter()
+        .map(|q| q.header("webhook-id").unwrap().to_string())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "every delivery sent");

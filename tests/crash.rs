@@ -8,7 +8,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Proc {
@@ -38,12 +42,24 @@ fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
 
 async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Proc {
     let port = free_port();
-    let child = herald(db, port, extra).arg("serve").spawn().expect("start herald");
+    let child = herald(db, port, extra)
+        .arg("serve")
+        .spawn()
+        .expect("start herald");
     let url = format!("http://127.0.0.1:{port}");
     let c = reqwest::Client::new();
-    eventually(Duration::from_secs(30), "herald to answer /healthz", || async {
-        c.get(format!("{url}/healthz")).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "herald to answer /healthz",
+        || async {
+            c.get(format!("{url}/healthz"))
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
+        },
+    )
     .await;
     Proc { child, url }
 }
@@ -73,7 +89,8 @@ async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
     v["data"].clone()
 }
 
-const STATUSES: &str = "{ alerts(input: {pageSize: 100}) { edges { node { id deliveries { status } } } } }";
+const STATUSES: &str =
+    "{ alerts(input: {pageSize: 100}) { edges { node { id deliveries { status } } } } }";
 
 async fn statuses(url: &str, token: &str) -> Vec<(String, String)> {
     let v = gql(url, token, STATUSES, json!({})).await;
@@ -83,7 +100,12 @@ async fn statuses(url: &str, token: &str) -> Vec<(String, String)> {
         .iter()
         .flat_map(|e| {
             let id = e["node"]["id"].as_str().unwrap().to_string();
-            e["node"]["deliveries"].as_array().unwrap().iter().map(move |d| (id.clone(), d["status"].as_str().unwrap().to_string())).collect::<Vec<_>>()
+            e["node"]["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |d| (id.clone(), d["status"].as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -118,17 +140,28 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
     first.child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
     first.child.wait().unwrap();
     let before = statuses_from_db(&db).await;
-    assert!(before.iter().any(|s| s != "SUCCEEDED"), "the kill came too late to test anything: {before:?}");
+    assert!(
+        before.iter().any(|s| s != "SUCCEEDED"),
+        "the kill came too late to test anything: {before:?}"
+    );
 
     receiver.default_reply(Reply::status(200));
     let second = spawn(&db, &[]).await;
-    let done = eventually(Duration::from_secs(30), "every delivery to succeed after restart", || async {
-        let s = statuses(&second.url, &token).await;
-        (s.len() == 12 && s.iter().all(|(_, st)| st == "SUCCEEDED")).then_some(s)
-    })
+    let done = eventually(
+        Duration::from_secs(30),
+        "every delivery to succeed after restart",
+        || async {
+            let s = statuses(&second.url, &token).await;
+            (s.len() == 12 && s.iter().all(|(_, st)| st == "SUCCEEDED")).then_some(s)
+        },
+    )
     .await;
     // At least once: every alert reached the receiver.
-    let got: std::collections::HashSet<String> = receiver.requests().iter().map(|r| r.json()["alertId"].as_str().unwrap().to_string()).collect();
+    let got: std::collections::HashSet<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.json()["alertId"].as_str().unwrap().to_string())
+        .collect();
     for (alert, _) in &done {
         assert!(got.contains(alert), "alert {alert} never arrived");
     }
@@ -138,7 +171,10 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
 async fn statuses_from_db(db: &TestDb) -> Vec<String> {
     use sea_orm::EntityTrait;
     let conn = sea_orm::Database::connect(&db.url).await.unwrap();
-    let rows = herald::store::entities::delivery::Entity::find().all(&conn).await.unwrap();
+    let rows = herald::store::entities::delivery::Entity::find()
+        .all(&conn)
+        .await
+        .unwrap();
     conn.close().await.ok();
     rows.into_iter().map(|d| d.status).collect()
 }
@@ -146,7 +182,10 @@ async fn statuses_from_db(db: &TestDb) -> Vec<String> {
 async fn stop(mut p: Proc) {
     let pid = p.child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || p.child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || p.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "herald exited with {status}");
 }
 
@@ -159,7 +198,11 @@ async fn sigterm_finishes_in_flight_work(db: TestDb) {
     receiver.wait_for(3, Duration::from_secs(10)).await;
     stop(p).await;
     let after = statuses_from_db(&db).await;
-    assert_eq!(after, ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], "in-flight deliveries finished before exit");
+    assert_eq!(
+        after,
+        ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"],
+        "in-flight deliveries finished before exit"
+    );
 }
 
 /// Secrets never reach the logs, even at debug level and when deliveries fail.
@@ -169,15 +212,24 @@ async fn secrets_never_appear_in_logs(db: TestDb) {
     let token = token(&db);
     let log = tempfile::NamedTempFile::new().unwrap();
     let port = free_port();
-    let child = herald(&db, port, &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")])
-        .arg("serve")
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
+    let child = herald(
+        &db,
+        port,
+        &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")],
+    )
+    .arg("serve")
+    .stderr(log.reopen().unwrap())
+    .spawn()
+    .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let c = reqwest::Client::new();
     eventually(Duration::from_secs(30), "healthz", || async {
-        c.get(format!("{url}/healthz")).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        c.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ())
     })
     .await;
     let p = Proc { child, url };
@@ -194,23 +246,43 @@ async fn secrets_never_appear_in_logs(db: TestDb) {
             "defaultForSeverity": ["HIGH"]}}),
     )
     .await;
-    gql(&p.url, &token, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-        json!({"i": {"detectionId": "d", "title": "t", "severity": "HIGH"}})).await;
+    gql(
+        &p.url,
+        &token,
+        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+        json!({"i": {"detectionId": "d", "title": "t", "severity": "HIGH"}}),
+    )
+    .await;
     // unreachable port: the network error text must not carry the URL either
     gql(&p.url, &token, ADD_WEBHOOK, json!({"input": {"displayName": "Closed", "outputConfig": {"customWebhook": {
         "webhookURL": format!("http://127.0.0.1:{}/{secret_path}", free_port())}}, "defaultForSeverity": ["HIGH"]}})).await;
-    gql(&p.url, &token, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-        json!({"i": {"detectionId": "e", "title": "t", "severity": "HIGH"}})).await;
+    gql(
+        &p.url,
+        &token,
+        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+        json!({"i": {"detectionId": "e", "title": "t", "severity": "HIGH"}}),
+    )
+    .await;
     receiver.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let everything = gql(&p.url, &token, "{ destinations { outputConfig { customWebhook { webhookURL headers { value } signingSecret } } } alerts { edges { node { deliveries { message attempts { message } } } } } }", json!({})).await;
     stop(p).await;
     let logs = std::fs::read_to_string(log.path()).unwrap();
-    assert!(logs.contains("delivery attempt"), "debug logs were captured");
+    assert!(
+        logs.contains("delivery attempt"),
+        "debug logs were captured"
+    );
     for secret in [secret_path, header_secret, signing, &signing[6..]] {
         assert!(!logs.contains(secret), "secret {secret:?} in the logs");
-        assert!(!everything.to_string().contains(secret), "secret {secret:?} in a query result");
+        assert!(
+            !everything.to_string().contains(secret),
+            "secret {secret:?} in a query result"
+        );
     }
 }
 
-on_both!(sigkill_mid_delivery_loses_nothing, sigterm_finishes_in_flight_work, secrets_never_appear_in_logs);
+on_both!(
+    sigkill_mid_delivery_loses_nothing,
+    sigterm_finishes_in_flight_work,
+    secrets_never_appear_in_logs
+);

@@ -16,18 +16,29 @@ async fn create(s: &TestServer, input: Value) -> Value {
 }
 
 async fn add(s: &TestServer, input: Value) -> String {
-    s.ok(ADD_WEBHOOK, json!({ "input": input })).await["addDestination"]["outputId"].as_str().unwrap().to_string()
+    s.ok(ADD_WEBHOOK, json!({ "input": input })).await["addDestination"]["outputId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn add_polling(s: &TestServer, name: &str, visibility: i32) -> String {
     add(s, json!({"displayName": name, "outputConfig": {"polling": {"visibilityTimeoutSeconds": visibility}}, "defaultForSeverity": ["MEDIUM"]})).await
 }
 
-const PENDING: &str = "query($i: PendingDeliveriesInput!) { pendingDeliveries(input: $i) { deliveryId payload } }";
+const PENDING: &str =
+    "query($i: PendingDeliveriesInput!) { pendingDeliveries(input: $i) { deliveryId payload } }";
 const ACK: &str = "mutation($i: AcknowledgeDeliveriesInput!) { acknowledgeDeliveries(input: $i) }";
 
 async fn pending(s: &TestServer, output_id: &str, n: i32) -> Vec<Value> {
-    s.ok(PENDING, json!({"i": {"outputId": output_id, "pageSize": n}})).await["pendingDeliveries"].as_array().unwrap().clone()
+    s.ok(
+        PENDING,
+        json!({"i": {"outputId": output_id, "pageSize": n}}),
+    )
+    .await["pendingDeliveries"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn polling_destinations(db: TestDb) {
@@ -35,18 +46,28 @@ async fn polling_destinations(db: TestDb) {
     let out = add_polling(&s, "SIEM poller", 1).await;
     let listed = s.ok("query($id: ID!) { destination(id: $id) { outputType outputConfig { polling { visibilityTimeoutSeconds } } } }", json!({"id": out})).await;
     assert_eq!(listed["destination"]["outputType"], "polling");
-    assert_eq!(listed["destination"]["outputConfig"]["polling"]["visibilityTimeoutSeconds"], 1);
+    assert_eq!(
+        listed["destination"]["outputConfig"]["polling"]["visibilityTimeoutSeconds"],
+        1
+    );
     let mut alert_ids = vec![];
     for i in 0..20 {
         let a = create(&s, json!({"detectionId": "p", "title": format!("t{i}"), "severity": "MEDIUM", "dedupString": i.to_string()})).await;
-        assert_eq!(a["routing"]["destinations"][0]["displayName"], "SIEM poller");
+        assert_eq!(
+            a["routing"]["destinations"][0]["displayName"],
+            "SIEM poller"
+        );
         alert_ids.push(a["id"].as_str().unwrap().to_string());
     }
     // The dispatcher never sends pull deliveries: they stay pending.
     tokio::time::sleep(Duration::from_millis(200)).await;
     // Two concurrent pollers never get the same delivery within its lease.
     let (a, b) = tokio::join!(pending(&s, &out, 15), pending(&s, &out, 15));
-    let mut ids: Vec<String> = a.iter().chain(b.iter()).map(|d| d["deliveryId"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = a
+        .iter()
+        .chain(b.iter())
+        .map(|d| d["deliveryId"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 20, "both pollers together get all 20");
     ids.sort();
     ids.dedup();
@@ -56,12 +77,21 @@ async fn polling_destinations(db: TestDb) {
     assert!(alert_ids.contains(&p["alertId"].as_str().unwrap().to_string()));
     assert_eq!(p["id"], "p");
     assert_eq!(p["severity"], "MEDIUM");
-    assert!(pending(&s, &out, 100).await.is_empty(), "leased deliveries are hidden");
+    assert!(
+        pending(&s, &out, 100).await.is_empty(),
+        "leased deliveries are hidden"
+    );
     // Acknowledge the first poller's; the rest come back after the visibility timeout.
     let acked: Vec<Value> = a.iter().map(|d| d["deliveryId"].clone()).collect();
-    let n = s.ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}})).await["acknowledgeDeliveries"].clone();
+    let n = s
+        .ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}}))
+        .await["acknowledgeDeliveries"]
+        .clone();
     assert_eq!(n, json!(a.len()));
-    let again = s.ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}})).await["acknowledgeDeliveries"].clone();
+    let again = s
+        .ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}}))
+        .await["acknowledgeDeliveries"]
+        .clone();
     assert_eq!(again, 0, "acknowledging twice counts once");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let redelivered = pending(&s, &out, 100).await;
@@ -92,10 +122,24 @@ async fn routing_dry_run(db: TestDb) {
     assert_eq!(d["step"], "DESTINATION_CONFIGURATION");
     assert_eq!(d["effectiveSeverity"], "HIGH");
     assert_eq!(d["destinations"], json!([]));
-    let excluded: Vec<(String, Value)> = d["excluded"].as_array().unwrap().iter().map(|e| (e["displayName"].as_str().unwrap().to_string(), e["reasons"].clone())).collect();
+    let excluded: Vec<(String, Value)> = d["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["displayName"].as_str().unwrap().to_string(),
+                e["reasons"].clone(),
+            )
+        })
+        .collect();
     assert_eq!(
         excluded,
-        vec![("Pager".into(), json!(["SEVERITY"])), ("Okta".into(), json!(["LOG_TYPE"])), ("Policies".into(), json!(["ALERT_TYPE"]))]
+        vec![
+            ("Pager".into(), json!(["SEVERITY"])),
+            ("Okta".into(), json!(["LOG_TYPE"])),
+            ("Policies".into(), json!(["ALERT_TYPE"]))
+        ]
     );
     let d = s.ok(q, json!({"i": {"detectionId": "x", "title": "t", "severity": "LOW", "generatedDestinations": ["SKIP"]}})).await["routeAlert"].clone();
     assert_eq!(d["step"], "SKIPPED");
@@ -103,7 +147,12 @@ async fn routing_dry_run(db: TestDb) {
     assert_eq!(d["step"], "GENERATED_DESTINATIONS");
     assert_eq!(d["destinations"][0]["displayName"], "Pager");
     // Nothing was stored or sent.
-    let n = s.ok("{ alerts { edges { node { id } } } }", json!({})).await["alerts"]["edges"].as_array().unwrap().len();
+    let n = s
+        .ok("{ alerts { edges { node { id } } } }", json!({}))
+        .await["alerts"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(n, 0);
     assert!(r.requests().is_empty());
     s.stop().await;
@@ -114,24 +163,71 @@ async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
     let r = Receiver::start().await;
     let lonely = add_webhook(&s, "Lonely", &r.url, &[]).await;
     add_webhook(&s, "High", &r.url, &["HIGH"]).await;
-    let routed = create(&s, json!({"detectionId": "x", "title": "routed", "severity": "HIGH"})).await;
-    let unrouted = create(&s, json!({"detectionId": "y", "title": "unrouted", "severity": "LOW"})).await;
+    let routed = create(
+        &s,
+        json!({"detectionId": "x", "title": "routed", "severity": "HIGH"}),
+    )
+    .await;
+    let unrouted = create(
+        &s,
+        json!({"detectionId": "y", "title": "unrouted", "severity": "LOW"}),
+    )
+    .await;
     let skipped = create(&s, json!({"detectionId": "z", "title": "skipped", "severity": "LOW", "generatedDestinations": []})).await;
     assert_eq!(routed["routed"], true);
     assert_eq!(unrouted["routed"], false);
     assert_eq!(skipped["routed"], true);
     let q = "query($i: AlertsInput) { alerts(input: $i) { edges { node { title } } } }";
-    let titles = |v: Value| -> Vec<String> { v["alerts"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap().to_string()).collect() };
-    assert_eq!(titles(s.ok(q, json!({"i": {"routed": false}})).await), ["unrouted"]);
-    assert_eq!(titles(s.ok(q, json!({"i": {"routed": true, "sortDir": "ascending"}})).await), ["routed", "skipped"]);
-    let w = s.ok("{ destinations { displayName warnings } }", json!({})).await;
-    let warnings = |name: &str| w["destinations"].as_array().unwrap().iter().find(|d| d["displayName"] == name).unwrap()["warnings"].clone();
-    assert!(warnings("Lonely")[0].as_str().unwrap().contains("unreachable"));
+    let titles = |v: Value| -> Vec<String> {
+        v["alerts"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        titles(s.ok(q, json!({"i": {"routed": false}})).await),
+        ["unrouted"]
+    );
+    assert_eq!(
+        titles(
+            s.ok(q, json!({"i": {"routed": true, "sortDir": "ascending"}}))
+                .await
+        ),
+        ["routed", "skipped"]
+    );
+    let w = s
+        .ok("{ destinations { displayName warnings } }", json!({}))
+        .await;
+    let warnings = |name: &str| {
+        w["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["displayName"] == name)
+            .unwrap()["warnings"]
+            .clone()
+    };
+    assert!(warnings("Lonely")[0]
+        .as_str()
+        .unwrap()
+        .contains("unreachable"));
     assert_eq!(warnings("High"), json!([]));
     // Named by an override: reachable.
-    s.ok("mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }", json!({"i": {"detectionId": "y", "outputIds": [lonely]}})).await;
-    let w = s.ok("{ destinations { displayName warnings } }", json!({})).await;
-    assert!(w["destinations"].as_array().unwrap().iter().all(|d| d["warnings"] == json!([])));
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "y", "outputIds": [lonely]}}),
+    )
+    .await;
+    let w = s
+        .ok("{ destinations { displayName warnings } }", json!({}))
+        .await;
+    assert!(w["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["warnings"] == json!([])));
     s.stop().await;
 }
 
@@ -144,34 +240,66 @@ async fn delivery_failure_alerts(db: TestDb) {
     let ops = Receiver::start().await;
     let broken_id = add(&s, json!({"displayName": "Broken", "outputConfig": {"customWebhook": {"webhookURL": broken.url}}, "defaultForSeverity": ["CRITICAL", "HIGH"]})).await;
     add(&s, json!({"displayName": "Ops", "outputConfig": {"customWebhook": {"webhookURL": ops.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["SYSTEM_ERROR"]})).await;
-    let a1 = create(&s, json!({"detectionId": "x", "title": "t1", "severity": "CRITICAL", "dedupString": "1"})).await;
+    let a1 = create(
+        &s,
+        json!({"detectionId": "x", "title": "t1", "severity": "CRITICAL", "dedupString": "1"}),
+    )
+    .await;
     let sys = eventually(Duration::from_secs(10), "a system error alert", || async {
         let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
-        v["alerts"]["edges"].as_array().filter(|e| !e.is_empty()).cloned()
+        v["alerts"]["edges"]
+            .as_array()
+            .filter(|e| !e.is_empty())
+            .cloned()
     })
     .await;
     assert_eq!(sys.len(), 1);
     let node = &sys[0]["node"];
     assert_eq!(node["title"], "Alert delivery to Broken failed");
     assert_eq!(node["type"], "SYSTEM_ERROR");
-    assert_eq!(node["alertContext"]["destination"]["outputId"], broken_id.as_str());
+    assert_eq!(
+        node["alertContext"]["destination"]["outputId"],
+        broken_id.as_str()
+    );
     assert_eq!(node["alertContext"]["alertId"], a1["id"]);
     assert_eq!(node["alertContext"]["lastStatusCode"], 400);
     assert_eq!(node["alertContext"]["lastMessage"], "invalid token");
-    assert_eq!(node["routing"]["destinations"], json!([{"displayName": "Ops"}]), "never to the failed destination");
+    assert_eq!(
+        node["routing"]["destinations"],
+        json!([{"displayName": "Ops"}]),
+        "never to the failed destination"
+    );
     let got = ops.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].json()["type"], "SYSTEM_ERROR");
     // A second failure within the hour joins the same system alert.
-    create(&s, json!({"detectionId": "x", "title": "t2", "severity": "CRITICAL", "dedupString": "2"})).await;
-    eventually(Duration::from_secs(10), "the second failure counted", || async {
-        let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
-        let e = v["alerts"]["edges"].as_array().unwrap().clone();
-        (e.len() == 1 && e[0]["node"]["eventCount"] == 2).then_some(())
-    })
+    create(
+        &s,
+        json!({"detectionId": "x", "title": "t2", "severity": "CRITICAL", "dedupString": "2"}),
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the second failure counted",
+        || async {
+            let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
+            let e = v["alerts"]["edges"].as_array().unwrap().clone();
+            (e.len() == 1 && e[0]["node"]["eventCount"] == 2).then_some(())
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(ops.requests().len(), 1, "one system alert per destination per hour");
-    assert_eq!(s.ok(ALERTS_OF_TYPE, json!({})).await["alerts"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        ops.requests().len(),
+        1,
+        "one system alert per destination per hour"
+    );
+    assert_eq!(
+        s.ok(ALERTS_OF_TYPE, json!({})).await["alerts"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     s.stop().await;
 }
 
@@ -184,18 +312,37 @@ async fn failures_of_system_alerts_do_not_recurse(db: TestDb) {
     add_webhook(&s, "A", &a.url, &["HIGH"]).await;
     add_webhook(&s, "B", &b.url, &["LOW"]).await;
     // A fails → system alert (HIGH) to B?  B only takes LOW, so route it with an override.
-    create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
+    create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     let sys = eventually(Duration::from_secs(10), "system alert", || async {
         let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
-        v["alerts"]["edges"].as_array().filter(|e| !e.is_empty()).cloned()
+        v["alerts"]["edges"]
+            .as_array()
+            .filter(|e| !e.is_empty())
+            .cloned()
     })
     .await;
-    assert_eq!(sys[0]["node"]["routing"]["destinations"], json!([]), "A is excluded, B does not take HIGH");
+    assert_eq!(
+        sys[0]["node"]["routing"]["destinations"],
+        json!([]),
+        "A is excluded, B does not take HIGH"
+    );
     // Now make B take the system alerts and fail too: no alert about the system alert.
-    s.ok("mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }", json!({"i": {"detectionId": "Herald.DeliveryFailure", "outputIds": ["B"]}})).await;
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "Herald.DeliveryFailure", "outputIds": ["B"]}}),
+    )
+    .await;
     // B fails → system alert 2: B is excluded from it, so configuration sends it to A,
     // which fails too — and that failure raises nothing more.
-    create(&s, json!({"detectionId": "y", "title": "t", "severity": "LOW"})).await;
+    create(
+        &s,
+        json!({"detectionId": "y", "title": "t", "severity": "LOW"}),
+    )
+    .await;
     a.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
@@ -208,11 +355,25 @@ async fn failures_of_system_alerts_do_not_recurse(db: TestDb) {
 async fn replay_failed_deliveries(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    r.push(Reply::status(401).body("bad url")).push(Reply::status(401).body("bad url"));
+    r.push(Reply::status(401).body("bad url"))
+        .push(Reply::status(401).body("bad url"));
     let out = add_webhook(&s, "Fixable", &r.url, &["HIGH"]).await;
-    let a1 = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "1"})).await;
-    let a2 = create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "2"})).await;
-    let status = |v: Value| v["alert"]["deliveries"][0]["status"].as_str().unwrap().to_string();
+    let a1 = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "1"}),
+    )
+    .await;
+    let a2 = create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "2"}),
+    )
+    .await;
+    let status = |v: Value| {
+        v["alert"]["deliveries"][0]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let q = "query($id: ID!) { alert(id: $id) { deliveries { status attemptCount attempts { attemptNumber statusCode } } } }";
     for a in [&a1, &a2] {
         eventually(Duration::from_secs(10), "FAILED", || async {
@@ -221,7 +382,12 @@ async fn replay_failed_deliveries(db: TestDb) {
         .await;
     }
     let retry = "mutation($i: RetryFailedDeliveriesInput!) { retryFailedDeliveries(input: $i) }";
-    let future = s.ok(retry, json!({"i": {"outputId": out, "since": "2999-01-01T00:00:00Z"}})).await;
+    let future = s
+        .ok(
+            retry,
+            json!({"i": {"outputId": out, "since": "2999-01-01T00:00:00Z"}}),
+        )
+        .await;
     assert_eq!(future["retryFailedDeliveries"], 0);
     let n = s.ok(retry, json!({"i": {"outputId": out}})).await;
     assert_eq!(n["retryFailedDeliveries"], 2);
@@ -258,17 +424,47 @@ async fn destination_health(db: TestDb) {
         assert_eq!(d["health"]["consecutiveFailures"], 0);
         assert!(d["health"]["lastAttemptAt"].is_null());
     }
-    create(&s, json!({"detectionId": "x", "title": "t", "severity": "HIGH"})).await;
-    create(&s, json!({"detectionId": "y", "title": "t", "severity": "MEDIUM"})).await; // → Poll
+    create(
+        &s,
+        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
+    create(
+        &s,
+        json!({"detectionId": "y", "title": "t", "severity": "MEDIUM"}),
+    )
+    .await; // → Poll
     let h = eventually(Duration::from_secs(10), "health to settle", || async {
         let v = s.ok(HEALTH, json!({})).await;
-        let bad = v["destinations"].as_array().unwrap().iter().find(|d| d["displayName"] == "Bad").unwrap().clone();
-        let good = v["destinations"].as_array().unwrap().iter().find(|d| d["displayName"] == "Good").unwrap().clone();
-        let settled = bad["health"]["consecutiveFailures"] == 2 && bad["health"]["pendingCount"] == 0 && good["health"]["lastSuccessAt"].is_string();
+        let bad = v["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["displayName"] == "Bad")
+            .unwrap()
+            .clone();
+        let good = v["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["displayName"] == "Good")
+            .unwrap()
+            .clone();
+        let settled = bad["health"]["consecutiveFailures"] == 2
+            && bad["health"]["pendingCount"] == 0
+            && good["health"]["lastSuccessAt"].is_string();
         settled.then_some(v)
     })
     .await;
-    let by = |n: &str| h["destinations"].as_array().unwrap().iter().find(|d| d["displayName"] == n).unwrap()["health"].clone();
+    let by = |n: &str| {
+        h["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["displayName"] == n)
+            .unwrap()["health"]
+            .clone()
+    };
     assert_eq!(by("Bad")["state"], "FAILING");
     assert_eq!(by("Bad")["lastError"], "down");
     assert!(by("Bad")["lastSuccessAt"].is_null());
@@ -277,10 +473,20 @@ async fn destination_health(db: TestDb) {
     assert_eq!(by("Poll")["pendingCount"], 1);
     // A success resets the failure count.
     bad.default_reply(Reply::status(200));
-    create(&s, json!({"detectionId": "z", "title": "t", "severity": "HIGH"})).await;
+    create(
+        &s,
+        json!({"detectionId": "z", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
     eventually(Duration::from_secs(10), "recovery", || async {
         let v = s.ok(HEALTH, json!({})).await;
-        let b = v["destinations"].as_array().unwrap().iter().find(|d| d["displayName"] == "Bad").unwrap().clone();
+        let b = v["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["displayName"] == "Bad")
+            .unwrap()
+            .clone();
         (b["health"]["state"] == "HEALTHY" && b["health"]["consecutiveFailures"] == 0).then_some(())
     })
     .await;
@@ -297,15 +503,27 @@ async fn a_429_pauses_the_whole_destination(db: TestDb) {
         ids.push(create(&s, json!({"detectionId": "burst", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await["id"].clone());
     }
     let reqs = r.wait_for(9, Duration::from_secs(20)).await;
-    let first = reqs.iter().position(|q| q.at == reqs.iter().map(|q| q.at).min().unwrap()).unwrap();
+    let first = reqs
+        .iter()
+        .position(|q| q.at == reqs.iter().map(|q| q.at).min().unwrap())
+        .unwrap();
     let t429 = reqs[first].at;
     for q in reqs.iter().filter(|q| q.at > t429) {
-        assert!(q.at - t429 >= Duration::from_millis(1950), "a request was sent {:?} after the 429", q.at - t429);
+        assert!(
+            q.at - t429 >= Duration::from_millis(1950),
+            "a request was sent {:?} after the 429",
+            q.at - t429
+        );
     }
     // All delivered; waiting for the limiter never failed a delivery.
     for id in ids {
         let v = eventually(Duration::from_secs(10), "delivered", || async {
-            let v = s.ok("query($id: ID!) { alert(id: $id) { deliveries { status } } }", json!({"id": id})).await;
+            let v = s
+                .ok(
+                    "query($id: ID!) { alert(id: $id) { deliveries { status } } }",
+                    json!({"id": id}),
+                )
+                .await;
             (v["alert"]["deliveries"][0]["status"] == "SUCCEEDED").then_some(v)
         })
         .await;
@@ -326,9 +544,16 @@ async fn max_requests_per_second(db: TestDb) {
     times.sort();
     // A burst of 4, then one every 250 ms: 10 requests take at least 1.5 s.
     let span = times[9] - times[0];
-    assert!(span >= Duration::from_millis(1400), "10 requests in {span:?} at 4/s");
+    assert!(
+        span >= Duration::from_millis(1400),
+        "10 requests in {span:?} at 4/s"
+    );
     for w in times.windows(5) {
-        assert!(w[4] - w[0] >= Duration::from_millis(200), "5 requests within {:?}", w[4] - w[0]);
+        assert!(
+            w[4] - w[0] >= Duration::from_millis(200),
+            "5 requests within {:?}",
+            w[4] - w[0]
+        );
     }
     s.stop().await;
 }

@@ -1,6 +1,9 @@
 //! `customWebhook`: the Panther payload as JSON to any URL, with optional custom headers
 //! and an optional Standard Webhooks signature.
-use super::{json_webhook, parse_config, signing, template, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::{
+    json_webhook, parse_config, signing, template, validate_url, DeliveryContext, Integration,
+    OutboundRequest,
+};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,20 +51,30 @@ impl Integration for CustomWebhook {
         for h in c.headers.iter().flatten() {
             reqwest::header::HeaderName::from_bytes(h.key.as_bytes())
                 .map_err(|_| format!("header name {:?} is not a valid HTTP header name", h.key))?;
-            reqwest::header::HeaderValue::from_str(&h.value)
-                .map_err(|_| format!("the value of header {:?} is not a valid HTTP header value", h.key))?;
+            reqwest::header::HeaderValue::from_str(&h.value).map_err(|_| {
+                format!(
+                    "the value of header {:?} is not a valid HTTP header value",
+                    h.key
+                )
+            })?;
         }
         template::check_opt("payloadTemplate", c.payload_template.as_deref())
     }
 
-    fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        config: &Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         let c: CustomWebhookConfig = parse_config(config)?;
-        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
+        let mut req =
+            json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
         for h in c.headers.unwrap_or_default() {
             req.headers.push((h.key, h.value));
         }
         if let Some(secret) = c.signing_secret.filter(|s| !s.is_empty()) {
-            req.headers.push(("webhook-timestamp".into(), ctx.timestamp.to_string()));
+            req.headers
+                .push(("webhook-timestamp".into(), ctx.timestamp.to_string()));
             req.headers.push((
                 "webhook-signature".into(),
                 signing::sign(&secret, ctx.delivery_id, ctx.timestamp, &req.body),

@@ -3,14 +3,11 @@
 //! Delivery, retries and attempt records live in `dispatch`, once for all types.
 //! Adding a type: one file here, one line in [`registry`], one field in
 //! `graphql::destination_config`.
-pub mod custom_webhook;
-pub mod polling;
-pub mod secrets;
-pub mod signing;
 pub mod asana;
 pub mod aws;
 pub mod blink_ops;
 pub mod common;
+pub mod custom_webhook;
 pub mod discord;
 pub mod email;
 pub mod github;
@@ -23,8 +20,11 @@ pub mod mindflow;
 pub mod ms_teams;
 pub mod opsgenie;
 pub mod pager_duty;
+pub mod polling;
 pub mod rapid7;
+pub mod secrets;
 pub mod service_now;
+pub mod signing;
 pub mod slack;
 pub mod slack_bot;
 pub mod sns;
@@ -129,7 +129,9 @@ pub trait CustomSender: Send + Sync {
         client: &'a reqwest::Client,
         config: &'a Value,
         ctx: &'a DeliveryContext<'a>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::dispatch::sender::Outcome> + Send + 'a>>;
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = crate::dispatch::sender::Outcome> + Send + 'a>,
+    >;
 }
 
 /// Every destination type, by `outputType`.

@@ -20,7 +20,10 @@ pub struct PollingConfig {
 impl PollingConfig {
     pub fn visibility_ms(config: &Value) -> i64 {
         let c: PollingConfig = parse_config(config).unwrap_or_default();
-        i64::from(c.visibility_timeout_seconds.unwrap_or(DEFAULT_VISIBILITY_TIMEOUT_SECONDS)) * 1000
+        i64::from(
+            c.visibility_timeout_seconds
+                .unwrap_or(DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
+        ) * 1000
     }
 }
 
@@ -38,12 +41,18 @@ impl Integration for Polling {
     fn validate(&self, config: &Value) -> Result<(), String> {
         let c: PollingConfig = parse_config(config)?;
         match c.visibility_timeout_seconds {
-            Some(v) if !(1..=43_200).contains(&v) => Err("visibilityTimeoutSeconds must be between 1 and 43200".into()),
+            Some(v) if !(1..=43_200).contains(&v) => {
+                Err("visibilityTimeoutSeconds must be between 1 and 43200".into())
+            }
             _ => Ok(()),
         }
     }
 
-    fn build_request(&self, _config: &Value, _ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
+    fn build_request(
+        &self,
+        _config: &Value,
+        _ctx: &DeliveryContext<'_>,
+    ) -> Result<OutboundRequest, String> {
         Err("polling destinations are not sent to; their deliveries wait for pickup".into())
     }
 

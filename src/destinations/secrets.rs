@@ -73,7 +73,8 @@ pub fn keep_unchanged(new: &mut Value, old: &Value, paths: &[&str]) {
     }
     for path in paths {
         for_each_slot(new, &[path], |slot, key| {
-            let unchanged = slot.is_null() || slot.as_str().is_some_and(|s| s.is_empty() || s == MASK);
+            let unchanged =
+                slot.is_null() || slot.as_str().is_some_and(|s| s.is_empty() || s == MASK);
             if unchanged {
                 if let Some((_, _, v)) = previous
                     .iter()
@@ -141,6 +142,12 @@ mod tests {
     fn scrubs_secret_values_from_text() {
         let c = json!({"webhookURL": "https://hooks.example/T0/secret"});
         let v = values(&c, PATHS);
-        assert_eq!(scrub("error sending to https://hooks.example/T0/secret: refused", &v), format!("error sending to {MASK}: refused"));
+        assert_eq!(
+            scrub(
+                "error sending to https://hooks.example/T0/secret: refused",
+                &v
+            ),
+            format!("error sending to {MASK}: refused")
+        );
     }
 }

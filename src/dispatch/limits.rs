@@ -69,7 +69,9 @@ impl DestinationLimiter {
         }
         if let Some(rate) = &self.rate {
             if let Err(not_until) = rate.check() {
-                return Err(not_until.wait_time_from(governor::clock::DefaultClock::default().now()));
+                return Err(
+                    not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+                );
             }
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -112,16 +114,28 @@ mod tests {
 
     #[test]
     fn rate_limit_defers_the_second_request() {
-        let l = Arc::new(DestinationLimiter::new(Limits { per_second: Some(1.0), concurrency: None }));
+        let l = Arc::new(DestinationLimiter::new(Limits {
+            per_second: Some(1.0),
+            concurrency: None,
+        }));
         let first = l.try_acquire();
         assert!(first.is_ok());
-        let wait = l.try_acquire().err().expect("second request within the second must wait");
-        assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
+        let wait = l
+            .try_acquire()
+            .err()
+            .expect("second request within the second must wait");
+        assert!(
+            wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
     }
 
     #[test]
     fn concurrency_frees_on_drop() {
-        let l = Arc::new(DestinationLimiter::new(Limits { per_second: None, concurrency: Some(1) }));
+        let l = Arc::new(DestinationLimiter::new(Limits {
+            per_second: None,
+            concurrency: Some(1),
+        }));
         let a = l.try_acquire().ok().unwrap();
         assert!(l.try_acquire().is_err());
         drop(a);
@@ -130,7 +144,10 @@ mod tests {
 
     #[test]
     fn a_block_applies_to_every_delivery() {
-        let l = Arc::new(DestinationLimiter::new(Limits { per_second: None, concurrency: None }));
+        let l = Arc::new(DestinationLimiter::new(Limits {
+            per_second: None,
+            concurrency: None,
+        }));
         l.block_for(Duration::from_secs(2));
         let wait = l.try_acquire().err().unwrap();
         assert!(wait > Duration::from_millis(1900));
@@ -138,7 +155,10 @@ mod tests {
 
     #[test]
     fn fractional_rates_are_periods() {
-        let l = Arc::new(DestinationLimiter::new(Limits { per_second: Some(0.5), concurrency: None }));
+        let l = Arc::new(DestinationLimiter::new(Limits {
+            per_second: Some(0.5),
+            concurrency: None,
+        }));
         assert!(l.try_acquire().is_ok());
         let wait = l.try_acquire().err().unwrap();
         assert!(wait > Duration::from_millis(1500));

@@ -81,7 +81,10 @@ enum Sent {
 
 impl Dispatcher {
     /// The dispatcher, and the stream of deliveries that ended FAILED.
-    pub fn new(db: DatabaseConnection, mut cfg: DispatchConfig) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<FailedDelivery>)> {
+    pub fn new(
+        db: DatabaseConnection,
+        mut cfg: DispatchConfig,
+    ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<FailedDelivery>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
         cfg.lease = cfg.lease.max(cfg.request_timeout + Duration::from_secs(1));
         let client = reqwest::Client::builder()
@@ -127,10 +130,15 @@ impl Dispatcher {
         let inner = &self.inner;
         inner.cancel.cancel();
         inner.tracker.close();
-        if tokio::time::timeout(grace, inner.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(grace, inner.tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("in-flight deliveries did not finish in time; releasing them");
         }
-        match store::deliveries::release(&inner.db, std::slice::from_ref(&inner.claim_id), now_ms()).await {
+        match store::deliveries::release(&inner.db, std::slice::from_ref(&inner.claim_id), now_ms())
+            .await
+        {
             Ok(n) if n > 0 => tracing::info!(released = n, "released leased deliveries"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "could not release leased deliveries"),
@@ -145,7 +153,9 @@ impl Dispatcher {
             Sent::Done(o) => o,
             Sent::Deferred(_) => unreachable!("synchronous sends bypass the limiter"),
         };
-        self.inner.record(&delivery, &outcome, dispatched_at, false).await?;
+        self.inner
+            .record(&delivery, &outcome, dispatched_at, false)
+            .await?;
         Ok(AttemptReport {
             output_id: delivery.output_id,
             success: outcome.class == Class::Success,
@@ -172,11 +182,21 @@ impl Inner {
             let free = self.permits.available_permits();
             let mut claimed = 0;
             if free > 0 {
-                match store::deliveries::claim(&self.db, now_ms(), lease_ms, free as u64, &self.claim_id).await {
+                match store::deliveries::claim(
+                    &self.db,
+                    now_ms(),
+                    lease_ms,
+                    free as u64,
+                    &self.claim_id,
+                )
+                .await
+                {
                     Ok(rows) => {
                         claimed = rows.len();
                         for d in rows {
-                            let Ok(permit) = self.permits.clone().acquire_owned().await else { break };
+                            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                                break;
+                            };
                             let me = self.clone();
                             self.tracker.spawn(async move {
                                 if let Err(e) = me.process(&d).await {
@@ -217,7 +237,13 @@ impl Inner {
 
     /// Store the attempt and decide what comes next. With `retries` false a
     /// retryable failure is final (synchronous test sends).
-    async fn record(&self, d: &Delivery, outcome: &Outcome, dispatched_at: i64, retries: bool) -> Result<(), DbErr> {
+    async fn record(
+        &self,
+        d: &Delivery,
+        outcome: &Outcome,
+        dispatched_at: i64,
+        retries: bool,
+    ) -> Result<(), DbErr> {
         let number = d.attempt_count + 1;
         // The retry budget counts from the last (re-)queue, so a replay gets a full one.
         let in_budget = (number - d.attempts_base).max(0) as u32;
@@ -243,7 +269,16 @@ impl Inner {
             outcome.message.clone(),
             outcome.duration_ms,
         );
-        let recorded = store::deliveries::record_attempt(&self.db, &d.id, &d.output_id, &self.claim_id, row, next.clone(), outcome.external.clone()).await?;
+        let recorded = store::deliveries::record_attempt(
+            &self.db,
+            &d.id,
+            &d.output_id,
+            &self.claim_id,
+            row,
+            next.clone(),
+            outcome.external.clone(),
+        )
+        .await?;
         if !recorded {
             tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
             return Ok(());
@@ -287,7 +322,11 @@ impl Inner {
             &dest.id,
             Limits {
                 per_second: record.limits.max_requests_per_second.or(default_rps),
-                concurrency: record.limits.max_concurrency.map(|c| c.max(1) as usize).or(default_conc),
+                concurrency: record
+                    .limits
+                    .max_concurrency
+                    .map(|c| c.max(1) as usize)
+                    .or(default_conc),
             },
         );
         let _slot = if limited {
@@ -298,7 +337,11 @@ impl Inner {
         } else {
             None
         };
-        let prefix = if kind == DeliveryKind::Resend { "[Re-sent]: " } else { "" };
+        let prefix = if kind == DeliveryKind::Resend {
+            "[Re-sent]: "
+        } else {
+            ""
+        };
         let payload = panther_payload(&alert, &self.cfg.public_url, prefix);
         let ctx = DeliveryContext {
             delivery_id: &d.id,
@@ -310,14 +353,21 @@ impl Inner {
         let outcome = self.send_built(integration, &dest.config, &ctx).await;
         if outcome.status_code == 429 {
             let attempt = (d.attempt_count + 1 - d.attempts_base).max(1) as u32;
-            let wait = outcome.retry_after.unwrap_or_else(|| self.cfg.policy.ceiling(attempt));
+            let wait = outcome
+                .retry_after
+                .unwrap_or_else(|| self.cfg.policy.ceiling(attempt));
             tracing::warn!(output_id = %dest.id, wait_ms = wait.as_millis() as u64, "destination answered 429; pausing it");
             limiter.block_for(wait);
         }
         Ok(Sent::Done(outcome))
     }
 
-    async fn send_built(&self, integration: &dyn Integration, config: &serde_json::Value, ctx: &DeliveryContext<'_>) -> Outcome {
+    async fn send_built(
+        &self,
+        integration: &dyn Integration,
+        config: &serde_json::Value,
+        ctx: &DeliveryContext<'_>,
+    ) -> Outcome {
         let secret_values = secrets::values(config, integration.secret_paths());
         if let Some(custom) = integration.custom_sender() {
             let mut outcome = custom.send(&self.client, config, ctx).await;
@@ -325,8 +375,19 @@ impl Inner {
             return outcome;
         }
         match integration.build_request(config, ctx) {
-            Ok(req) => sender::send(&self.client, integration, req, ctx.delivery_id, &secret_values).await,
-            Err(reason) => Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent),
+            Ok(req) => {
+                sender::send(
+                    &self.client,
+                    integration,
+                    req,
+                    ctx.delivery_id,
+                    &secret_values,
+                )
+                .await
+            }
+            Err(reason) => {
+                Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent)
+            }
         }
     }
 }

@@ -21,7 +21,14 @@ pub struct Outcome {
 impl Outcome {
     /// An attempt that failed before anything was sent (bad config, template error).
     pub fn not_sent(message: String, class: Class) -> Self {
-        Outcome { status_code: 0, class, message: truncate(&message), duration_ms: 0, retry_after: None, external: None }
+        Outcome {
+            status_code: 0,
+            class,
+            message: truncate(&message),
+            duration_ms: 0,
+            retry_after: None,
+            external: None,
+        }
     }
 }
 
@@ -56,7 +63,13 @@ pub async fn send(
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            let kind = if e.is_timeout() { "timeout" } else if e.is_connect() { "connection error" } else { "request error" };
+            let kind = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "connection error"
+            } else {
+                "request error"
+            };
             let text = format!("{kind}: {}", error_chain(&e.without_url()));
             return Outcome {
                 status_code: 0,

@@ -180,7 +180,9 @@ impl Alert {
     /// One entry per delivery (routed, re-sent), with every attempt.
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertDelivery>> {
         let s = ctx.data::<Services>()?;
-        let rows = store::deliveries::for_alerts(&s.db, std::slice::from_ref(&self.id.0)).await.gql()?;
+        let rows = store::deliveries::for_alerts(&s.db, std::slice::from_ref(&self.id.0))
+            .await
+            .gql()?;
         let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
         let mut attempts = store::deliveries::attempts_for(&s.db, &ids).await.gql()?;
         Ok(rows
@@ -203,7 +205,8 @@ impl Alert {
                     output_id: ID(d.output_id),
                     label: d.label,
                     success: status == DeliveryStatus::Succeeded,
-                    next_attempt_at: (status == DeliveryStatus::Pending).then(|| AWSDateTime::from_ms(d.next_attempt_at)),
+                    next_attempt_at: (status == DeliveryStatus::Pending)
+                        .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
                     status,
                     status_code: d.last_status_code,
                     message: d.last_message,
@@ -220,7 +223,12 @@ impl Alert {
 
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::alerts::comments(&s.db, &self.id).await.gql()?.into_iter().map(Into::into).collect())
+        Ok(store::alerts::comments(&s.db, &self.id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 }
 
@@ -354,7 +362,11 @@ impl AlertQuery {
     /// Alerts, newest first unless `sortDir: ascending`. Cursors are keyset positions on a
     /// commit-ordered key, so a poller following `endCursor` never misses or repeats one.
     #[graphql(guard = "need(Permission::AlertRead)")]
-    async fn alerts(&self, ctx: &Context<'_>, input: Option<AlertsInput>) -> async_graphql::Result<AlertsOutput> {
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<AlertsInput>,
+    ) -> async_graphql::Result<AlertsOutput> {
         let s = ctx.data::<Services>()?;
         let input = input.unwrap_or_default();
         let page_size = input.page_size.unwrap_or(25);
@@ -382,13 +394,19 @@ impl AlertQuery {
         let (rows, more) = store::alerts::list(&s.db, &filter).await.gql()?;
         let page_info = PageInfo {
             has_next_page: more,
-            end_cursor: rows.last().map(|a| encode_cursor(a.seq)).or(input.cursor.clone()),
+            end_cursor: rows
+                .last()
+                .map(|a| encode_cursor(a.seq))
+                .or(input.cursor.clone()),
             has_previous_page: after_seq.is_some(),
             start_cursor: rows.first().map(|a| encode_cursor(a.seq)),
         };
         let edges = rows
             .into_iter()
-            .map(|a| AlertEdge { cursor: encode_cursor(a.seq), node: a.into() })
+            .map(|a| AlertEdge {
+                cursor: encode_cursor(a.seq),
+                node: a.into(),
+            })
             .collect();
         Ok(AlertsOutput { edges, page_info })
     }
@@ -401,52 +419,101 @@ pub struct AlertMutation;
 impl AlertMutation {
     /// Ingest a detection match: dedup, route, and queue deliveries atomically.
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn create_alert(&self, ctx: &Context<'_>, input: CreateAlertInput) -> async_graphql::Result<Alert> {
+    async fn create_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAlertInput,
+    ) -> async_graphql::Result<Alert> {
         let s = ctx.data::<Services>()?;
-        Ok(service::alerts::create(s, input.into(), &actor(ctx)?).await.gql()?.into())
+        Ok(service::alerts::create(s, input.into(), &actor(ctx)?)
+            .await
+            .gql()?
+            .into())
     }
 
     /// Routing dry-run: where would this alert go, and why? Stores nothing.
     #[graphql(guard = "need(Permission::AlertRead)")]
-    async fn route_alert(&self, ctx: &Context<'_>, input: CreateAlertInput) -> async_graphql::Result<RoutingDecision> {
+    async fn route_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAlertInput,
+    ) -> async_graphql::Result<RoutingDecision> {
         let s = ctx.data::<Services>()?;
         service::alerts::route_preview(s, &input.into()).await.gql()
     }
 
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn update_alert_status_by_id(&self, ctx: &Context<'_>, input: UpdateAlertStatusByIdInput) -> async_graphql::Result<AlertsMutationOutput> {
+    async fn update_alert_status_by_id(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAlertStatusByIdInput,
+    ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
-        let alerts = service::alerts::set_status(s, &ids(input.ids), input.status, &actor(ctx)?).await.gql()?;
-        Ok(AlertsMutationOutput { alerts: alerts.into_iter().map(Into::into).collect() })
+        let alerts = service::alerts::set_status(s, &ids(input.ids), input.status, &actor(ctx)?)
+            .await
+            .gql()?;
+        Ok(AlertsMutationOutput {
+            alerts: alerts.into_iter().map(Into::into).collect(),
+        })
     }
 
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn update_alerts_assignee_by_id(&self, ctx: &Context<'_>, input: UpdateAlertsAssigneeByIdInput) -> async_graphql::Result<AlertsMutationOutput> {
+    async fn update_alerts_assignee_by_id(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAlertsAssigneeByIdInput,
+    ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
         let assignee = input.assignee_id.map(|a| a.0);
-        let alerts = service::alerts::set_assignee(s, &ids(input.ids), assignee.as_deref(), &actor(ctx)?).await.gql()?;
-        Ok(AlertsMutationOutput { alerts: alerts.into_iter().map(Into::into).collect() })
+        let alerts =
+            service::alerts::set_assignee(s, &ids(input.ids), assignee.as_deref(), &actor(ctx)?)
+                .await
+                .gql()?;
+        Ok(AlertsMutationOutput {
+            alerts: alerts.into_iter().map(Into::into).collect(),
+        })
     }
 
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn create_alert_comment(&self, ctx: &Context<'_>, input: CreateAlertCommentInput) -> async_graphql::Result<CreateAlertCommentOutput> {
+    async fn create_alert_comment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAlertCommentInput,
+    ) -> async_graphql::Result<CreateAlertCommentOutput> {
         let s = ctx.data::<Services>()?;
-        let c = service::alerts::add_comment(s, &input.alert_id, &input.body, &actor(ctx)?).await.gql()?;
+        let c = service::alerts::add_comment(s, &input.alert_id, &input.body, &actor(ctx)?)
+            .await
+            .gql()?;
         Ok(CreateAlertCommentOutput { comment: c.into() })
     }
 
     /// Re-send an alert to these destinations now (title prefixed `[Re-sent]: `), bypassing routing.
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn deliver_alert(&self, ctx: &Context<'_>, input: DeliverAlertInput) -> async_graphql::Result<Alert> {
+    async fn deliver_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: DeliverAlertInput,
+    ) -> async_graphql::Result<Alert> {
         let s = ctx.data::<Services>()?;
-        Ok(service::alerts::deliver(s, &input.alert_id, &ids(input.output_ids)).await.gql()?.into())
+        Ok(
+            service::alerts::deliver(s, &input.alert_id, &ids(input.output_ids))
+                .await
+                .gql()?
+                .into(),
+        )
     }
 
     /// Send a test alert to each destination and wait for the answers.
     #[graphql(guard = "need(Permission::DestinationModify)")]
-    async fn send_test_alert(&self, ctx: &Context<'_>, input: SendTestAlertInput) -> async_graphql::Result<Vec<DeliveryResponse>> {
+    async fn send_test_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: SendTestAlertInput,
+    ) -> async_graphql::Result<Vec<DeliveryResponse>> {
         let s = ctx.data::<Services>()?;
-        let reports = service::alerts::send_test(s, &ids(input.output_ids)).await.gql()?;
+        let reports = service::alerts::send_test(s, &ids(input.output_ids))
+            .await
+            .gql()?;
         Ok(reports
             .into_iter()
             .map(|r| DeliveryResponse {

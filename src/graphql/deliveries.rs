@@ -65,16 +65,29 @@ impl Loader<String> for HealthLoader {
     type Value = DestinationHealth;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, DestinationHealth>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, DestinationHealth>, Self::Error> {
         let rows = service::deliveries::health(&self.0, keys).await.gql()?;
         Ok(rows
             .into_iter()
             .map(|(id, h, pending)| {
                 let failures = h.as_ref().map_or(0, |h| h.consecutive_failures);
                 let health = DestinationHealth {
-                    state: if failures > 0 { HealthState::Failing } else { HealthState::Healthy },
-                    last_attempt_at: h.as_ref().and_then(|h| h.last_attempt_at).map(AWSDateTime::from_ms),
-                    last_success_at: h.as_ref().and_then(|h| h.last_success_at).map(AWSDateTime::from_ms),
+                    state: if failures > 0 {
+                        HealthState::Failing
+                    } else {
+                        HealthState::Healthy
+                    },
+                    last_attempt_at: h
+                        .as_ref()
+                        .and_then(|h| h.last_attempt_at)
+                        .map(AWSDateTime::from_ms),
+                    last_success_at: h
+                        .as_ref()
+                        .and_then(|h| h.last_success_at)
+                        .map(AWSDateTime::from_ms),
                     last_error: h.and_then(|h| h.last_error),
                     consecutive_failures: failures,
                     pending_count: pending,
@@ -97,9 +110,12 @@ impl Loader<String> for OverrideRefLoader {
         Ok(keys
             .iter()
             .map(|k| {
-                let named = overrides
-                    .iter()
-                    .any(|o| o.value.output_ids.as_ref().is_some_and(|ids| ids.contains(k)));
+                let named = overrides.iter().any(|o| {
+                    o.value
+                        .output_ids
+                        .as_ref()
+                        .is_some_and(|ids| ids.contains(k))
+                });
                 (k.clone(), named)
             })
             .collect())
@@ -122,12 +138,21 @@ impl DeliveryQuery {
     /// Lease the next deliveries of a polling destination. They are offered to no one
     /// else until their visibility timeout passes; acknowledge them once processed.
     #[graphql(guard = "need(Permission::AlertRead)")]
-    async fn pending_deliveries(&self, ctx: &Context<'_>, input: PendingDeliveriesInput) -> async_graphql::Result<Vec<PendingDelivery>> {
+    async fn pending_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        input: PendingDeliveriesInput,
+    ) -> async_graphql::Result<Vec<PendingDelivery>> {
         let s = ctx.data::<Services>()?;
-        let rows = service::deliveries::pending(s, &input.output_id, input.page_size).await.gql()?;
+        let rows = service::deliveries::pending(s, &input.output_id, input.page_size)
+            .await
+            .gql()?;
         Ok(rows
             .into_iter()
-            .map(|p| PendingDelivery { delivery_id: ID(p.delivery_id), payload: AWSJSON(p.payload) })
+            .map(|p| PendingDelivery {
+                delivery_id: ID(p.delivery_id),
+                payload: AWSJSON(p.payload),
+            })
             .collect())
     }
 }
@@ -139,17 +164,31 @@ pub struct DeliveryMutation;
 impl DeliveryMutation {
     /// Mark leased deliveries of a polling destination as delivered; how many were.
     #[graphql(guard = "need(Permission::AlertModify)")]
-    async fn acknowledge_deliveries(&self, ctx: &Context<'_>, input: AcknowledgeDeliveriesInput) -> async_graphql::Result<i32> {
+    async fn acknowledge_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        input: AcknowledgeDeliveriesInput,
+    ) -> async_graphql::Result<i32> {
         let s = ctx.data::<Services>()?;
         let ids: Vec<String> = input.delivery_ids.into_iter().map(|i| i.0).collect();
-        Ok(service::deliveries::acknowledge(s, &input.output_id, &ids).await.gql()? as i32)
+        Ok(service::deliveries::acknowledge(s, &input.output_id, &ids)
+            .await
+            .gql()? as i32)
     }
 
     /// Re-queue the FAILED deliveries of a destination (e.g. after fixing its URL).
     /// Attempt history is kept and numbering continues. Returns how many.
     #[graphql(guard = "need(Permission::DestinationModify)")]
-    async fn retry_failed_deliveries(&self, ctx: &Context<'_>, input: RetryFailedDeliveriesInput) -> async_graphql::Result<i32> {
+    async fn retry_failed_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        input: RetryFailedDeliveriesInput,
+    ) -> async_graphql::Result<i32> {
         let s = ctx.data::<Services>()?;
-        Ok(service::deliveries::retry_failed(s, &input.output_id, input.since.map(|t| t.ms())).await.gql()? as i32)
+        Ok(
+            service::deliveries::retry_failed(s, &input.output_id, input.since.map(|t| t.ms()))
+                .await
+                .gql()? as i32,
+        )
     }
 }

@@ -1,30 +1,30 @@
 //! The GraphQL face of destination configs: one one-of input field and one output
 //! field per destination type. Adding a type: a variant here, a field in
 //! `DestinationConfig`, and its arm in `from_stored`.
+use crate::destinations::asana::AsanaConfig;
+use crate::destinations::blink_ops::BlinkOpsConfig;
 use crate::destinations::custom_webhook::CustomWebhookConfig;
-use crate::destinations::polling::PollingConfig;
-use crate::destinations::slack::SlackConfig;
-use crate::destinations::slack_bot::SlackBotConfig;
-use crate::destinations::ms_teams::MsTeamsConfig;
 use crate::destinations::discord::DiscordConfig;
-use crate::destinations::pager_duty::PagerDutyConfig;
-use crate::destinations::opsgenie::OpsgenieConfig;
+use crate::destinations::email::EmailConfig;
+use crate::destinations::github::GithubConfig;
+use crate::destinations::google_pub_sub::GooglePubSubConfig;
+use crate::destinations::incident_io::IncidentIoConfig;
 use crate::destinations::jira::JiraConfig;
 use crate::destinations::jira_data_center::JiraDataCenterConfig;
-use crate::destinations::github::GithubConfig;
-use crate::destinations::asana::AsanaConfig;
+use crate::destinations::mindflow::MindflowConfig;
+use crate::destinations::ms_teams::MsTeamsConfig;
+use crate::destinations::opsgenie::OpsgenieConfig;
+use crate::destinations::pager_duty::PagerDutyConfig;
+use crate::destinations::polling::PollingConfig;
+use crate::destinations::rapid7::Rapid7Config;
+use crate::destinations::service_now::ServiceNowConfig;
+use crate::destinations::slack::SlackConfig;
+use crate::destinations::slack_bot::SlackBotConfig;
 use crate::destinations::sns::SnsConfig;
-use crate::destinations::sqs::SqsConfig;
-use crate::destinations::google_pub_sub::GooglePubSubConfig;
 use crate::destinations::splunk::SplunkConfig;
-use crate::destinations::incident_io::IncidentIoConfig;
+use crate::destinations::sqs::SqsConfig;
 use crate::destinations::tines::TinesConfig;
 use crate::destinations::torq::TorqConfig;
-use crate::destinations::blink_ops::BlinkOpsConfig;
-use crate::destinations::mindflow::MindflowConfig;
-use crate::destinations::service_now::ServiceNowConfig;
-use crate::destinations::rapid7::Rapid7Config;
-use crate::destinations::email::EmailConfig;
 use async_graphql::{OneofObject, SimpleObject};
 use serde_json::Value;
 
@@ -202,4 +202,3 @@ impl DestinationConfig {
         out
     }
 }
-

@@ -1,9 +1,9 @@
 //! Destinations: queries, mutations and types (named as in Panther's API).
+use super::destination_config::{DestinationConfig, DestinationConfigInput};
 use super::error::GqlResultExt;
 use super::guard::{actor, need};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
-use super::destination_config::{DestinationConfig, DestinationConfigInput};
 use crate::domain::{AlertType, Severity};
 use crate::error::bad_input;
 use crate::service::{self, destinations::DestinationDraft, Services};
@@ -69,14 +69,21 @@ impl Destination {
     }
     /// The alert types this destination takes (every type when none was set).
     async fn alert_types(&self) -> Vec<AlertType> {
-        self.0.destination.alert_types.clone().unwrap_or_else(|| AlertType::ALL.to_vec())
+        self.0
+            .destination
+            .alert_types
+            .clone()
+            .unwrap_or_else(|| AlertType::ALL.to_vec())
     }
     /// Log types a RULE alert must have; empty means every log type.
     async fn log_types(&self) -> &[String] {
         &self.0.destination.log_types
     }
     /// Delivery health (loaded for all listed destinations at once).
-    async fn health(&self, ctx: &Context<'_>) -> async_graphql::Result<super::deliveries::DestinationHealth> {
+    async fn health(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<super::deliveries::DestinationHealth> {
         let loader = ctx.data::<DataLoader<super::deliveries::HealthLoader>>()?;
         loader
             .load_one(self.0.destination.id.clone())
@@ -88,7 +95,10 @@ impl Destination {
         let mut out = Vec::new();
         if self.0.destination.default_for_severity.is_empty() {
             let loader = ctx.data::<DataLoader<super::deliveries::OverrideRefLoader>>()?;
-            let named = loader.load_one(self.0.destination.id.clone()).await?.unwrap_or(false);
+            let named = loader
+                .load_one(self.0.destination.id.clone())
+                .await?
+                .unwrap_or(false);
             if !named {
                 out.push("unreachable: it has no severities and no detection override names it (only generated destinations or deliverAlert can reach it)".to_string());
             }
@@ -127,11 +137,20 @@ impl DestinationQuery {
     #[graphql(guard = "need(Permission::DestinationRead)")]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::list(&s.db).await.gql()?.into_iter().map(shown).collect())
+        Ok(store::destinations::list(&s.db)
+            .await
+            .gql()?
+            .into_iter()
+            .map(shown)
+            .collect())
     }
 
     #[graphql(guard = "need(Permission::DestinationRead)")]
-    async fn destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Destination>> {
+    async fn destination(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Destination>> {
         let s = ctx.data::<Services>()?;
         Ok(store::destinations::get(&s.db, &id).await.gql()?.map(shown))
     }
@@ -143,14 +162,24 @@ pub struct DestinationMutation;
 #[Object]
 impl DestinationMutation {
     #[graphql(guard = "need(Permission::DestinationModify)")]
-    async fn add_destination(&self, ctx: &Context<'_>, input: DestinationInput) -> async_graphql::Result<Destination> {
+    async fn add_destination(
+        &self,
+        ctx: &Context<'_>,
+        input: DestinationInput,
+    ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?).await.gql()?;
+        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
     #[graphql(guard = "need(Permission::DestinationModify)")]
-    async fn update_destination(&self, ctx: &Context<'_>, input: DestinationInput) -> async_graphql::Result<Destination> {
+    async fn update_destination(
+        &self,
+        ctx: &Context<'_>,
+        input: DestinationInput,
+    ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
         let id = input
             .output_id
@@ -158,14 +187,18 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?).await.gql()?;
+        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(&s.db, &id, &actor(ctx)?).await.gql()?;
+        service::destinations::delete(&s.db, &id, &actor(ctx)?)
+            .await
+            .gql()?;
         Ok(true)
     }
 }

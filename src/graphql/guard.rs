@@ -18,15 +18,18 @@ impl Guard for PermissionGuard {
                 "this API token lacks the {} permission",
                 self.0.name()
             )))),
-            None => Err(super::error::to_gql(AppError::Unauthenticated("an API token is required".into()))),
+            None => Err(super::error::to_gql(AppError::Unauthenticated(
+                "an API token is required".into(),
+            ))),
         }
     }
 }
 
 /// The caller's principal (present on every authenticated request).
 pub fn principal<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
-    ctx.data_opt::<Principal>()
-        .ok_or_else(|| super::error::to_gql(AppError::Unauthenticated("an API token is required".into())))
+    ctx.data_opt::<Principal>().ok_or_else(|| {
+        super::error::to_gql(AppError::Unauthenticated("an API token is required".into()))
+    })
 }
 
 /// Name recorded in createdBy / lastModifiedBy.

@@ -14,10 +14,23 @@ use crate::service::Services;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 #[derive(MergedObject, Default)]
-pub struct Query(destinations::DestinationQuery, overrides::OverrideQuery, alerts::AlertQuery, deliveries::DeliveryQuery, tokens::TokenQuery, preview::PreviewQuery);
+pub struct Query(
+    destinations::DestinationQuery,
+    overrides::OverrideQuery,
+    alerts::AlertQuery,
+    deliveries::DeliveryQuery,
+    tokens::TokenQuery,
+    preview::PreviewQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(destinations::DestinationMutation, overrides::OverrideMutation, alerts::AlertMutation, deliveries::DeliveryMutation, tokens::TokenMutation);
+pub struct Mutation(
+    destinations::DestinationMutation,
+    overrides::OverrideMutation,
+    alerts::AlertMutation,
+    deliveries::DeliveryMutation,
+    tokens::TokenMutation,
+);
 
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
 

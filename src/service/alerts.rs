@@ -39,7 +39,10 @@ fn validate(a: &NewAlert) -> AppResult<()> {
     if a.title.trim().is_empty() {
         return Err(bad_input("title must not be empty"));
     }
-    if a.alert_context.as_ref().is_some_and(|c| !(c.is_object() || c.is_null())) {
+    if a.alert_context
+        .as_ref()
+        .is_some_and(|c| !(c.is_object() || c.is_null()))
+    {
         return Err(bad_input("alertContext must be a JSON object"));
     }
     Ok(())
@@ -53,13 +56,28 @@ struct Decided {
 
 impl Decided {
     /// Pending delivery rows for the chosen destinations.
-    fn deliveries(&self, alert_id: &str, kind: DeliveryKind, now: i64) -> Vec<deliveries::Delivery> {
+    fn deliveries(
+        &self,
+        alert_id: &str,
+        kind: DeliveryKind,
+        now: i64,
+    ) -> Vec<deliveries::Delivery> {
         self.decision
             .destinations
             .iter()
             .map(|d| {
-                let pull = self.destinations.iter().any(|x| x.id == d.output_id && is_pull(&x.output_type));
-                deliveries::new_delivery(Some(alert_id), &d.output_id, &d.display_name, kind, pull, now)
+                let pull = self
+                    .destinations
+                    .iter()
+                    .any(|x| x.id == d.output_id && is_pull(&x.output_type));
+                deliveries::new_delivery(
+                    Some(alert_id),
+                    &d.output_id,
+                    &d.display_name,
+                    kind,
+                    pull,
+                    now,
+                )
             })
             .collect()
     }
@@ -71,7 +89,9 @@ pub fn is_pull(output_type: &str) -> bool {
 
 /// The routing decision for an alert, read from the current configuration.
 async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<Decided> {
-    let detection = store::overrides::get(c, a.detection_id.trim()).await?.map(|r| r.value);
+    let detection = store::overrides::get(c, a.detection_id.trim())
+        .await?
+        .map(|r| r.value);
     let destinations: Vec<_> = store::destinations::list(c)
         .await?
         .into_iter()
@@ -86,7 +106,11 @@ async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<Decided> {
         generated_destinations: a.generated_destinations.as_deref(),
     };
     let decision = route(&input, detection.as_ref(), &destinations);
-    Ok(Decided { decision, detection, destinations })
+    Ok(Decided {
+        decision,
+        detection,
+        destinations,
+    })
 }
 
 /// Routing dry-run: where would this alert go? Writes nothing.
@@ -102,7 +126,12 @@ pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
-async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: Option<i64>) -> AppResult<Alert> {
+async fn create_with_period(
+    s: &Services,
+    a: NewAlert,
+    by: &str,
+    fixed_period: Option<i64>,
+) -> AppResult<Alert> {
     validate(&a)?;
     let now = now_ms();
     let txn = s.db.begin().await?;
@@ -119,7 +148,10 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
             .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
     });
     let detection_id = a.detection_id.trim().to_string();
-    if let Some(existing) = store::alerts::find_dedup_target(&txn, &detection_id, &dedup_string, now - period * 60_000).await? {
+    if let Some(existing) =
+        store::alerts::find_dedup_target(&txn, &detection_id, &dedup_string, now - period * 60_000)
+            .await?
+    {
         store::alerts::add_event(&txn, existing.seq, now).await?;
         txn.commit().await?;
         return store::alerts::get(&s.db, &existing.id)
@@ -128,7 +160,11 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
     }
     let alert = build_alert(&a, decision, detection.as_ref(), now, by);
     store::alerts::insert(&txn, &alert).await?;
-    deliveries::insert_many(&txn, decided.deliveries(&alert.id, DeliveryKind::Routed, now)).await?;
+    deliveries::insert_many(
+        &txn,
+        decided.deliveries(&alert.id, DeliveryKind::Routed, now),
+    )
+    .await?;
     txn.commit().await?;
     if !alert.routed {
         tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
@@ -141,7 +177,13 @@ async fn create_with_period(s: &Services, a: NewAlert, by: &str, fixed_period: O
 
 /// The alert ingestion stores for an input and its routing decision: the detection
 /// override supplies the name, a missing runbook and extra tags.
-fn build_alert(a: &NewAlert, decision: RoutingDecision, detection: Option<&crate::domain::DetectionOverride>, now: i64, by: &str) -> Alert {
+fn build_alert(
+    a: &NewAlert,
+    decision: RoutingDecision,
+    detection: Option<&crate::domain::DetectionOverride>,
+    now: i64,
+    by: &str,
+) -> Alert {
     let detection_id = a.detection_id.trim().to_string();
     let dedup_string = a.dedup_string.clone().unwrap_or_default();
     let mut tags = a.tags.clone().unwrap_or_default();
@@ -169,7 +211,11 @@ fn build_alert(a: &NewAlert, decision: RoutingDecision, detection: Option<&crate
             .unwrap_or_default(),
         reference: a.reference.clone().unwrap_or_default(),
         tags,
-        alert_context: a.alert_context.clone().filter(|c| !c.is_null()).unwrap_or_else(|| serde_json::json!({})),
+        alert_context: a
+            .alert_context
+            .clone()
+            .filter(|c| !c.is_null())
+            .unwrap_or_else(|| serde_json::json!({})),
         created_at: now,
         updated_at: now,
         first_event_at: a.event_time.unwrap_or(now),
@@ -192,7 +238,13 @@ fn build_alert(a: &NewAlert, decision: RoutingDecision, detection: Option<&crate
 pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
     validate(a)?;
     let decided = decide(&s.db, a).await?;
-    let mut alert = build_alert(a, decided.decision, decided.detection.as_ref(), now_ms(), "preview");
+    let mut alert = build_alert(
+        a,
+        decided.decision,
+        decided.detection.as_ref(),
+        now_ms(),
+        "preview",
+    );
     alert.id = format!("preview-{}", uuid::Uuid::new_v4());
     Ok(alert)
 }
@@ -217,7 +269,12 @@ async fn existing(s: &Services, ids: &[String]) -> AppResult<Vec<Alert>> {
 
 /// Change alert status. Moving an alert to RESOLVED or CLOSED queues a `Resolve`
 /// delivery to each destination that opened something for it and can close it.
-pub async fn set_status(s: &Services, ids: &[String], status: AlertStatus, by: &str) -> AppResult<Vec<Alert>> {
+pub async fn set_status(
+    s: &Services,
+    ids: &[String],
+    status: AlertStatus,
+    by: &str,
+) -> AppResult<Vec<Alert>> {
     check_ids(ids)?;
     let before = existing(s, ids).await?;
     let now = now_ms();
@@ -237,11 +294,23 @@ pub async fn set_status(s: &Services, ids: &[String], status: AlertStatus, by: &
             if !matches!(kind, Some(DeliveryKind::Routed | DeliveryKind::Resend)) {
                 continue;
             }
-            let Some(dest) = dests.iter().find(|r| r.destination.id == d.output_id) else { continue };
-            let resolvable = crate::destinations::integration(&dest.destination.output_type).is_some_and(|i| i.supports_resolve());
-            let already = rows.iter().any(|r: &deliveries::Delivery| r.alert_id == d.alert_id && r.output_id == d.output_id);
+            let Some(dest) = dests.iter().find(|r| r.destination.id == d.output_id) else {
+                continue;
+            };
+            let resolvable = crate::destinations::integration(&dest.destination.output_type)
+                .is_some_and(|i| i.supports_resolve());
+            let already = rows.iter().any(|r: &deliveries::Delivery| {
+                r.alert_id == d.alert_id && r.output_id == d.output_id
+            });
             if resolvable && !already {
-                rows.push(deliveries::new_delivery(d.alert_id.as_deref(), &d.output_id, &d.label, DeliveryKind::Resolve, false, now));
+                rows.push(deliveries::new_delivery(
+                    d.alert_id.as_deref(),
+                    &d.output_id,
+                    &d.label,
+                    DeliveryKind::Resolve,
+                    false,
+                    now,
+                ));
             }
         }
         deliveries::insert_many(&txn, rows).await?;
@@ -251,14 +320,25 @@ pub async fn set_status(s: &Services, ids: &[String], status: AlertStatus, by: &
     Ok(store::alerts::get_many(&s.db, ids).await?)
 }
 
-pub async fn set_assignee(s: &Services, ids: &[String], assignee: Option<&str>, by: &str) -> AppResult<Vec<Alert>> {
+pub async fn set_assignee(
+    s: &Services,
+    ids: &[String],
+    assignee: Option<&str>,
+    by: &str,
+) -> AppResult<Vec<Alert>> {
     check_ids(ids)?;
     existing(s, ids).await?;
-    store::alerts::set_assignee(&s.db, ids, assignee.filter(|a| !a.is_empty()), by, now_ms()).await?;
+    store::alerts::set_assignee(&s.db, ids, assignee.filter(|a| !a.is_empty()), by, now_ms())
+        .await?;
     Ok(store::alerts::get_many(&s.db, ids).await?)
 }
 
-pub async fn add_comment(s: &Services, alert_id: &str, body: &str, by: &str) -> AppResult<store::alerts::Comment> {
+pub async fn add_comment(
+    s: &Services,
+    alert_id: &str,
+    body: &str,
+    by: &str,
+) -> AppResult<store::alerts::Comment> {
     if body.trim().is_empty() {
         return Err(bad_input("body must not be empty"));
     }
@@ -275,12 +355,18 @@ pub async fn add_comment(s: &Services, alert_id: &str, body: &str, by: &str) -> 
 }
 
 /// Unknown destination ids are a `BAD_USER_INPUT` error naming them.
-async fn destinations_by_id(s: &Services, ids: &[String]) -> AppResult<Vec<store::destinations::DestinationRecord>> {
+async fn destinations_by_id(
+    s: &Services,
+    ids: &[String],
+) -> AppResult<Vec<store::destinations::DestinationRecord>> {
     if ids.is_empty() {
         return Err(bad_input("outputIds must not be empty"));
     }
     let found = store::destinations::get_many(&s.db, ids).await?;
-    let unknown: Vec<&String> = ids.iter().filter(|id| !found.iter().any(|d| &d.destination.id == *id)).collect();
+    let unknown: Vec<&String> = ids
+        .iter()
+        .filter(|id| !found.iter().any(|d| &d.destination.id == *id))
+        .collect();
     if !unknown.is_empty() {
         return Err(bad_input(format!("unknown outputIds: {unknown:?}")));
     }
@@ -301,7 +387,14 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
         .iter()
         .map(|d| {
             let pull = is_pull(&d.destination.output_type);
-            deliveries::new_delivery(Some(&alert.id), &d.destination.id, &d.destination.display_name, DeliveryKind::Resend, pull, now)
+            deliveries::new_delivery(
+                Some(&alert.id),
+                &d.destination.id,
+                &d.destination.display_name,
+                DeliveryKind::Resend,
+                pull,
+                now,
+            )
         })
         .collect();
     deliveries::insert_many(&s.db, rows).await?;
@@ -318,10 +411,24 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
     for d in &dests {
         if is_pull(&d.destination.output_type) {
             // Nothing to send: the test alert waits for the poller like any delivery.
-            queued.push(deliveries::new_delivery(None, &d.destination.id, &d.destination.display_name, DeliveryKind::Test, true, now));
+            queued.push(deliveries::new_delivery(
+                None,
+                &d.destination.id,
+                &d.destination.display_name,
+                DeliveryKind::Test,
+                true,
+                now,
+            ));
             continue;
         }
-        let mut row = deliveries::new_delivery(None, &d.destination.id, &d.destination.display_name, DeliveryKind::Test, false, now);
+        let mut row = deliveries::new_delivery(
+            None,
+            &d.destination.id,
+            &d.destination.display_name,
+            DeliveryKind::Test,
+            false,
+            now,
+        );
         // Leased to this process from the start, so no worker picks it up meanwhile.
         row.status = DeliveryStatus::InFlight.as_str().into();
         row.claimed_by = Some(s.dispatcher.claim_id().to_string());
@@ -333,7 +440,10 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
     deliveries::insert_many(&s.db, all).await?;
     let sends = rows.into_iter().map(|row| s.dispatcher.deliver_now(row));
     let results = futures::future::join_all(sends).await;
-    let mut reports = results.into_iter().map(|r| r.map_err(AppError::from)).collect::<AppResult<Vec<_>>>()?;
+    let mut reports = results
+        .into_iter()
+        .map(|r| r.map_err(AppError::from))
+        .collect::<AppResult<Vec<_>>>()?;
     reports.extend(queued.into_iter().map(|q| AttemptReport {
         output_id: q.output_id,
         success: true,
@@ -383,5 +493,7 @@ pub async fn raise_delivery_failure(s: &Services, f: &FailedDelivery) -> AppResu
         exclude_destinations: vec![f.output_id.clone()],
         ..Default::default()
     };
-    create_with_period(s, alert, "herald", Some(60)).await.map(Some)
+    create_with_period(s, alert, "herald", Some(60))
+        .await
+        .map(Some)
 }

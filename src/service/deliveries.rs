@@ -6,7 +6,10 @@ use crate::domain::{time::now_ms, DeliveryKind};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::store::{self, deliveries::Health};
 
-async fn polling_destination(s: &Services, output_id: &str) -> AppResult<store::destinations::DestinationRecord> {
+async fn polling_destination(
+    s: &Services,
+    output_id: &str,
+) -> AppResult<store::destinations::DestinationRecord> {
     let d = store::destinations::get(&s.db, output_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {output_id}")))?;
@@ -26,7 +29,11 @@ pub struct PendingDelivery {
 }
 
 /// Lease up to `page_size` deliveries of a polling destination for its visibility timeout.
-pub async fn pending(s: &Services, output_id: &str, page_size: Option<i32>) -> AppResult<Vec<PendingDelivery>> {
+pub async fn pending(
+    s: &Services,
+    output_id: &str,
+    page_size: Option<i32>,
+) -> AppResult<Vec<PendingDelivery>> {
     let page_size = page_size.unwrap_or(100);
     if !(1..=1000).contains(&page_size) {
         return Err(bad_input("pageSize must be between 1 and 1000"));
@@ -35,7 +42,9 @@ pub async fn pending(s: &Services, output_id: &str, page_size: Option<i32>) -> A
     let visibility = PollingConfig::visibility_ms(&dest.destination.config);
     let claim = format!("poller-{}", uuid::Uuid::new_v4());
     let now = now_ms();
-    let rows = store::deliveries::claim_pull(&s.db, output_id, now, visibility, page_size as u64, &claim).await?;
+    let rows =
+        store::deliveries::claim_pull(&s.db, output_id, now, visibility, page_size as u64, &claim)
+            .await?;
     let alert_ids: Vec<String> = rows.iter().filter_map(|d| d.alert_id.clone()).collect();
     let alerts = store::alerts::get_many(&s.db, &alert_ids).await?;
     let public_url = s.dispatcher.public_url();
@@ -48,8 +57,15 @@ pub async fn pending(s: &Services, output_id: &str, page_size: Option<i32>) -> A
             (None, _) => None,
         };
         let Some(alert) = alert else { continue };
-        let prefix = if kind == DeliveryKind::Resend { "[Re-sent]: " } else { "" };
-        out.push(PendingDelivery { delivery_id: d.id, payload: panther_payload(&alert, public_url, prefix) });
+        let prefix = if kind == DeliveryKind::Resend {
+            "[Re-sent]: "
+        } else {
+            ""
+        };
+        out.push(PendingDelivery {
+            delivery_id: d.id,
+            payload: panther_payload(&alert, public_url, prefix),
+        });
     }
     Ok(out)
 }
@@ -66,14 +82,20 @@ pub async fn acknowledge(s: &Services, output_id: &str, ids: &[String]) -> AppRe
 /// Re-queue the FAILED deliveries of a destination (since a time); how many.
 pub async fn retry_failed(s: &Services, output_id: &str, since: Option<i64>) -> AppResult<u64> {
     if store::destinations::get(&s.db, output_id).await?.is_none() {
-        return Err(AppError::NotFound(format!("no destination with outputId {output_id}")));
+        return Err(AppError::NotFound(format!(
+            "no destination with outputId {output_id}"
+        )));
     }
-    let n = store::deliveries::requeue_failed(&s.db, output_id, since.unwrap_or(0), now_ms()).await?;
+    let n =
+        store::deliveries::requeue_failed(&s.db, output_id, since.unwrap_or(0), now_ms()).await?;
     s.dispatcher.wake();
     Ok(n)
 }
 
 /// Health of a set of destinations (two queries, whatever the number).
-pub async fn health(s: &Services, output_ids: &[String]) -> AppResult<Vec<(String, Option<Health>, i64)>> {
+pub async fn health(
+    s: &Services,
+    output_ids: &[String],
+) -> AppResult<Vec<(String, Option<Health>, i64)>> {
     Ok(store::deliveries::health(&s.db, output_ids).await?)
 }

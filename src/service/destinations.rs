@@ -29,19 +29,29 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
 }
 
 /// Create (no `output_id`) or update a destination; nothing is written on error.
-pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) -> AppResult<DestinationRecord> {
+pub async fn save(
+    db: &DatabaseConnection,
+    draft: DestinationDraft,
+    by: &str,
+) -> AppResult<DestinationRecord> {
     let name = draft.display_name.trim().to_string();
     if name.is_empty() {
         return Err(bad_input("displayName must not be empty"));
     }
     if name.eq_ignore_ascii_case(crate::domain::SKIP) {
-        return Err(bad_input("\"SKIP\" is reserved: in destination lists it means \"send nowhere\""));
+        return Err(bad_input(
+            "\"SKIP\" is reserved: in destination lists it means \"send nowhere\"",
+        ));
     }
     if name.len() > 200 {
         return Err(bad_input("displayName must be at most 200 characters"));
     }
-    let kind = integration(&draft.output_type)
-        .ok_or_else(|| bad_input(format!("unsupported destination type {}", draft.output_type)))?;
+    let kind = integration(&draft.output_type).ok_or_else(|| {
+        bad_input(format!(
+            "unsupported destination type {}",
+            draft.output_type
+        ))
+    })?;
     let log_types: Vec<String> = dedup(
         &draft
             .log_types
@@ -53,10 +63,20 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
     if log_types.iter().any(String::is_empty) {
         return Err(bad_input("logTypes must not contain empty names"));
     }
-    if draft.limits.max_requests_per_second.is_some_and(|r| !(r > 0.0 && r <= 10_000.0)) {
-        return Err(bad_input("maxRequestsPerSecond must be greater than 0 and at most 10000"));
+    if draft
+        .limits
+        .max_requests_per_second
+        .is_some_and(|r| !(r > 0.0 && r <= 10_000.0))
+    {
+        return Err(bad_input(
+            "maxRequestsPerSecond must be greater than 0 and at most 10000",
+        ));
     }
-    if draft.limits.max_concurrency.is_some_and(|c| !(1..=1000).contains(&c)) {
+    if draft
+        .limits
+        .max_concurrency
+        .is_some_and(|c| !(1..=1000).contains(&c))
+    {
         return Err(bad_input("maxConcurrency must be between 1 and 1000"));
     }
     let txn = db.begin().await?;
@@ -71,18 +91,30 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
         None => None,
     };
     let mut config = draft.config;
-    if let Some(old) = existing.as_ref().filter(|o| o.destination.output_type == draft.output_type) {
+    if let Some(old) = existing
+        .as_ref()
+        .filter(|o| o.destination.output_type == draft.output_type)
+    {
         secrets::keep_unchanged(&mut config, &old.destination.config, kind.secret_paths());
     }
     kind.validate(&config)
         .map_err(|e| bad_input(format!("outputConfig.{}: {e}", draft.output_type)))?;
     if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
-        if existing.as_ref().is_none_or(|e| e.destination.id != holder.destination.id) {
-            return Err(AppError::Conflict(format!("a destination named {:?} already exists", holder.destination.display_name)));
+        if existing
+            .as_ref()
+            .is_none_or(|e| e.destination.id != holder.destination.id)
+        {
+            return Err(AppError::Conflict(format!(
+                "a destination named {:?} already exists",
+                holder.destination.display_name
+            )));
         }
     }
     let destination = Destination {
-        id: existing.as_ref().map(|e| e.destination.id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        id: existing
+            .as_ref()
+            .map(|e| e.destination.id.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         display_name: name,
         output_type: draft.output_type,
         config,
@@ -93,7 +125,10 @@ pub async fn save(db: &DatabaseConnection, draft: DestinationDraft, by: &str) ->
     let record = DestinationRecord {
         destination,
         limits: draft.limits,
-        created_by: existing.as_ref().map(|e| e.created_by.clone()).unwrap_or_else(|| by.to_string()),
+        created_by: existing
+            .as_ref()
+            .map(|e| e.created_by.clone())
+            .unwrap_or_else(|| by.to_string()),
         created_at: existing.as_ref().map(|e| e.created_at).unwrap_or(now),
         last_modified_by: by.to_string(),
         last_modified_at: now,
@@ -112,7 +147,9 @@ pub async fn delete(db: &DatabaseConnection, id: &str, by: &str) -> AppResult<()
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_CONFIG).await?;
     if !store::destinations::delete(&txn, id).await? {
-        return Err(AppError::NotFound(format!("no destination with outputId {id}")));
+        return Err(AppError::NotFound(format!(
+            "no destination with outputId {id}"
+        )));
     }
     store::overrides::remove_destination(&txn, id, by, now_ms()).await?;
     txn.commit().await?;

@@ -31,12 +31,14 @@ fn to_domain(m: alert::Model) -> Alert {
         event_count: m.event_count,
         assignee_id: m.assignee_id,
         name: m.name,
-        routing: serde_json::from_str(&m.routing).unwrap_or_else(|_| crate::routing::RoutingDecision {
-            step: crate::domain::RoutingStep::DestinationConfiguration,
-            effective_severity: Severity::Info,
-            destinations: vec![],
-            warnings: vec!["routing record unreadable".into()],
-            excluded: vec![],
+        routing: serde_json::from_str(&m.routing).unwrap_or_else(|_| {
+            crate::routing::RoutingDecision {
+                step: crate::domain::RoutingStep::DestinationConfiguration,
+                effective_severity: Severity::Info,
+                destinations: vec![],
+                warnings: vec!["routing record unreadable".into()],
+                excluded: vec![],
+            }
         }),
         routed: m.routed,
         created_by: m.created_by,
@@ -97,7 +99,10 @@ pub async fn find_dedup_target<C: ConnectionTrait>(
 /// Count one more matching event on an existing alert.
 pub async fn add_event<C: ConnectionTrait>(db: &C, seq: i64, now: i64) -> Result<(), DbErr> {
     alert::Entity::update_many()
-        .col_expr(alert::Column::EventCount, Expr::col(alert::Column::EventCount).add(1))
+        .col_expr(
+            alert::Column::EventCount,
+            Expr::col(alert::Column::EventCount).add(1),
+        )
         .col_expr(alert::Column::LastReceivedEventAt, now.into())
         .col_expr(alert::Column::UpdatedAt, now.into())
         .filter(alert::Column::Seq.eq(seq))
@@ -143,11 +148,18 @@ pub struct AlertFilter {
 }
 
 /// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
-pub async fn list<C: ConnectionTrait>(db: &C, f: &AlertFilter) -> Result<(Vec<Alert>, bool), DbErr> {
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    f: &AlertFilter,
+) -> Result<(Vec<Alert>, bool), DbErr> {
     use alert::Column as C;
     let mut cond = Condition::all();
     if let Some(seq) = f.after_seq {
-        cond = cond.add(if f.descending { C::Seq.lt(seq) } else { C::Seq.gt(seq) });
+        cond = cond.add(if f.descending {
+            C::Seq.lt(seq)
+        } else {
+            C::Seq.gt(seq)
+        });
     }
     if let Some(t) = f.created_at_after {
         cond = cond.add(C::CreatedAt.gte(t));
@@ -173,10 +185,15 @@ pub async fn list<C: ConnectionTrait>(db: &C, f: &AlertFilter) -> Result<(Vec<Al
     if let Some(needle) = f.name_contains.as_deref().filter(|n| !n.is_empty()) {
         let pattern = format!(
             "%{}%",
-            needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            needle
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
         cond = cond.add(
-            Expr::expr(Func::lower(Expr::col(C::Title))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+            Expr::expr(Func::lower(Expr::col(C::Title)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         );
     }
     if let Some(r) = f.routed {
@@ -200,7 +217,13 @@ pub async fn list<C: ConnectionTrait>(db: &C, f: &AlertFilter) -> Result<(Vec<Al
     Ok((rows, more))
 }
 
-pub async fn set_status<C: ConnectionTrait>(db: &C, ids: &[String], status: AlertStatus, by: &str, now: i64) -> Result<(), DbErr> {
+pub async fn set_status<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+    status: AlertStatus,
+    by: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     alert::Entity::update_many()
         .col_expr(alert::Column::Status, status.as_str().into())
         .col_expr(alert::Column::LastModifiedBy, by.into())
@@ -211,9 +234,18 @@ pub async fn set_status<C: ConnectionTrait>(db: &C, ids: &[String], status: Aler
     Ok(())
 }
 
-pub async fn set_assignee<C: ConnectionTrait>(db: &C, ids: &[String], assignee: Option<&str>, by: &str, now: i64) -> Result<(), DbErr> {
+pub async fn set_assignee<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+    assignee: Option<&str>,
+    by: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     alert::Entity::update_many()
-        .col_expr(alert::Column::AssigneeId, assignee.map(str::to_owned).into())
+        .col_expr(
+            alert::Column::AssigneeId,
+            assignee.map(str::to_owned).into(),
+        )
         .col_expr(alert::Column::LastModifiedBy, by.into())
         .col_expr(alert::Column::UpdatedAt, now.into())
         .filter(alert::Column::Id.is_in(ids.iter().cloned()))
@@ -225,7 +257,9 @@ pub async fn set_assignee<C: ConnectionTrait>(db: &C, ids: &[String], assignee: 
 pub use alert_comment::Model as Comment;
 
 pub async fn add_comment<C: ConnectionTrait>(db: &C, c: Comment) -> Result<(), DbErr> {
-    alert_comment::Entity::insert(alert_comment::ActiveModel::from(c)).exec(db).await?;
+    alert_comment::Entity::insert(alert_comment::ActiveModel::from(c))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

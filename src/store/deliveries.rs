@@ -3,19 +3,26 @@
 //! LOCKED` on PostgreSQL; SQLite's single writer makes the `UPDATE … RETURNING` atomic).
 use super::entities::{delivery, delivery_attempt, destination_health};
 use crate::domain::{DeliveryKind, DeliveryStatus};
+pub use destination_health::Model as Health;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
 };
-pub use destination_health::Model as Health;
 
 pub use delivery::Model as Delivery;
 pub use delivery_attempt::Model as Attempt;
 
 /// A new pending delivery row.
 /// `pull`: the destination is polled (the delivery waits for pickup, see [`claim_pull`]).
-pub fn new_delivery(alert_id: Option<&str>, output_id: &str, label: &str, kind: DeliveryKind, pull: bool, now: i64) -> Delivery {
+pub fn new_delivery(
+    alert_id: Option<&str>,
+    output_id: &str,
+    label: &str,
+    kind: DeliveryKind,
+    pull: bool,
+    now: i64,
+) -> Delivery {
     Delivery {
         id: uuid::Uuid::new_v4().to_string(),
         alert_id: alert_id.map(str::to_owned),
@@ -51,7 +58,13 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Res
 
 /// Lease up to `limit` due deliveries to `claim_id`: pending ones whose time has come,
 /// and in-flight ones whose lease ran out (their worker died).
-pub async fn claim<C: ConnectionTrait>(db: &C, now: i64, lease_ms: i64, limit: u64, claim_id: &str) -> Result<Vec<Delivery>, DbErr> {
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    now: i64,
+    lease_ms: i64,
+    limit: u64,
+    claim_id: &str,
+) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     let due = Condition::any()
         .add(
@@ -136,7 +149,11 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await?;
         return Ok(false);
     }
-    let (success, at, message) = (attempt.success, attempt.dispatched_at, attempt.message.clone());
+    let (success, at, message) = (
+        attempt.success,
+        attempt.dispatched_at,
+        attempt.message.clone(),
+    );
     delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
         .exec(&txn)
         .await?;
@@ -146,7 +163,13 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Fold one attempt into the destination's health row (an upsert, safe under concurrency).
-async fn record_health<C: ConnectionTrait>(db: &C, output_id: &str, success: bool, at: i64, message: &str) -> Result<(), DbErr> {
+async fn record_health<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    success: bool,
+    at: i64,
+    message: &str,
+) -> Result<(), DbErr> {
     use destination_health::Column as H;
     let row = destination_health::ActiveModel {
         output_id: Set(output_id.to_string()),
@@ -177,7 +200,10 @@ async fn record_health<C: ConnectionTrait>(db: &C, output_id: &str, success: boo
 }
 
 /// Health of destinations, with the number of unfinished deliveries: two queries for any number of ids.
-pub async fn health<C: ConnectionTrait>(db: &C, output_ids: &[String]) -> Result<Vec<(String, Option<destination_health::Model>, i64)>, DbErr> {
+pub async fn health<C: ConnectionTrait>(
+    db: &C,
+    output_ids: &[String],
+) -> Result<Vec<(String, Option<destination_health::Model>, i64)>, DbErr> {
     use sea_orm::{FromQueryResult, QuerySelect};
     #[derive(FromQueryResult)]
     struct Pending {
@@ -193,7 +219,10 @@ pub async fn health<C: ConnectionTrait>(db: &C, output_ids: &[String]) -> Result
         .column(delivery::Column::OutputId)
         .column_as(delivery::Column::Id.count(), "n")
         .filter(delivery::Column::OutputId.is_in(output_ids.iter().cloned()))
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .filter(delivery::Column::Status.is_in([
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::InFlight.as_str(),
+        ]))
         .group_by(delivery::Column::OutputId)
         .into_model::<Pending>()
         .all(db)
@@ -202,7 +231,10 @@ pub async fn health<C: ConnectionTrait>(db: &C, output_ids: &[String]) -> Result
         .iter()
         .map(|id| {
             let h = rows.iter().find(|r| &r.output_id == id).cloned();
-            let n = pending.iter().find(|p| &p.output_id == id).map_or(0, |p| p.n);
+            let n = pending
+                .iter()
+                .find(|p| &p.output_id == id)
+                .map_or(0, |p| p.n);
             (id.clone(), h, n)
         })
         .collect())
@@ -210,7 +242,14 @@ pub async fn health<C: ConnectionTrait>(db: &C, output_ids: &[String]) -> Result
 
 /// Lease up to `limit` deliveries of a polling destination for `visibility_ms`:
 /// pending ones, and leased ones whose visibility timeout passed without an ack.
-pub async fn claim_pull<C: ConnectionTrait>(db: &C, output_id: &str, now: i64, visibility_ms: i64, limit: u64, claim_id: &str) -> Result<Vec<Delivery>, DbErr> {
+pub async fn claim_pull<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    now: i64,
+    visibility_ms: i64,
+    limit: u64,
+    claim_id: &str,
+) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     let due = Condition::all()
         .add(D::Pull.eq(true))
@@ -249,14 +288,22 @@ pub async fn claim_pull<C: ConnectionTrait>(db: &C, output_id: &str, now: i64, v
 
 /// Mark picked-up deliveries of a polling destination as delivered, recording an
 /// attempt for each. Unknown, foreign or finished ids are skipped. Returns how many.
-pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(db: &C, output_id: &str, ids: &[String], now: i64) -> Result<u64, DbErr> {
+pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    output_id: &str,
+    ids: &[String],
+    now: i64,
+) -> Result<u64, DbErr> {
     use delivery::Column as D;
     let txn = db.begin().await?;
     let rows = delivery::Entity::find()
         .filter(D::Id.is_in(ids.iter().cloned()))
         .filter(D::OutputId.eq(output_id))
         .filter(D::Pull.eq(true))
-        .filter(D::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .filter(D::Status.is_in([
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::InFlight.as_str(),
+        ]))
         .all(&txn)
         .await?;
     let mut done = 0;
@@ -268,18 +315,34 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(db: &C, output_i
             .col_expr(D::LeaseUntil, Option::<i64>::None.into())
             .col_expr(D::ClaimedBy, Option::<String>::None.into())
             .col_expr(D::LastStatusCode, Some(200).into())
-            .col_expr(D::LastMessage, Some("acknowledged by poller".to_string()).into())
+            .col_expr(
+                D::LastMessage,
+                Some("acknowledged by poller".to_string()).into(),
+            )
             .col_expr(D::LastDispatchedAt, Some(now).into())
             .col_expr(D::UpdatedAt, now.into())
             .filter(D::Id.eq(d.id.as_str()))
-            .filter(D::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+            .filter(D::Status.is_in([
+                DeliveryStatus::Pending.as_str(),
+                DeliveryStatus::InFlight.as_str(),
+            ]))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
             continue;
         }
-        let attempt = attempt_row(&d.id, number, now, 200, true, "acknowledged by poller".into(), 0);
-        delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt)).exec(&txn).await?;
+        let attempt = attempt_row(
+            &d.id,
+            number,
+            now,
+            200,
+            true,
+            "acknowledged by poller".into(),
+            0,
+        );
+        delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
+            .exec(&txn)
+            .await?;
         record_health(&txn, output_id, true, now, "").await?;
         done += 1;
     }
@@ -289,7 +352,12 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(db: &C, output_i
 
 /// Re-queue the FAILED deliveries of a destination that failed at or after `since`;
 /// attempt numbering continues and the retry budget starts afresh.
-pub async fn requeue_failed<C: ConnectionTrait>(db: &C, output_id: &str, since: i64, now: i64) -> Result<u64, DbErr> {
+pub async fn requeue_failed<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    since: i64,
+    now: i64,
+) -> Result<u64, DbErr> {
     use delivery::Column as D;
     Ok(delivery::Entity::update_many()
         .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
@@ -307,7 +375,12 @@ pub async fn requeue_failed<C: ConnectionTrait>(db: &C, output_id: &str, since: 
 
 /// Put a leased delivery back to PENDING until `at` without counting an attempt
 /// (rate limits: waiting for the limiter never fails a delivery).
-pub async fn defer<C: ConnectionTrait>(db: &C, delivery_id: &str, claim_id: &str, at: i64) -> Result<bool, DbErr> {
+pub async fn defer<C: ConnectionTrait>(
+    db: &C,
+    delivery_id: &str,
+    claim_id: &str,
+    at: i64,
+) -> Result<bool, DbErr> {
     use delivery::Column as D;
     Ok(delivery::Entity::update_many()
         .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
@@ -323,7 +396,11 @@ pub async fn defer<C: ConnectionTrait>(db: &C, delivery_id: &str, claim_id: &str
 }
 
 /// Hand leased deliveries back (graceful shutdown) so another worker takes them now.
-pub async fn release<C: ConnectionTrait>(db: &C, claim_ids: &[String], now: i64) -> Result<u64, DbErr> {
+pub async fn release<C: ConnectionTrait>(
+    db: &C,
+    claim_ids: &[String],
+    now: i64,
+) -> Result<u64, DbErr> {
     use delivery::Column as D;
     if claim_ids.is_empty() {
         return Ok(0);
@@ -345,7 +422,10 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Delivery
 }
 
 /// Deliveries of some alerts, oldest first.
-pub async fn for_alerts<C: ConnectionTrait>(db: &C, alert_ids: &[String]) -> Result<Vec<Delivery>, DbErr> {
+pub async fn for_alerts<C: ConnectionTrait>(
+    db: &C,
+    alert_ids: &[String],
+) -> Result<Vec<Delivery>, DbErr> {
     delivery::Entity::find()
         .filter(delivery::Column::AlertId.is_in(alert_ids.iter().cloned()))
         .order_by_asc(delivery::Column::CreatedAt)
@@ -355,7 +435,10 @@ pub async fn for_alerts<C: ConnectionTrait>(db: &C, alert_ids: &[String]) -> Res
 }
 
 /// Attempts of some deliveries, in attempt order.
-pub async fn attempts_for<C: ConnectionTrait>(db: &C, delivery_ids: &[String]) -> Result<Vec<Attempt>, DbErr> {
+pub async fn attempts_for<C: ConnectionTrait>(
+    db: &C,
+    delivery_ids: &[String],
+) -> Result<Vec<Attempt>, DbErr> {
     delivery_attempt::Entity::find()
         .filter(delivery_attempt::Column::DeliveryId.is_in(delivery_ids.iter().cloned()))
         .order_by_asc(delivery_attempt::Column::AttemptNumber)
@@ -367,7 +450,10 @@ pub async fn attempts_for<C: ConnectionTrait>(db: &C, delivery_ids: &[String]) -
 pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending.as_str(), DeliveryStatus::InFlight.as_str()]))
+        .filter(delivery::Column::Status.is_in([
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::InFlight.as_str(),
+        ]))
         .count(db)
         .await
 }
@@ -376,7 +462,15 @@ pub fn new_attempt_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub fn attempt_row(delivery_id: &str, number: i32, dispatched_at: i64, status_code: i32, success: bool, message: String, duration_ms: i64) -> Attempt {
+pub fn attempt_row(
+    delivery_id: &str,
+    number: i32,
+    dispatched_at: i64,
+    status_code: i32,
+    success: bool,
+    message: String,
+    duration_ms: i64,
+) -> Attempt {
     Attempt {
         id: new_attempt_id(),
         delivery_id: delivery_id.into(),
@@ -388,4 +482,3 @@ pub fn attempt_row(delivery_id: &str, number: i32, dispatched_at: i64, status_co
         duration_ms,
     }
 }
-

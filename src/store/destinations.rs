@@ -30,8 +30,12 @@ fn to_record(m: destination::Model) -> DestinationRecord {
             display_name: m.display_name,
             output_type: m.output_type,
             config: serde_json::from_str(&m.config).unwrap_or_default(),
-            default_for_severity: severities.iter().filter_map(|s| Severity::parse(s)).collect(),
-            alert_types: alert_types.map(|t| t.iter().filter_map(|s| AlertType::parse(s)).collect()),
+            default_for_severity: severities
+                .iter()
+                .filter_map(|s| Severity::parse(s))
+                .collect(),
+            alert_types: alert_types
+                .map(|t| t.iter().filter_map(|s| AlertType::parse(s)).collect()),
             log_types: from_json(&m.log_types),
         },
         limits: RateLimits {
@@ -53,7 +57,12 @@ fn to_active(r: &DestinationRecord) -> destination::ActiveModel {
         display_name_key: Set(name_key(&d.display_name)),
         output_type: Set(d.output_type.clone()),
         config: Set(d.config.to_string()),
-        default_for_severity: Set(to_json(&d.default_for_severity.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
+        default_for_severity: Set(to_json(
+            &d.default_for_severity
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        )),
         alert_types: Set(d
             .alert_types
             .as_ref()
@@ -85,7 +94,10 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Destinat
     Ok(Entity::find_by_id(id).one(db).await?.map(to_record))
 }
 
-pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<DestinationRecord>, DbErr> {
+pub async fn get_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<Vec<DestinationRecord>, DbErr> {
     Ok(Entity::find()
         .filter(Column::Id.is_in(ids.iter().cloned()))
         .all(db)
@@ -96,7 +108,10 @@ pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<
 }
 
 /// The destination holding a display name (case-insensitive), if any.
-pub async fn find_by_name<C: ConnectionTrait>(db: &C, name: &str) -> Result<Option<DestinationRecord>, DbErr> {
+pub async fn find_by_name<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+) -> Result<Option<DestinationRecord>, DbErr> {
     Ok(Entity::find()
         .filter(Column::DisplayNameKey.eq(name_key(name)))
         .one(db)

@@ -58,12 +58,22 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<OverrideRecord>, DbE
         .collect())
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, detection_id: &str) -> Result<Option<OverrideRecord>, DbErr> {
-    Ok(Entity::find_by_id(detection_id).one(db).await?.map(to_record))
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    detection_id: &str,
+) -> Result<Option<OverrideRecord>, DbErr> {
+    Ok(Entity::find_by_id(detection_id)
+        .one(db)
+        .await?
+        .map(to_record))
 }
 
 pub async fn upsert<C: ConnectionTrait>(db: &C, r: &OverrideRecord) -> Result<(), DbErr> {
-    if Entity::find_by_id(r.value.detection_id.as_str()).one(db).await?.is_some() {
+    if Entity::find_by_id(r.value.detection_id.as_str())
+        .one(db)
+        .await?
+        .is_some()
+    {
         Entity::update(to_active(r)).exec(db).await?;
     } else {
         Entity::insert(to_active(r)).exec(db).await?;
@@ -72,11 +82,20 @@ pub async fn upsert<C: ConnectionTrait>(db: &C, r: &OverrideRecord) -> Result<()
 }
 
 pub async fn delete<C: ConnectionTrait>(db: &C, detection_id: &str) -> Result<bool, DbErr> {
-    Ok(Entity::delete_by_id(detection_id).exec(db).await?.rows_affected > 0)
+    Ok(Entity::delete_by_id(detection_id)
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
 }
 
 /// Remove a deleted destination from every override that names it.
-pub async fn remove_destination<C: ConnectionTrait>(db: &C, output_id: &str, by: &str, now: i64) -> Result<u64, DbErr> {
+pub async fn remove_destination<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    by: &str,
+    now: i64,
+) -> Result<u64, DbErr> {
     let candidates = Entity::find()
         .filter(Column::OutputIds.contains(output_id))
         .all(db)

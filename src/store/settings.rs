@@ -3,11 +3,18 @@ use super::entities::setting;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 pub async fn get<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, sea_orm::DbErr> {
-    Ok(setting::Entity::find_by_id(key).one(db).await?.map(|m| m.value))
+    Ok(setting::Entity::find_by_id(key)
+        .one(db)
+        .await?
+        .map(|m| m.value))
 }
 
 /// Store `value` unless the key already exists; returns the stored value (first writer wins).
-pub async fn get_or_insert<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<String, sea_orm::DbErr> {
+pub async fn get_or_insert<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    value: &str,
+) -> Result<String, sea_orm::DbErr> {
     if let Some(v) = get(db, key).await? {
         return Ok(v);
     }

@@ -5,7 +5,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 pub use api_token::Model as TokenRow;
 
 pub async fn insert<C: ConnectionTrait>(db: &C, row: TokenRow) -> Result<(), DbErr> {
-    Entity::insert(api_token::ActiveModel::from(row)).exec(db).await?;
+    Entity::insert(api_token::ActiveModel::from(row))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -23,7 +25,12 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<TokenRow>, DbErr> {
         .await
 }
 
-pub async fn rotate<C: ConnectionTrait>(db: &C, id: &str, jti: &str, now: i64) -> Result<bool, DbErr> {
+pub async fn rotate<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    jti: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
     let res = Entity::update_many()
         .col_expr(Column::CurrentJti, jti.into())
         .col_expr(Column::RotatedAt, Some(now).into())
