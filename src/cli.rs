@@ -16,7 +16,14 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             name,
             permissions,
             expires_in,
+            allowed_cidrs,
         } => {
+            let cidrs = allowed_cidrs
+                .iter()
+                .map(|c| {
+                    crate::auth::parse_cidr(c).map_err(|e| anyhow::anyhow!("--allowed-cidr: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let perms = if permissions.is_empty() {
                 Permission::ALL.to_vec()
             } else {
@@ -43,7 +50,7 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             };
             let issued = tokens(&db)
                 .await?
-                .create(&name, &perms, expires_at, &[], "herald-cli")
+                .create(&name, &perms, expires_at, &cidrs, "herald-cli")
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", issued.value);

@@ -99,6 +99,9 @@ pub enum TokenCommand {
         /// Lifetime such as `30d`, `12h`, `90m`. Default: no expiry.
         #[arg(long)]
         expires_in: Option<String>,
+        /// Only accept the token from this CIDR block or address (repeatable). Default: anywhere.
+        #[arg(long = "allowed-cidr")]
+        allowed_cidrs: Vec<String>,
     },
     /// List tokens (id, name, permissions, expiry).
     List {

@@ -694,27 +694,22 @@ async fn introspection_can_be_disabled(db: TestDb) {
     }
     on.stop().await;
 
-    // Disabled: async-graphql answers introspection fields with null (no error), so
-    // nothing about the schema is revealed.
+    // Disabled: refused with a typed error, and nothing about the schema is revealed.
     let off = TestServer::start_with(&db, |a| a.disable_introspection = true).await;
     for q in [
         q,
         r#"{ __type(name: "Query") { name fields { name } } }"#,
         r#"{ __type(name: "APIToken") { name } }"#,
+        r#"{ ...F } fragment F on Query { __schema { queryType { name } } }"#,
     ] {
         let r = off.gql(q, json!({})).await;
-        let data = &r["data"];
-        assert!(
-            data.is_null() || (data["__schema"].is_null() && data["__type"].is_null()),
-            "introspection must be refused: {r:#}"
-        );
+        assert!(r["data"].is_null(), "introspection must be refused: {r:#}");
+        assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
         let text = r.to_string();
         assert!(
-            !text.contains("queryType") || data["__schema"].is_null(),
-            "{r:#}"
-        );
-        assert!(
-            !text.contains("\"Query\"") && !text.contains("destinations"),
+            !text.contains("\"Query\"")
+                && !text.contains("destinations")
+                && !text.contains("queryType\":"),
             "schema details leaked: {r:#}"
         );
     }
@@ -893,6 +888,48 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
             o.stderr
         );
     }
+    // --allowed-cidr fences a token to blocks: this one is refused from 127.0.0.1.
+    let c = herald_cli(
+        &db,
+        &[
+            "token",
+            "create",
+            "--name",
+            "fenced",
+            "--allowed-cidr",
+            "10.0.0.0/8",
+        ],
+    )
+    .await;
+    assert!(c.ok, "{}", c.stderr);
+    assert_refused(&s, c.stdout.trim(), "a CLI token fenced to 10.0.0.0/8").await;
+    let c = herald_cli(
+        &db,
+        &[
+            "token",
+            "create",
+            "--name",
+            "local",
+            "--allowed-cidr",
+            "127.0.0.1",
+        ],
+    )
+    .await;
+    assert!(c.ok, "{}", c.stderr);
+    assert_accepted(&s, c.stdout.trim(), "a CLI token fenced to 127.0.0.1").await;
+    let c = herald_cli(
+        &db,
+        &[
+            "token",
+            "create",
+            "--name",
+            "bad",
+            "--allowed-cidr",
+            "10.0.0.0/99",
+        ],
+    )
+    .await;
+    assert!(!c.ok && c.stderr.contains("allowed-cidr"), "{}", c.stderr);
     s.stop().await;
 }
 
@@ -1280,7 +1317,76 @@ async fn authorization_matrix(db: TestDb) {
     s.stop().await;
 }
 
+/// A token cannot mint one that outlives it or reaches further than it does, nor revoke
+/// a token holding more than it does.
+async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let all = json!([
+        "OrganizationAPITokenRead",
+        "OrganizationAPITokenModify",
+        "AlertRead"
+    ]);
+    let create =
+        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
+    let code = |r: &Value| {
+        r["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("ok")
+            .to_string()
+    };
+
+    let expiring = create_token(
+        &s,
+        json!({"name": "expiring", "permissions": all, "expiresAt": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    let ev = str_of(&expiring["value"]);
+    let before = token_count(&s).await;
+    for input in [
+        json!({"name": "forever", "permissions": ["AlertRead"]}),
+        json!({"name": "later", "permissions": ["AlertRead"], "expiresAt": "2999-06-01T00:00:00Z"}),
+    ] {
+        let r = s.gql_as(&ev, create, json!({ "input": input })).await;
+        assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
+    }
+    assert_eq!(token_count(&s).await, before, "refusals write nothing");
+    let r = s.gql_as(&ev, create, json!({"input": {"name": "sooner", "permissions": ["AlertRead"], "expiresAt": "2998-01-01T00:00:00Z"}})).await;
+    assert_eq!(code(&r), "ok", "{r:#}");
+
+    let fenced = create_token(
+        &s,
+        json!({"name": "fenced", "permissions": all, "allowedCIDRBlocks": ["127.0.0.0/8"]}),
+    )
+    .await;
+    let fv = str_of(&fenced["value"]);
+    for blocks in [
+        json!(null),
+        json!([]),
+        json!(["0.0.0.0/0"]),
+        json!(["127.0.0.1", "10.0.0.0/8"]),
+    ] {
+        let r = s.gql_as(&fv, create, json!({"input": {"name": "wider", "permissions": ["AlertRead"], "allowedCIDRBlocks": blocks}})).await;
+        assert_eq!(code(&r), "FORBIDDEN", "{blocks}: {r:#}");
+    }
+    let r = s.gql_as(&fv, create, json!({"input": {"name": "narrower", "permissions": ["AlertRead"], "allowedCIDRBlocks": ["127.0.0.1/32"]}})).await;
+    assert_eq!(code(&r), "ok", "{r:#}");
+
+    // Revoking a token that holds more than the caller is refused too.
+    let admin_id = admin_token_id(&s).await;
+    let r = s
+        .gql_as(
+            &fv,
+            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+            json!({"id": admin_id}),
+        )
+        .await;
+    assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
+    assert_accepted(&s, &s.token, "admin token after a refused revocation").await;
+    s.stop().await;
+}
+
 on_both!(
+    token_cannot_outlive_or_outreach_its_creator,
     missing_or_malformed_token_is_refused,
     expired_token_is_refused,
     token_signed_with_another_key_is_refused,

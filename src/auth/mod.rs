@@ -65,6 +65,11 @@ pub struct Principal {
     pub token_id: String,
     pub name: String,
     pub permissions: Vec<Permission>,
+    /// When the calling token expires (tokens it creates may not outlive it).
+    pub expires_at: Option<i64>,
+    /// Where the calling token may be used from (empty = anywhere); tokens it creates
+    /// must stay inside these blocks.
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
 }
 
 impl Principal {
@@ -77,6 +82,8 @@ impl Principal {
             token_id: String::new(),
             name: "herald".into(),
             permissions: Permission::ALL.to_vec(),
+            expires_at: None,
+            allowed_cidrs: Vec::new(),
         }
     }
 }
@@ -291,15 +298,11 @@ impl Tokens {
             return Err(format!("token {} expired", row.id));
         }
         let cidrs: Vec<String> = store::from_json(&row.allowed_cidrs);
+        let cidrs: Vec<ipnet::IpNet> = cidrs.iter().filter_map(|c| c.parse().ok()).collect();
         if !cidrs.is_empty() {
             // An IPv4 client of a dual-stack listener shows up as ::ffff:a.b.c.d.
             let remote = remote.map(|ip| ip.to_canonical());
-            let allowed = remote.is_some_and(|ip| {
-                cidrs
-                    .iter()
-                    .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
-                    .any(|net| net.contains(&ip))
-            });
+            let allowed = remote.is_some_and(|ip| cidrs.iter().any(|net| net.contains(&ip)));
             if !allowed {
                 return Err(format!(
                     "token {} used from {remote:?}, outside its CIDR blocks",
@@ -316,6 +319,8 @@ impl Tokens {
             token_id: row.id,
             name: row.name,
             permissions,
+            expires_at: row.expires_at,
+            allowed_cidrs: cidrs,
         })
     }
 

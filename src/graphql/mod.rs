@@ -5,6 +5,7 @@ pub mod destination_config;
 pub mod destinations;
 pub mod error;
 pub mod guard;
+pub mod introspection;
 pub mod overrides;
 pub mod preview;
 pub mod scalars;
@@ -44,7 +45,9 @@ pub fn build(services: Services, disable_introspection: bool) -> HeraldSchema {
     let (health, override_refs) = deliveries::loaders(&services);
     let b = builder().data(services).data(health).data(override_refs);
     if disable_introspection {
-        b.disable_introspection().finish()
+        b.disable_introspection()
+            .extension(introspection::DenyIntrospection)
+            .finish()
     } else {
         b.finish()
     }

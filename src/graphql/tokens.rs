@@ -120,6 +120,35 @@ fn check_grantable(caller: &Principal, wanted: &[Permission], what: &str) -> Res
     }
 }
 
+/// A token cannot mint one that outlives it or reaches further than it does: with an
+/// expiry, the new token must expire no later; with CIDR blocks, the new token's
+/// blocks must lie inside them.
+fn check_bounds(
+    caller: &Principal,
+    expires_at: Option<i64>,
+    cidrs: &[ipnet::IpNet],
+) -> Result<(), AppError> {
+    if let Some(limit) = caller.expires_at {
+        if expires_at.is_none_or(|e| e > limit) {
+            return Err(AppError::Forbidden(
+                "this API token expires, so it can only create tokens that expire no later than it does".into(),
+            ));
+        }
+    }
+    if !caller.allowed_cidrs.is_empty() {
+        let inside = !cidrs.is_empty()
+            && cidrs
+                .iter()
+                .all(|c| caller.allowed_cidrs.iter().any(|own| own.contains(c)));
+        if !inside {
+            return Err(AppError::Forbidden(
+                "this API token is limited to CIDR blocks, so the tokens it creates must be limited to blocks inside them".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct TokenQuery;
 
@@ -176,6 +205,7 @@ impl TokenMutation {
             .map(|c| auth::parse_cidr(c))
             .collect::<Result<Vec<_>, _>>()
             .gql()?;
+        check_bounds(principal(ctx)?, input.expires_at.map(|t| t.ms()), &cidrs).gql()?;
         let issued = s
             .tokens
             .create(
@@ -231,6 +261,19 @@ impl TokenMutation {
     )]
     async fn delete_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
+        let row = s
+            .tokens
+            .get(&id)
+            .await
+            .gql()?
+            .ok_or_else(|| not_found(&id))
+            .gql()?;
+        check_grantable(
+            principal(ctx)?,
+            &auth::permissions_of(&row),
+            "revoke a token holding",
+        )
+        .gql()?;
         if !s.tokens.revoke(&id).await.gql()? {
             return Err(not_found(&id)).gql();
         }
