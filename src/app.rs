@@ -56,6 +56,7 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
 
 /// Connect, migrate, bind and serve in the background.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
+    crate::telemetry::install();
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
     let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
@@ -152,7 +153,26 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/public/graphql", get(graphiql).post(graphql_handler))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Prometheus text format: counters since start, plus unfinished deliveries from the database.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(handle) = crate::telemetry::install() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response();
+    };
+    if let Ok(n) = crate::store::deliveries::count_unfinished(&state.services.db).await {
+        crate::telemetry::set_unfinished(n);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        handle.render(),
+    )
+        .into_response()
 }
 
 async fn graphiql() -> Html<String> {

@@ -20,3 +20,4 @@ pub mod graphql;
 pub mod routing;
 pub mod service;
 pub mod store;
+pub mod telemetry;

@@ -569,3 +569,46 @@ on_both!(
     a_429_pauses_the_whole_destination,
     max_requests_per_second,
 );
+
+/// `/metrics` in Prometheus text format counts alerts, unrouted alerts and attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics() {
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start(&db).await;
+    let r = Receiver::start().await;
+    add_webhook(&s, "Hook", &r.url, &["HIGH"]).await;
+    create(
+        &s,
+        json!({"detectionId": "m", "title": "t", "severity": "HIGH"}),
+    )
+    .await;
+    create(
+        &s,
+        json!({"detectionId": "m2", "title": "t", "severity": "LOW"}),
+    )
+    .await;
+    r.wait_for(1, Duration::from_secs(10)).await;
+    let text = eventually(Duration::from_secs(10), "metrics", || async {
+        let t = reqwest::get(format!("{}/metrics", s.url))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        t.contains("herald_delivery_attempts_total").then_some(t)
+    })
+    .await;
+    for needle in [
+        "herald_alerts_created_total{",
+        "routed=\"false\"",
+        "herald_alerts_unrouted_total",
+        "herald_delivery_attempts_total{",
+        "output_type=\"customwebhook\"",
+        "outcome=\"success\"",
+        "herald_delivery_duration_seconds",
+        "herald_deliveries_unfinished",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    s.stop().await;
+}

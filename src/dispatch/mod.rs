@@ -110,10 +110,22 @@ impl Dispatcher {
         Ok((d, failed_rx))
     }
 
-    /// Start claiming and sending in the background.
+    /// Start claiming and sending in the background. The claim loop is supervised: a
+    /// panic restarts it (leased deliveries come back when their lease expires).
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
         let inner = self.inner.clone();
-        tokio::spawn(async move { inner.run().await })
+        tokio::spawn(async move {
+            loop {
+                let me = inner.clone();
+                match tokio::spawn(async move { me.run().await }).await {
+                    Err(e) if e.is_panic() && !inner.cancel.is_cancelled() => {
+                        tracing::error!("dispatcher loop panicked; restarting it");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    _ => break,
+                }
+            }
+        })
     }
 
     /// New work was enqueued: look now rather than at the next poll.
@@ -332,7 +344,10 @@ impl Inner {
         let _slot = if limited {
             match limiter.try_acquire() {
                 Ok(slot) => Some(slot),
-                Err(wait) => return Ok(Sent::Deferred(wait)),
+                Err(wait) => {
+                    crate::telemetry::delivery_deferred(&dest.output_type);
+                    return Ok(Sent::Deferred(wait));
+                }
             }
         } else {
             None
@@ -351,6 +366,16 @@ impl Inner {
             kind,
         };
         let outcome = self.send_built(integration, &dest.config, &ctx).await;
+        let label = match outcome.class {
+            Class::Success => "success",
+            Class::Retryable => "retry",
+            Class::Permanent => "failed",
+        };
+        crate::telemetry::delivery_attempt(
+            &dest.output_type,
+            label,
+            Duration::from_millis(outcome.duration_ms.max(0) as u64),
+        );
         if outcome.status_code == 429 {
             let attempt = (d.attempt_count + 1 - d.attempts_base).max(1) as u32;
             let wait = outcome

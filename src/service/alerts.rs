@@ -154,6 +154,7 @@ async fn create_with_period(
     {
         store::alerts::add_event(&txn, existing.seq, now).await?;
         txn.commit().await?;
+        crate::telemetry::alert_deduplicated();
         return store::alerts::get(&s.db, &existing.id)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")));
@@ -166,6 +167,7 @@ async fn create_with_period(
     )
     .await?;
     txn.commit().await?;
+    crate::telemetry::alert_created(step_name(alert.routing.step), alert.routed);
     if !alert.routed {
         tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
     }
@@ -247,6 +249,16 @@ pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
     );
     alert.id = format!("preview-{}", uuid::Uuid::new_v4());
     Ok(alert)
+}
+
+fn step_name(step: crate::domain::RoutingStep) -> &'static str {
+    use crate::domain::RoutingStep as S;
+    match step {
+        S::GeneratedDestinations => "generated_destinations",
+        S::DetectionOverride => "detection_override",
+        S::DestinationConfiguration => "destination_configuration",
+        S::Skipped => "skipped",
+    }
 }
 
 fn check_ids(ids: &[String]) -> AppResult<()> {
