@@ -8,8 +8,10 @@ use crate::error::{bad_input, AppError};
 use crate::routing::RoutingDecision;
 use crate::service::{self, alerts::NewAlert, Services};
 use crate::store::{self, alerts::AlertFilter};
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use std::collections::HashMap;
 
 #[derive(InputObject, Clone)]
 pub struct CreateAlertInput {
@@ -118,7 +120,7 @@ impl From<domain::Alert> for Alert {
 }
 
 /// One stored delivery attempt.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct DeliveryAttempt {
     attempt_number: i32,
     dispatched_at: AWSDateTime,
@@ -131,7 +133,7 @@ pub struct DeliveryAttempt {
 }
 
 /// The delivery of an alert to one destination.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct AlertDelivery {
     delivery_id: ID,
     output_id: ID,
@@ -175,50 +177,72 @@ impl From<store::alerts::Comment> for AlertComment {
     }
 }
 
+/// Loads the deliveries and attempts of many alerts in two queries.
+pub struct DeliveriesLoader(pub Services);
+
+impl Loader<String> for DeliveriesLoader {
+    type Value = Vec<AlertDelivery>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        alert_ids: &[String],
+    ) -> Result<HashMap<String, Vec<AlertDelivery>>, Self::Error> {
+        let db = &self.0.db;
+        let rows = store::deliveries::for_alerts(db, alert_ids).await.gql()?;
+        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+        let mut attempts: HashMap<String, Vec<DeliveryAttempt>> = HashMap::new();
+        for a in store::deliveries::attempts_for(db, &ids).await.gql()? {
+            attempts
+                .entry(a.delivery_id.clone())
+                .or_default()
+                .push(DeliveryAttempt {
+                    attempt_number: a.attempt_number,
+                    dispatched_at: AWSDateTime::from_ms(a.dispatched_at),
+                    status_code: a.status_code,
+                    success: a.success,
+                    message: a.message,
+                    duration_ms: a.duration_ms,
+                });
+        }
+        let mut out: HashMap<String, Vec<AlertDelivery>> = HashMap::new();
+        for d in rows {
+            let status = DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending);
+            let Some(alert_id) = d.alert_id.clone() else {
+                continue;
+            };
+            out.entry(alert_id).or_default().push(AlertDelivery {
+                attempts: attempts.remove(&d.id).unwrap_or_default(),
+                delivery_id: ID(d.id),
+                output_id: ID(d.output_id),
+                label: d.label,
+                success: status == DeliveryStatus::Succeeded,
+                next_attempt_at: (status == DeliveryStatus::Pending)
+                    .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
+                status,
+                status_code: d.last_status_code,
+                message: d.last_message,
+                dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
+                attempt_count: d.attempt_count,
+                kind: d.kind,
+                external_id: d.external_id,
+                url: d.external_url,
+            });
+        }
+        Ok(out)
+    }
+}
+
 #[ComplexObject]
 impl Alert {
-    /// One entry per delivery (routed, re-sent), with every attempt.
+    /// One entry per delivery (routed, re-sent, resolve), with every attempt. Loaded for
+    /// a whole page of alerts at once.
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertDelivery>> {
-        let s = ctx.data::<Services>()?;
-        let rows = store::deliveries::for_alerts(&s.db, std::slice::from_ref(&self.id.0))
-            .await
-            .gql()?;
-        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-        let mut attempts = store::deliveries::attempts_for(&s.db, &ids).await.gql()?;
-        Ok(rows
-            .into_iter()
-            .map(|d| {
-                let status = DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending);
-                let mine: Vec<DeliveryAttempt> = attempts
-                    .extract_if(.., |a| a.delivery_id == d.id)
-                    .map(|a| DeliveryAttempt {
-                        attempt_number: a.attempt_number,
-                        dispatched_at: AWSDateTime::from_ms(a.dispatched_at),
-                        status_code: a.status_code,
-                        success: a.success,
-                        message: a.message,
-                        duration_ms: a.duration_ms,
-                    })
-                    .collect();
-                AlertDelivery {
-                    delivery_id: ID(d.id),
-                    output_id: ID(d.output_id),
-                    label: d.label,
-                    success: status == DeliveryStatus::Succeeded,
-                    next_attempt_at: (status == DeliveryStatus::Pending)
-                        .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
-                    status,
-                    status_code: d.last_status_code,
-                    message: d.last_message,
-                    dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
-                    attempt_count: d.attempt_count,
-                    kind: d.kind,
-                    external_id: d.external_id,
-                    url: d.external_url,
-                    attempts: mine,
-                }
-            })
-            .collect())
+        let loader = ctx.data::<DataLoader<DeliveriesLoader>>()?;
+        Ok(loader
+            .load_one(self.id.0.clone())
+            .await?
+            .unwrap_or_default())
     }
 
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {

@@ -43,7 +43,15 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 pub fn build(services: Services, disable_introspection: bool) -> HeraldSchema {
     let (health, override_refs) = deliveries::loaders(&services);
-    let b = builder().data(services).data(health).data(override_refs);
+    let deliveries = async_graphql::dataloader::DataLoader::new(
+        alerts::DeliveriesLoader(services.clone()),
+        tokio::spawn,
+    );
+    let b = builder()
+        .data(services)
+        .data(health)
+        .data(override_refs)
+        .data(deliveries);
     if disable_introspection {
         b.disable_introspection()
             .extension(introspection::DenyIntrospection)
