@@ -76,16 +76,6 @@ impl Principal {
     pub fn has(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }
-    /// A principal for work Herald does on its own (system error alerts).
-    pub fn system() -> Self {
-        Principal {
-            token_id: String::new(),
-            name: "herald".into(),
-            permissions: Permission::ALL.to_vec(),
-            expires_at: None,
-            allowed_cidrs: Vec::new(),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
