@@ -224,7 +224,7 @@ async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    req: GraphQLRequest,
+    req: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
 ) -> Response {
     let Some(token) = presented_token(&headers).filter(|t| !t.is_empty()) else {
         tracing::info!(%remote, "request without an API token refused");
@@ -242,9 +242,29 @@ async fn graphql_handler(
             return unauthenticated();
         }
     };
-    let mut response = state.schema.execute(req.into_inner().data(principal)).await;
+    let req = match req {
+        Ok(r) => r.into_inner(),
+        Err(rejection) => return bad_request(&rejection.0),
+    };
+    let mut response = state.schema.execute(req.data(principal)).await;
     add_error_codes(&mut response);
     GraphQLResponse::from(response).into_response()
+}
+
+/// A body that is not a GraphQL request (bad JSON, wrong shape): a typed 400.
+fn bad_request(e: &async_graphql::ParseRequestError) -> Response {
+    let (status, message) = match e {
+        async_graphql::ParseRequestError::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large".to_string(),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("the request body is not a GraphQL request: {other}"),
+        ),
+    };
+    let body = serde_json::json!({"data": null, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]});
+    (status, Json(body)).into_response()
 }
 
 /// Errors raised by async-graphql itself (parsing, validation, bad argument values)

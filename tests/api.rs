@@ -1206,6 +1206,68 @@ async fn aws_scalars_through_the_api(db: TestDb) {
     s.stop().await;
 }
 
+/// Whatever arrives, the answer is a typed error (never a 500 or a dropped connection),
+/// and data already accepted is untouched.
+async fn garbage_requests_get_typed_errors(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let id = add_webhook(&s, "Keep me", "https://example.com/hook", &["HIGH"]).await;
+    let post = |body: String, ct: &'static str| {
+        s.client
+            .post(format!("{}/graphql", s.url))
+            .header("x-api-key", &s.token)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        ("not json at all".into(), "application/json"),
+        ("{\"query\": 5}".into(), "application/json"),
+        ("[1, 2, 3]".into(), "application/json"),
+        ("{\"query\": \"{ destinations {\"}".into(), "application/json"),
+        ("{\"query\": \"{ nope }\"}".into(), "application/json"),
+        ("{\"query\": \"mutation { deleteDestination }\"}".into(), "application/json"),
+        ("{\"query\": \"mutation($i: DestinationInput!) { addDestination(input: $i) { outputId } }\", \"variables\": {\"i\": {\"displayName\": 7}}}".into(), "application/json"),
+        (format!("{{\"query\": \"{{ {} }}\"}}", (0..3000).map(|i| format!("a{i}: destinations {{ outputId displayName }} ")).collect::<String>()), "application/json"),
+        ("\u{0}\u{1}\u{2}".into(), "application/octet-stream"),
+    ];
+    for (body, ct) in cases {
+        let shown: String = body.chars().take(60).collect();
+        let resp = post(body, ct).await.expect("the server answers");
+        let status = resp.status().as_u16();
+        assert!(status < 500, "{shown}: HTTP {status}");
+        let v: Value = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{shown}: not JSON: {e}"));
+        let errors = v["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{shown}: no errors: {v}"));
+        for e in errors {
+            let code = e["extensions"]["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{shown}: untyped error {e}"));
+            assert_ne!(code, "INTERNAL_SERVER_ERROR", "{shown}: {e}");
+        }
+    }
+    let still = s
+        .ok(
+            "query($id: ID!) { destination(id: $id) { displayName } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(still["destination"]["displayName"], "Keep me");
+    assert_eq!(
+        s.client
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    s.stop().await;
+}
+
 on_both!(
     http_surface_and_authentication,
     destination_create_read_update,
@@ -1215,4 +1277,5 @@ on_both!(
     aws_scalars_through_the_api,
     concurrent_adds_keep_names_unique,
     non_ascii_display_names,
+    garbage_requests_get_typed_errors,
 );
