@@ -78,6 +78,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         })
     };
     let schema = graphql::build(services.clone(), args.disable_introspection);
+    let cors = cors_layer(&args.cors_origins)?;
     let state = AppState {
         services: services.clone(),
         schema,
@@ -103,9 +104,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let grace = Duration::from_millis(args.shutdown_grace_ms);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
+        let app = router(state)
+            .layer(cors)
+            .layer(tower_http::trace::TraceLayer::new_for_http());
         axum::serve(
             listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(stop.clone().cancelled_owned())
         .await?;
@@ -146,6 +150,38 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// CORS for the console: the configured origins may call the API with their token headers.
+fn cors_layer(origins: &[String]) -> anyhow::Result<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o).map_err(|_| {
+                    anyhow::anyhow!("HERALD_CORS_ORIGINS: {o:?} is not a valid origin")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-api-key"),
+        ]))
 }
 
 pub fn router(state: AppState) -> Router {

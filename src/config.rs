@@ -79,6 +79,14 @@ pub struct ServeArgs {
     /// How long graceful shutdown waits for in-flight deliveries, in milliseconds.
     #[arg(long, env = "HERALD_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
+    /// Browser origins allowed to call the API (the console), comma-separated; `*` for any.
+    /// Default: none (same-origin only).
+    #[arg(
+        long = "cors-origin",
+        env = "HERALD_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
     /// Refuse GraphQL introspection queries.
     #[arg(long, env = "HERALD_DISABLE_INTROSPECTION", default_value_t = false)]
     pub disable_introspection: bool,

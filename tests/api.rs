@@ -1279,3 +1279,51 @@ on_both!(
     non_ascii_display_names,
     garbage_requests_get_typed_errors,
 );
+
+/// The console on another origin may call the API when its origin is configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_configured_console_origins() {
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start_with(&db, |a| {
+        a.cors_origins = vec!["https://console.example".into()]
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        s.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", s.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-api-key,content-type")
+            .send()
+    };
+    let ok = preflight("https://console.example").await.unwrap();
+    assert_eq!(
+        ok.headers().get("access-control-allow-origin").unwrap(),
+        "https://console.example"
+    );
+    let allowed = ok
+        .headers()
+        .get("access-control-allow-headers")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("x-api-key"), "{allowed}");
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // The real request carries the header too.
+    let r = s
+        .client
+        .post(format!("{}/graphql", s.url))
+        .header("origin", "https://console.example")
+        .header("x-api-key", &s.token)
+        .json(&json!({"query": "{ destinations { outputId } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers().get("access-control-allow-origin").unwrap(),
+        "https://console.example"
+    );
+    s.stop().await;
+}
