@@ -58,7 +58,7 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Res
 
 /// Lease up to `limit` due deliveries to `claim_id`: pending ones whose time has come,
 /// and in-flight ones whose lease ran out (their worker died).
-pub async fn claim<C: ConnectionTrait>(
+pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: i64,
     lease_ms: i64,
@@ -78,22 +78,79 @@ pub async fn claim<C: ConnectionTrait>(
                 .add(D::LeaseUntil.lt(now)),
         );
     let due = Condition::all().add(D::Pull.eq(false)).add(due);
+    lease(
+        db,
+        due,
+        &[D::NextAttemptAt],
+        limit,
+        claim_id,
+        now,
+        now + lease_ms,
+    )
+    .await
+}
+
+/// Lease up to `limit` rows matching `due` (in `order`) to `claim_id` until `until`.
+///
+/// PostgreSQL: select the ids `FOR UPDATE SKIP LOCKED`, then update exactly those, in
+/// one transaction. (A single `UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED)`
+/// may re-run the subquery and lease more than `n`.) SQLite: one `UPDATE … RETURNING`,
+/// atomic under its single writer.
+async fn lease<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    due: Condition,
+    order: &[delivery::Column],
+    limit: u64,
+    claim_id: &str,
+    now: i64,
+    until: i64,
+) -> Result<Vec<Delivery>, DbErr> {
+    use delivery::Column as D;
+    use sea_orm::QuerySelect;
+    let update = || {
+        delivery::Entity::update_many()
+            .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
+            .col_expr(D::LeaseUntil, Some(until).into())
+            .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
+            .col_expr(D::UpdatedAt, now.into())
+    };
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let txn = db.begin().await?;
+        let mut select = delivery::Entity::find()
+            .select_only()
+            .column(D::Id)
+            .filter(due);
+        for col in order {
+            select = select.order_by_asc(*col);
+        }
+        let ids: Vec<String> = select
+            .order_by_asc(D::Id)
+            .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if ids.is_empty() {
+            txn.commit().await?;
+            return Ok(Vec::new());
+        }
+        let rows = update()
+            .filter(D::Id.is_in(ids))
+            .exec_with_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(rows);
+    }
     let mut ids = Query::select();
     ids.column(D::Id)
         .from(delivery::Entity)
-        .cond_where(due.clone())
-        .order_by(D::NextAttemptAt, sea_orm::Order::Asc)
-        .limit(limit);
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        .cond_where(due.clone());
+    for col in order {
+        ids.order_by(*col, sea_orm::Order::Asc);
     }
-    delivery::Entity::update_many()
-        .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
-        .col_expr(D::LeaseUntil, Some(now + lease_ms).into())
-        .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
-        .col_expr(D::UpdatedAt, now.into())
+    ids.order_by(D::Id, sea_orm::Order::Asc).limit(limit);
+    update()
         .filter(D::Id.in_subquery(ids))
-        // Re-check under the row lock: another process may have taken it meanwhile.
         .filter(due)
         .exec_with_returning(db)
         .await
@@ -242,7 +299,7 @@ pub async fn health<C: ConnectionTrait>(
 
 /// Lease up to `limit` deliveries of a polling destination for `visibility_ms`:
 /// pending ones, and leased ones whose visibility timeout passed without an ack.
-pub async fn claim_pull<C: ConnectionTrait>(
+pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     output_id: &str,
     now: i64,
@@ -263,25 +320,16 @@ pub async fn claim_pull<C: ConnectionTrait>(
                         .add(D::LeaseUntil.lt(now)),
                 ),
         );
-    let mut ids = Query::select();
-    ids.column(D::Id)
-        .from(delivery::Entity)
-        .cond_where(due.clone())
-        .order_by(D::CreatedAt, sea_orm::Order::Asc)
-        .order_by(D::Id, sea_orm::Order::Asc)
-        .limit(limit);
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let mut rows = delivery::Entity::update_many()
-        .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
-        .col_expr(D::LeaseUntil, Some(now + visibility_ms).into())
-        .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
-        .col_expr(D::UpdatedAt, now.into())
-        .filter(D::Id.in_subquery(ids))
-        .filter(due)
-        .exec_with_returning(db)
-        .await?;
+    let mut rows = lease(
+        db,
+        due,
+        &[D::CreatedAt],
+        limit,
+        claim_id,
+        now,
+        now + visibility_ms,
+    )
+    .await?;
     rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(rows)
 }
