@@ -68,7 +68,12 @@ async fn polling_destinations(db: TestDb) {
         .chain(b.iter())
         .map(|d| d["deliveryId"].as_str().unwrap().to_string())
         .collect();
-    assert!(a.len() <= 15 && b.len() <= 15, "pageSize is a maximum: {} and {}", a.len(), b.len());
+    assert!(
+        a.len() <= 15 && b.len() <= 15,
+        "pageSize is a maximum: {} and {}",
+        a.len(),
+        b.len()
+    );
     assert_eq!(ids.len(), 20, "both pollers together get all 20");
     ids.sort();
     ids.dedup();
