@@ -699,6 +699,82 @@ async fn two_instances_share_the_work(db: TestDb) {
     b.stop().await;
 }
 
+/// Destinations are read at send time: an update applies to the next alert.
+async fn destination_updates_apply_to_the_next_alert(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let first = Receiver::start().await;
+    let second = Receiver::start().await;
+    let id = add_webhook(&s, "Moving", &first.url, &["HIGH"]).await;
+    create(
+        &s,
+        json!({"detectionId": "m", "title": "t", "severity": "HIGH", "dedupString": "1"}),
+    )
+    .await;
+    first.wait_for(1, Duration::from_secs(10)).await;
+    s.ok(
+        "mutation($i: DestinationInput!) { updateDestination(input: $i) { outputId } }",
+        json!({"i": {"outputId": id, "displayName": "Moving", "outputConfig": {"customWebhook": {"webhookURL": second.url}}, "defaultForSeverity": ["HIGH"]}}),
+    )
+    .await;
+    create(
+        &s,
+        json!({"detectionId": "m", "title": "t", "severity": "HIGH", "dedupString": "2"}),
+    )
+    .await;
+    second.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(first.requests().len(), 1);
+    s.stop().await;
+}
+
+/// A match after the dedup period starts a new alert, even if the old one is OPEN.
+async fn dedup_period_expires(db: TestDb) {
+    use herald::store::entities::alert;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let s = TestServer::start(&db).await;
+    s.ok(
+        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
+        json!({"i": {"detectionId": "p", "dedupPeriodMinutes": 15}}),
+    )
+    .await;
+    let first = create(
+        &s,
+        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+    )
+    .await;
+    // Age the alert by 14 minutes: still inside the period.
+    let age = |minutes: i64| {
+        let id = first["id"].as_str().unwrap().to_string();
+        let db = s.services().db.clone();
+        async move {
+            alert::Entity::update_many()
+                .col_expr(
+                    alert::Column::CreatedAt,
+                    (herald::domain::time::now_ms() - minutes * 60_000).into(),
+                )
+                .filter(alert::Column::Id.eq(id))
+                .exec(&db)
+                .await
+                .unwrap();
+        }
+    };
+    age(14).await;
+    let joined = create(
+        &s,
+        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+    )
+    .await;
+    assert_eq!(joined["id"], first["id"]);
+    age(16).await;
+    let fresh = create(
+        &s,
+        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+    )
+    .await;
+    assert_ne!(fresh["id"], first["id"], "past the 15-minute dedup period");
+    assert_eq!(fresh["eventCount"], 1);
+    s.stop().await;
+}
+
 on_both!(
     routing_follows_the_precedence,
     alert_type_and_log_type_filters,
@@ -713,4 +789,6 @@ on_both!(
     polling_has_no_gaps_or_repeats,
     deleted_destination_fails_pending_deliveries,
     two_instances_share_the_work,
+    destination_updates_apply_to_the_next_alert,
+    dedup_period_expires,
 );
