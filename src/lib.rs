@@ -1,6 +1,7 @@
 //! Herald: self-hosted alert routing and delivery.
 //!
 //! Layers, outermost first:
+//! - [`http`]: routes and token authentication in front of the schema.
 //! - [`graphql`]: the API schema; resolvers check input, call a service, map the result.
 //! - [`service`]: use cases (ingest an alert, save a destination) in terms of the store.
 //! - [`routing`]: the pure routing decision (Panther's precedence).
@@ -17,6 +18,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod http;
 pub mod routing;
 pub mod service;
 pub mod store;
