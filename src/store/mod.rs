@@ -23,17 +23,19 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(30));
     if url.starts_with("sqlite") {
         opts.max_connections(8).min_connections(1);
+        // On every pooled connection: WAL lets readers run beside the single writer;
+        // the busy timeout makes writers queue instead of failing; NORMAL sync in WAL
+        // mode survives a process crash (only an OS crash can lose the last commits).
+        opts.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+        });
     } else {
         opts.max_connections(16);
     }
     let db = Database::connect(opts).await?;
-    if db.get_database_backend() == DatabaseBackend::Sqlite {
-        // WAL lets readers run beside the single writer; the busy timeout makes
-        // writers queue instead of failing.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-        db.execute_unprepared("PRAGMA busy_timeout=10000").await?;
-        db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
-    }
     Migrator::up(&db, None).await?;
     for name in [LOCK_ALERTS, LOCK_CONFIG] {
         let exists = entities::lock::Entity::find_by_id(name).one(&db).await?;
