@@ -92,6 +92,15 @@ async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<Decided> {
     let detection = store::overrides::get(c, a.detection_id.trim())
         .await?
         .map(|r| r.value);
+    route_with(c, a, detection).await
+}
+
+/// The routing decision for an alert whose detection override is already loaded.
+async fn route_with<C: ConnectionTrait>(
+    c: &C,
+    a: &NewAlert,
+    detection: Option<crate::domain::DetectionOverride>,
+) -> AppResult<Decided> {
     let destinations: Vec<_> = store::destinations::list(c)
         .await?
         .into_iter()
@@ -137,9 +146,10 @@ async fn create_with_period(
     let txn = s.db.begin().await?;
     // Serializes ingestion: the dedup check cannot race, and `seq` follows commit order.
     store::lock(&txn, store::LOCK_ALERTS).await?;
-    let decided = decide(&txn, &a).await?;
-    let detection = decided.detection.clone();
-    let decision = decided.decision.clone();
+    let detection_id = a.detection_id.trim().to_string();
+    let detection = store::overrides::get(&txn, &detection_id)
+        .await?
+        .map(|r| r.value);
     let dedup_string = a.dedup_string.clone().unwrap_or_default();
     let period = fixed_period.unwrap_or_else(|| {
         detection
@@ -147,20 +157,28 @@ async fn create_with_period(
             .and_then(|d| d.dedup_period_minutes)
             .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
     });
-    let detection_id = a.detection_id.trim().to_string();
-    if let Some(existing) =
+    if let Some(mut existing) =
         store::alerts::find_dedup_target(&txn, &detection_id, &dedup_string, now - period * 60_000)
             .await?
     {
+        // Joining an open alert routes nothing, so routing is not even computed.
         store::alerts::add_event(&txn, existing.seq, now).await?;
         txn.commit().await?;
         crate::telemetry::alert_deduplicated();
-        return store::alerts::get(&s.db, &existing.id)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")));
+        existing.event_count += 1;
+        existing.last_received_event_at = now;
+        existing.updated_at = now;
+        return Ok(existing);
     }
-    let alert = build_alert(&a, decision, detection.as_ref(), now, by);
-    store::alerts::insert(&txn, &alert).await?;
+    let decided = route_with(&txn, &a, detection).await?;
+    let mut alert = build_alert(
+        &a,
+        decided.decision.clone(),
+        decided.detection.as_ref(),
+        now,
+        by,
+    );
+    alert.seq = store::alerts::insert(&txn, &alert).await?;
     deliveries::insert_many(
         &txn,
         decided.deliveries(&alert.id, DeliveryKind::Routed, now),
@@ -172,9 +190,7 @@ async fn create_with_period(
         tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
     }
     s.dispatcher.wake();
-    store::alerts::get(&s.db, &alert.id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("alert vanished")))
+    Ok(alert)
 }
 
 /// The alert ingestion stores for an input and its routing decision: the detection
