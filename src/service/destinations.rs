@@ -1,5 +1,5 @@
 //! Adding, updating and deleting destinations.
-use crate::destinations::{integration, secrets};
+use crate::destinations::{integration, secrets, Integration};
 use crate::domain::{time::now_ms, AlertType, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::store::{self, destinations::DestinationRecord};
@@ -28,6 +28,24 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
     out
 }
 
+/// A submitted config as it would be stored: secrets left empty (or sent back masked)
+/// keep `old`'s values when it is of the same type; then the type validates it.
+/// Returns the type's integration with the config.
+pub fn prepared_config(
+    output_type: &str,
+    mut config: serde_json::Value,
+    old: Option<&Destination>,
+) -> AppResult<(&'static dyn Integration, serde_json::Value)> {
+    let kind = integration(output_type)
+        .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
+    if let Some(old) = old.filter(|o| o.output_type == output_type) {
+        secrets::keep_unchanged(&mut config, &old.config, kind.secret_paths());
+    }
+    kind.validate(&config)
+        .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
+    Ok((kind, config))
+}
+
 /// Create (no `output_id`) or update a destination; nothing is written on error.
 pub async fn save(
     db: &DatabaseConnection,
@@ -46,12 +64,6 @@ pub async fn save(
     if name.len() > 200 {
         return Err(bad_input("displayName must be at most 200 characters"));
     }
-    let kind = integration(&draft.output_type).ok_or_else(|| {
-        bad_input(format!(
-            "unsupported destination type {}",
-            draft.output_type
-        ))
-    })?;
     let log_types: Vec<String> = dedup(
         &draft
             .log_types
@@ -90,15 +102,11 @@ pub async fn save(
         ),
         None => None,
     };
-    let mut config = draft.config;
-    if let Some(old) = existing
-        .as_ref()
-        .filter(|o| o.destination.output_type == draft.output_type)
-    {
-        secrets::keep_unchanged(&mut config, &old.destination.config, kind.secret_paths());
-    }
-    kind.validate(&config)
-        .map_err(|e| bad_input(format!("outputConfig.{}: {e}", draft.output_type)))?;
+    let (_, config) = prepared_config(
+        &draft.output_type,
+        draft.config,
+        existing.as_ref().map(|e| &e.destination),
+    )?;
     if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
         if existing
             .as_ref()

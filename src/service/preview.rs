@@ -1,8 +1,9 @@
 //! `previewPayload`: exactly what a destination would be sent for an alert — method,
 //! URL, headers and body — with secrets masked, without sending anything.
 use super::alerts::NewAlert;
+use super::destinations::prepared_config;
 use super::Services;
-use crate::destinations::{integration, secrets, DeliveryContext, OutboundRequest};
+use crate::destinations::{secrets, DeliveryContext, OutboundRequest};
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
 use crate::error::{bad_input, AppError, AppResult};
@@ -36,28 +37,13 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         ),
         None => None,
     };
-    let (output_type, config) = match (req.config, &stored) {
-        (Some((output_type, mut config)), stored) => {
-            let kind = integration(&output_type)
-                .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
-            if let Some(old) = stored
-                .as_ref()
-                .filter(|o| o.destination.output_type == output_type)
-            {
-                secrets::keep_unchanged(&mut config, &old.destination.config, kind.secret_paths());
-            }
-            (output_type, config)
-        }
-        (None, Some(old)) => (
-            old.destination.output_type.clone(),
-            old.destination.config.clone(),
-        ),
+    let old = stored.as_ref().map(|o| &o.destination);
+    let (kind, config) = match (req.config, old) {
+        (Some((output_type, config)), old) => prepared_config(&output_type, config, old)?,
+        (None, Some(old)) => prepared_config(&old.output_type, old.config.clone(), None)?,
         (None, None) => return Err(bad_input("previewPayload needs outputId or outputConfig")),
     };
-    let kind = integration(&output_type)
-        .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
-    kind.validate(&config)
-        .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
+    let output_type = kind.output_type();
     let alert = match req.alert {
         Some(a) => super::alerts::as_ingested(s, &a).await?,
         None => test_alert(now_ms()),
