@@ -149,6 +149,24 @@ fn check_bounds(
     Ok(())
 }
 
+/// The token `id`, if the caller holds every permission it holds (to rotate or revoke it).
+async fn within_reach(
+    ctx: &Context<'_>,
+    s: &Services,
+    id: &str,
+    what: &str,
+) -> async_graphql::Result<TokenRow> {
+    let row = s
+        .tokens
+        .get(id)
+        .await
+        .gql()?
+        .ok_or_else(|| not_found(id))
+        .gql()?;
+    check_grantable(principal(ctx)?, &auth::permissions_of(&row), what).gql()?;
+    Ok(row)
+}
+
 #[derive(Default)]
 pub struct TokenQuery;
 
@@ -234,19 +252,7 @@ impl TokenMutation {
         id: ID,
     ) -> async_graphql::Result<RotateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        let row = s
-            .tokens
-            .get(&id)
-            .await
-            .gql()?
-            .ok_or_else(|| not_found(&id))
-            .gql()?;
-        check_grantable(
-            principal(ctx)?,
-            &auth::permissions_of(&row),
-            "rotate a token holding",
-        )
-        .gql()?;
+        within_reach(ctx, s, &id, "rotate a token holding").await?;
         let issued = s.tokens.rotate(&id).await.gql()?;
         tracing::info!(token = %issued.row.id, by = %actor(ctx)?, "API token rotated");
         Ok(RotateApiTokenOutput {
@@ -261,19 +267,7 @@ impl TokenMutation {
     )]
     async fn delete_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        let row = s
-            .tokens
-            .get(&id)
-            .await
-            .gql()?
-            .ok_or_else(|| not_found(&id))
-            .gql()?;
-        check_grantable(
-            principal(ctx)?,
-            &auth::permissions_of(&row),
-            "revoke a token holding",
-        )
-        .gql()?;
+        within_reach(ctx, s, &id, "revoke a token holding").await?;
         if !s.tokens.revoke(&id).await.gql()? {
             return Err(not_found(&id)).gql();
         }
