@@ -183,6 +183,12 @@ impl Dispatcher {
     }
 }
 
+/// The number of the coming attempt within the retry budget, which counts from the
+/// last (re-)queue so that a replay gets a full one.
+fn attempt_in_budget(d: &Delivery) -> u32 {
+    (d.attempt_count + 1 - d.attempts_base).max(1) as u32
+}
+
 impl Inner {
     async fn run(self: Arc<Self>) {
         tracing::info!(workers = self.cfg.workers, "dispatcher started");
@@ -257,8 +263,7 @@ impl Inner {
         retries: bool,
     ) -> Result<(), DbErr> {
         let number = d.attempt_count + 1;
-        // The retry budget counts from the last (re-)queue, so a replay gets a full one.
-        let in_budget = (number - d.attempts_base).max(0) as u32;
+        let in_budget = attempt_in_budget(d);
         let next = match outcome.class {
             Class::Success => Next::Succeeded,
             Class::Permanent => Next::Failed,
@@ -352,12 +357,7 @@ impl Inner {
         } else {
             None
         };
-        let prefix = if kind == DeliveryKind::Resend {
-            "[Re-sent]: "
-        } else {
-            ""
-        };
-        let payload = panther_payload(&alert, &self.cfg.public_url, prefix);
+        let payload = panther_payload(&alert, &self.cfg.public_url, kind);
         let ctx = DeliveryContext {
             delivery_id: &d.id,
             alert: &alert,
@@ -377,7 +377,7 @@ impl Inner {
             Duration::from_millis(outcome.duration_ms.max(0) as u64),
         );
         if outcome.status_code == 429 {
-            let attempt = (d.attempt_count + 1 - d.attempts_base).max(1) as u32;
+            let attempt = attempt_in_budget(d);
             let wait = outcome
                 .retry_after
                 .unwrap_or_else(|| self.cfg.policy.ceiling(attempt));

@@ -1,5 +1,5 @@
 //! The Panther alert payload every JSON webhook receives.
-use super::{time::to_rfc3339, Alert};
+use super::{time::to_rfc3339, Alert, DeliveryKind};
 use serde_json::{json, Value};
 
 /// Console path of an alert, appended to `HERALD_PUBLIC_URL`.
@@ -7,9 +7,14 @@ pub fn alert_link(public_url: &str, alert_id: &str) -> String {
     format!("{}/alerts/{}", public_url.trim_end_matches('/'), alert_id)
 }
 
-/// Build the payload: every field present, empty strings and lists rather than missing.
-/// `title_prefix` is used by re-sends (`[Re-sent]: `).
-pub fn panther_payload(alert: &Alert, public_url: &str, title_prefix: &str) -> Value {
+/// Build the payload a delivery of `kind` carries: every field present, empty strings
+/// and lists rather than missing. Re-sends prefix the title with `[Re-sent]: `.
+pub fn panther_payload(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Value {
+    let title_prefix = if kind == DeliveryKind::Resend {
+        "[Re-sent]: "
+    } else {
+        ""
+    };
     json!({
         "id": alert.detection_id,
         "createdAt": to_rfc3339(alert.created_at),

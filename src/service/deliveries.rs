@@ -57,14 +57,9 @@ pub async fn pending(
             (None, _) => None,
         };
         let Some(alert) = alert else { continue };
-        let prefix = if kind == DeliveryKind::Resend {
-            "[Re-sent]: "
-        } else {
-            ""
-        };
         out.push(PendingDelivery {
             delivery_id: d.id,
-            payload: panther_payload(&alert, public_url, prefix),
+            payload: panther_payload(&alert, public_url, kind),
         });
     }
     Ok(out)

@@ -48,7 +48,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         Some(a) => super::alerts::as_ingested(s, &a).await?,
         None => test_alert(now_ms()),
     };
-    let payload = panther_payload(&alert, s.dispatcher.public_url(), "");
+    let payload = panther_payload(&alert, s.dispatcher.public_url(), DeliveryKind::Routed);
     let delivery_id = format!("preview-{}", uuid::Uuid::new_v4());
     let ctx = DeliveryContext {
         delivery_id: &delivery_id,
