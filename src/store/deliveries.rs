@@ -465,10 +465,6 @@ pub async fn release<C: ConnectionTrait>(
         .rows_affected)
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Delivery>, DbErr> {
-    delivery::Entity::find_by_id(id).one(db).await
-}
-
 /// Deliveries of some alerts, oldest first.
 pub async fn for_alerts<C: ConnectionTrait>(
     db: &C,
@@ -506,10 +502,7 @@ pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> 
         .await
 }
 
-pub fn new_attempt_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
+/// A new attempt record.
 pub fn attempt_row(
     delivery_id: &str,
     number: i32,
@@ -520,7 +513,7 @@ pub fn attempt_row(
     duration_ms: i64,
 ) -> Attempt {
     Attempt {
-        id: new_attempt_id(),
+        id: uuid::Uuid::new_v4().to_string(),
         delivery_id: delivery_id.into(),
         attempt_number: number,
         dispatched_at,
