@@ -36,9 +36,19 @@ pub struct DbArgs {
         default_value = "sqlite://herald.db?mode=rwc"
     )]
     pub database_url: String,
-    /// HS256 secret used to sign API tokens. When unset, one is generated once and stored in the database.
+    /// HS256 secret used to sign API tokens. When unset, one is generated once and stored
+    /// (encrypted) in the database.
     #[arg(long, env = "HERALD_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Key that encrypts destination secrets and the stored JWT secret at rest (base64 of
+    /// 32 bytes). SQLite: when unset, one is generated into the key file on first start.
+    /// PostgreSQL: required.
+    #[arg(long, env = "HERALD_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// Where the generated encryption key is kept when HERALD_ENCRYPTION_KEY is unset
+    /// (SQLite only). Default: beside the database file, `<file>.key`.
+    #[arg(long, env = "HERALD_ENCRYPTION_KEY_FILE")]
+    pub encryption_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -90,6 +100,76 @@ pub struct ServeArgs {
     /// Refuse GraphQL introspection queries.
     #[arg(long, env = "HERALD_DISABLE_INTROSPECTION", default_value_t = false)]
     pub disable_introspection: bool,
+
+    // --- Inbound limits -------------------------------------------------------------
+    /// Largest request body accepted, in bytes (enforced while reading, before the token
+    /// check and before parsing).
+    #[arg(long, env = "HERALD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// GraphQL: deepest selection nesting accepted.
+    #[arg(long, env = "HERALD_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
+    pub graphql_max_depth: usize,
+    /// GraphQL: largest query complexity accepted (list fields count their page size).
+    #[arg(long, env = "HERALD_GRAPHQL_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub graphql_max_complexity: usize,
+    /// GraphQL: most aliased fields in one document.
+    #[arg(long, env = "HERALD_GRAPHQL_MAX_ALIASES", default_value_t = 30)]
+    pub graphql_max_aliases: usize,
+    /// GraphQL: most root fields in one operation.
+    #[arg(long, env = "HERALD_GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub graphql_max_root_fields: usize,
+    /// GraphQL: largest response body, in bytes; a larger one is replaced by an error.
+    #[arg(
+        long,
+        env = "HERALD_GRAPHQL_MAX_RESPONSE_BYTES",
+        default_value_t = 16 * 1024 * 1024
+    )]
+    pub graphql_max_response_bytes: usize,
+
+    // --- Outbound safety ------------------------------------------------------------
+    /// Allow deliveries to loopback, private, link-local and other non-public addresses.
+    #[arg(long, env = "HERALD_ALLOW_PRIVATE_NETWORKS", default_value_t = false)]
+    pub allow_private_networks: bool,
+    /// Non-public ranges deliveries may reach anyway (CIDRs, comma-separated).
+    #[arg(
+        long = "outbound-allow",
+        env = "HERALD_OUTBOUND_ALLOWLIST",
+        value_delimiter = ','
+    )]
+    pub outbound_allowlist: Vec<String>,
+    /// Most bytes of a destination's response read (the rest is dropped unread).
+    #[arg(long, env = "HERALD_MAX_RESPONSE_BYTES", default_value_t = 64 * 1024)]
+    pub max_response_bytes: usize,
+    /// Template rendering budget: largest output, in bytes.
+    #[arg(long, env = "HERALD_TEMPLATE_MAX_BYTES", default_value_t = 256 * 1024)]
+    pub template_max_bytes: usize,
+    /// Template rendering budget: minijinja fuel (instructions).
+    #[arg(long, env = "HERALD_TEMPLATE_FUEL", default_value_t = 200_000)]
+    pub template_fuel: u64,
+
+    // --- Delivery robustness --------------------------------------------------------
+    /// Deliveries one destination may have in flight at once in this process, so a slow
+    /// destination cannot hold every worker. Default: a quarter of the workers (at least 1).
+    #[arg(long, env = "HERALD_DESTINATION_WORKERS")]
+    pub destination_workers: Option<usize>,
+    /// A delivery whose lease expired this many times while in flight (the process died
+    /// mid-send each time) is quarantined as FAILED.
+    #[arg(long, env = "HERALD_MAX_LOST_LEASES", default_value_t = 3)]
+    pub max_lost_leases: u32,
+    /// Consecutive failed attempts after which a destination is paused (circuit breaker).
+    #[arg(long, env = "HERALD_BREAKER_FAILURES", default_value_t = 20)]
+    pub breaker_failures: u32,
+    /// While paused, how often one probe delivery is sent, in milliseconds.
+    #[arg(long, env = "HERALD_BREAKER_PROBE_MS", default_value_t = 30_000)]
+    pub breaker_probe_ms: u64,
+
+    // --- Operations -----------------------------------------------------------------
+    /// Bearer token required by `GET /metrics` (default: none).
+    #[arg(long, env = "HERALD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on this separate address instead of the main listener.
+    #[arg(long, env = "HERALD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

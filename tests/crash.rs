@@ -24,6 +24,8 @@ fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
     c.env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", "crash-test-secret")
+        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
         .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
         .env("HERALD_REQUEST_TIMEOUT_MS", "1500")
         .env("HERALD_LEASE_MS", "2500")

@@ -210,6 +210,7 @@ impl Tokens {
             last_used_at: None,
             rotated_at: None,
             revoked_at: None,
+            parent_id: None,
         };
         store::tokens::insert(&self.db, row.clone()).await?;
         let value = self.sign(&row)?;

@@ -25,6 +25,10 @@ impl Integration for Asana {
         "asana"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["personalAccessToken"]
     }

@@ -41,6 +41,10 @@ impl Integration for CustomWebhook {
         "customwebhook"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["webhookURL"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["webhookURL", "headers[key].value", "signingSecret"]
     }

@@ -103,6 +103,10 @@ impl Integration for Email {
         "email"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["smtpUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["password"]
     }

@@ -39,6 +39,10 @@ impl Integration for Github {
         "github"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["token"]
     }

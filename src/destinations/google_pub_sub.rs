@@ -178,6 +178,10 @@ impl Integration for GooglePubSub {
         "googlepubsub"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["apiUrl", "tokenUri"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["serviceAccountKey"]
     }

@@ -26,6 +26,10 @@ impl Integration for IncidentIo {
         "incidentio"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["alertSourceUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["token"]
     }

@@ -104,6 +104,10 @@ impl Integration for Jira {
         "jira"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["orgDomain", "apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["apiKey"]
     }

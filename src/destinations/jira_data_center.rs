@@ -31,6 +31,10 @@ impl Integration for JiraDataCenter {
         "jiradatacenter"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["url"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["personalAccessToken"]
     }

@@ -65,6 +65,10 @@ macro_rules! header_webhook {
                 $output_type
             }
 
+            fn target_paths(&self) -> &'static [&'static str] {
+                &["webhookURL"]
+            }
+
             fn secret_paths(&self) -> &'static [&'static str] {
                 &["webhookURL", "authHeaderValue"]
             }
@@ -119,6 +123,10 @@ macro_rules! plain_webhook {
         impl Integration for $ty {
             fn output_type(&self) -> &'static str {
                 $output_type
+            }
+
+            fn target_paths(&self) -> &'static [&'static str] {
+                &["webhookURL"]
             }
 
             fn secret_paths(&self) -> &'static [&'static str] {

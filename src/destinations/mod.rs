@@ -84,6 +84,10 @@ pub trait Integration: Send + Sync + 'static {
     /// Paths of secret values inside the config: `field`, or `list[key].field` for a
     /// list whose elements are matched by their `key` (see [`secrets`]).
     fn secret_paths(&self) -> &'static [&'static str];
+    /// Paths of the fields that decide where the destination sends (URL, host, domain,
+    /// region/endpoint). Changing one of them requires re-entering every secret, so a
+    /// stored secret never follows a destination to a new host.
+    fn target_paths(&self) -> &'static [&'static str];
     /// Check a (secret-merged) config; the error says what is wrong.
     fn validate(&self, config: &Value) -> Result<(), String>;
     /// Build the request for one delivery.

@@ -30,6 +30,10 @@ impl Integration for MsTeams {
         "msteams"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["webhookURL"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["webhookURL"]
     }

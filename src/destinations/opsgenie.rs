@@ -53,6 +53,10 @@ impl Integration for Opsgenie {
         "opsgenie"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["serviceRegion", "apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["apiKey"]
     }

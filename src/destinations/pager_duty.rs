@@ -35,6 +35,10 @@ impl Integration for PagerDuty {
         "pagerduty"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["integrationKey"]
     }

@@ -34,6 +34,10 @@ impl Integration for Polling {
         "polling"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &[]
     }

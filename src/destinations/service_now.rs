@@ -31,6 +31,10 @@ impl Integration for ServiceNow {
         "servicenow"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["webhookURL"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["password"]
     }

@@ -67,6 +67,10 @@ impl Integration for Slack {
         "slack"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["webhookURL"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["webhookURL"]
     }

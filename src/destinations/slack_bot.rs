@@ -31,6 +31,10 @@ impl Integration for SlackBot {
         "slackbot"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["botToken"]
     }

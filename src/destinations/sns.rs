@@ -67,6 +67,10 @@ impl Integration for Sns {
         "sns"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["topicArn", "region", "apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["secretAccessKey"]
     }

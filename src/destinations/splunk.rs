@@ -38,6 +38,10 @@ impl Integration for Splunk {
         "splunk"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["hecUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["hecToken"]
     }

@@ -53,6 +53,10 @@ impl Integration for Sqs {
         "sqs"
     }
 
+    fn target_paths(&self) -> &'static [&'static str] {
+        &["queueUrl", "region", "apiUrl"]
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &["secretAccessKey"]
     }

@@ -43,6 +43,7 @@ pub fn new_delivery(
         external_url: None,
         created_at: now,
         updated_at: now,
+        lost_leases: 0,
     }
 }
 
@@ -234,6 +235,8 @@ async fn record_health<C: ConnectionTrait>(
         last_success_at: Set(success.then_some(at)),
         last_error: Set((!success).then(|| message.to_string())),
         consecutive_failures: Set(if success { 0 } else { 1 }),
+        paused_at: Set(None),
+        next_probe_at: Set(None),
     };
     let mut on_conflict = OnConflict::column(H::OutputId);
     on_conflict.value(H::LastAttemptAt, Expr::value(at));

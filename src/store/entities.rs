@@ -50,6 +50,8 @@ pub mod api_token {
         pub last_used_at: Option<i64>,
         pub rotated_at: Option<i64>,
         pub revoked_at: Option<i64>,
+        /// The token that minted this one; revoking it revokes this one too.
+        pub parent_id: Option<String>,
     }
     no_relations!();
 }
@@ -175,6 +177,8 @@ pub mod delivery {
         pub external_url: Option<String>,
         pub created_at: i64,
         pub updated_at: i64,
+        /// Leases that expired while IN_FLIGHT (the sending process died).
+        pub lost_leases: i32,
     }
     no_relations!();
 }
@@ -208,6 +212,29 @@ pub mod destination_health {
         pub last_success_at: Option<i64>,
         pub last_error: Option<String>,
         pub consecutive_failures: i32,
+        /// Circuit breaker: paused since, and when the next probe may go.
+        pub paused_at: Option<i64>,
+        pub next_probe_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub at: i64,
+        pub actor_id: String,
+        pub actor_name: String,
+        pub action: String,
+        pub target_type: String,
+        pub target_id: String,
+        pub before: Option<String>,
+        pub after: Option<String>,
     }
     no_relations!();
 }

@@ -97,8 +97,15 @@ pub fn test_args(db: &TestDb) -> ServeArgs {
     a.max_attempts = 5;
     a.shutdown_grace_ms = 2000;
     a.db.jwt_secret = Some("test-secret-for-herald".into());
+    // A fixed key (base64 of 32 bytes) so PostgreSQL runs, which require one, work.
+    a.db.encryption_key = Some(TEST_ENCRYPTION_KEY.into());
+    // Receivers run on 127.0.0.1, which the SSRF guard refuses by default.
+    a.allow_private_networks = true;
     a
 }
+
+/// Base64 of 32 bytes: the at-rest encryption key of test servers.
+pub const TEST_ENCRYPTION_KEY: &str = "aGVyYWxkLXRlc3QtZW5jcnlwdGlvbi1rZXktMzJieXQ=";
 
 pub struct TestServer {
     pub url: String,
