@@ -57,6 +57,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         db,
         dispatcher: dispatcher.clone(),
         tokens: tokens.clone(),
+        writes: Default::default(),
     };
     // Failed deliveries become SYSTEM_ERROR alerts (Panther's delivery failure alerts).
     let failure_alerts = {

@@ -11,14 +11,31 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The database cannot serve this now (disk full, connection lost, busy): nothing
+    /// was stored by the request, and retrying later is the right move.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Internal(e.into())
+        if crate::store::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            unavailable()
+        } else {
+            AppError::Internal(e.into())
+        }
     }
+}
+
+/// The retryable error of a request the database could not serve.
+pub fn unavailable() -> AppError {
+    AppError::Unavailable(
+        "the database is unavailable right now (full, unreachable or busy); nothing was stored by this request: retry later"
+            .into(),
+    )
 }
 
 impl From<sea_orm::TransactionError<AppError>> for AppError {
@@ -38,6 +55,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

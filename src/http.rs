@@ -76,8 +76,25 @@ async fn graphiql() -> Html<String> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.services.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
+    let services = &state.services;
+    let mut check = services.db.execute_unprepared("SELECT 1").await.map(|_| ());
+    // While writes fail, reads alone would say "ok": probe a write until one succeeds.
+    if check.is_ok() && services.writes.failing() {
+        check = crate::store::probe_write(&services.db).await;
+        match &check {
+            Ok(()) => services.writes.ok(),
+            Err(e) => {
+                tracing::warn!(error = %e, "health check: the database refuses writes");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({"status": "database refuses writes"})),
+                )
+                    .into_response();
+            }
+        }
+    }
+    match check {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
             (
@@ -144,7 +161,27 @@ async fn graphql_handler(
     };
     let mut response = state.schema.execute(req.data(principal)).await;
     add_error_codes(&mut response);
-    GraphQLResponse::from(response).into_response()
+    let status = status_of(&response);
+    let mut http = GraphQLResponse::from(response).into_response();
+    *http.status_mut() = status;
+    http
+}
+
+/// 503 when the database could not serve the request and nothing came back (so nothing
+/// was written): load balancers and clients retry on it. Otherwise 200, as GraphQL over
+/// HTTP answers partial results.
+fn status_of(response: &async_graphql::Response) -> StatusCode {
+    let unavailable = response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from("UNAVAILABLE"))
+    });
+    if unavailable && response.data == async_graphql::Value::Null {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// A body that is not a GraphQL request (bad JSON, wrong shape): a typed 400.

@@ -135,6 +135,10 @@ pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
+///
+/// An acknowledged alert is durable: the alert and its deliveries are one transaction,
+/// and any database failure on the way (disk full, a dropped connection, a busy file)
+/// rolls it back and answers `UNAVAILABLE`, never an id for something not stored.
 async fn create_with_period(
     s: &Services,
     a: NewAlert,
@@ -142,6 +146,31 @@ async fn create_with_period(
     fixed_period: Option<i64>,
 ) -> AppResult<Alert> {
     validate(&a)?;
+    match ingest(s, a, by, fixed_period).await {
+        Ok(alert) => {
+            s.writes.ok();
+            Ok(alert)
+        }
+        Err(AppError::Internal(e)) => {
+            // Everything `ingest` does past validation is database work.
+            tracing::error!(error = ?e, "alert ingestion failed; nothing stored");
+            s.writes.failed();
+            Err(crate::error::unavailable())
+        }
+        Err(e @ AppError::Unavailable(_)) => {
+            s.writes.failed();
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn ingest(
+    s: &Services,
+    a: NewAlert,
+    by: &str,
+    fixed_period: Option<i64>,
+) -> AppResult<Alert> {
     let now = now_ms();
     let txn = s.db.begin().await?;
     // Serializes ingestion: the dedup check cannot race, and `seq` follows commit order.

@@ -16,4 +16,6 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub dispatcher: Dispatcher,
     pub tokens: Tokens,
+    /// Whether database writes currently succeed (read by `/healthz`).
+    pub writes: std::sync::Arc<crate::store::WriteHealth>,
 }

@@ -10,34 +10,61 @@ pub mod tokens;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, Statement,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, Statement,
 };
 use std::time::Duration;
 
 /// Connect and bring the schema up to date.
+///
+/// The pools are built with sqlx directly so that every connection returned to the
+/// pool is checked ([`connection_is_clean`]): a connection left inside a transaction
+/// (a failed COMMIT or ROLLBACK on a full disk, a statement error that made SQLite roll
+/// back on its own) is closed instead of reused. Reusing it would turn every later
+/// `BEGIN` into a savepoint of the dead transaction: writes acknowledged, never stored,
+/// and the write lock held for the life of the process.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    let mut opts = ConnectOptions::new(url.to_string());
-    opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
-    if url.starts_with("sqlite") {
-        opts.max_connections(8).min_connections(1);
+    use sea_orm::sqlx;
+    use sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector};
+    use std::str::FromStr;
+    let db = if url.starts_with("sqlite") {
+        use sqlx::sqlite::{
+            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+        };
+        use sqlx::ConnectOptions;
         // On every pooled connection: WAL lets readers run beside the single writer;
         // the busy timeout makes writers queue instead of failing; NORMAL sync in WAL
         // mode survives a process crash (only an OS crash can lose the last commits).
-        opts.map_sqlx_sqlite_opts(|o| {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        let opts = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_release(|conn, _meta| {
+                Box::pin(async move { Ok(sqlite_connection_is_clean(conn).await) })
+            })
+            .connect_with(opts)
+            .await?;
+        SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else {
-        opts.max_connections(16);
-    }
-    let db = Database::connect(opts).await?;
+        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        use sqlx::ConnectOptions;
+        let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_release(|conn, _meta| {
+                Box::pin(async move { Ok(connection_is_clean(conn).await) })
+            })
+            .connect_with(opts)
+            .await?;
+        SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+    };
     Migrator::up(&db, None).await?;
-    for name in [LOCK_ALERTS, LOCK_CONFIG] {
+    for name in [LOCK_ALERTS, LOCK_CONFIG, LOCK_HEALTH] {
         let exists = entities::lock::Entity::find_by_id(name).one(&db).await?;
         if exists.is_none() {
             let _ = entities::lock::Entity::insert(entities::lock::ActiveModel {
@@ -49,6 +76,110 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         }
     }
     Ok(db)
+}
+
+/// Whether a connection coming back to the pool may be reused: it answers, and it is
+/// outside any transaction by sqlx's count. The ping runs first so that a rollback
+/// queued by a dropped transaction has been carried out.
+async fn connection_is_clean<C: sea_orm::sqlx::Connection>(conn: &mut C) -> bool {
+    if let Err(e) = conn.ping().await {
+        tracing::warn!(error = %e, "closing a database connection that does not answer");
+        return false;
+    }
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return false;
+    }
+    true
+}
+
+/// [`connection_is_clean`], and SQLite itself agrees that no transaction is open (it
+/// may have rolled back on its own, or kept one open after a failed COMMIT/ROLLBACK).
+async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
+    if !connection_is_clean(conn).await {
+        return false;
+    }
+    let Ok(mut handle) = conn.lock_handle().await else {
+        return false;
+    };
+    // SAFETY: the handle is locked for the duration of the call (no other thread uses
+    // it), and sqlite3_get_autocommit only reads the connection's state.
+    let autocommit =
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
+    if autocommit == 0 {
+        tracing::warn!("closing an SQLite connection that SQLite still sees inside a transaction");
+        return false;
+    }
+    true
+}
+
+/// Whether a database error means "the database cannot do this now" (disk full, a
+/// dropped or refused connection, a busy or read-only file, an exhausted pool, a
+/// serialization conflict): the caller may retry, and nothing was stored.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as X;
+    use sea_orm::RuntimeErr;
+    let sqlx_err = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
+        _ => return false,
+    };
+    match sqlx_err {
+        X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) => true,
+        X::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            // SQLite primary result codes (extended codes keep them in the low byte).
+            let sqlite = code.parse::<i64>().ok().map(|c| c & 0xff);
+            matches!(sqlite, Some(5 | 6 | 8 | 10 | 13 | 14 | 15))
+                // PostgreSQL: connection exceptions, insufficient resources, operator
+                // intervention (terminated backends), serialization failures.
+                || code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code == "40001"
+                || code == "40P01"
+        }
+        _ => false,
+    }
+}
+
+/// What this process last saw of database writes: `/healthz` reports the database as
+/// failing while writes fail, and probes it until one succeeds again.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    failed_at: std::sync::atomic::AtomicI64,
+    ok_at: std::sync::atomic::AtomicI64,
+}
+
+impl WriteHealth {
+    pub fn failed(&self) {
+        self.failed_at.store(
+            crate::domain::time::now_ms(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+    pub fn ok(&self) {
+        self.ok_at.store(
+            crate::domain::time::now_ms(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+    /// The last write this process tried failed.
+    pub fn failing(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.failed_at.load(Relaxed) >= self.ok_at.load(Relaxed) && self.failed_at.load(Relaxed) > 0
+    }
+}
+
+/// Writes are probed through this row by `/healthz` (see [`probe_write`]).
+pub const LOCK_HEALTH: &str = "health";
+
+/// A tiny write transaction: does the database accept writes right now?
+pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    lock(&txn, LOCK_HEALTH).await?;
+    txn.commit().await
 }
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).

@@ -3,6 +3,8 @@
 //! receivers on 127.0.0.1 standing in for destinations.
 #![allow(dead_code)]
 
+pub mod process;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use herald::app::Running;
@@ -57,6 +59,15 @@ impl TestDb {
             url,
             is_postgres: false,
             _dir: Some(dir),
+        }
+    }
+
+    /// An SQLite file at `path` (the caller owns the folder).
+    pub fn sqlite_at(path: &std::path::Path) -> Self {
+        TestDb {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            is_postgres: false,
+            _dir: None,
         }
     }
 

@@ -1,0 +1,133 @@
+//! Herald as a real process (`herald serve` from the built binary): started on a free
+//! port, killed on drop, plus a raw GraphQL client that reports HTTP status and body.
+use super::{eventually, TestDb, TEST_ENCRYPTION_KEY};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `herald` command for `db` with the test settings (fast retries, short leases).
+pub fn command(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
+    c.env("HERALD_DATABASE_URL", &db.url)
+        .env("HERALD_JWT_SECRET", "process-test-secret")
+        .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+        .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HERALD_REQUEST_TIMEOUT_MS", "1500")
+        .env("HERALD_LEASE_MS", "2500")
+        .env("HERALD_POLL_INTERVAL_MS", "50")
+        .env("HERALD_RETRY_BASE_DELAY_MS", "20")
+        .env("HERALD_RETRY_MAX_DELAY_MS", "200")
+        .env("HERALD_MAX_ATTEMPTS", "50")
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c
+}
+
+/// A running `herald serve`; SIGKILLed when dropped, so a failing test leaves no process.
+pub struct Herald {
+    child: Child,
+    pub url: String,
+}
+
+impl Herald {
+    pub async fn start(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
+        let port = free_port();
+        let child = command(db, port, extra)
+            .arg("serve")
+            .spawn()
+            .expect("start herald");
+        let h = Herald {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        h.wait_healthy(Duration::from_secs(30)).await;
+        h
+    }
+
+    pub async fn wait_healthy(&self, timeout: Duration) {
+        let c = reqwest::Client::new();
+        let url = format!("{}/healthz", self.url);
+        eventually(timeout, "herald to answer /healthz with 200", || async {
+            c.get(&url)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
+        })
+        .await;
+    }
+
+    /// The status `/healthz` answers now (0 when it does not answer).
+    pub async fn health(&self) -> u16 {
+        reqwest::Client::new()
+            .get(format!("{}/healthz", self.url))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Herald {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `herald token create` against `db`: a token with every permission.
+pub fn cli_token(db: &TestDb) -> String {
+    let out = command(db, 0, &[])
+        .args(["token", "create", "--name", "process-test"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("herald token create");
+    assert!(out.status.success(), "token create failed: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// One GraphQL POST: (HTTP status, JSON body or Null). Never panics on transport errors
+/// (status 0), so fault tests can count what a client saw.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let sent = client
+        .post(format!("{url}/graphql"))
+        .header("authorization", format!("Bearer {token}"))
+        .json(&json!({"query": query, "variables": variables}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    match sent {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
