@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP/GraphQL server and the delivery dispatcher (default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage API tokens from the command line (bootstrapping).
     #[command(subcommand)]
     Token(TokenCommand),

@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     match cli.command {
         None => herald::app::serve(cli.serve).await,
-        Some(Command::Serve(args)) => herald::app::serve(args).await,
+        Some(Command::Serve(args)) => herald::app::serve(*args).await,
         Some(Command::Schema) => {
             print!("{}", herald::graphql::sdl());
             Ok(())
