@@ -43,6 +43,15 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
         lease: Duration::from_millis(args.lease_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         workers: args.workers.max(1),
+        destination_workers: args
+            .destination_workers
+            .unwrap_or(args.workers / 4)
+            .clamp(1, args.workers.max(1)),
+        max_lost_leases: args.max_lost_leases,
+        breaker: crate::store::deliveries::BreakerPolicy {
+            failures: args.breaker_failures.max(1) as i32,
+            probe_ms: args.breaker_probe_ms.max(1) as i64,
+        },
         public_url: args.public_url.clone(),
     }
 }
@@ -52,21 +61,22 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     crate::telemetry::install();
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
-    let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
+    let (dispatcher, mut events) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
     let services = Services {
         db,
         dispatcher: dispatcher.clone(),
         tokens: tokens.clone(),
         writes: Default::default(),
     };
-    // Failed deliveries become SYSTEM_ERROR alerts (Panther's delivery failure alerts).
+    // Failed deliveries and paused destinations become SYSTEM_ERROR alerts (Panther's
+    // delivery failure alerts).
     let failure_alerts = {
         let services = services.clone();
         tokio::spawn(async move {
-            while let Some(f) = failures.recv().await {
-                if let Err(e) = crate::service::alerts::raise_delivery_failure(&services, &f).await
+            while let Some(event) = events.recv().await {
+                if let Err(e) = crate::service::alerts::raise_system_error(&services, &event).await
                 {
-                    tracing::error!(error = %e, output_id = %f.output_id, "could not raise the delivery failure alert");
+                    tracing::error!(error = %e, ?event, "could not raise the system error alert");
                 }
             }
         })

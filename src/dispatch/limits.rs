@@ -78,6 +78,20 @@ impl DestinationLimiter {
         Ok(InFlight(self.clone()))
     }
 
+    /// Whether a send now would have to wait for a concurrency slot or a 429 pause.
+    fn saturated(&self) -> bool {
+        let blocked = self
+            .blocked_until
+            .lock()
+            .expect("lock")
+            .is_some_and(|until| until > Instant::now());
+        blocked
+            || self
+                .limits
+                .concurrency
+                .is_some_and(|max| self.in_flight.load(Ordering::SeqCst) >= max)
+    }
+
     /// The destination said 429: nothing more is sent to it for `wait`.
     pub fn block_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
@@ -94,6 +108,18 @@ pub struct Limiters {
 }
 
 impl Limiters {
+    /// Destinations that cannot take another request now (at their concurrency, or
+    /// paused by a 429): the claim leaves their deliveries for later.
+    pub fn saturated(&self) -> Vec<String> {
+        self.by_destination
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, l)| l.saturated())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// The limiter of a destination, rebuilt when its limits changed.
     pub fn get(&self, output_id: &str, limits: Limits) -> Arc<DestinationLimiter> {
         let mut map = self.by_destination.lock().expect("lock");

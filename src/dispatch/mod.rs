@@ -10,7 +10,7 @@ use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
 use crate::store::{
     self,
-    deliveries::{Delivery, Next},
+    deliveries::{BreakerChange, BreakerPolicy, Delivery, Next, Recorded},
 };
 use limits::{Limiters, Limits};
 use retry::{Class, RetryPolicy};
@@ -29,6 +29,11 @@ pub struct DispatchConfig {
     pub lease: Duration,
     pub poll_interval: Duration,
     pub workers: usize,
+    /// Deliveries one destination may have in flight in this process.
+    pub destination_workers: usize,
+    /// Lost leases (the sending process died) after which a delivery is quarantined.
+    pub max_lost_leases: u32,
+    pub breaker: BreakerPolicy,
     pub public_url: String,
 }
 
@@ -40,6 +45,20 @@ pub struct AttemptReport {
     pub status_code: u16,
     pub message: String,
     pub dispatched_at: i64,
+}
+
+/// What the dispatcher announces so that system error alerts can be raised.
+#[derive(Debug, Clone)]
+pub enum DispatchEvent {
+    /// A delivery ended FAILED.
+    Failed(FailedDelivery),
+    /// A destination's circuit breaker opened (`Paused`) or closed (`Resumed`).
+    Breaker {
+        output_id: String,
+        label: String,
+        change: BreakerChange,
+        last_message: String,
+    },
 }
 
 /// A delivery that ended FAILED (announced so a system error alert can be raised).
@@ -69,7 +88,7 @@ struct Inner {
     tracker: TaskTracker,
     permits: Arc<Semaphore>,
     limiters: Limiters,
-    failures: mpsc::UnboundedSender<FailedDelivery>,
+    events: mpsc::UnboundedSender<DispatchEvent>,
 }
 
 /// What sending one delivery came to.
@@ -79,12 +98,21 @@ enum Sent {
     Deferred(Duration),
 }
 
+/// How a send meets the destination's limits.
+#[derive(Clone, Copy, PartialEq)]
+enum Pace {
+    /// A worker's send: when the destination must wait, the delivery is deferred.
+    Defer,
+    /// A caller waits (`sendTestAlert`), up to the request timeout.
+    Wait,
+}
+
 impl Dispatcher {
-    /// The dispatcher, and the stream of deliveries that ended FAILED.
+    /// The dispatcher, and the stream of events that raise system error alerts.
     pub fn new(
         db: DatabaseConnection,
         mut cfg: DispatchConfig,
-    ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<FailedDelivery>)> {
+    ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<DispatchEvent>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
         cfg.lease = cfg.lease.max(cfg.request_timeout + Duration::from_secs(1));
         let client = reqwest::Client::builder()
@@ -92,7 +120,7 @@ impl Dispatcher {
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let (failures, failed_rx) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
         let d = Dispatcher {
             inner: Arc::new(Inner {
                 db,
@@ -104,10 +132,10 @@ impl Dispatcher {
                 cancel: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 limiters: Limiters::default(),
-                failures,
+                events,
             }),
         };
-        Ok((d, failed_rx))
+        Ok((d, events_rx))
     }
 
     /// Start claiming and sending in the background. The claim loop is supervised: a
@@ -161,12 +189,18 @@ impl Dispatcher {
     /// recorded. The row must already be leased to [`Dispatcher::claim_id`].
     pub async fn deliver_now(&self, delivery: Delivery) -> Result<AttemptReport, DbErr> {
         let dispatched_at = now_ms();
-        let outcome = match self.inner.send(&delivery, false).await? {
+        let outcome = match self.inner.send(&delivery, Pace::Wait).await? {
             Sent::Done(o) => o,
-            Sent::Deferred(_) => unreachable!("synchronous sends bypass the limiter"),
+            Sent::Deferred(wait) => Outcome::not_sent(
+                format!(
+                    "not sent: the destination's rate limit allows the next request in {} ms; try again",
+                    wait.as_millis()
+                ),
+                Class::Retryable,
+            ),
         };
         self.inner
-            .record(&delivery, &outcome, dispatched_at, false)
+            .record(&delivery, &outcome, dispatched_at, false, false)
             .await?;
         Ok(AttemptReport {
             output_id: delivery.output_id,
@@ -192,7 +226,6 @@ fn attempt_in_budget(d: &Delivery) -> u32 {
 impl Inner {
     async fn run(self: Arc<Self>) {
         tracing::info!(workers = self.cfg.workers, "dispatcher started");
-        let lease_ms = self.cfg.lease.as_millis() as i64;
         loop {
             if self.cancel.is_cancelled() {
                 break;
@@ -200,24 +233,16 @@ impl Inner {
             let free = self.permits.available_permits();
             let mut claimed = 0;
             if free > 0 {
-                match store::deliveries::claim(
-                    &self.db,
-                    now_ms(),
-                    lease_ms,
-                    free as u64,
-                    &self.claim_id,
-                )
-                .await
-                {
+                match self.claim(free).await {
                     Ok(rows) => {
                         claimed = rows.len();
-                        for d in rows {
+                        for (d, probe) in rows {
                             let Ok(permit) = self.permits.clone().acquire_owned().await else {
                                 break;
                             };
                             let me = self.clone();
                             self.tracker.spawn(async move {
-                                if let Err(e) = me.process(&d).await {
+                                if let Err(e) = me.process(&d, probe).await {
                                     tracing::error!(delivery_id = %d.id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
                                 }
                                 drop(permit);
@@ -239,34 +264,88 @@ impl Inner {
         tracing::info!("dispatcher stopped claiming");
     }
 
+    /// Lease due deliveries, leaving out destinations already at their concurrency in
+    /// this process. Deliveries of a paused destination (circuit breaker open) whose
+    /// probe is due come back flagged as the probe (one per interval, across
+    /// processes); the others of that destination go back to wait for the next probe.
+    async fn claim(&self, free: usize) -> Result<Vec<(Delivery, bool)>, DbErr> {
+        let now = now_ms();
+        let exclude = self.limiters.saturated();
+        let rows = store::deliveries::claim(
+            &self.db,
+            now,
+            self.cfg.lease.as_millis() as i64,
+            free as u64,
+            &self.claim_id,
+            &exclude,
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let paused = store::deliveries::paused(&self.db).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for d in rows {
+            let Some((_, next_probe)) = paused.iter().find(|(id, _)| *id == d.output_id) else {
+                out.push((d, false));
+                continue;
+            };
+            let probe_ms = self.cfg.breaker.probe_ms;
+            if store::deliveries::take_probe(&self.db, &d.output_id, now, probe_ms).await? {
+                tracing::info!(output_id = %d.output_id, delivery_id = %d.id, "destination paused; sending a probe");
+                out.push((d, true));
+            } else {
+                let at = (*next_probe).max(now + probe_ms.min(1000));
+                store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
+            }
+        }
+        Ok(out)
+    }
+
     /// One attempt at a claimed delivery, recorded; or a deferral when rate-limited.
-    async fn process(&self, d: &Delivery) -> Result<(), DbErr> {
+    async fn process(&self, d: &Delivery, probe: bool) -> Result<(), DbErr> {
         let dispatched_at = now_ms();
-        match self.send(d, true).await? {
+        if d.lost_leases as u32 >= self.cfg.max_lost_leases.max(1) {
+            // Each previous try died with its process (out of memory, killed): sending it
+            // again could take this process down too.
+            let outcome = Outcome::not_sent(
+                format!(
+                    "quarantined: the process sending this delivery stopped mid-send {} times; not retried (use retryFailedDeliveries once the cause is fixed)",
+                    d.lost_leases
+                ),
+                Class::Permanent,
+            );
+            tracing::error!(delivery_id = %d.id, output_id = %d.output_id, lost_leases = d.lost_leases, "delivery quarantined");
+            return self.record(d, &outcome, dispatched_at, true, false).await;
+        }
+        match self.send(d, Pace::Defer).await? {
             Sent::Deferred(wait) => {
                 let at = now_ms() + wait.as_millis() as i64;
                 tracing::debug!(delivery_id = %d.id, wait_ms = wait.as_millis() as u64, "rate-limited; deferred");
                 store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
                 Ok(())
             }
-            Sent::Done(outcome) => self.record(d, &outcome, dispatched_at, true).await,
+            Sent::Done(outcome) => self.record(d, &outcome, dispatched_at, true, probe).await,
         }
     }
 
     /// Store the attempt and decide what comes next. With `retries` false a
-    /// retryable failure is final (synchronous test sends).
+    /// retryable failure is final (synchronous test sends). A failed `probe` of a paused
+    /// destination waits for the next probe without using up the retry budget.
     async fn record(
         &self,
         d: &Delivery,
         outcome: &Outcome,
         dispatched_at: i64,
         retries: bool,
+        probe: bool,
     ) -> Result<(), DbErr> {
         let number = d.attempt_count + 1;
         let in_budget = attempt_in_budget(d);
         let next = match outcome.class {
             Class::Success => Next::Succeeded,
             Class::Permanent => Next::Failed,
+            Class::Retryable if probe => Next::Hold(now_ms() + self.cfg.breaker.probe_ms),
             Class::Retryable if retries && self.cfg.policy.may_retry(in_budget) => {
                 let wait = self.cfg.policy.delay(in_budget, outcome.retry_after);
                 Next::RetryAt(now_ms() + wait.as_millis() as i64)
@@ -294,29 +373,52 @@ impl Inner {
             row,
             next.clone(),
             outcome.external.clone(),
+            // Test sends say nothing about the destination's steady state.
+            retries.then_some(self.cfg.breaker),
         )
         .await?;
-        if !recorded {
-            tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
-            return Ok(());
+        let change = match recorded {
+            Recorded::LeaseLost => {
+                tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
+                return Ok(());
+            }
+            Recorded::Stored(change) => change,
+        };
+        if let Some(change) = change {
+            match &change {
+                BreakerChange::Paused {
+                    consecutive_failures,
+                } => {
+                    tracing::warn!(output_id = %d.output_id, consecutive_failures, "destination paused (circuit breaker open); its deliveries wait")
+                }
+                BreakerChange::Resumed => {
+                    tracing::info!(output_id = %d.output_id, "destination resumed (probe succeeded)")
+                }
+            }
+            let _ = self.events.send(DispatchEvent::Breaker {
+                output_id: d.output_id.clone(),
+                label: d.label.clone(),
+                change,
+                last_message: outcome.message.clone(),
+            });
         }
         if next == Next::Failed && DeliveryKind::parse(&d.kind) != Some(DeliveryKind::Test) {
             tracing::warn!(delivery_id = %d.id, output_id = %d.output_id, "delivery failed for good");
-            let _ = self.failures.send(FailedDelivery {
+            let _ = self.events.send(DispatchEvent::Failed(FailedDelivery {
                 delivery_id: d.id.clone(),
                 alert_id: d.alert_id.clone(),
                 output_id: d.output_id.clone(),
                 label: d.label.clone(),
                 status_code: outcome.status_code as i32,
                 message: outcome.message.clone(),
-            });
+            }));
         }
         Ok(())
     }
 
-    /// Build and send the request for `d`. With `limited`, the destination's limiter
-    /// may defer it instead.
-    async fn send(&self, d: &Delivery, limited: bool) -> Result<Sent, DbErr> {
+    /// Build and send the request for `d` within the destination's limits (rate,
+    /// concurrency, a 429 pause): per `pace`, deferred or waited for.
+    async fn send(&self, d: &Delivery, pace: Pace) -> Result<Sent, DbErr> {
         let done = |msg: String| Ok(Sent::Done(Outcome::not_sent(msg, Class::Permanent)));
         let Some(record) = store::destinations::get(&self.db, &d.output_id).await? else {
             return done("the destination was deleted".into());
@@ -335,27 +437,37 @@ impl Inner {
             (_, None) => return done("delivery has no alert".into()),
         };
         let (default_rps, default_conc) = integration.default_rate_limit();
+        // Every destination gets at most its share of the workers, so a slow or hanging
+        // one cannot hold them all.
+        let share = self.cfg.destination_workers.max(1);
         let limiter = self.limiters.get(
             &dest.id,
             Limits {
                 per_second: record.limits.max_requests_per_second.or(default_rps),
-                concurrency: record
-                    .limits
-                    .max_concurrency
-                    .map(|c| c.max(1) as usize)
-                    .or(default_conc),
+                concurrency: Some(
+                    record
+                        .limits
+                        .max_concurrency
+                        .map(|c| c.max(1) as usize)
+                        .or(default_conc)
+                        .map_or(share, |c| c.min(share)),
+                ),
             },
         );
-        let _slot = if limited {
+        let deadline = tokio::time::Instant::now() + self.cfg.request_timeout;
+        let _slot = loop {
             match limiter.try_acquire() {
-                Ok(slot) => Some(slot),
+                Ok(slot) => break slot,
+                Err(wait)
+                    if pace == Pace::Wait && tokio::time::Instant::now() + wait <= deadline =>
+                {
+                    tokio::time::sleep(wait).await;
+                }
                 Err(wait) => {
                     crate::telemetry::delivery_deferred(&dest.output_type);
                     return Ok(Sent::Deferred(wait));
                 }
             }
-        } else {
-            None
         };
         let payload = panther_payload(&alert, &self.cfg.public_url, kind);
         let ctx = DeliveryContext {

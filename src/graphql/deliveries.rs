@@ -44,6 +44,9 @@ pub enum HealthState {
     Healthy,
     /// The last attempt failed.
     Failing,
+    /// The circuit breaker is open after too many consecutive failures: deliveries wait
+    /// (none is dropped or uses up attempts) and one probe is sent periodically.
+    Paused,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -56,6 +59,10 @@ pub struct DestinationHealth {
     consecutive_failures: i32,
     /// Deliveries not finished yet (pending or in flight).
     pending_count: i64,
+    /// Since when the destination is paused (state PAUSED).
+    paused_at: Option<AWSDateTime>,
+    /// When the next probe of a paused destination may be sent.
+    next_probe_at: Option<AWSDateTime>,
 }
 
 /// Loads the health of every destination a query asks for in one batch.
@@ -74,12 +81,21 @@ impl Loader<String> for HealthLoader {
             .into_iter()
             .map(|(id, h, pending)| {
                 let failures = h.as_ref().map_or(0, |h| h.consecutive_failures);
+                let paused_at = h.as_ref().and_then(|h| h.paused_at);
                 let health = DestinationHealth {
-                    state: if failures > 0 {
+                    state: if paused_at.is_some() {
+                        HealthState::Paused
+                    } else if failures > 0 {
                         HealthState::Failing
                     } else {
                         HealthState::Healthy
                     },
+                    paused_at: paused_at.map(AWSDateTime::from_ms),
+                    next_probe_at: h
+                        .as_ref()
+                        .and_then(|h| h.next_probe_at)
+                        .filter(|_| paused_at.is_some())
+                        .map(AWSDateTime::from_ms),
                     last_attempt_at: h
                         .as_ref()
                         .and_then(|h| h.last_attempt_at)

@@ -459,8 +459,21 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
     Ok(alert)
 }
 
-/// Send the test alert to each destination synchronously; attempts are stored.
+/// Send the test alert to each destination synchronously; attempts are stored. An id
+/// named twice is sent to once, and every send goes through the destination's limits.
 pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<AttemptReport>> {
+    let mut unique: Vec<String> = Vec::with_capacity(output_ids.len());
+    for id in output_ids {
+        if !unique.contains(id) {
+            unique.push(id.clone());
+        }
+    }
+    if unique.len() > 100 {
+        return Err(bad_input(
+            "sendTestAlert takes at most 100 destinations at a time",
+        ));
+    }
+    let output_ids = &unique[..];
     let dests = destinations_by_id(s, output_ids).await?;
     let now = now_ms();
     let mut rows = Vec::new();
@@ -516,7 +529,70 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
 /// The detection id of Herald's own delivery-failure alerts.
 pub const DELIVERY_FAILURE_DETECTION: &str = "Herald.DeliveryFailure";
 
-pub use crate::dispatch::FailedDelivery;
+pub use crate::dispatch::{DispatchEvent, FailedDelivery};
+
+/// The detection id of Herald's alerts about paused and resumed destinations.
+pub const DESTINATION_PAUSED_DETECTION: &str = "Herald.DestinationPaused";
+
+/// The SYSTEM_ERROR alert for a dispatcher event.
+pub async fn raise_system_error(s: &Services, event: &DispatchEvent) -> AppResult<Option<Alert>> {
+    match event {
+        DispatchEvent::Failed(f) => raise_delivery_failure(s, f).await,
+        DispatchEvent::Breaker {
+            output_id,
+            label,
+            change,
+            last_message,
+        } => raise_breaker_change(s, output_id, label, change, last_message).await,
+    }
+}
+
+/// A destination's circuit breaker opened or closed: one SYSTEM_ERROR alert each (the
+/// resume names itself in the dedup key, so it never joins the pause alert), never
+/// sent to the destination concerned.
+async fn raise_breaker_change(
+    s: &Services,
+    output_id: &str,
+    label: &str,
+    change: &crate::store::deliveries::BreakerChange,
+    last_message: &str,
+) -> AppResult<Option<Alert>> {
+    use crate::store::deliveries::BreakerChange;
+    let (title, severity, description, dedup) = match change {
+        BreakerChange::Paused { consecutive_failures } => (
+            format!("Destination {label} paused after {consecutive_failures} consecutive failures"),
+            Severity::High,
+            format!(
+                "Herald paused the destination {label} ({output_id}): its deliveries wait (none is dropped and none uses up attempts) and one probe is sent periodically; the first success resumes it. Last error: {last_message}"
+            ),
+            format!("{output_id}:paused:{}", now_ms()),
+        ),
+        BreakerChange::Resumed => (
+            format!("Destination {label} resumed"),
+            Severity::Info,
+            format!("A probe to the destination {label} ({output_id}) succeeded: its waiting deliveries are being sent."),
+            format!("{output_id}:resumed:{}", now_ms()),
+        ),
+    };
+    let alert = NewAlert {
+        detection_id: DESTINATION_PAUSED_DETECTION.into(),
+        title,
+        severity: Some(severity),
+        alert_type: Some(AlertType::SystemError),
+        dedup_string: Some(dedup),
+        description: Some(description),
+        runbook: Some("Check the destination's health in Herald (Destination.health); fix the receiving side or the configuration. Deliveries resume by themselves after a successful probe.".into()),
+        alert_context: Some(serde_json::json!({
+            "destination": {"outputId": output_id, "displayName": label},
+            "lastMessage": last_message,
+        })),
+        exclude_destinations: vec![output_id.to_string()],
+        ..Default::default()
+    };
+    create_with_period(s, alert, "herald", Some(60))
+        .await
+        .map(Some)
+}
 
 /// Raise Panther's system error for a failed delivery: a `SYSTEM_ERROR` alert, one per
 /// destination per hour (dedup), routed by destination configuration — never to the

@@ -58,15 +58,19 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Res
 }
 
 /// Lease up to `limit` due deliveries to `claim_id`: pending ones whose time has come,
-/// and in-flight ones whose lease ran out (their worker died).
+/// and in-flight ones whose lease ran out (their worker died; `lost_leases` counts it).
+/// Deliveries of the destinations in `exclude` (at their concurrency in this process)
+/// and of paused destinations whose next probe is not due are left alone.
 pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: i64,
     lease_ms: i64,
     limit: u64,
     claim_id: &str,
+    exclude: &[String],
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
+    use destination_health::Column as H;
     let due = Condition::any()
         .add(
             Condition::all()
@@ -78,7 +82,19 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
                 .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
                 .add(D::LeaseUntil.lt(now)),
         );
-    let due = Condition::all().add(D::Pull.eq(false)).add(due);
+    let mut paused = Query::select();
+    paused
+        .column(H::OutputId)
+        .from(destination_health::Entity)
+        .and_where(H::PausedAt.is_not_null())
+        .and_where(H::NextProbeAt.gt(now));
+    let mut due = Condition::all()
+        .add(D::Pull.eq(false))
+        .add(due)
+        .add(D::OutputId.not_in_subquery(paused));
+    if !exclude.is_empty() {
+        due = due.add(D::OutputId.is_not_in(exclude.iter().cloned()));
+    }
     lease(
         db,
         due,
@@ -87,6 +103,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
         claim_id,
         now,
         now + lease_ms,
+        true,
     )
     .await
 }
@@ -97,6 +114,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
 /// one transaction. (A single `UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED)`
 /// may re-run the subquery and lease more than `n`.) SQLite: one `UPDATE … RETURNING`,
 /// atomic under its single writer.
+#[allow(clippy::too_many_arguments)]
 async fn lease<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     due: Condition,
@@ -105,12 +123,26 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
     claim_id: &str,
     now: i64,
     until: i64,
+    count_lost: bool,
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     use sea_orm::QuerySelect;
     let update = || {
-        delivery::Entity::update_many()
-            .col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
+        let mut u = delivery::Entity::update_many();
+        if count_lost {
+            // Taking over an IN_FLIGHT row means the process that sent it died mid-send.
+            u = u.col_expr(
+                D::LostLeases,
+                Expr::col(D::LostLeases).add(
+                    Expr::case(
+                        Expr::col(D::Status).eq(DeliveryStatus::InFlight.as_str()),
+                        1,
+                    )
+                    .finally(0),
+                ),
+            );
+        }
+        u.col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
             .col_expr(D::LeaseUntil, Some(until).into())
             .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
             .col_expr(D::UpdatedAt, now.into())
@@ -163,10 +195,37 @@ pub enum Next {
     Succeeded,
     Failed,
     RetryAt(i64),
+    /// Back to PENDING until then without using up the retry budget (a failed probe of
+    /// a paused destination: its deliveries wait, they do not burn attempts).
+    Hold(i64),
 }
 
-/// Record one attempt and move the delivery on, if `claim_id` still holds its lease.
-/// Returns false when the lease was lost (another worker owns the delivery now).
+/// When a destination's circuit breaker opens, and how often it probes while open.
+#[derive(Debug, Clone, Copy)]
+pub struct BreakerPolicy {
+    /// Consecutive failed attempts that pause the destination.
+    pub failures: i32,
+    pub probe_ms: i64,
+}
+
+/// A change of a destination's breaker caused by a recorded attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BreakerChange {
+    Paused { consecutive_failures: i32 },
+    Resumed,
+}
+
+/// What recording an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// Another worker owns the delivery now; nothing was written.
+    LeaseLost,
+    Stored(Option<BreakerChange>),
+}
+
+/// Record one attempt and move the delivery on, if `claim_id` still holds its lease,
+/// and fold it into the destination's health and circuit breaker.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     delivery_id: &str,
@@ -175,15 +234,19 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     attempt: Attempt,
     next: Next,
     external: Option<crate::destinations::ExternalRef>,
-) -> Result<bool, DbErr> {
+    breaker: Option<BreakerPolicy>,
+) -> Result<Recorded, DbErr> {
     use delivery::Column as D;
     let txn = db.begin().await?;
     let (status, next_at) = match next {
         Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at),
         Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at),
-        Next::RetryAt(t) => (DeliveryStatus::Pending, t),
+        Next::RetryAt(t) | Next::Hold(t) => (DeliveryStatus::Pending, t),
     };
     let mut update = delivery::Entity::update_many();
+    if matches!(next, Next::Hold(_)) {
+        update = update.col_expr(D::AttemptsBase, Expr::col(D::AttemptsBase).add(1));
+    }
     if let Some(r) = external {
         update = update
             .col_expr(D::ExternalId, Some(r.id).into())
@@ -205,7 +268,7 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         .await?;
     if updated.rows_affected == 0 {
         txn.rollback().await?;
-        return Ok(false);
+        return Ok(Recorded::LeaseLost);
     }
     let (success, at, message) = (
         attempt.success,
@@ -216,8 +279,12 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         .exec(&txn)
         .await?;
     record_health(&txn, output_id, success, at, &message).await?;
+    let change = match breaker {
+        Some(policy) => update_breaker(&txn, output_id, success, at, policy).await?,
+        None => None,
+    };
     txn.commit().await?;
-    Ok(true)
+    Ok(Recorded::Stored(change))
 }
 
 /// Fold one attempt into the destination's health row (an upsert, safe under concurrency).
@@ -257,6 +324,76 @@ async fn record_health<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Open the breaker when failures reached the threshold, close it on a success.
+async fn update_breaker<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    success: bool,
+    at: i64,
+    policy: BreakerPolicy,
+) -> Result<Option<BreakerChange>, DbErr> {
+    use destination_health::Column as H;
+    let base = || destination_health::Entity::update_many().filter(H::OutputId.eq(output_id));
+    if success {
+        let resumed = base()
+            .col_expr(H::PausedAt, Option::<i64>::None.into())
+            .col_expr(H::NextProbeAt, Option::<i64>::None.into())
+            .filter(H::PausedAt.is_not_null())
+            .exec(db)
+            .await?;
+        return Ok((resumed.rows_affected > 0).then_some(BreakerChange::Resumed));
+    }
+    let paused = base()
+        .col_expr(H::PausedAt, Some(at).into())
+        .col_expr(H::NextProbeAt, Some(at + policy.probe_ms).into())
+        .filter(H::PausedAt.is_null())
+        .filter(H::ConsecutiveFailures.gte(policy.failures))
+        .exec(db)
+        .await?;
+    if paused.rows_affected == 0 {
+        return Ok(None);
+    }
+    let failures = destination_health::Entity::find_by_id(output_id)
+        .one(db)
+        .await?
+        .map_or(policy.failures, |h| h.consecutive_failures);
+    Ok(Some(BreakerChange::Paused {
+        consecutive_failures: failures,
+    }))
+}
+
+/// Paused destinations (circuit breaker open) and when each may be probed next.
+pub async fn paused<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+    use destination_health::Column as H;
+    Ok(destination_health::Entity::find()
+        .filter(H::PausedAt.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.output_id, h.next_probe_at.unwrap_or(0)))
+        .collect())
+}
+
+/// Take the probe turn of a paused destination: true for exactly one caller per probe
+/// interval, across processes.
+pub async fn take_probe<C: ConnectionTrait>(
+    db: &C,
+    output_id: &str,
+    now: i64,
+    probe_ms: i64,
+) -> Result<bool, DbErr> {
+    use destination_health::Column as H;
+    Ok(destination_health::Entity::update_many()
+        .col_expr(H::NextProbeAt, Some(now + probe_ms).into())
+        .filter(H::OutputId.eq(output_id))
+        .filter(H::PausedAt.is_not_null())
+        .filter(H::NextProbeAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
 }
 
 /// Health of destinations, with the number of unfinished deliveries: two queries for any number of ids.
@@ -331,6 +468,7 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
         claim_id,
         now,
         now + visibility_ms,
+        false,
     )
     .await?;
     rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
