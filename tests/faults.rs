@@ -361,3 +361,67 @@ async fn two_processes_one_killed_mid_burst() {
     )
     .await;
 }
+
+/// A delivery whose sending process dies every time (SIGKILL while it is in flight,
+/// as an out-of-memory kill would) is quarantined as FAILED after
+/// HERALD_MAX_LOST_LEASES lost leases instead of taking every restart down with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite_at(&dir.path().join("herald.db"));
+    let receiver = Receiver::start().await;
+    // Never answers in time: the delivery is in flight whenever the process is killed.
+    receiver.default_reply(Reply::status(200).delay(Duration::from_secs(30)));
+    let token = cli_token(&db);
+    let env = [
+        ("HERALD_MAX_LOST_LEASES", "2"),
+        ("HERALD_REQUEST_TIMEOUT_MS", "3000"),
+    ];
+    let mut herald = Herald::start(&db, &env).await;
+    add_receiver(&herald.url, &token, &receiver).await;
+    let (_, body) = post(
+        &reqwest::Client::new(),
+        &herald.url,
+        &token,
+        CREATE,
+        json!({"i": {"detectionId": "poison", "title": "t", "severity": "HIGH"}}),
+    )
+    .await;
+    let alert_id = body["data"]["createAlert"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for kill in 1..=2 {
+        receiver.wait_for(kill, Duration::from_secs(30)).await;
+        herald.kill();
+        herald = Herald::start(&db, &env).await;
+    }
+    let query = "query($id: ID!) { alert(id: $id) { deliveries { status message attemptCount } } }";
+    let delivery = eventually(Duration::from_secs(60), "the quarantine", || async {
+        let (_, body) = post(
+            &reqwest::Client::new(),
+            &herald.url,
+            &token,
+            query,
+            json!({"id": alert_id}),
+        )
+        .await;
+        let d = body["data"]["alert"]["deliveries"][0].clone();
+        (d["status"] == "FAILED").then_some(d)
+    })
+    .await;
+    println!(
+        "injected: SIGKILL twice while the delivery was in flight; it ended {} after {} requests: {}",
+        delivery["status"],
+        receiver.requests().len(),
+        delivery["message"]
+    );
+    assert!(
+        delivery["message"]
+            .as_str()
+            .unwrap()
+            .contains("quarantined"),
+        "{delivery}"
+    );
+    assert_eq!(receiver.requests().len(), 2, "not sent a third time");
+}

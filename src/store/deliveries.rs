@@ -540,7 +540,8 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Re-queue the FAILED deliveries of a destination that failed at or after `since`;
-/// attempt numbering continues and the retry budget starts afresh.
+/// attempt numbering continues, the retry budget starts afresh and a quarantine is
+/// lifted (the lost-lease count starts again).
 pub async fn requeue_failed<C: ConnectionTrait>(
     db: &C,
     output_id: &str,
@@ -552,6 +553,7 @@ pub async fn requeue_failed<C: ConnectionTrait>(
         .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
         .col_expr(D::NextAttemptAt, now.into())
         .col_expr(D::AttemptsBase, Expr::col(D::AttemptCount).into())
+        .col_expr(D::LostLeases, 0.into())
         .col_expr(D::UpdatedAt, now.into())
         .filter(D::OutputId.eq(output_id))
         .filter(D::Status.eq(DeliveryStatus::Failed.as_str()))
