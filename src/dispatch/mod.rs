@@ -325,7 +325,37 @@ impl Inner {
                 store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
                 Ok(())
             }
-            Sent::Done(outcome) => self.record(d, &outcome, dispatched_at, true, probe).await,
+            Sent::Done(outcome) => {
+                self.record_while_leased(d, &outcome, dispatched_at, probe)
+                    .await
+            }
+        }
+    }
+
+    /// Record an attempt that was sent, retrying while the database cannot take the
+    /// write (full disk, dropped connection) and the lease still holds: the attempt is
+    /// not lost, and the delivery is not taken for one whose sender died.
+    async fn record_while_leased(
+        &self,
+        d: &Delivery,
+        outcome: &Outcome,
+        dispatched_at: i64,
+        probe: bool,
+    ) -> Result<(), DbErr> {
+        let lease_end = d.lease_until.unwrap_or(0) - 500;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.record(d, outcome, dispatched_at, true, probe).await {
+                Err(e)
+                    if store::is_unavailable(&e)
+                        && now_ms() + (wait.as_millis() as i64) < lease_end =>
+                {
+                    tracing::warn!(delivery_id = %d.id, error = %e, "could not record the attempt yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
         }
     }
 
