@@ -963,6 +963,11 @@ const MATRIX: &[Op] = &[
     // Destinations
     op("destinations", "destinations { outputId }", DestinationRead),
     op(
+        "generateSigningSecret",
+        "generateSigningSecret",
+        DestinationModify,
+    ),
+    op(
         "destination",
         r#"destination(id: "matrix-missing") { outputId }"#,
         DestinationRead,

@@ -62,6 +62,9 @@ impl Integration for CustomWebhook {
                 )
             })?;
         }
+        if let Some(secret) = c.signing_secret.as_deref().filter(|s| !s.is_empty()) {
+            signing::key_bytes(secret)?;
+        }
         template::check_opt("payloadTemplate", c.payload_template.as_deref())
     }
 
@@ -81,7 +84,7 @@ impl Integration for CustomWebhook {
                 .push(("webhook-timestamp".into(), ctx.timestamp.to_string()));
             req.headers.push((
                 "webhook-signature".into(),
-                signing::sign(&secret, ctx.delivery_id, ctx.timestamp, &req.body),
+                signing::sign(&secret, ctx.delivery_id, ctx.timestamp, &req.body)?,
             ));
         }
         Ok(req)

@@ -1,23 +1,47 @@
 //! Standard Webhooks signatures: HMAC-SHA256 over `"{id}.{timestamp}.{body}"`, keyed by
-//! the base64-decoded part of a `whsec_…` secret (or the raw secret bytes otherwise).
+//! the base64-decoded part of a `whsec_…` secret. Secrets follow the specification
+//! (`whsec_` + base64 of 24 to 64 random bytes), so the official Standard Webhooks
+//! libraries verify what Herald signs; anything else is refused when it is entered.
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
+use rand::RngCore;
 use sha2::Sha256;
 
-fn key_bytes(secret: &str) -> Vec<u8> {
-    match secret.strip_prefix("whsec_") {
-        Some(b64) => STANDARD
-            .decode(b64)
-            .unwrap_or_else(|_| b64.as_bytes().to_vec()),
-        None => secret.as_bytes().to_vec(),
+const PREFIX: &str = "whsec_";
+
+/// The key bytes of a `whsec_…` secret, or what is wrong with it.
+pub fn key_bytes(secret: &str) -> Result<Vec<u8>, String> {
+    let b64 = secret.trim().strip_prefix(PREFIX).ok_or_else(|| {
+        "signingSecret must be a Standard Webhooks secret: \"whsec_\" followed by base64 (generateSigningSecret makes one)".to_string()
+    })?;
+    let key = STANDARD
+        .decode(b64)
+        .map_err(|_| "signingSecret: the part after \"whsec_\" is not valid base64".to_string())?;
+    if !(24..=64).contains(&key.len()) {
+        return Err(format!(
+            "signingSecret must hold 24 to 64 bytes of key, not {}",
+            key.len()
+        ));
     }
+    Ok(key)
+}
+
+/// A new random secret: `whsec_` + base64 of 32 bytes.
+pub fn generate() -> String {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    format!("{PREFIX}{}", STANDARD.encode(key))
 }
 
 /// The `webhook-signature` header value: `v1,<base64>`.
-pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes(secret)).expect("HMAC takes any key");
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String, String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes(secret)?)
+        .map_err(|e| format!("signingSecret: {e}"))?;
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 #[cfg(test)]
@@ -33,12 +57,30 @@ mod tests {
             1614265330,
             r#"{"test": 2432232314}"#,
         );
-        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(
+            sig.as_deref(),
+            Ok("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
     }
 
     #[test]
-    fn raw_secrets_are_used_as_bytes() {
-        assert_ne!(sign("abc", "1", 1, "x"), sign("abd", "1", 1, "x"));
-        assert!(sign("abc", "1", 1, "x").starts_with("v1,"));
+    fn secrets_outside_the_specification_are_refused() {
+        for bad in [
+            "abc",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_",
+            "whsec_not base64!",
+            "whsec_c2hvcnQ=",
+        ] {
+            assert!(key_bytes(bad).is_err(), "{bad}");
+            assert!(sign(bad, "1", 1, "x").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_secrets_are_valid_and_distinct() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert_eq!(key_bytes(&a).unwrap().len(), 32);
     }
 }

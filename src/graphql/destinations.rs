@@ -134,6 +134,13 @@ pub struct DestinationQuery;
 
 #[Object]
 impl DestinationQuery {
+    /// A new random Standard Webhooks signing secret (`whsec_…`) for a custom webhook's
+    /// `signingSecret`; nothing is stored.
+    #[graphql(guard = "need(Permission::DestinationModify)")]
+    async fn generate_signing_secret(&self) -> String {
+        crate::destinations::signing::generate()
+    }
+
     #[graphql(guard = "need(Permission::DestinationRead)")]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
