@@ -288,7 +288,8 @@ async fn payload_headers_and_signature(db: TestDb) {
         id,
         ts,
         &req.body,
-    );
+    )
+    .unwrap();
     assert_eq!(req.header("webhook-signature"), Some(expected.as_str()));
     let d = settled(&s, alert_id).await;
     assert_eq!(d[0]["deliveryId"], id, "webhook-id is the delivery id");
