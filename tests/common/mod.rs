@@ -95,6 +95,42 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    /// A throw-away PostgreSQL database is dropped with its test (`WITH (FORCE)` ends
+    /// any connection a server still holds), so runs leave nothing behind.
+    fn drop(&mut self) {
+        if !self.is_postgres {
+            return;
+        }
+        let Some(admin) = std::env::var("TEST_DATABASE_URL").ok() else {
+            return;
+        };
+        let Some(name) = self.url.rsplit('/').next().map(str::to_owned) else {
+            return;
+        };
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sea_orm::ConnectionTrait;
+                let conn = sea_orm::Database::connect(&admin).await.ok()?;
+                let dropped = conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                conn.close().await.ok();
+                dropped.ok()
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.url);
+        }
+    }
+}
+
 /// Settings that keep tests fast: millisecond retries, short polls.
 pub fn test_args(db: &TestDb) -> ServeArgs {
     let mut a = ServeArgs::for_database(&db.url);
