@@ -30,6 +30,8 @@ pub struct DispatchConfig {
     pub poll_interval: Duration,
     pub workers: usize,
     pub public_url: String,
+    /// What rendering a destination's templates may spend.
+    pub template_budget: crate::destinations::template::Budget,
 }
 
 /// The result of one attempt, as `sendTestAlert` reports it.
@@ -135,6 +137,10 @@ impl Dispatcher {
 
     pub fn public_url(&self) -> &str {
         &self.inner.cfg.public_url
+    }
+
+    pub fn template_budget(&self) -> crate::destinations::template::Budget {
+        self.inner.cfg.template_budget
     }
 
     /// Stop claiming, wait up to `grace` for in-flight sends, hand back the rest.
@@ -364,6 +370,7 @@ impl Inner {
             payload: &payload,
             timestamp: now_ms() / 1000,
             kind,
+            template_budget: self.cfg.template_budget,
         };
         let outcome = self.send_built(integration, &dest.config, &ctx).await;
         let label = match outcome.class {

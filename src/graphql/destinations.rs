@@ -134,7 +134,10 @@ pub struct DestinationQuery;
 
 #[Object]
 impl DestinationQuery {
-    #[graphql(guard = "need(Permission::DestinationRead)")]
+    #[graphql(
+        guard = "need(Permission::DestinationRead)",
+        complexity = "super::limits::unpaged(child_complexity)"
+    )]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
         Ok(store::destinations::list(&s.db)
