@@ -313,7 +313,7 @@ async fn execute(
     };
     let response = match batch {
         async_graphql::BatchRequest::Single(req) => {
-            let mut response = state.schema.execute(req.data(principal)).await;
+            let mut response = run(state, req, principal).await;
             add_error_codes(&mut response);
             let size = serialized_len(&response);
             if size > limit {
@@ -344,7 +344,7 @@ async fn execute(
                 let mut response = if total > limit {
                     too_large()
                 } else {
-                    state.schema.execute(req.data(principal.clone())).await
+                    run(state, req, principal.clone()).await
                 };
                 add_error_codes(&mut response);
                 let size = serialized_len(&response);
@@ -360,6 +360,34 @@ async fn execute(
         }
     };
     GraphQLResponse::from(response).into_response()
+}
+
+/// Execute one request. The query is parsed on a blocking thread first: parsing is the
+/// one step whose cost grows with the body (up to `HERALD_MAX_BODY_BYTES`) before any
+/// limit can refuse it, and it must not hold up the async workers that answer
+/// `/healthz` and cheap requests. The cost limits then run on the parsed document.
+async fn run(
+    state: &AppState,
+    mut req: async_graphql::Request,
+    principal: Principal,
+) -> async_graphql::Response {
+    let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
+        Ok(_) => Ok(req),
+        Err(e) => Err(e),
+    })
+    .await;
+    match parsed {
+        Ok(Ok(req)) => state.schema.execute(req.data(principal)).await,
+        Ok(Err(e)) => async_graphql::Response::from_errors(vec![e]),
+        Err(e) => {
+            tracing::error!(error = %e, "query parsing task failed");
+            let mut err = async_graphql::ServerError::new("internal error", None);
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "INTERNAL_SERVER_ERROR");
+            async_graphql::Response::from_errors(vec![err])
+        }
+    }
 }
 
 /// The size of a response as it will be sent.
