@@ -1408,13 +1408,13 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     let managing = json!([
         "OrganizationAPITokenRead",
         "OrganizationAPITokenModify",
-        "AlertRead"
+        "DestinationRead"
     ]);
     let (a_id, a) = mint(s.token.clone(), "lineage-a", managing.clone()).await;
     let (b_id, b) = mint(a.clone(), "lineage-b", managing.clone()).await;
-    let (c_id, c) = mint(b.clone(), "lineage-c", json!(["AlertRead"])).await;
-    let (d_id, d) = mint(a.clone(), "lineage-d", json!(["AlertRead"])).await;
-    let (_, other) = mint(s.token.clone(), "unrelated", json!(["AlertRead"])).await;
+    let (c_id, c) = mint(b.clone(), "lineage-c", json!(["DestinationRead"])).await;
+    let (d_id, d) = mint(a.clone(), "lineage-d", json!(["DestinationRead"])).await;
+    let (_, other) = mint(s.token.clone(), "unrelated", json!(["DestinationRead"])).await;
     assert_eq!(
         stored(&s, &b_id).await.parent_id.as_deref(),
         Some(a_id.as_str())
@@ -1462,7 +1462,7 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
         .as_array()
         .unwrap()
         .iter()
-        .map(str_of)
+        .map(|t| str_of(&t["id"]))
         .collect();
     for id in [&a_id, &b_id, &c_id, &d_id] {
         assert!(!listed.contains(id), "{id} still listed: {listed:?}");
