@@ -431,6 +431,21 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
     let (code, msg) = code_of(&s, &q120).await;
     assert_eq!(code, "QUERY_TOO_COMPLEX", "{msg}");
     assert!(msg.contains("complex") && msg.contains("pageSize"), "{msg}");
+    // Page sizes given in variables count the same.
+    let q = format!(
+        "query($i: AlertsInput) {{ {} }}",
+        (0..120)
+            .map(|n| format!("a{n}: alerts(input: $i) {{ edges {{ node {{ title }} }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let r = s.gql(&q, json!({"i": {"pageSize": 1000}})).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{r}"
+    );
+    let r = s.gql(&q, json!({"i": {"pageSize": 1}})).await;
+    assert!(r.get("errors").is_none(), "{r}");
     let (code, msg) = code_of(
         &s,
         "{ alerts { edges { node { deliveries { status } } } } }",
