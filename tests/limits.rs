@@ -554,6 +554,19 @@ async fn templates_render_within_a_budget(db: TestDb) {
         .unwrap()
         .value;
     let preview = "query($i: PreviewPayloadInput!) { previewPayload(input: $i) { body } }";
+    // /healthz alone first (the machine is shared), then while templates are refused.
+    let mut alone = Duration::ZERO;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = s
+            .client
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        alone = alone.max(t.elapsed());
+    }
     let health = {
         let (client, url) = (s.client.clone(), s.url.clone());
         tokio::spawn(async move {
@@ -590,8 +603,11 @@ async fn templates_render_within_a_budget(db: TestDb) {
         assert!(took < Duration::from_secs(2), "{template}: {took:?}");
     }
     let worst = health.await.unwrap();
-    eprintln!("/healthz worst latency while templates were refused: {worst:?}");
-    assert!(worst < Duration::from_millis(100), "{worst:?}");
+    eprintln!("/healthz worst latency while templates were refused: {worst:?} (alone: {alone:?})");
+    assert!(
+        worst < Duration::from_millis(100) + alone,
+        "{worst:?} (alone: {alone:?})"
+    );
 
     // Deliveries use the same budget: the delivery fails permanently, saying why.
     let receiver = common::Receiver::start().await;
