@@ -3,7 +3,7 @@ use crate::auth::Tokens;
 use crate::config::ServeArgs;
 use crate::dispatch::{retry::RetryPolicy, DispatchConfig, Dispatcher};
 use crate::graphql::{self, HeraldSchema};
-use crate::http::{cors_layer, router};
+use crate::http::{cors_layer, metrics_router, router, HttpSettings};
 use crate::service::Services;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,11 +14,14 @@ use tokio_util::sync::CancellationToken;
 pub struct AppState {
     pub services: Services,
     pub schema: HeraldSchema,
+    pub http: std::sync::Arc<HttpSettings>,
 }
 
 /// A started server: its address and how to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `HERALD_METRICS_LISTEN` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub services: Services,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -53,6 +56,10 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
             probe_ms: args.breaker_probe_ms.max(1) as i64,
         },
         public_url: args.public_url.clone(),
+        template_budget: crate::destinations::template::Budget {
+            fuel: args.template_fuel.max(1),
+            max_bytes: args.template_max_bytes.max(1),
+        },
     }
 }
 
@@ -81,16 +88,25 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             }
         })
     };
-    let schema = graphql::build(services.clone(), args.disable_introspection);
+    let schema = graphql::build(
+        services.clone(),
+        args.disable_introspection,
+        graphql::limits::Limits::from_args(&args),
+    );
     let cors = cors_layer(&args.cors_origins)?;
     let state = AppState {
         services: services.clone(),
         schema,
+        http: std::sync::Arc::new(HttpSettings::from_args(&args)),
     };
     let listener = TcpListener::bind(&args.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "herald listening");
     let shutdown = CancellationToken::new();
+    let metrics_addr = match args.metrics_listen.as_deref().filter(|a| !a.is_empty()) {
+        Some(at) => Some(serve_metrics(at, state.clone(), shutdown.clone()).await?),
+        None => None,
+    };
     let dispatcher_task = dispatcher.start();
     let token_flusher = {
         let tokens = tokens.clone();
@@ -126,10 +142,33 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     });
     Ok(Running {
         addr,
+        metrics_addr,
         services,
         shutdown,
         task,
     })
+}
+
+/// `/metrics` on its own listener (`HERALD_METRICS_LISTEN`), until shutdown.
+async fn serve_metrics(
+    at: &str,
+    state: AppState,
+    stop: CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(at)
+        .await
+        .map_err(|e| anyhow::anyhow!("HERALD_METRICS_LISTEN {at}: {e}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics listening");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, metrics_router(state))
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+        {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    Ok(addr)
 }
 
 /// `herald serve`: run until SIGTERM or Ctrl-C.

@@ -17,6 +17,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the HTTP/GraphQL server and the delivery dispatcher (default).
     Serve(Box<ServeArgs>),
@@ -110,15 +111,16 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
     pub graphql_max_depth: usize,
     /// GraphQL: largest query complexity accepted (list fields count their page size).
-    #[arg(long, env = "HERALD_GRAPHQL_MAX_COMPLEXITY", default_value_t = 20_000)]
+    #[arg(long, env = "HERALD_GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub graphql_max_complexity: usize,
-    /// GraphQL: most aliased fields in one document.
+    /// GraphQL: most aliased fields in one operation (fragments counted where spread).
     #[arg(long, env = "HERALD_GRAPHQL_MAX_ALIASES", default_value_t = 30)]
     pub graphql_max_aliases: usize,
-    /// GraphQL: most root fields in one operation.
+    /// GraphQL: most root fields in one operation (and most requests in one batch).
     #[arg(long, env = "HERALD_GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub graphql_max_root_fields: usize,
-    /// GraphQL: largest response body, in bytes; a larger one is replaced by an error.
+    /// GraphQL: largest response body, in bytes (a batch's together); a larger one is
+    /// replaced by a `RESPONSE_TOO_LARGE` error.
     #[arg(
         long,
         env = "HERALD_GRAPHQL_MAX_RESPONSE_BYTES",

@@ -1,9 +1,9 @@
 //! HTTP surface: routes, token authentication in front of GraphQL, typed errors for
 //! what async-graphql rejects itself, health, metrics and CORS.
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -44,17 +44,81 @@ pub fn cors_layer(origins: &[String]) -> anyhow::Result<tower_http::cors::CorsLa
         ]))
 }
 
+/// Request and response bounds of the HTTP surface, and who may read `/metrics`.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body, enforced while reading (after the token check).
+    pub max_body_bytes: usize,
+    /// Largest GraphQL response body (a batch's responses together).
+    pub max_response_bytes: usize,
+    /// Most requests in one batch (each holds at least one root field, so this is
+    /// `HERALD_GRAPHQL_MAX_ROOT_FIELDS`).
+    pub max_batch: usize,
+    /// `Authorization: Bearer <token>` required by `/metrics` when set.
+    pub metrics_token: Option<String>,
+    /// Whether `/metrics` is on the main listener (not when it has its own address).
+    pub metrics_on_main: bool,
+}
+
+impl HttpSettings {
+    pub fn from_args(a: &crate::config::ServeArgs) -> Self {
+        HttpSettings {
+            max_body_bytes: a.max_body_bytes.max(1),
+            max_response_bytes: a.graphql_max_response_bytes.max(1),
+            max_batch: a.graphql_max_root_fields.max(1),
+            metrics_token: a.metrics_token.clone().filter(|t| !t.is_empty()),
+            metrics_on_main: a.metrics_listen.as_deref().is_none_or(str::is_empty),
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/public/graphql", get(graphiql).post(graphql_handler))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz));
+    if state.http.metrics_on_main {
+        r = r.route("/metrics", get(metrics));
+    }
+    r.with_state(state)
+}
+
+/// `/metrics` alone, for `HERALD_METRICS_LISTEN`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
+/// Equal without an early exit (both sides hashed first, so lengths leak nothing either).
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
+}
+
 /// Prometheus text format: counters since start, plus unfinished deliveries from the database.
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = state.http.metrics_token.as_deref() {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .unwrap_or_default();
+        if !constant_time_eq(presented, expected) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                "a valid metrics token is required (Authorization: Bearer)",
+            )
+                .into_response();
+        }
+    }
     let Some(handle) = crate::telemetry::install() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response();
     };
@@ -125,21 +189,43 @@ fn presented_token(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, token)| token.trim())
 }
 
-fn unauthenticated() -> Response {
+/// A request refused before GraphQL: `{"data": null, "errors": [{message, code}]}`.
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = serde_json::json!({
         "data": null,
-        "errors": [{"message": "a valid API token is required (X-API-Key or Authorization: Bearer)", "extensions": {"code": "UNAUTHENTICATED"}}]
+        "errors": [{"message": message.into(), "extensions": {"code": code}}]
     });
-    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    (status, Json(body)).into_response()
 }
 
+fn unauthenticated() -> Response {
+    refuse(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "a valid API token is required (X-API-Key or Authorization: Bearer)",
+    )
+}
+
+fn too_large(limit: usize) -> Response {
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("the request body is larger than {limit} bytes (HERALD_MAX_BODY_BYTES)"),
+    )
+}
+
+/// The token is checked from the headers alone, before a byte of the body is read, so
+/// an unauthenticated caller costs no memory; the body is then read up to the limit
+/// (a declared `Content-Length` over it is refused without reading) and parsed as JSON
+/// (one request or a batch). Multipart uploads are not accepted.
 async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    req: Result<GraphQLRequest, async_graphql_axum::rejection::GraphQLRejection>,
+    request: axum::extract::Request,
 ) -> Response {
-    let Some(token) = presented_token(&headers).filter(|t| !t.is_empty()) else {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let Some(token) = presented_token(headers).filter(|t| !t.is_empty()) else {
         tracing::info!(%remote, "request without an API token refused");
         return unauthenticated();
     };
@@ -150,18 +236,158 @@ async fn graphql_handler(
         .await
     {
         Ok(p) => p,
-        Err(reason) => {
+        Err(AuthError::Refused(reason)) => {
             tracing::warn!(%remote, %reason, "API token refused");
             return unauthenticated();
         }
+        Err(AuthError::Unavailable(reason)) => {
+            tracing::error!(%remote, %reason, "API token could not be checked: store unavailable");
+            let mut r = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the token store is unavailable; retry shortly",
+            );
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            return r;
+        }
     };
-    let req = match req {
-        Ok(r) => r.into_inner(),
-        Err(rejection) => return bad_request(&rejection.0),
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/") {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "multipart requests are not accepted; send the GraphQL request as application/json",
+        );
+    }
+    let limit = state.http.max_body_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit exceeded");
+            if over {
+                return too_large(limit);
+            }
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the request body could not be read: {e}"),
+            );
+        }
     };
-    let mut response = state.schema.execute(req.data(principal)).await;
-    add_error_codes(&mut response);
-    let status = status_of(&response);
+    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the request body is not a GraphQL request: {e}"),
+            )
+        }
+    };
+    drop(bytes);
+    execute(&state, batch, principal).await
+}
+
+/// Run one request or a batch (one request at a time, so a batch costs no more memory
+/// than its largest member), and refuse a response larger than the limit.
+async fn execute(
+    state: &AppState,
+    batch: async_graphql::BatchRequest,
+    principal: Principal,
+) -> Response {
+    let limit = state.http.max_response_bytes;
+    let too_large = || {
+        let mut r = async_graphql::Response::from_errors(vec![{
+            let mut e = async_graphql::ServerError::new(
+                format!(
+                    "the response is larger than {limit} bytes (HERALD_GRAPHQL_MAX_RESPONSE_BYTES); ask for fewer fields or a smaller pageSize"
+                ),
+                None,
+            );
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "RESPONSE_TOO_LARGE");
+            e
+        }]);
+        r.data = async_graphql::Value::Null;
+        r
+    };
+    let response = match batch {
+        async_graphql::BatchRequest::Single(req) => {
+            let mut response = run(state, req, principal).await;
+            add_error_codes(&mut response);
+            let size = serialized_len(&response);
+            if size > limit {
+                tracing::warn!(
+                    size,
+                    limit,
+                    "GraphQL response over the size limit replaced by an error"
+                );
+                response = too_large();
+            }
+            async_graphql::BatchResponse::Single(response)
+        }
+        async_graphql::BatchRequest::Batch(requests) => {
+            if requests.len() > state.http.max_batch {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    crate::graphql::limits::TOO_COMPLEX,
+                    format!(
+                        "a batch holds {} requests; at most {} are accepted (HERALD_GRAPHQL_MAX_ROOT_FIELDS)",
+                        requests.len(),
+                        state.http.max_batch
+                    ),
+                );
+            }
+            let mut total = 0usize;
+            let mut responses = Vec::with_capacity(requests.len());
+            for req in requests {
+                let mut response = if total > limit {
+                    too_large()
+                } else {
+                    run(state, req, principal.clone()).await
+                };
+                add_error_codes(&mut response);
+                let size = serialized_len(&response);
+                if size > limit.saturating_sub(total) {
+                    response = too_large();
+                    total = limit.saturating_add(1);
+                } else {
+                    total += size;
+                }
+                responses.push(response);
+            }
+            async_graphql::BatchResponse::Batch(responses)
+        }
+    };
+    let status = match &response {
+        async_graphql::BatchResponse::Single(r) => status_of(r),
+        async_graphql::BatchResponse::Batch(rs)
+            if !rs.is_empty()
+                && rs
+                    .iter()
+                    .all(|r| status_of(r) == StatusCode::SERVICE_UNAVAILABLE) =>
+        {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        async_graphql::BatchResponse::Batch(_) => StatusCode::OK,
+    };
     let mut http = GraphQLResponse::from(response).into_response();
     *http.status_mut() = status;
     http
@@ -184,20 +410,49 @@ fn status_of(response: &async_graphql::Response) -> StatusCode {
     }
 }
 
-/// A body that is not a GraphQL request (bad JSON, wrong shape): a typed 400.
-fn bad_request(e: &async_graphql::ParseRequestError) -> Response {
-    let (status, message) = match e {
-        async_graphql::ParseRequestError::PayloadTooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large".to_string(),
-        ),
-        other => (
-            StatusCode::BAD_REQUEST,
-            format!("the request body is not a GraphQL request: {other}"),
-        ),
-    };
-    let body = serde_json::json!({"data": null, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]});
-    (status, Json(body)).into_response()
+/// Execute one request. The query is parsed on a blocking thread first: parsing is the
+/// one step whose cost grows with the body (up to `HERALD_MAX_BODY_BYTES`) before any
+/// limit can refuse it, and it must not hold up the async workers that answer
+/// `/healthz` and cheap requests. The cost limits then run on the parsed document.
+async fn run(
+    state: &AppState,
+    mut req: async_graphql::Request,
+    principal: Principal,
+) -> async_graphql::Response {
+    let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
+        Ok(_) => Ok(req),
+        Err(e) => Err(e),
+    })
+    .await;
+    match parsed {
+        Ok(Ok(req)) => state.schema.execute(req.data(principal)).await,
+        Ok(Err(e)) => async_graphql::Response::from_errors(vec![e]),
+        Err(e) => {
+            tracing::error!(error = %e, "query parsing task failed");
+            let mut err = async_graphql::ServerError::new("internal error", None);
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "INTERNAL_SERVER_ERROR");
+            async_graphql::Response::from_errors(vec![err])
+        }
+    }
+}
+
+/// The size of a response as it will be sent.
+fn serialized_len(r: &async_graphql::Response) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, r);
+    c.0
 }
 
 /// Errors raised by async-graphql itself (parsing, validation, bad argument values)

@@ -19,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod logging;
 pub mod routing;
 pub mod service;
 pub mod store;

@@ -1063,7 +1063,7 @@ const MATRIX: &[Op] = &[
     op(
         "pendingDeliveries",
         r#"pendingDeliveries(input: {outputId: "matrix-missing", pageSize: 1}) { deliveryId }"#,
-        AlertRead,
+        DeliveryPoll,
     ),
     op(
         "acknowledgeDeliveries",
@@ -1390,7 +1390,134 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
     s.stop().await;
 }
 
+/// Revoking a token revokes every token it minted, recursively, in one transaction;
+/// tokens outside its lineage keep working.
+async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value } } }";
+    let mint = |by: String, name: &'static str, perms: Value| {
+        let s = &s;
+        async move {
+            let r = s
+                .gql_as(
+                    &by,
+                    create,
+                    json!({"input": {"name": name, "permissions": perms}}),
+                )
+                .await;
+            assert!(r.get("errors").is_none(), "{name}: {r:#}");
+            let t = &r["data"]["createAPIToken"]["token"];
+            (str_of(&t["id"]), str_of(&t["value"]))
+        }
+    };
+    let managing = json!([
+        "OrganizationAPITokenRead",
+        "OrganizationAPITokenModify",
+        "DestinationRead"
+    ]);
+    let (a_id, a) = mint(s.token.clone(), "lineage-a", managing.clone()).await;
+    let (b_id, b) = mint(a.clone(), "lineage-b", managing.clone()).await;
+    let (c_id, c) = mint(b.clone(), "lineage-c", json!(["DestinationRead"])).await;
+    let (d_id, d) = mint(a.clone(), "lineage-d", json!(["DestinationRead"])).await;
+    let (_, other) = mint(s.token.clone(), "unrelated", json!(["DestinationRead"])).await;
+    assert_eq!(
+        stored(&s, &b_id).await.parent_id.as_deref(),
+        Some(a_id.as_str())
+    );
+    assert_eq!(
+        stored(&s, &c_id).await.parent_id.as_deref(),
+        Some(b_id.as_str())
+    );
+    assert_eq!(
+        stored(&s, &d_id).await.parent_id.as_deref(),
+        Some(a_id.as_str())
+    );
+    for (t, what) in [(&a, "a"), (&b, "b"), (&c, "c"), (&d, "d")] {
+        assert_accepted(&s, t, &format!("{what} before the revocation")).await;
+    }
+
+    let r = s
+        .ok(
+            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+            json!({"id": a_id}),
+        )
+        .await;
+    assert_eq!(r["deleteAPIToken"], true);
+    for (t, what) in [
+        (&a, "a"),
+        (&b, "b, minted by a"),
+        (&c, "c, minted by b"),
+        (&d, "d, minted by a"),
+    ] {
+        assert_refused(&s, t, &format!("{what} after a was revoked")).await;
+    }
+    assert_accepted(&s, &other, "a token a did not mint").await;
+    assert_accepted(&s, &s.token, "the admin token that minted a").await;
+    let at = stored(&s, &a_id).await.revoked_at;
+    assert!(at.is_some());
+    for id in [&b_id, &c_id, &d_id] {
+        assert_eq!(
+            stored(&s, id).await.revoked_at,
+            at,
+            "revoked together with a"
+        );
+    }
+    let list = s.ok("{ apiTokens { id } }", json!({})).await;
+    let listed: Vec<String> = list["apiTokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| str_of(&t["id"]))
+        .collect();
+    for id in [&a_id, &b_id, &c_id, &d_id] {
+        assert!(!listed.contains(id), "{id} still listed: {listed:?}");
+    }
+    s.stop().await;
+}
+
+/// A token that cannot be checked because the database is failing is 503 UNAVAILABLE
+/// (retryable), never 401.
+async fn authentication_with_the_database_down_is_503(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    assert_accepted(&s, &s.token, "before the database goes away").await;
+    s.services()
+        .db
+        .clone()
+        .close()
+        .await
+        .expect("close the pool");
+    let r = s
+        .client
+        .post(format!("{}/graphql", s.url))
+        .header("x-api-key", &s.token)
+        .json(&json!({"query": "{ destinations { outputId } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{body:#}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("retry"),
+        "{body:#}"
+    );
+    // A request without a token is still refused as before.
+    let (status, _) = raw(&s, &[], "{ destinations { outputId } }").await;
+    assert_eq!(status, 401);
+    // The pool is closed for good: the server is dropped, not stopped cleanly.
+    drop(s);
+}
+
 on_both!(
+    revoking_a_token_revokes_what_it_minted,
+    authentication_with_the_database_down_is_503,
     token_cannot_outlive_or_outreach_its_creator,
     missing_or_malformed_token_is_refused,
     expired_token_is_refused,

@@ -31,10 +31,14 @@ pub enum Permission {
     #[graphql(name = "OrganizationAPITokenModify")]
     #[serde(rename = "OrganizationAPITokenModify")]
     OrganizationApiTokenModify,
+    /// Lease deliveries of polling destinations (`pendingDeliveries`); reading alerts
+    /// is not enough, since a lease hides the deliveries from the real poller.
+    #[graphql(name = "DeliveryPoll")]
+    DeliveryPoll,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::AlertRead,
         Permission::AlertModify,
         Permission::DestinationRead,
@@ -43,6 +47,7 @@ impl Permission {
         Permission::RuleModify,
         Permission::OrganizationApiTokenRead,
         Permission::OrganizationApiTokenModify,
+        Permission::DeliveryPoll,
     ];
 
     pub fn name(self) -> String {
@@ -87,6 +92,17 @@ struct Claims {
     iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exp: Option<i64>,
+}
+
+/// Why a presented token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token is not valid (the text is for logs only): answered 401.
+    #[error("{0}")]
+    Refused(String),
+    /// The token could not be checked because the store failed: answered 503, retryable.
+    #[error("token lookup failed: {0}")]
+    Unavailable(String),
 }
 
 /// What a newly created or rotated token looks like.
@@ -167,6 +183,27 @@ impl Tokens {
         allowed_cidrs: &[ipnet::IpNet],
         created_by: &str,
     ) -> AppResult<IssuedToken> {
+        self.create_child(
+            name,
+            permissions,
+            expires_at,
+            allowed_cidrs,
+            created_by,
+            None,
+        )
+        .await
+    }
+
+    /// Create a token minted by another token (`parent`): revoking the parent revokes it.
+    pub async fn create_child(
+        &self,
+        name: &str,
+        permissions: &[Permission],
+        expires_at: Option<i64>,
+        allowed_cidrs: &[ipnet::IpNet],
+        created_by: &str,
+        parent: Option<&str>,
+    ) -> AppResult<IssuedToken> {
         if name.trim().is_empty() {
             return Err(AppError::BadInput("token name must not be empty".into()));
         }
@@ -210,7 +247,7 @@ impl Tokens {
             last_used_at: None,
             rotated_at: None,
             revoked_at: None,
-            parent_id: None,
+            parent_id: parent.map(str::to_owned),
         };
         store::tokens::insert(&self.db, row.clone()).await?;
         let value = self.sign(&row)?;
@@ -230,8 +267,23 @@ impl Tokens {
         Ok(IssuedToken { row, value })
     }
 
+    /// Revoke a token and every token it minted, recursively, in one transaction.
+    /// False when `id` is unknown or already revoked.
     pub async fn revoke(&self, id: &str) -> AppResult<bool> {
-        Ok(store::tokens::revoke(&self.db, id, now_ms()).await?)
+        use sea_orm::TransactionTrait;
+        let id = id.to_string();
+        let now = now_ms();
+        let revoked = self
+            .db
+            .transaction::<_, bool, sea_orm::DbErr>(|txn| {
+                Box::pin(async move { store::tokens::revoke_with_descendants(txn, &id, now).await })
+            })
+            .await
+            .map_err(|e| match e {
+                sea_orm::TransactionError::Connection(e)
+                | sea_orm::TransactionError::Transaction(e) => AppError::from(e),
+            })?;
+        Ok(revoked)
     }
 
     pub async fn list(&self) -> AppResult<Vec<TokenRow>> {
@@ -244,8 +296,9 @@ impl Tokens {
             .filter(|r| r.revoked_at.is_none()))
     }
 
-    /// Check a presented token. The error text is for logs only; callers answer a
-    /// generic `UNAUTHENTICATED`.
+    /// Check a presented token. A refusal's text is for logs only; callers answer a
+    /// generic `UNAUTHENTICATED`. A store failure is [`AuthError::Unavailable`]: the
+    /// token may well be valid, so callers answer 503 and the client retries.
     ///
     /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
     /// other algorithms, other keys and edited tokens), an unknown or revoked token (looked
@@ -256,14 +309,15 @@ impl Tokens {
         &self,
         value: &str,
         remote: Option<IpAddr>,
-    ) -> Result<Principal, String> {
-        let header =
-            jsonwebtoken::decode_header(value).map_err(|e| format!("malformed token: {e}"))?;
+    ) -> Result<Principal, AuthError> {
+        let refused = AuthError::Refused;
+        let header = jsonwebtoken::decode_header(value)
+            .map_err(|e| refused(format!("malformed token: {e}")))?;
         if header.alg != Algorithm::HS256 {
-            return Err(format!(
+            return Err(refused(format!(
                 "token uses algorithm {:?}; only HS256 is accepted",
                 header.alg
-            ));
+            )));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
@@ -272,21 +326,24 @@ impl Tokens {
         validation.validate_nbf = true;
         validation.leeway = 0;
         let claims = jsonwebtoken::decode::<Claims>(value, &self.decoding, &validation)
-            .map_err(|e| format!("invalid token: {e}"))?
+            .map_err(|e| refused(format!("invalid token: {e}")))?
             .claims;
         let row = store::tokens::get(&self.db, &claims.sub)
             .await
-            .map_err(|e| format!("token lookup failed: {e}"))?
-            .ok_or("unknown token")?;
+            .map_err(|e| AuthError::Unavailable(e.to_string()))?
+            .ok_or_else(|| refused("unknown token".into()))?;
         if row.revoked_at.is_some() {
-            return Err(format!("token {} is revoked", row.id));
+            return Err(refused(format!("token {} is revoked", row.id)));
         }
         if row.current_jti != claims.jti {
-            return Err(format!("token {} was rotated; old value used", row.id));
+            return Err(refused(format!(
+                "token {} was rotated; old value used",
+                row.id
+            )));
         }
         let now = now_ms();
         if row.expires_at.is_some_and(|e| e <= now) {
-            return Err(format!("token {} expired", row.id));
+            return Err(refused(format!("token {} expired", row.id)));
         }
         let cidrs: Vec<String> = store::from_json(&row.allowed_cidrs);
         let cidrs: Vec<ipnet::IpNet> = cidrs.iter().filter_map(|c| c.parse().ok()).collect();
@@ -295,10 +352,10 @@ impl Tokens {
             let remote = remote.map(|ip| ip.to_canonical());
             let allowed = remote.is_some_and(|ip| cidrs.iter().any(|net| net.contains(&ip)));
             if !allowed {
-                return Err(format!(
+                return Err(refused(format!(
                     "token {} used from {remote:?}, outside its CIDR blocks",
                     row.id
-                ));
+                )));
             }
         }
         self.last_used

@@ -74,8 +74,7 @@ impl Integration for CustomWebhook {
         ctx: &DeliveryContext<'_>,
     ) -> Result<OutboundRequest, String> {
         let c: CustomWebhookConfig = parse_config(config)?;
-        let mut req =
-            json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
+        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?;
         for h in c.headers.unwrap_or_default() {
             req.headers.push((h.key, h.value));
         }

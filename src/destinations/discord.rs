@@ -51,7 +51,12 @@ impl Integration for Discord {
     ) -> Result<OutboundRequest, String> {
         let c: DiscordConfig = parse_config(config)?;
         let p = ctx.payload;
-        let content = template::render_opt("messageTemplate", c.message_template.as_deref(), p)?;
+        let content = template::render_opt(
+            "messageTemplate",
+            c.message_template.as_deref(),
+            p,
+            ctx.template_budget,
+        )?;
         let mut fields =
             vec![json!({"name": "Severity", "value": field(p, "severity"), "inline": true})];
         for (name, value) in [

@@ -1,15 +1,19 @@
 //! Shared request building for the types that POST the Panther payload (or the body a
 //! `payloadTemplate` renders) as JSON: customWebhook, tines, torq, blinkOps, mindflow,
 //! serviceNow, rapid7.
-use super::{template, OutboundRequest};
-use serde_json::Value;
+use super::{template, DeliveryContext, OutboundRequest};
 
 /// The body: the rendered `payloadTemplate` when set, else the payload JSON.
-pub fn body(payload_template: Option<&str>, payload: &Value) -> Result<String, String> {
+pub fn body(payload_template: Option<&str>, ctx: &DeliveryContext<'_>) -> Result<String, String> {
     Ok(
-        match template::render_opt("payloadTemplate", payload_template, payload)? {
+        match template::render_opt(
+            "payloadTemplate",
+            payload_template,
+            ctx.payload,
+            ctx.template_budget,
+        )? {
             Some(rendered) => rendered,
-            None => payload.to_string(),
+            None => ctx.payload.to_string(),
         },
     )
 }
@@ -18,13 +22,13 @@ pub fn body(payload_template: Option<&str>, payload: &Value) -> Result<String, S
 pub fn request(
     url: &str,
     payload_template: Option<&str>,
-    payload: &Value,
+    ctx: &DeliveryContext<'_>,
 ) -> Result<OutboundRequest, String> {
     Ok(OutboundRequest {
         method: reqwest::Method::POST,
         url: url.trim().to_string(),
         headers: vec![("content-type".into(), "application/json".into())],
-        body: body(payload_template, payload)?,
+        body: body(payload_template, ctx)?,
     })
 }
 
@@ -82,7 +86,7 @@ macro_rules! header_webhook {
 
             fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
                 let c: $config = parse_config(config)?;
-                let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
+                let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?;
                 if let (Some(name), Some(value)) = (
                     c.auth_header_name.as_deref().map(str::trim).filter(|n| !n.is_empty()),
                     c.auth_header_value.filter(|v| !v.is_empty()),
@@ -141,7 +145,7 @@ macro_rules! plain_webhook {
 
             fn build_request(&self, config: &Value, ctx: &DeliveryContext<'_>) -> Result<OutboundRequest, String> {
                 let c: $config = parse_config(config)?;
-                json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)
+                json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)
             }
         }
     };

@@ -68,6 +68,8 @@ pub struct DeliveryContext<'a> {
     pub timestamp: i64,
     /// Why this delivery exists; `Resolve` asks the destination to close what it opened.
     pub kind: crate::domain::DeliveryKind,
+    /// What rendering the destination's templates may spend.
+    pub template_budget: template::Budget,
 }
 
 /// An id or link the vendor's reply carried (Jira issue key, GitHub issue URL, …).

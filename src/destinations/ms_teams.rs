@@ -51,7 +51,12 @@ impl Integration for MsTeams {
     ) -> Result<OutboundRequest, String> {
         let c: MsTeamsConfig = parse_config(config)?;
         let p = ctx.payload;
-        let text = template::render_opt("messageTemplate", c.message_template.as_deref(), p)?;
+        let text = template::render_opt(
+            "messageTemplate",
+            c.message_template.as_deref(),
+            p,
+            ctx.template_budget,
+        )?;
         let mut facts = vec![json!({"name": "Severity", "value": field(p, "severity")})];
         for (name, value) in [
             ("Description", field(p, "description").to_string()),

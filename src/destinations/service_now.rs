@@ -56,8 +56,7 @@ impl Integration for ServiceNow {
         ctx: &DeliveryContext<'_>,
     ) -> Result<OutboundRequest, String> {
         let c: ServiceNowConfig = parse_config(config)?;
-        let mut req =
-            json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx.payload)?;
+        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?;
         req.headers
             .push(("accept".into(), "application/json".into()));
         req.headers.push((

@@ -91,6 +91,7 @@ impl Integration for Slack {
             "messageTemplate",
             c.message_template.as_deref(),
             ctx.payload,
+            ctx.template_budget,
         )?;
         Ok(OutboundRequest::post_json(
             c.webhook_url,

@@ -35,6 +35,8 @@ pub struct DispatchConfig {
     pub max_lost_leases: u32,
     pub breaker: BreakerPolicy,
     pub public_url: String,
+    /// What rendering a destination's templates may spend.
+    pub template_budget: crate::destinations::template::Budget,
 }
 
 /// The result of one attempt, as `sendTestAlert` reports it.
@@ -163,6 +165,10 @@ impl Dispatcher {
 
     pub fn public_url(&self) -> &str {
         &self.inner.cfg.public_url
+    }
+
+    pub fn template_budget(&self) -> crate::destinations::template::Budget {
+        self.inner.cfg.template_budget
     }
 
     /// Stop claiming, wait up to `grace` for in-flight sends, hand back the rest.
@@ -506,6 +512,7 @@ impl Inner {
             payload: &payload,
             timestamp: now_ms() / 1000,
             kind,
+            template_budget: self.cfg.template_budget,
         };
         let outcome = self.send_built(integration, &dest.config, &ctx).await;
         let label = match outcome.class {

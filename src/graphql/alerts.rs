@@ -237,6 +237,7 @@ impl Loader<String> for DeliveriesLoader {
 impl Alert {
     /// One entry per delivery (routed, re-sent, resolve), with every attempt. Loaded for
     /// a whole page of alerts at once.
+    #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertDelivery>> {
         let loader = ctx.data::<DataLoader<DeliveriesLoader>>()?;
         Ok(loader
@@ -245,6 +246,7 @@ impl Alert {
             .unwrap_or_default())
     }
 
+    #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
         Ok(store::alerts::comments(&s.db, &self.id)
@@ -385,7 +387,10 @@ impl AlertQuery {
 
     /// Alerts, newest first unless `sortDir: ascending`. Cursors are keyset positions on a
     /// commit-ordered key, so a poller following `endCursor` never misses or repeats one.
-    #[graphql(guard = "need(Permission::AlertRead)")]
+    #[graphql(
+        guard = "need(Permission::AlertRead)",
+        complexity = "super::limits::page_size(input.as_ref().and_then(|i| i.page_size), 25, 1000, child_complexity)"
+    )]
     async fn alerts(
         &self,
         ctx: &Context<'_>,

@@ -153,7 +153,11 @@ pub struct DeliveryQuery;
 impl DeliveryQuery {
     /// Lease the next deliveries of a polling destination. They are offered to no one
     /// else until their visibility timeout passes; acknowledge them once processed.
-    #[graphql(guard = "need(Permission::AlertRead)")]
+    /// Needs `DeliveryPoll` (reading alerts is not enough to take them from the poller).
+    #[graphql(
+        guard = "need(Permission::DeliveryPoll)",
+        complexity = "super::limits::page_size(input.page_size, 100, 1000, child_complexity)"
+    )]
     async fn pending_deliveries(
         &self,
         ctx: &Context<'_>,

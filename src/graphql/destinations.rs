@@ -141,7 +141,10 @@ impl DestinationQuery {
         crate::destinations::signing::generate()
     }
 
-    #[graphql(guard = "need(Permission::DestinationRead)")]
+    #[graphql(
+        guard = "need(Permission::DestinationRead)",
+        complexity = "super::limits::unpaged(child_complexity)"
+    )]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
         Ok(store::destinations::list(&s.db)

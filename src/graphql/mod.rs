@@ -6,6 +6,7 @@ pub mod destinations;
 pub mod error;
 pub mod guard;
 pub mod introspection;
+pub mod limits;
 pub mod overrides;
 pub mod preview;
 pub mod scalars;
@@ -37,17 +38,22 @@ pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(16)
-        .limit_complexity(5000)
 }
 
-pub fn build(services: Services, disable_introspection: bool) -> HeraldSchema {
+pub fn build(
+    services: Services,
+    disable_introspection: bool,
+    limits: limits::Limits,
+) -> HeraldSchema {
     let (health, override_refs) = deliveries::loaders(&services);
     let deliveries = async_graphql::dataloader::DataLoader::new(
         alerts::DeliveriesLoader(services.clone()),
         tokio::spawn,
     );
     let b = builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits::QueryLimits(limits))
         .data(services)
         .data(health)
         .data(override_refs)

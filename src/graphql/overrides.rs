@@ -69,7 +69,10 @@ pub struct OverrideQuery;
 
 #[Object]
 impl OverrideQuery {
-    #[graphql(guard = "need(Permission::RuleRead)")]
+    #[graphql(
+        guard = "need(Permission::RuleRead)",
+        complexity = "super::limits::unpaged(child_complexity)"
+    )]
     async fn detection_overrides(
         &self,
         ctx: &Context<'_>,

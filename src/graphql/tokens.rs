@@ -173,7 +173,10 @@ pub struct TokenQuery;
 #[Object]
 impl TokenQuery {
     /// Tokens that are not revoked, oldest first (values are never shown).
-    #[graphql(guard = "need(Permission::OrganizationApiTokenRead)")]
+    #[graphql(
+        guard = "need(Permission::OrganizationApiTokenRead)",
+        complexity = "super::limits::unpaged(child_complexity)"
+    )]
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
         let s = ctx.data::<Services>()?;
         Ok(s.tokens
@@ -226,12 +229,13 @@ impl TokenMutation {
         check_bounds(principal(ctx)?, input.expires_at.map(|t| t.ms()), &cidrs).gql()?;
         let issued = s
             .tokens
-            .create(
+            .create_child(
                 &input.name,
                 &input.permissions,
                 input.expires_at.map(|t| t.ms()),
                 &cidrs,
                 &actor(ctx)?,
+                Some(&principal(ctx)?.token_id),
             )
             .await
             .gql()?;
@@ -260,7 +264,8 @@ impl TokenMutation {
         })
     }
 
-    /// Revoke a token: refused from now on, in every process.
+    /// Revoke a token, and every token it minted (recursively): refused from now on, in
+    /// every process.
     #[graphql(
         name = "deleteAPIToken",
         guard = "need(Permission::OrganizationApiTokenModify)"

@@ -32,18 +32,82 @@ pub struct NewAlert {
     pub exclude_destinations: Vec<String>,
 }
 
+/// Largest accepted values of an alert's fields (characters, or bytes of serialized
+/// JSON for `alertContext`), so one alert cannot fill memory, the database or a page.
+pub mod input_limits {
+    pub const DETECTION_ID: usize = 255;
+    pub const TITLE: usize = 1_000;
+    pub const DESCRIPTION: usize = 10_000;
+    pub const RUNBOOK: usize = 10_000;
+    pub const REFERENCE: usize = 1_000;
+    pub const DEDUP_STRING: usize = 1_000;
+    pub const LOG_TYPE: usize = 255;
+    pub const TAGS: usize = 50;
+    pub const TAG: usize = 200;
+    pub const ALERT_CONTEXT_BYTES: usize = 256 * 1024;
+    pub const GENERATED_DESTINATIONS: usize = 50;
+    pub const OUTPUT_ID: usize = 255;
+}
+
 fn validate(a: &NewAlert) -> AppResult<()> {
+    use input_limits as max;
+    fn at_most(field: &str, value: Option<&str>, limit: usize) -> AppResult<()> {
+        match value {
+            Some(v) if v.chars().count() > limit => Err(bad_input(format!(
+                "{field} is longer than {limit} characters"
+            ))),
+            _ => Ok(()),
+        }
+    }
     if a.detection_id.trim().is_empty() {
         return Err(bad_input("detectionId must not be empty"));
     }
     if a.title.trim().is_empty() {
         return Err(bad_input("title must not be empty"));
     }
+    at_most("detectionId", Some(&a.detection_id), max::DETECTION_ID)?;
+    at_most("title", Some(&a.title), max::TITLE)?;
+    at_most("description", a.description.as_deref(), max::DESCRIPTION)?;
+    at_most("runbook", a.runbook.as_deref(), max::RUNBOOK)?;
+    at_most("reference", a.reference.as_deref(), max::REFERENCE)?;
+    at_most("dedupString", a.dedup_string.as_deref(), max::DEDUP_STRING)?;
+    at_most("logType", a.log_type.as_deref(), max::LOG_TYPE)?;
+    let tags = a.tags.as_deref().unwrap_or_default();
+    if tags.len() > max::TAGS {
+        return Err(bad_input(format!(
+            "tags has {} entries; at most {} are accepted",
+            tags.len(),
+            max::TAGS
+        )));
+    }
+    for t in tags {
+        at_most("a tags entry", Some(t), max::TAG)?;
+    }
+    let generated = a.generated_destinations.as_deref().unwrap_or_default();
+    if generated.len() > max::GENERATED_DESTINATIONS {
+        return Err(bad_input(format!(
+            "generatedDestinations has {} entries; at most {} are accepted",
+            generated.len(),
+            max::GENERATED_DESTINATIONS
+        )));
+    }
+    for d in generated {
+        at_most("a generatedDestinations entry", Some(d), max::OUTPUT_ID)?;
+    }
     if a.alert_context
         .as_ref()
         .is_some_and(|c| !(c.is_object() || c.is_null()))
     {
         return Err(bad_input("alertContext must be a JSON object"));
+    }
+    if let Some(c) = &a.alert_context {
+        let size = serde_json::to_vec(c).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > max::ALERT_CONTEXT_BYTES {
+            return Err(bad_input(format!(
+                "alertContext is {size} bytes as JSON; at most {} are accepted",
+                max::ALERT_CONTEXT_BYTES
+            )));
+        }
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         payload: &payload,
         timestamp: now_ms() / 1000,
         kind: DeliveryKind::Routed,
+        template_budget: s.dispatcher.template_budget(),
     };
     let secret_values = secret_forms(&secrets::values(&config, kind.secret_paths()));
     let built = kind.build_request(&config, &ctx).map_err(|e| {

@@ -51,6 +51,41 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, id: &str, now: i64) -> Result<bo
     Ok(res.rows_affected > 0)
 }
 
+/// Revoke `id` and, recursively, every token minted by it (`parent_id`); call inside a
+/// transaction. True when `id` itself was revoked by this call.
+pub async fn revoke_with_descendants<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let mut all: Vec<String> = vec![id.to_string()];
+    let mut frontier: Vec<String> = all.clone();
+    while !frontier.is_empty() {
+        let children: Vec<String> = Entity::find()
+            .filter(Column::ParentId.is_in(frontier.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|c| !all.contains(c))
+            .collect();
+        all.extend(children.iter().cloned());
+        frontier = children;
+    }
+    let root = revoke(db, id, now).await?;
+    if root {
+        for chunk in all[1..].chunks(500) {
+            Entity::update_many()
+                .col_expr(Column::RevokedAt, Some(now).into())
+                .filter(Column::Id.is_in(chunk.to_vec()))
+                .filter(Column::RevokedAt.is_null())
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(root)
+}
+
 pub async fn touch<C: ConnectionTrait>(db: &C, id: &str, at: i64) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::LastUsedAt, Some(at).into())
