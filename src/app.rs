@@ -4,6 +4,7 @@ use crate::config::ServeArgs;
 use crate::dispatch::{retry::RetryPolicy, DispatchConfig, Dispatcher};
 use crate::graphql::{self, HeraldSchema};
 use crate::http::{cors_layer, router};
+use crate::outbound::OutboundPolicy;
 use crate::service::Services;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,8 +33,8 @@ impl Running {
     }
 }
 
-fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
-    DispatchConfig {
+fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
+    Ok(DispatchConfig {
         policy: RetryPolicy {
             max_attempts: args.max_attempts.max(1),
             base_delay: Duration::from_millis(args.retry_base_delay_ms),
@@ -44,7 +45,10 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         workers: args.workers.max(1),
         public_url: args.public_url.clone(),
-    }
+        outbound: OutboundPolicy::new(args.allow_private_networks, &args.outbound_allowlist)
+            .map_err(anyhow::Error::msg)?,
+        max_response_bytes: args.max_response_bytes,
+    })
 }
 
 /// Connect, migrate, bind and serve in the background.
@@ -52,7 +56,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     crate::telemetry::install();
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
-    let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
+    let (dispatcher, mut failures) = Dispatcher::new(db.clone(), dispatch_config(&args)?)?;
     let services = Services {
         db,
         dispatcher: dispatcher.clone(),

@@ -130,7 +130,7 @@ pub trait Integration: Send + Sync + 'static {
 pub trait CustomSender: Send + Sync {
     fn send<'a>(
         &'a self,
-        client: &'a reqwest::Client,
+        out: &'a crate::outbound::Outbound,
         config: &'a Value,
         ctx: &'a DeliveryContext<'a>,
     ) -> std::pin::Pin<
