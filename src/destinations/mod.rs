@@ -189,6 +189,42 @@ pub fn validate_url(field: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuse a (validated) config whose requests would go to an IP literal the SSRF guard
+/// blocks: each target field holding a URL, then the URL of the request built for the
+/// test alert. The error names the field. Host names pass: they are checked when
+/// resolved, at send time.
+pub fn check_targets(
+    kind: &dyn Integration,
+    config: &Value,
+    policy: &crate::outbound::OutboundPolicy,
+) -> Result<(), String> {
+    use crate::domain::{payload, time::now_ms, DeliveryKind};
+    for path in kind.target_paths() {
+        if let Some(url) = config.get(*path).and_then(Value::as_str) {
+            crate::outbound::check_url(policy, url).map_err(|b| format!("{path}: {b}"))?;
+        }
+    }
+    let alert = payload::test_alert(now_ms());
+    let body = payload::panther_payload(&alert, "https://herald.invalid", DeliveryKind::Test);
+    let ctx = DeliveryContext {
+        delivery_id: "target-check",
+        alert: &alert,
+        payload: &body,
+        timestamp: now_ms() / 1000,
+        kind: DeliveryKind::Test,
+    };
+    if let Ok(req) = kind.build_request(config, &ctx) {
+        crate::outbound::check_url(policy, &req.url).map_err(|b| {
+            let field = match kind.target_paths() {
+                [] => "the request URL".to_string(),
+                paths => paths.join("/"),
+            };
+            format!("{field}: {b}")
+        })?;
+    }
+    Ok(())
+}
+
 /// Deserialize a stored config into the type's struct, with a clear error.
 pub fn parse_config<T: serde::de::DeserializeOwned>(config: &Value) -> Result<T, String> {
     serde_json::from_value(config.clone()).map_err(|e| format!("invalid configuration: {e}"))

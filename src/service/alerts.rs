@@ -433,6 +433,21 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
 /// Send the test alert to each destination synchronously; attempts are stored.
 pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<AttemptReport>> {
     let dests = destinations_by_id(s, output_ids).await?;
+    for d in &dests {
+        if let Some(kind) = crate::destinations::integration(&d.destination.output_type) {
+            super::destinations::check_targets(
+                kind,
+                &d.destination.config,
+                s.dispatcher.outbound().policy(),
+            )
+            .map_err(|e| match e {
+                AppError::BadInput(m) => {
+                    bad_input(format!("destination {:?}: {m}", d.destination.display_name))
+                }
+                other => other,
+            })?;
+        }
+    }
     let now = now_ms();
     let mut rows = Vec::new();
     let mut queued = Vec::new();
