@@ -324,7 +324,10 @@ async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
-    assert_eq!(attempts[0]["message"], "HTTP 500 Internal Server Error: boom");
+    assert_eq!(
+        attempts[0]["message"],
+        "HTTP 500 Internal Server Error: boom"
+    );
     assert_eq!(attempts[0]["success"], false);
     assert_eq!(attempts[2]["success"], true);
     let ids: Vec<String> = r
