@@ -621,8 +621,8 @@ async fn echoed_secrets_never_come_back(db: TestDb) {
             json!({"orgDomain": "acme.atlassian.net", "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": "jira-echo-secret", "apiUrl": rx}),
             {
                 let mut v = leak_forms("jira-echo-secret");
-                v.push(basic.clone());
-                v.push(basic.trim_start_matches("Basic ").to_string());
+                v.extend(leak_forms(&basic));
+                v.extend(leak_forms(basic.trim_start_matches("Basic ")));
                 v
             },
         ),

@@ -229,7 +229,9 @@ impl Scrubber {
             }
         }
         extra.retain(|v| v.len() >= 4);
-        self.add_masks(extra);
+        // The values are secrets in their own right: mask their encodings too.
+        let all = extra.iter().flat_map(|v| forms(v)).collect();
+        self.add_masks(all);
     }
 
     fn add_masks(&mut self, more: Vec<String>) {
@@ -357,6 +359,7 @@ mod tests {
 
     #[test]
     fn credential_headers_as_sent_are_scrubbed() {
+        use base64::Engine;
         let mut s = scrubber("api-key-123456");
         let basic = crate::destinations::common::basic_auth("bob@example.com", "api-key-123456");
         let cred = basic.strip_prefix("Basic ").unwrap().to_string();
@@ -369,6 +372,13 @@ mod tests {
             ("header value", format!("you sent {basic}")),
             ("credential", format!("token {cred} invalid")),
             ("custom header", "got prefix-api-key-123456".to_string()),
+            (
+                "base64 of the header",
+                format!(
+                    "echo {}",
+                    base64::engine::general_purpose::STANDARD.encode(&basic)
+                ),
+            ),
         ] {
             let out = s.scrub(&text);
             println!("{what}: {text} -> {out}");
