@@ -694,6 +694,22 @@ async fn echoed_secrets_never_come_back(db: TestDb) {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_bad_allowlist_entry_stops_start_up() {
+    let db = TestDb::sqlite().await;
+    let mut args = common::test_args(&db);
+    args.outbound_allowlist = vec!["10.0.0.0/8".into(), "10.0.0.0/33".into()];
+    let err = match herald::app::start(args).await {
+        Ok(_) => panic!("started with a bad HERALD_OUTBOUND_ALLOWLIST"),
+        Err(e) => e.to_string(),
+    };
+    println!("injected: HERALD_OUTBOUND_ALLOWLIST=10.0.0.0/8,10.0.0.0/33; survived: start-up error {err:?}");
+    assert!(
+        err.contains("HERALD_OUTBOUND_ALLOWLIST") && err.contains("10.0.0.0/33"),
+        "{err}"
+    );
+}
+
 on_both!(
     endless_body_is_cut_off,
     hanging_receiver_times_out_and_others_are_unaffected,

@@ -120,7 +120,8 @@ pub fn forms(secret: &str) -> Vec<String> {
     use base64::Engine;
     let mut out = vec![secret.to_string()];
     if let Ok(json) = serde_json::to_string(secret) {
-        out.push(json.trim_matches('"').to_string());
+        let inner = json.strip_prefix('"').and_then(|j| j.strip_suffix('"'));
+        out.extend(inner.map(str::to_string));
     }
     let raw = secret.as_bytes();
     for engine in [&STANDARD, &URL_SAFE] {
