@@ -694,6 +694,54 @@ async fn echoed_secrets_never_come_back(db: TestDb) {
     s.stop().await;
 }
 
+/// An SMTP server that refuses AUTH by quoting the client's AUTH line back.
+async fn echoing_smtp() -> String {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 smtp.test ESMTP\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        "250-smtp.test\r\n250 AUTH PLAIN\r\n".to_string()
+                    } else if upper.starts_with("AUTH") {
+                        format!("535 5.7.8 rejected: {line}\r\n")
+                    } else if upper == "QUIT" {
+                        "221 bye\r\n".to_string()
+                    } else {
+                        "250 ok\r\n".to_string()
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() || upper == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+async fn smtp_replies_echoing_credentials_are_scrubbed(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let url = echoing_smtp().await;
+    let id = add(&s, "Mail echo", "email", json!({"smtpUrl": url, "from": "h@example.com", "to": ["a@example.com"], "username": "mailer", "password": "smtp-echo-secret"})).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let auth_plain = STANDARD.encode("\0mailer\0smtp-echo-secret");
+    let msg = r["message"].as_str().unwrap();
+    println!("injected: an SMTP server quoting `AUTH PLAIN {auth_plain}` in its 535 reply; survived: {r}");
+    assert_eq!(r["success"], false);
+    assert!(msg.contains("535") || msg.contains("rejected"), "{msg}");
+    for leak in [auth_plain.as_str(), "smtp-echo-secret"] {
+        assert!(!msg.contains(leak), "{leak} leaked in {msg}");
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_bad_allowlist_entry_stops_start_up() {
     let db = TestDb::sqlite().await;
@@ -720,4 +768,5 @@ on_both!(
     stored_literal_destinations_are_refused_once_the_guard_is_on,
     smtp_is_guarded_and_time_boxed,
     echoed_secrets_never_come_back,
+    smtp_replies_echoing_credentials_are_scrubbed,
 );

@@ -209,7 +209,7 @@ impl CustomSender for Email {
         ctx: &'a DeliveryContext<'a>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>> {
         Box::pin(async move {
-            let secret_values = secrets::values(config, self.secret_paths());
+            let mut scrubber = secrets::Scrubber::for_config(config, self.secret_paths());
             let started = Instant::now();
             let prepared = (|| {
                 let c: EmailConfig = parse_config(config)?;
@@ -219,9 +219,7 @@ impl CustomSender for Email {
             })();
             let (c, srv, msg) = match prepared {
                 Ok(p) => p,
-                Err(e) => {
-                    return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent)
-                }
+                Err(e) => return Outcome::not_sent(scrubber.scrub(&e), Class::Permanent),
             };
             let budget = out.timeout().min(TIMEOUT);
             // Connect only to an address the SSRF guard allows; the host name stays the
@@ -266,6 +264,8 @@ impl CustomSender for Email {
                 c.username.filter(|u| !u.is_empty()),
                 c.password.filter(|p| !p.is_empty()),
             ) {
+                // A server echoing the AUTH PLAIN line back sends base64("\0user\0password").
+                scrubber.add_secret(&format!("\0{user}\0{pass}"));
                 builder = builder.credentials(Credentials::new(user, pass));
             }
             let mailer = builder.build();
@@ -298,7 +298,7 @@ impl CustomSender for Email {
                     } else {
                         Class::Retryable
                     };
-                    let text = secrets::scrub(&e.to_string(), &secret_values);
+                    let text = scrubber.scrub(&e.to_string());
                     (
                         code,
                         class,
@@ -309,7 +309,7 @@ impl CustomSender for Email {
             Outcome {
                 status_code,
                 class,
-                message: truncate(&secrets::scrub(&message, &secret_values)),
+                message: truncate(&scrubber.scrub(&message)),
                 duration_ms,
                 retry_after: None,
                 external: None,
