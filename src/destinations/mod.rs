@@ -191,8 +191,8 @@ pub fn validate_url(field: &str, value: &str) -> Result<(), String> {
 
 /// Refuse a (validated) config whose requests would go to an IP literal the SSRF guard
 /// blocks: each target field holding a URL, then the URL of the request built for the
-/// test alert. The error names the field. Host names pass: they are checked when
-/// resolved, at send time.
+/// test alert. The error names the field (`outputConfig.<type>.<field>: blocked: …`).
+/// Host names pass: they are checked when resolved, at send time.
 pub fn check_targets(
     kind: &dyn Integration,
     config: &Value,
@@ -201,7 +201,7 @@ pub fn check_targets(
     use crate::domain::{payload, time::now_ms, DeliveryKind};
     for path in kind.target_paths() {
         if let Some(url) = config.get(*path).and_then(Value::as_str) {
-            crate::outbound::check_url(policy, url).map_err(|b| format!("{path}: {b}"))?;
+            crate::outbound::check_url(policy, url).map_err(|b| field_error(kind, path, b))?;
         }
     }
     let alert = payload::test_alert(now_ms());
@@ -216,13 +216,17 @@ pub fn check_targets(
     if let Ok(req) = kind.build_request(config, &ctx) {
         crate::outbound::check_url(policy, &req.url).map_err(|b| {
             let field = match kind.target_paths() {
-                [] => "the request URL".to_string(),
+                [] => "url".to_string(),
                 paths => paths.join("/"),
             };
-            format!("{field}: {b}")
+            field_error(kind, &field, b)
         })?;
     }
     Ok(())
+}
+
+fn field_error(kind: &dyn Integration, field: &str, b: crate::outbound::Blocked) -> String {
+    format!("outputConfig.{}.{field}: {b}", kind.output_type())
 }
 
 /// Deserialize a stored config into the type's struct, with a clear error.

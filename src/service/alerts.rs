@@ -433,19 +433,13 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
 /// Send the test alert to each destination synchronously; attempts are stored.
 pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<AttemptReport>> {
     let dests = destinations_by_id(s, output_ids).await?;
+    // A destination saved before the SSRF guard was switched on is refused here too.
     for d in &dests {
         if let Some(kind) = crate::destinations::integration(&d.destination.output_type) {
-            super::destinations::check_targets(
-                kind,
-                &d.destination.config,
-                s.dispatcher.outbound().policy(),
-            )
-            .map_err(|e| match e {
-                AppError::BadInput(m) => {
-                    bad_input(format!("destination {:?}: {m}", d.destination.display_name))
-                }
-                other => other,
-            })?;
+            let policy = s.dispatcher.outbound().policy();
+            crate::destinations::check_targets(kind, &d.destination.config, policy).map_err(
+                |e| bad_input(format!("destination {:?}: {e}", d.destination.display_name)),
+            )?;
         }
     }
     let now = now_ms();

@@ -47,17 +47,6 @@ pub fn prepared_config(
     Ok((kind, config))
 }
 
-/// Refuse a config whose requests would go to an address the SSRF guard blocks
-/// (`BAD_USER_INPUT` naming the field).
-pub fn check_targets(
-    kind: &dyn Integration,
-    config: &serde_json::Value,
-    policy: &OutboundPolicy,
-) -> AppResult<()> {
-    crate::destinations::check_targets(kind, config, policy)
-        .map_err(|e| bad_input(format!("outputConfig.{}.{e}", kind.output_type())))
-}
-
 /// Create (no `output_id`) or update a destination; nothing is written on error.
 pub async fn save(
     db: &DatabaseConnection,
@@ -120,7 +109,7 @@ pub async fn save(
         draft.config,
         existing.as_ref().map(|e| &e.destination),
     )?;
-    check_targets(kind, &config, policy)?;
+    crate::destinations::check_targets(kind, &config, policy).map_err(bad_input)?;
     if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
         if existing
             .as_ref()
