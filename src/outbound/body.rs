@@ -49,3 +49,44 @@ pub async fn read_limited(
     drop(response);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server answering every connection with `reply`, raw.
+    async fn serve(reply: &'static [u8]) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", l.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(reply).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn reads_up_to_the_cap_and_says_so() {
+        let c = reqwest::Client::new();
+        let url =
+            serve(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\n0123456789")
+                .await;
+        let long = read_limited(c.get(&url).send().await.unwrap(), 4)
+            .await
+            .unwrap();
+        assert_eq!((long.text().as_str(), long.truncated), ("0123", true));
+        let all = read_limited(c.get(&url).send().await.unwrap(), 64)
+            .await
+            .unwrap();
+        assert_eq!((all.text().as_str(), all.truncated), ("0123456789", false));
+        let empty = serve(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+        let none = read_limited(c.get(&empty).send().await.unwrap(), 64)
+            .await
+            .unwrap();
+        assert_eq!(none, Limited::default());
+    }
+}
