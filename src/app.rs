@@ -4,6 +4,7 @@ use crate::config::ServeArgs;
 use crate::dispatch::{retry::RetryPolicy, DispatchConfig, Dispatcher};
 use crate::graphql::{self, HeraldSchema};
 use crate::http::{cors_layer, metrics_router, router, HttpSettings};
+use crate::outbound::OutboundPolicy;
 use crate::service::Services;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -35,8 +36,8 @@ impl Running {
     }
 }
 
-fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
-    DispatchConfig {
+fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
+    Ok(DispatchConfig {
         policy: RetryPolicy {
             max_attempts: args.max_attempts.max(1),
             base_delay: Duration::from_millis(args.retry_base_delay_ms),
@@ -60,7 +61,10 @@ fn dispatch_config(args: &ServeArgs) -> DispatchConfig {
             fuel: args.template_fuel.max(1),
             max_bytes: args.template_max_bytes.max(1),
         },
-    }
+        outbound: OutboundPolicy::new(args.allow_private_networks, &args.outbound_allowlist)
+            .map_err(anyhow::Error::msg)?,
+        max_response_bytes: args.max_response_bytes,
+    })
 }
 
 /// Connect, migrate, bind and serve in the background.
@@ -68,7 +72,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     crate::telemetry::install();
     let db = crate::store::connect(&args.db.database_url).await?;
     let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
-    let (dispatcher, mut events) = Dispatcher::new(db.clone(), dispatch_config(&args))?;
+    let (dispatcher, mut events) = Dispatcher::new(db.clone(), dispatch_config(&args)?)?;
     let services = Services {
         db,
         dispatcher: dispatcher.clone(),

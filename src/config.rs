@@ -17,7 +17,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up
 pub enum Command {
     /// Run the HTTP/GraphQL server and the delivery dispatcher (default).
     Serve(Box<ServeArgs>),

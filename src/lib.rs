@@ -7,6 +7,7 @@
 //! - [`routing`]: the pure routing decision (Panther's precedence).
 //! - [`dispatch`]: the outbox worker pool, retry policy and attempt recording.
 //! - [`destinations`]: one module per destination type behind one trait.
+//! - [`outbound`]: the guarded, bounded HTTP client and SSRF policy every sender uses.
 //! - [`store`]: sea-orm entities and queries; the only place that speaks SQL.
 //! - [`domain`]: plain types shared by all of the above.
 pub mod app;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod outbound;
 pub mod routing;
 pub mod service;
 pub mod store;

@@ -325,7 +325,10 @@ async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
-    assert_eq!(attempts[0]["message"], "boom");
+    assert_eq!(
+        attempts[0]["message"],
+        "HTTP 500 Internal Server Error: boom"
+    );
     assert_eq!(attempts[0]["success"], false);
     assert_eq!(attempts[2]["success"], true);
     let ids: Vec<String> = r
@@ -363,7 +366,7 @@ async fn permanent_failures_and_exhausted_retries(db: TestDb) {
     assert_eq!(b["status"], "FAILED");
     assert_eq!(b["attemptCount"], 1);
     assert_eq!(b["statusCode"], 400);
-    assert_eq!(b["message"], "no such channel");
+    assert_eq!(b["message"], "HTTP 400 Bad Request: no such channel");
     let dn = by("Down");
     assert_eq!(dn["status"], "FAILED");
     assert_eq!(dn["attemptCount"], 5, "HERALD_MAX_ATTEMPTS=5 in tests");
@@ -418,7 +421,7 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
     assert_eq!(res[0]["statusCode"], 200);
     assert_eq!(res[1]["success"], false);
     assert_eq!(res[1]["statusCode"], 404);
-    assert_eq!(res[1]["message"], "gone");
+    assert_eq!(res[1]["message"], "HTTP 404 Not Found: gone");
     // synchronous: the request already arrived when the mutation returned.
     let got = ok.requests();
     assert_eq!(got.len(), 1);

@@ -269,7 +269,10 @@ async fn delivery_failure_alerts(db: TestDb) {
     );
     assert_eq!(node["alertContext"]["alertId"], a1["id"]);
     assert_eq!(node["alertContext"]["lastStatusCode"], 400);
-    assert_eq!(node["alertContext"]["lastMessage"], "invalid token");
+    assert_eq!(
+        node["alertContext"]["lastMessage"],
+        "HTTP 400 Bad Request: invalid token"
+    );
     assert_eq!(
         node["routing"]["destinations"],
         json!([{"displayName": "Ops"}]),
@@ -472,7 +475,10 @@ async fn destination_health(db: TestDb) {
             .clone()
     };
     assert_eq!(by("Bad")["state"], "FAILING");
-    assert_eq!(by("Bad")["lastError"], "down");
+    assert_eq!(
+        by("Bad")["lastError"],
+        "HTTP 500 Internal Server Error: down"
+    );
     assert!(by("Bad")["lastSuccessAt"].is_null());
     assert_eq!(by("Good")["state"], "HEALTHY");
     assert!(by("Good")["lastSuccessAt"].is_string());

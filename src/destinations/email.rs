@@ -3,10 +3,14 @@
 use super::common::{field, is_set, plain_body};
 use super::{parse_config, secrets, CustomSender, DeliveryContext, Integration, OutboundRequest};
 use crate::dispatch::retry::Class;
-use crate::dispatch::sender::{truncate, Outcome};
+use crate::dispatch::sender::{excerpt, truncate, Outcome};
+use crate::outbound::{resolver, Outbound};
 use async_graphql::{InputObject, SimpleObject};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +34,7 @@ pub struct EmailConfig {
     pub password: Option<String>,
 }
 
+/// Longest SMTP exchange, whatever the request timeout says.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn mailbox(field: &str, s: &str) -> Result<Mailbox, String> {
@@ -159,46 +164,126 @@ impl Integration for Email {
     }
 }
 
+/// How TLS is used with the server (`Tls::Wrapper`, `Tls::Required`…).
+type TlsMode = fn(TlsParameters) -> Tls;
+
+/// How to reach the server of a checked `smtpUrl`: host name (for TLS), port, TLS mode.
+struct Server {
+    host: String,
+    port: u16,
+    tls: Option<TlsMode>,
+    hello: Option<String>,
+}
+
+fn server(url: &url::Url) -> Server {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let (port, tls): (u16, Option<TlsMode>) = match (url.scheme(), tls.as_deref()) {
+        ("smtps", _) => (SUBMISSIONS_PORT, Some(Tls::Wrapper)),
+        (_, Some("required")) => (SUBMISSION_PORT, Some(Tls::Required)),
+        (_, Some("opportunistic")) => (SUBMISSION_PORT, Some(Tls::Opportunistic)),
+        _ => (SMTP_PORT, None),
+    };
+    let path = url.path().trim_matches('/');
+    Server {
+        host,
+        port: url.port().unwrap_or(port),
+        tls,
+        hello: (!path.is_empty()).then(|| path.to_string()),
+    }
+}
+
 impl CustomSender for Email {
     fn send<'a>(
         &'a self,
-        _client: &'a reqwest::Client,
+        out: &'a Outbound,
         config: &'a Value,
         ctx: &'a DeliveryContext<'a>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>> {
         Box::pin(async move {
-            let secret_values = secrets::values(config, self.secret_paths());
+            let mut scrubber = secrets::Scrubber::for_config(config, self.secret_paths());
+            let started = Instant::now();
             let prepared = (|| {
                 let c: EmailConfig = parse_config(config)?;
                 let url = check_url(&c.smtp_url)?;
                 let msg = message(&c, ctx.payload)?;
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
-                    .map_err(|e| format!("smtpUrl: {e}"))?
-                    .timeout(Some(TIMEOUT));
-                if let (Some(user), Some(pass)) = (
-                    c.username.filter(|u| !u.is_empty()),
-                    c.password.filter(|p| !p.is_empty()),
-                ) {
-                    builder = builder.credentials(Credentials::new(user, pass));
-                }
-                Ok::<_, String>((builder.build(), msg))
+                Ok::<_, String>((c, server(&url), msg))
             })();
-            let (mailer, msg) = match prepared {
+            let (c, srv, msg) = match prepared {
                 Ok(p) => p,
-                Err(e) => {
-                    return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent)
-                }
+                Err(e) => return Outcome::not_sent(scrubber.scrub(&e), Class::Permanent),
             };
-            let started = Instant::now();
-            let result = mailer.send(msg).await;
+            let budget = out.timeout().min(TIMEOUT);
+            // Connect only to an address the SSRF guard allows; the host name stays the
+            // TLS server name.
+            let addr = match tokio::time::timeout(
+                budget,
+                resolver::resolve_allowed(out.policy(), &srv.host, srv.port),
+            )
+            .await
+            {
+                Err(_) => return Outcome::timed_out(started.elapsed()),
+                Ok(Err(resolver::ResolveError::Blocked(b))) => {
+                    return Outcome::blocked(&b, started)
+                }
+                Ok(Err(e)) => {
+                    return Outcome {
+                        duration_ms: started.elapsed().as_millis() as i64,
+                        ..Outcome::not_sent(format!("SMTP error: {e}"), Class::Retryable)
+                    }
+                }
+                Ok(Ok(addrs)) => addrs[0],
+            };
+            let mut builder =
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+                    .port(addr.port())
+                    .timeout(Some(budget));
+            if let Some(tls) = srv.tls {
+                match TlsParameters::new(srv.host.clone()) {
+                    Ok(params) => builder = builder.tls(tls(params)),
+                    Err(e) => {
+                        return Outcome::not_sent(
+                            format!("smtpUrl: cannot set up TLS: {e}"),
+                            Class::Permanent,
+                        )
+                    }
+                }
+            }
+            if let Some(name) = srv.hello {
+                builder = builder.hello_name(ClientId::Domain(name));
+            }
+            if let (Some(user), Some(pass)) = (
+                c.username.filter(|u| !u.is_empty()),
+                c.password.filter(|p| !p.is_empty()),
+            ) {
+                // A server echoing the AUTH PLAIN line back sends base64("\0user\0password").
+                scrubber.add_secret(&format!("\0{user}\0{pass}"));
+                builder = builder.credentials(Credentials::new(user, pass));
+            }
+            let mailer = builder.build();
+            // The whole dialogue is time-boxed: a server that accepts and stalls cannot
+            // hold the worker.
+            let result = match tokio::time::timeout(budget, mailer.send(msg)).await {
+                Ok(r) => r,
+                Err(_) => return Outcome::timed_out(started.elapsed()),
+            };
             let duration_ms = started.elapsed().as_millis() as i64;
             let (status_code, class, message) = match result {
                 Ok(r) => {
                     let code: u16 = r.code().to_string().parse().unwrap_or(250);
+                    let reply = r.message().collect::<Vec<_>>().join(" ");
                     (
                         code,
                         Class::Success,
-                        format!("{code} {}", r.message().collect::<Vec<_>>().join(" ")),
+                        format!("{code} {}", excerpt(&reply, false)),
                     )
                 }
                 Err(e) => {
@@ -213,13 +298,18 @@ impl CustomSender for Email {
                     } else {
                         Class::Retryable
                     };
-                    (code, class, format!("SMTP error: {e}"))
+                    let text = scrubber.scrub(&e.to_string());
+                    (
+                        code,
+                        class,
+                        format!("SMTP error: {}", excerpt(&text, false)),
+                    )
                 }
             };
             Outcome {
                 status_code,
                 class,
-                message: truncate(&secrets::scrub(&message, &secret_values)),
+                message: truncate(&scrubber.scrub(&message)),
                 duration_ms,
                 retry_after: None,
                 external: None,
@@ -239,5 +329,18 @@ mod tests {
         assert!(check_url("smtp://mail.example.com:587?tls=required").is_ok());
         assert!(check_url("https://mail.example.com").is_err());
         assert!(check_url("smtp://u:p@mail.example.com").is_err());
+    }
+
+    #[test]
+    fn server_keeps_the_host_name_for_tls() {
+        let s = server(&check_url("smtps://mail.example.com").unwrap());
+        assert_eq!((s.host.as_str(), s.port), ("mail.example.com", 465));
+        assert!(s.tls.is_some());
+        let s = server(&check_url("smtp://[::1]:2525/herald.example").unwrap());
+        assert_eq!((s.host.as_str(), s.port), ("::1", 2525));
+        assert!(s.tls.is_none());
+        assert_eq!(s.hello.as_deref(), Some("herald.example"));
+        let s = server(&check_url("smtp://mail.example.com?tls=required").unwrap());
+        assert_eq!(s.port, 587);
     }
 }

@@ -6,7 +6,8 @@ use super::{
     parse_config, secrets, CustomSender, DeliveryContext, ExternalRef, Integration, OutboundRequest,
 };
 use crate::dispatch::retry::{classify, Class};
-use crate::dispatch::sender::{self, truncate, Outcome};
+use crate::dispatch::sender::{self, excerpt, status_message, truncate, Outcome};
+use crate::outbound::Outbound;
 use async_graphql::{InputObject, SimpleObject};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,8 @@ fn assertion(k: &ServiceAccountKey, aud: &str, now: i64) -> Result<String, Strin
 
 /// A cached or fresh access token; `Err` is the outcome to record.
 async fn access_token(
-    client: &reqwest::Client,
+    out: &Outbound,
+    scrubber: &secrets::Scrubber,
     k: &ServiceAccountKey,
     uri: &str,
     now: i64,
@@ -126,20 +128,32 @@ async fn access_token(
         retry_after: None,
         external: None,
     };
-    let resp = client.post(uri).form(&form).send().await.map_err(|e| {
-        failed(
-            0,
-            Class::Retryable,
-            format!("token exchange failed: {}", e.without_url()),
-        )
-    })?;
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
+    if let Err(b) = out.check_url(uri) {
+        return Err(Outcome::blocked(&b, started));
+    }
+    let resp = match out.client().post(uri).form(&form).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut o = sender::request_error(e, scrubber, started);
+            o.message = format!("token exchange failed: {}", o.message);
+            return Err(o);
+        }
+    };
+    let http_status = resp.status();
+    let status = http_status.as_u16();
+    let (body, truncated) = match out.read(resp).await {
+        Ok(b) => (b.text(), b.truncated),
+        Err(_) => (String::new(), false),
+    };
     if classify(Some(status)) != Class::Success {
+        let text = excerpt(&scrubber.scrub(&body), truncated);
         return Err(failed(
             status,
             classify(Some(status)),
-            format!("token exchange failed ({status}): {body}"),
+            format!(
+                "token exchange failed: {}",
+                status_message(http_status, &text)
+            ),
         ));
     }
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -240,12 +254,13 @@ impl Integration for GooglePubSub {
 impl CustomSender for GooglePubSub {
     fn send<'a>(
         &'a self,
-        client: &'a reqwest::Client,
+        out: &'a Outbound,
         config: &'a Value,
         ctx: &'a DeliveryContext<'a>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>> {
         Box::pin(async move {
-            let mut secret_values = secrets::values(config, self.secret_paths());
+            let secret_values = secrets::values(config, self.secret_paths());
+            let mut scrubber = secrets::Scrubber::for_config(config, self.secret_paths());
             let prepared = (|| {
                 let c: GooglePubSubConfig = parse_config(config)?;
                 let k = key(&c)?;
@@ -259,18 +274,18 @@ impl CustomSender for GooglePubSub {
                     return Outcome::not_sent(secrets::scrub(&e, &secret_values), Class::Permanent)
                 }
             };
-            let token = match access_token(client, &k, &uri, ctx.timestamp).await {
+            let token = match access_token(out, &scrubber, &k, &uri, ctx.timestamp).await {
                 Ok(t) => t,
                 Err(mut outcome) => {
-                    outcome.message = truncate(&secrets::scrub(&outcome.message, &secret_values));
+                    outcome.message = truncate(&scrubber.scrub(&outcome.message));
                     return outcome;
                 }
             };
-            secret_values.push(token.clone());
+            scrubber.add_secret(&token);
             for h in req.headers.iter_mut().filter(|(k, _)| k == "authorization") {
                 h.1 = bearer(&token);
             }
-            let outcome = sender::send(client, self, req, ctx.delivery_id, &secret_values).await;
+            let outcome = sender::send(out, self, req, ctx.delivery_id, &scrubber).await;
             if outcome.status_code == 401 {
                 forget_token(&k, &uri);
             }

@@ -132,7 +132,7 @@ pub trait Integration: Send + Sync + 'static {
 pub trait CustomSender: Send + Sync {
     fn send<'a>(
         &'a self,
-        client: &'a reqwest::Client,
+        out: &'a crate::outbound::Outbound,
         config: &'a Value,
         ctx: &'a DeliveryContext<'a>,
     ) -> std::pin::Pin<
@@ -189,6 +189,48 @@ pub fn validate_url(field: &str, value: &str) -> Result<(), String> {
         return Err(format!("{field} must have a host"));
     }
     Ok(())
+}
+
+/// Refuse a (validated) config whose requests would go to an IP literal the SSRF guard
+/// blocks: each target field holding a URL, then the URL of the request built for the
+/// test alert. The error names the field (`outputConfig.<type>.<field>: blocked: …`).
+/// Host names pass: they are checked when resolved, at send time.
+pub fn check_targets(
+    kind: &dyn Integration,
+    config: &Value,
+    policy: &crate::outbound::OutboundPolicy,
+) -> Result<(), String> {
+    use crate::domain::{payload, time::now_ms, DeliveryKind};
+    for path in kind.target_paths() {
+        if let Some(url) = config.get(*path).and_then(Value::as_str) {
+            crate::outbound::check_url(policy, url).map_err(|b| field_error(kind, path, b))?;
+        }
+    }
+    let alert = payload::test_alert(now_ms());
+    let body = payload::panther_payload(&alert, "https://herald.invalid", DeliveryKind::Test);
+    let ctx = DeliveryContext {
+        delivery_id: "target-check",
+        alert: &alert,
+        payload: &body,
+        timestamp: now_ms() / 1000,
+        kind: DeliveryKind::Test,
+        // Bounded like any render; only the URL of the result matters here.
+        template_budget: Default::default(),
+    };
+    if let Ok(req) = kind.build_request(config, &ctx) {
+        crate::outbound::check_url(policy, &req.url).map_err(|b| {
+            let field = match kind.target_paths() {
+                [] => "url".to_string(),
+                paths => paths.join("/"),
+            };
+            field_error(kind, &field, b)
+        })?;
+    }
+    Ok(())
+}
+
+fn field_error(kind: &dyn Integration, field: &str, b: crate::outbound::Blocked) -> String {
+    format!("outputConfig.{}.{field}: {b}", kind.output_type())
 }
 
 /// Deserialize a stored config into the type's struct, with a clear error.

@@ -110,6 +110,151 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// Every form in which Herald itself may have written `secret` into a request, so a
+/// reply that echoes the request back cannot leak it: verbatim, JSON-escaped, base64
+/// (standard and URL-safe, padded and unpadded, and the part that is the same wherever
+/// the secret sits inside a longer base64 text), and percent-encoded (form and path
+/// style, upper- and lower-case hex).
+pub fn forms(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let mut out = vec![secret.to_string()];
+    if let Ok(json) = serde_json::to_string(secret) {
+        let inner = json.strip_prefix('"').and_then(|j| j.strip_suffix('"'));
+        out.extend(inner.map(str::to_string));
+    }
+    let raw = secret.as_bytes();
+    for engine in [&STANDARD, &URL_SAFE] {
+        out.push(engine.encode(raw));
+    }
+    for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+        out.push(engine.encode(raw));
+        // Inside a longer encoded text the secret starts at byte offset 0, 1 or 2 of a
+        // 3-byte group; the characters made only of its bits are then always the same.
+        for offset in 0..3usize {
+            let mut buf = vec![0u8; offset];
+            buf.extend_from_slice(raw);
+            let enc = engine.encode(&buf);
+            let start = (offset * 8).div_ceil(6);
+            let end = (buf.len() * 8) / 6;
+            if end > start && end - start >= 6 {
+                out.push(enc[start..end].to_string());
+            }
+        }
+    }
+    out.push(url::form_urlencoded::byte_serialize(raw).collect());
+    let upper = percent_encode(raw);
+    out.push(upper.to_lowercase_hex());
+    out.push(upper);
+    out.retain(|f| f.len() >= 4);
+    out
+}
+
+/// Every byte but RFC 3986 unreserved characters as `%XX`.
+fn percent_encode(raw: &[u8]) -> String {
+    let mut s = String::with_capacity(raw.len() * 3);
+    for &b in raw {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+trait LowerHex {
+    fn to_lowercase_hex(&self) -> String;
+}
+
+impl LowerHex for String {
+    /// `%2F` → `%2f`, leaving other characters alone.
+    fn to_lowercase_hex(&self) -> String {
+        let mut out = String::with_capacity(self.len());
+        let mut left = 0;
+        for c in self.chars() {
+            if c == '%' {
+                left = 2;
+                out.push(c);
+            } else if left > 0 {
+                left -= 1;
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// What a send must mask from anything it reports: every secret of the destination in
+/// every form Herald wrote it ([`forms`]), and the credential headers actually sent.
+#[derive(Debug, Clone, Default)]
+pub struct Scrubber {
+    /// Longest first, so a secret that contains another is masked whole.
+    masks: Vec<String>,
+}
+
+impl Scrubber {
+    /// The secrets at `paths` of `config`.
+    pub fn for_config(config: &Value, paths: &[&str]) -> Self {
+        let mut s = Scrubber::default();
+        for v in values(config, paths) {
+            s.add_secret(&v);
+        }
+        s
+    }
+
+    /// One more secret (e.g. an OAuth token obtained while sending).
+    pub fn add_secret(&mut self, secret: &str) {
+        if secret.len() >= 4 {
+            let forms = forms(secret);
+            self.add_masks(forms);
+        }
+    }
+
+    /// The header values of a request about to be sent: each `Authorization` (and
+    /// `Proxy-Authorization`) value and its credential part (`Basic base64(user:key)`
+    /// is derived from a secret without containing it), and every value that contains
+    /// a secret, whole.
+    pub fn add_sent_headers(&mut self, headers: &[(String, String)]) {
+        let mut extra = Vec::new();
+        for (name, value) in headers {
+            let credential = name.eq_ignore_ascii_case("authorization")
+                || name.eq_ignore_ascii_case("proxy-authorization");
+            if credential || self.masks.iter().any(|m| value.contains(m.as_str())) {
+                extra.push(value.trim().to_string());
+                if let Some((_, cred)) = value.trim().split_once(' ') {
+                    extra.push(cred.trim().to_string());
+                }
+            }
+        }
+        extra.retain(|v| v.len() >= 4);
+        // The values are secrets in their own right: mask their encodings too.
+        let all = extra.iter().flat_map(|v| forms(v)).collect();
+        self.add_masks(all);
+    }
+
+    fn add_masks(&mut self, more: Vec<String>) {
+        for m in more {
+            if !self.masks.contains(&m) {
+                self.masks.push(m);
+            }
+        }
+        self.masks.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// `text` with every mask replaced by [`MASK`].
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.masks)
+    }
+
+    /// Every string masked, longest first.
+    pub fn masks(&self) -> &[String] {
+        &self.masks
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +294,100 @@ mod tests {
             ),
             format!("error sending to {MASK}: refused")
         );
+    }
+
+    fn scrubber(secret: &str) -> Scrubber {
+        let mut s = Scrubber::default();
+        s.add_secret(secret);
+        s
+    }
+
+    #[test]
+    fn every_encoding_of_a_secret_is_scrubbed() {
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        use base64::Engine;
+        let secret = "pd-Key/with+odd?chars=&ü~";
+        let s = scrubber(secret);
+        let encoded = [
+            ("verbatim", secret.to_string()),
+            ("json", serde_json::to_string(secret).unwrap()),
+            ("base64", STANDARD.encode(secret)),
+            ("base64 unpadded", STANDARD_NO_PAD.encode(secret)),
+            ("base64url", URL_SAFE.encode(secret)),
+            ("base64url unpadded", URL_SAFE_NO_PAD.encode(secret)),
+            (
+                "form-urlencoded",
+                url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            ),
+            ("percent", percent_encode(secret.as_bytes())),
+            (
+                "percent lower",
+                percent_encode(secret.as_bytes()).to_lowercase_hex(),
+            ),
+        ];
+        for (what, form) in encoded {
+            let text = format!("echo: <{form}> end");
+            let out = s.scrub(&text);
+            println!("{what}: {text} -> {out}");
+            assert!(!out.contains(&form), "{what} survived: {out}");
+            assert!(out.contains(MASK), "{what}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_secret_inside_a_longer_base64_text_is_scrubbed_at_any_offset() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let secret = "R0uting-Key-0123456789abcdef";
+        let s = scrubber(secret);
+        for prefix in ["", "a", "ab", "abc", "{\"routing_key\":\""] {
+            let blob = STANDARD.encode(format!("{prefix}{secret}\",\"x\":1}}"));
+            let out = s.scrub(&blob);
+            assert!(
+                out.contains(MASK),
+                "offset {}: {blob} -> {out}",
+                prefix.len()
+            );
+            // What is left cannot be decoded back to the secret.
+            assert!(!String::from_utf8_lossy(
+                &STANDARD.decode(out.replace(MASK, "")).unwrap_or_default()
+            )
+            .contains(secret));
+        }
+    }
+
+    #[test]
+    fn credential_headers_as_sent_are_scrubbed() {
+        use base64::Engine;
+        let mut s = scrubber("api-key-123456");
+        let basic = crate::destinations::common::basic_auth("bob@example.com", "api-key-123456");
+        let cred = basic.strip_prefix("Basic ").unwrap().to_string();
+        s.add_sent_headers(&[
+            ("authorization".into(), basic.clone()),
+            ("x-custom".into(), "prefix-api-key-123456".into()),
+            ("content-type".into(), "application/json".into()),
+        ]);
+        for (what, text) in [
+            ("header value", format!("you sent {basic}")),
+            ("credential", format!("token {cred} invalid")),
+            ("custom header", "got prefix-api-key-123456".to_string()),
+            (
+                "base64 of the header",
+                format!(
+                    "echo {}",
+                    base64::engine::general_purpose::STANDARD.encode(&basic)
+                ),
+            ),
+        ] {
+            let out = s.scrub(&text);
+            println!("{what}: {text} -> {out}");
+            assert!(
+                !out.contains(&cred) && !out.contains("api-key-123456"),
+                "{out}"
+            );
+        }
+        assert_eq!(s.scrub("application/json"), "application/json");
     }
 }

@@ -5,9 +5,10 @@ pub mod limits;
 pub mod retry;
 pub mod sender;
 
-use crate::destinations::{self, secrets, DeliveryContext, Integration};
+use crate::destinations::{self, secrets::Scrubber, DeliveryContext, Integration};
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
+use crate::outbound::{Outbound, OutboundPolicy};
 use crate::store::{
     self,
     deliveries::{BreakerChange, BreakerPolicy, Delivery, Next, Recorded},
@@ -37,6 +38,10 @@ pub struct DispatchConfig {
     pub public_url: String,
     /// What rendering a destination's templates may spend.
     pub template_budget: crate::destinations::template::Budget,
+    /// Which addresses deliveries may reach (the SSRF guard).
+    pub outbound: OutboundPolicy,
+    /// Most bytes of a reply read.
+    pub max_response_bytes: usize,
 }
 
 /// The result of one attempt, as `sendTestAlert` reports it.
@@ -81,7 +86,7 @@ pub struct Dispatcher {
 
 struct Inner {
     db: DatabaseConnection,
-    client: reqwest::Client,
+    outbound: Outbound,
     cfg: DispatchConfig,
     /// This process's lease holder id.
     claim_id: String,
@@ -116,17 +121,19 @@ impl Dispatcher {
         mut cfg: DispatchConfig,
     ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<DispatchEvent>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
-        cfg.lease = cfg.lease.max(cfg.request_timeout + Duration::from_secs(1));
-        let client = reqwest::Client::builder()
-            .timeout(cfg.request_timeout)
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        cfg.lease = cfg
+            .lease
+            .max(cfg.request_timeout + SEND_MARGIN + Duration::from_secs(1));
+        let outbound = Outbound::new(
+            cfg.outbound.clone(),
+            cfg.request_timeout,
+            cfg.max_response_bytes,
+        )?;
         let (events, events_rx) = mpsc::unbounded_channel();
         let d = Dispatcher {
             inner: Arc::new(Inner {
                 db,
-                client,
+                outbound,
                 claim_id: format!("herald-{}", uuid::Uuid::new_v4()),
                 permits: Arc::new(Semaphore::new(cfg.workers.max(1))),
                 cfg,
@@ -161,6 +168,11 @@ impl Dispatcher {
     /// New work was enqueued: look now rather than at the next poll.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// The guarded client, the SSRF policy and the reply limits of deliveries.
+    pub fn outbound(&self) -> &Outbound {
+        &self.inner.outbound
     }
 
     pub fn public_url(&self) -> &str {
@@ -222,6 +234,10 @@ impl Dispatcher {
         &self.inner.claim_id
     }
 }
+
+/// Time a whole send may take beyond the request timeout (token exchange, SMTP
+/// dialogue, reading the reply) before it is abandoned as timed out.
+const SEND_MARGIN: Duration = Duration::from_millis(500);
 
 /// The number of the coming attempt within the retry budget, which counts from the
 /// last (re-)queue so that a replay gets a full one.
@@ -542,26 +558,24 @@ impl Inner {
         config: &serde_json::Value,
         ctx: &DeliveryContext<'_>,
     ) -> Outcome {
-        let secret_values = secrets::values(config, integration.secret_paths());
-        if let Some(custom) = integration.custom_sender() {
-            let mut outcome = custom.send(&self.client, config, ctx).await;
-            outcome.message = sender::truncate(&secrets::scrub(&outcome.message, &secret_values));
-            return outcome;
-        }
-        match integration.build_request(config, ctx) {
-            Ok(req) => {
-                sender::send(
-                    &self.client,
-                    integration,
-                    req,
-                    ctx.delivery_id,
-                    &secret_values,
-                )
-                .await
+        let scrubber = Scrubber::for_config(config, integration.secret_paths());
+        let out = &self.outbound;
+        let send = async {
+            if let Some(custom) = integration.custom_sender() {
+                let mut outcome = custom.send(out, config, ctx).await;
+                outcome.message = sender::truncate(&scrubber.scrub(&outcome.message));
+                return outcome;
             }
-            Err(reason) => {
-                Outcome::not_sent(secrets::scrub(&reason, &secret_values), Class::Permanent)
+            match integration.build_request(config, ctx) {
+                Ok(req) => sender::send(out, integration, req, ctx.delivery_id, &scrubber).await,
+                Err(reason) => Outcome::not_sent(scrubber.scrub(&reason), Class::Permanent),
             }
+        };
+        // Nothing may hold a worker past the request timeout, whatever the sender does.
+        let budget = out.timeout() + SEND_MARGIN;
+        match tokio::time::timeout(budget, send).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::timed_out(budget),
         }
     }
 }

@@ -1,10 +1,15 @@
 //! Sends one built request and describes what happened, ready to store as an attempt.
-use crate::destinations::{secrets, Integration, OutboundRequest};
+//! A reply is read up to the configured cap and reported as a status line and a short
+//! excerpt, scrubbed of the destination's secrets in every form Herald sent them.
+use crate::destinations::{secrets::Scrubber, Integration, OutboundRequest};
 use crate::dispatch::retry::{classify, parse_retry_after, Class};
+use crate::outbound::{self, Outbound};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Longest response body or error text kept on an attempt.
+/// Longest error text kept on an attempt.
 pub const MESSAGE_LIMIT: usize = 2048;
+/// Most characters of a reply body kept on an attempt.
+pub const EXCERPT_CHARS: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -30,6 +35,28 @@ impl Outcome {
             external: None,
         }
     }
+
+    /// A connection the SSRF guard refused: permanent, it will not change by itself.
+    pub fn blocked(b: &outbound::Blocked, started: Instant) -> Self {
+        Outcome {
+            duration_ms: started.elapsed().as_millis() as i64,
+            ..Outcome::not_sent(b.to_string(), Class::Permanent)
+        }
+    }
+
+    /// No answer within the time budget (retryable).
+    pub fn timed_out(after: Duration) -> Self {
+        Outcome {
+            duration_ms: after.as_millis() as i64,
+            ..Outcome::not_sent(
+                format!(
+                    "timeout: no complete answer within {} ms",
+                    after.as_millis()
+                ),
+                Class::Retryable,
+            )
+        }
+    }
 }
 
 pub fn truncate(s: &str) -> String {
@@ -43,72 +70,119 @@ pub fn truncate(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The first [`EXCERPT_CHARS`] characters of a reply, whitespace runs folded to one space.
+pub fn excerpt(text: &str, truncated: bool) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = folded.chars();
+    let head: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() || (truncated && !head.is_empty()) {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// `HTTP 500 Internal Server Error`, then `: ` and an excerpt of the reply when it has one.
+pub fn status_message(status: reqwest::StatusCode, body_excerpt: &str) -> String {
+    let line = match status.canonical_reason() {
+        Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    };
+    if body_excerpt.is_empty() {
+        line
+    } else {
+        format!("{line}: {body_excerpt}")
+    }
+}
+
+/// What a failed `send()` means for the attempt.
+pub fn request_error(e: reqwest::Error, scrubber: &Scrubber, started: Instant) -> Outcome {
+    if let Some(b) = outbound::find_blocked(&e) {
+        return Outcome::blocked(b, started);
+    }
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection error"
+    } else {
+        "request error"
+    };
+    let text = format!("{kind}: {}", error_chain(&e.without_url()));
+    Outcome {
+        status_code: 0,
+        class: Class::Retryable,
+        message: truncate(&scrubber.scrub(&text)),
+        duration_ms: started.elapsed().as_millis() as i64,
+        retry_after: None,
+        external: None,
+    }
+}
+
 /// Send `req`, adding the stable `webhook-id` header. Secrets are scrubbed from the message.
 pub async fn send(
-    client: &reqwest::Client,
+    out: &Outbound,
     integration: &dyn Integration,
     req: OutboundRequest,
     delivery_id: &str,
-    secret_values: &[String],
+    scrubber: &Scrubber,
 ) -> Outcome {
     let started = Instant::now();
-    let mut builder = client
+    if let Err(b) = out.check_url(&req.url) {
+        return Outcome::blocked(&b, started);
+    }
+    let mut scrubber = scrubber.clone();
+    scrubber.add_sent_headers(&req.headers);
+    let mut builder = out
+        .client()
         .request(req.method.clone(), &req.url)
         .header("webhook-id", delivery_id)
         .body(req.body);
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let result = builder.send().await;
-    let response = match result {
+    let response = match builder.send().await {
         Ok(r) => r,
-        Err(e) => {
-            let kind = if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "connection error"
-            } else {
-                "request error"
-            };
-            let text = format!("{kind}: {}", error_chain(&e.without_url()));
-            return Outcome {
-                status_code: 0,
-                class: Class::Retryable,
-                message: truncate(&secrets::scrub(&text, secret_values)),
-                duration_ms: started.elapsed().as_millis() as i64,
-                retry_after: None,
-                external: None,
-            };
-        }
+        Err(e) => return request_error(e, &scrubber, started),
     };
-    let status = response.status().as_u16();
+    let status = response.status();
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let body = response.text().await.unwrap_or_default();
-    let class = classify(Some(status));
+    let (body, truncated, unreadable) = match out.read(response).await {
+        Ok(b) => (b.text(), b.truncated, None),
+        Err(e) => (
+            String::new(),
+            false,
+            Some(if e.is_timeout() { "timeout" } else { "error" }),
+        ),
+    };
+    let class = classify(Some(status.as_u16()));
+    let duration_ms = started.elapsed().as_millis() as i64;
     let mut external = None;
     if class == Class::Success {
-        if let Some(reason) = integration.reply_error(status, &body) {
+        if let Some(reason) = integration.reply_error(status.as_u16(), &body) {
             return Outcome {
-                status_code: status,
+                status_code: status.as_u16(),
                 class: Class::Permanent,
-                message: truncate(&secrets::scrub(&reason, secret_values)),
-                duration_ms: started.elapsed().as_millis() as i64,
+                message: truncate(&excerpt(&scrubber.scrub(&reason), false)),
+                duration_ms,
                 retry_after,
                 external,
             };
         }
         external = integration.reply_reference(&body);
     }
-    let message = body;
+    let mut text = excerpt(&scrubber.scrub(&body), truncated);
+    if let Some(what) = unreadable {
+        text = format!("(reply body {what} while reading)");
+    }
     Outcome {
-        status_code: status,
+        status_code: status.as_u16(),
         class,
-        message: truncate(&secrets::scrub(&message, secret_values)),
-        duration_ms: started.elapsed().as_millis() as i64,
+        message: status_message(status, &text),
+        duration_ms,
         retry_after,
         external,
     }
@@ -123,4 +197,30 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_becomes_a_status_line_and_a_short_excerpt() {
+        let long = "x".repeat(5000);
+        let m = status_message(
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            &excerpt(&long, false),
+        );
+        assert!(m.starts_with("HTTP 500 Internal Server Error: xxx"), "{m}");
+        assert!(m.chars().count() < 250, "{}", m.len());
+        assert_eq!(
+            status_message(reqwest::StatusCode::OK, &excerpt("", false)),
+            "HTTP 200 OK"
+        );
+        assert_eq!(excerpt("a\n  b\tc", false), "a b c");
+        assert_eq!(excerpt("abc", true), "abc…");
+        assert_eq!(
+            status_message(reqwest::StatusCode::from_u16(599).unwrap(), "x"),
+            "HTTP 599: x"
+        );
+    }
 }

@@ -178,9 +178,14 @@ impl DestinationMutation {
         input: DestinationInput,
     ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?)
-            .await
-            .gql()?;
+        let saved = service::destinations::save(
+            &s.db,
+            s.dispatcher.outbound().policy(),
+            input.into_draft(None),
+            &actor(ctx)?,
+        )
+        .await
+        .gql()?;
         Ok(shown(saved))
     }
 
@@ -197,9 +202,14 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?)
-            .await
-            .gql()?;
+        let saved = service::destinations::save(
+            &s.db,
+            s.dispatcher.outbound().policy(),
+            input.into_draft(Some(id)),
+            &actor(ctx)?,
+        )
+        .await
+        .gql()?;
         Ok(shown(saved))
     }
 

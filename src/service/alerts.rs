@@ -539,6 +539,15 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
     }
     let output_ids = &unique[..];
     let dests = destinations_by_id(s, output_ids).await?;
+    // A destination saved before the SSRF guard was switched on is refused here too.
+    for d in &dests {
+        if let Some(kind) = crate::destinations::integration(&d.destination.output_type) {
+            let policy = s.dispatcher.outbound().policy();
+            crate::destinations::check_targets(kind, &d.destination.config, policy).map_err(
+                |e| bad_input(format!("destination {:?}: {e}", d.destination.display_name)),
+            )?;
+        }
+    }
     let now = now_ms();
     let mut rows = Vec::new();
     let mut queued = Vec::new();

@@ -2,6 +2,7 @@
 use crate::destinations::{integration, secrets, Integration};
 use crate::domain::{time::now_ms, AlertType, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
+use crate::outbound::OutboundPolicy;
 use crate::store::{self, destinations::DestinationRecord};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
@@ -49,6 +50,7 @@ pub fn prepared_config(
 /// Create (no `output_id`) or update a destination; nothing is written on error.
 pub async fn save(
     db: &DatabaseConnection,
+    policy: &OutboundPolicy,
     draft: DestinationDraft,
     by: &str,
 ) -> AppResult<DestinationRecord> {
@@ -102,11 +104,12 @@ pub async fn save(
         ),
         None => None,
     };
-    let (_, config) = prepared_config(
+    let (kind, config) = prepared_config(
         &draft.output_type,
         draft.config,
         existing.as_ref().map(|e| &e.destination),
     )?;
+    crate::destinations::check_targets(kind, &config, policy).map_err(bad_input)?;
     if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
         if existing
             .as_ref()

@@ -43,6 +43,8 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         (None, Some(old)) => prepared_config(&old.output_type, old.config.clone(), None)?,
         (None, None) => return Err(bad_input("previewPayload needs outputId or outputConfig")),
     };
+    crate::destinations::check_targets(kind, &config, s.dispatcher.outbound().policy())
+        .map_err(bad_input)?;
     let output_type = kind.output_type();
     let alert = match req.alert {
         Some(a) => super::alerts::as_ingested(s, &a).await?,

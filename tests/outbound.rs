@@ -1,0 +1,772 @@
+//! Hostile receivers and inward-pointing destinations, with real sockets on 127.0.0.1:
+//! endless replies, hanging and resetting receivers, redirects to the metadata address,
+//! the SSRF guard in every notation, SMTP servers that are refused or stall, and
+//! receivers echoing the request back to fish for secrets. Each test prints what it
+//! injected and what survived.
+mod common;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use common::{eventually, Receiver, Reply, TestDb, TestServer};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const ADD: &str =
+    r#"mutation($input: DestinationInput!) { addDestination(input: $input) { outputId } }"#;
+const UPDATE: &str =
+    r#"mutation($input: DestinationInput!) { updateDestination(input: $input) { outputId } }"#;
+const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) { id } }"#;
+const DELIVERIES: &str = r#"query($id: ID!) { alert(id: $id) { deliveries { outputId label status statusCode message attemptCount attempts { statusCode message durationMs } } } }"#;
+const SEND_TEST: &str = r#"mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode message } }"#;
+const PREVIEW: &str =
+    r#"query($input: PreviewPayloadInput!) { previewPayload(input: $input) { url } }"#;
+const HEALTH: &str = r#"{ destinations { outputId displayName health { lastError } } }"#;
+
+/// A one-second request timeout and three attempts keep every test to seconds.
+async fn server(db: &TestDb, allow_private: bool, allowlist: &[&str]) -> TestServer {
+    let allowlist: Vec<String> = allowlist.iter().map(|s| s.to_string()).collect();
+    TestServer::start_with(db, move |a| {
+        a.request_timeout_ms = 1000;
+        a.max_attempts = 3;
+        a.allow_private_networks = allow_private;
+        a.outbound_allowlist = allowlist;
+    })
+    .await
+}
+
+async fn add(s: &TestServer, name: &str, field: &str, config: Value) -> String {
+    let d = s
+        .ok(ADD, json!({"input": {"displayName": name, "outputConfig": {field: config}, "defaultForSeverity": []}}))
+        .await;
+    d["addDestination"]["outputId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A new alert (its own detection, so it is not merged into an earlier one) routed to `ids`.
+async fn alert_to(s: &TestServer, ids: &[&str]) -> String {
+    let detection = format!("Outbound.{}", uuid::Uuid::new_v4().simple());
+    let d = s
+        .ok(CREATE, json!({"input": {"detectionId": detection, "title": "t", "severity": "HIGH", "generatedDestinations": ids}}))
+        .await;
+    d["createAlert"]["id"].as_str().unwrap().to_string()
+}
+
+/// The deliveries of an alert once each is SUCCEEDED or FAILED.
+async fn settled(s: &TestServer, alert_id: &str, within: Duration) -> Vec<Value> {
+    eventually(within, "deliveries to settle", || async {
+        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
+        let list = d["alert"]["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        (!list.is_empty()
+            && list
+                .iter()
+                .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED"))
+        .then_some(list)
+    })
+    .await
+}
+
+fn by_label<'a>(d: &'a [Value], label: &str) -> &'a Value {
+    d.iter().find(|x| x["label"] == label).unwrap()
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Read one request's head (up to the blank line) from a raw socket.
+async fn read_head(sock: &mut tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut byte).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- hostile receivers
+
+async fn endless_body_is_cut_off(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/endless", listener.local_addr().unwrap());
+    let written = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    {
+        let (written, dropped) = (written.clone(), dropped.clone());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (written, dropped) = (written.clone(), dropped.clone());
+                tokio::spawn(async move {
+                    read_head(&mut sock).await;
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n")
+                        .await;
+                    let chunk = vec![b'A'; 64 * 1024];
+                    // Forever, until Herald hangs up.
+                    while sock.write_all(&chunk).await.is_ok() {
+                        written.fetch_add(chunk.len(), Ordering::Relaxed);
+                    }
+                    dropped.store(true, Ordering::Relaxed);
+                });
+            }
+        });
+    }
+    let id = add(&s, "Endless", "customWebhook", json!({"webhookURL": url})).await;
+    let before = rss_kib();
+    let started = Instant::now();
+    let alert = alert_to(&s, &[&id]).await;
+    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    let after = rss_kib();
+    eventually(
+        Duration::from_secs(5),
+        "the receiver to see the hang-up",
+        || async { dropped.load(Ordering::Relaxed).then_some(()) },
+    )
+    .await;
+    let msg = d[0]["message"].as_str().unwrap();
+    println!(
+        "injected: 200 + endless body ({} bytes written before the hang-up); survived: status {} in {took:?}, message {} chars {msg:?}, RSS {before} KiB -> {after} KiB",
+        written.load(Ordering::Relaxed),
+        d[0]["status"],
+        msg.len()
+    );
+    assert_eq!(d[0]["status"], "SUCCEEDED", "{d:#?}");
+    assert_eq!(d[0]["statusCode"], 200);
+    assert_eq!(d[0]["attemptCount"], 1);
+    assert!(
+        msg.starts_with("HTTP 200 OK: AAAA") && msg.ends_with('…'),
+        "{msg}"
+    );
+    assert!(msg.len() < 300, "{msg}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        after.saturating_sub(before) < 100 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    s.stop().await;
+}
+
+async fn hanging_receiver_times_out_and_others_are_unaffected(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hang", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    {
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                held.push(sock); // never answered
+            }
+        });
+    }
+    let ok = Receiver::start().await;
+    let hang_id = add(&s, "Hang", "customWebhook", json!({"webhookURL": url})).await;
+    let ok_id = add(&s, "Ok", "customWebhook", json!({"webhookURL": ok.url})).await;
+    let started = Instant::now();
+    let alert = alert_to(&s, &[&hang_id, &ok_id]).await;
+    ok.wait_for(1, Duration::from_secs(2)).await;
+    let ok_after = started.elapsed();
+    let d = settled(&s, &alert, Duration::from_secs(15)).await;
+    let hang = by_label(&d, "Hang");
+    println!(
+        "injected: a receiver that accepts and never answers ({} connections); survived: the other destination got its request after {ok_after:?}; hanging one {} after {} attempts: {:?}",
+        accepted.load(Ordering::Relaxed),
+        hang["status"],
+        hang["attemptCount"],
+        hang["attempts"]
+    );
+    assert_eq!(by_label(&d, "Ok")["status"], "SUCCEEDED");
+    assert!(ok_after < Duration::from_secs(2), "{ok_after:?}");
+    assert_eq!(hang["status"], "FAILED");
+    assert_eq!(hang["attemptCount"], 3, "timeouts are retried");
+    for a in hang["attempts"].as_array().unwrap() {
+        assert_eq!(a["statusCode"], 0);
+        assert!(a["message"].as_str().unwrap().contains("timeout"), "{a}");
+        assert!(a["durationMs"].as_i64().unwrap() < 2500, "{a}");
+    }
+    s.stop().await;
+}
+
+async fn reset_connections_are_retried(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/reset", listener.local_addr().unwrap());
+    let resets = Arc::new(AtomicUsize::new(0));
+    {
+        let resets = resets.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                sock.set_zero_linger().unwrap();
+                drop(sock); // RST
+                resets.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let id = add(&s, "Reset", "customWebhook", json!({"webhookURL": url})).await;
+    let alert = alert_to(&s, &[&id]).await;
+    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    println!(
+        "injected: accept then RST ({} connections reset); survived: {} after {} attempts, last message {:?}",
+        resets.load(Ordering::Relaxed),
+        d[0]["status"],
+        d[0]["attemptCount"],
+        d[0]["message"]
+    );
+    assert_eq!(d[0]["status"], "FAILED");
+    assert_eq!(d[0]["attemptCount"], 3, "a reset is retried");
+    assert!(resets.load(Ordering::Relaxed) >= 3);
+    assert_eq!(d[0]["statusCode"], 0);
+    s.stop().await;
+}
+
+async fn redirects_are_not_followed(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let target = Receiver::start().await;
+    let rx = Receiver::start().await;
+    rx.push(Reply::status(302).header("location", "http://169.254.169.254/latest/meta-data"));
+    rx.push(Reply::status(302).header("location", &format!("{}/followed", target.url)));
+    let id = add(
+        &s,
+        "Redirect",
+        "customWebhook",
+        json!({"webhookURL": rx.url}),
+    )
+    .await;
+    let sent = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let sent2 = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    println!("injected: 302 to the metadata address, then 302 to another receiver; survived: {sent} / {sent2}; requests at the redirect target: {}", target.requests().len());
+    for r in [&sent, &sent2] {
+        assert_eq!(r["success"], false);
+        assert_eq!(r["statusCode"], 302);
+        assert!(
+            r["message"].as_str().unwrap().starts_with("HTTP 302 Found"),
+            "{r}"
+        );
+    }
+    assert_eq!(rx.requests().len(), 2);
+    assert!(target.requests().is_empty(), "a redirect was followed");
+    s.stop().await;
+}
+
+// ---------------------------------------------------------------- the SSRF guard
+
+/// Loopback, metadata and private addresses in the notations the URL standard accepts.
+const BLOCKED_URLS: &[&str] = &[
+    "http://127.0.0.1:9/x",
+    "http://2130706433/x",
+    "http://0x7f000001/x",
+    "http://0x7f.1/x",
+    "http://0177.0.0.1/x",
+    "http://127.1/x",
+    "http://[::1]/x",
+    "http://[::ffff:127.0.0.1]/x",
+    "http://[::ffff:7f00:1]/x",
+    "http://0.0.0.0/x",
+    "http://169.254.169.254/latest/meta-data",
+    "http://10.0.0.1/x",
+    "http://192.168.1.1/x",
+    "http://172.16.0.1/x",
+    "http://100.64.0.1/x",
+    "http://[fd00::1]/x",
+    "http://[fe80::1]/x",
+];
+
+async fn literal_blocked_addresses_are_refused_on_input(db: TestDb) {
+    let s = server(&db, false, &[]).await;
+    for url in BLOCKED_URLS {
+        let (code, msg) = s
+            .err(ADD, json!({"input": {"displayName": format!("d {url}"), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+            .await;
+        println!("injected: addDestination webhookURL {url}; survived: {code} {msg}");
+        assert_eq!(code, "BAD_USER_INPUT", "{url}: {msg}");
+        assert!(
+            msg.starts_with("outputConfig.customwebhook.webhookURL: blocked: "),
+            "{url}: {msg}"
+        );
+    }
+    // Other types name their own field; the SMTP host too.
+    let (code, msg) = s
+        .err(ADD, json!({"input": {"displayName": "pd", "outputConfig": {"pagerDuty": {"integrationKey": "0123456789abcdef0123456789abcdef", "apiUrl": "http://0x7f.1:8080"}}, "defaultForSeverity": []}}))
+        .await;
+    println!("injected: pagerDuty apiUrl http://0x7f.1:8080; survived: {code} {msg}");
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(msg.contains("apiUrl: blocked: 127.0.0.1"), "{msg}");
+    let (code, msg) = s
+        .err(ADD, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": "smtp://2130706433:25", "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
+        .await;
+    println!("injected: email smtpUrl smtp://2130706433:25; survived: {code} {msg}");
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(msg.contains("smtpUrl: blocked: 127.0.0.1"), "{msg}");
+    // updateDestination and previewPayload refuse the same.
+    let id = add(
+        &s,
+        "Public",
+        "customWebhook",
+        json!({"webhookURL": "https://hooks.example.com/x"}),
+    )
+    .await;
+    let (code, msg) = s
+        .err(UPDATE, json!({"input": {"outputId": id, "displayName": "Public", "outputConfig": {"customWebhook": {"webhookURL": "http://[::ffff:169.254.169.254]/"}}, "defaultForSeverity": []}}))
+        .await;
+    println!("injected: updateDestination to [::ffff:169.254.169.254]; survived: {code} {msg}");
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(msg.contains("webhookURL: blocked"), "{msg}");
+    let (code, msg) = s
+        .err(
+            PREVIEW,
+            json!({"input": {"outputConfig": {"customWebhook": {"webhookURL": "http://127.1/"}}}}),
+        )
+        .await;
+    println!("injected: previewPayload for http://127.1/; survived: {code} {msg}");
+    assert_eq!(code, "BAD_USER_INPUT");
+    s.stop().await;
+}
+
+async fn names_resolving_inward_fail_permanently_unless_allowlisted(db: TestDb) {
+    let rx = Receiver::start().await;
+    let port = rx.url.rsplit(':').next().unwrap().to_string();
+    let url = format!("http://localhost.:{port}/hook");
+    {
+        let s = server(&db, false, &[]).await;
+        let id = add(&s, "Named", "customWebhook", json!({"webhookURL": url})).await;
+        let alert = alert_to(&s, &[&id]).await;
+        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        let test = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+        println!(
+            "injected: webhook {url} with the guard on; survived: {} after {} attempt(s): {:?}; sendTestAlert: {test}; requests received: {}",
+            d[0]["status"],
+            d[0]["attemptCount"],
+            d[0]["message"],
+            rx.requests().len()
+        );
+        assert_eq!(d[0]["status"], "FAILED");
+        assert_eq!(d[0]["attemptCount"], 1, "a blocked address is not retried");
+        let msg = d[0]["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("blocked: localhost. resolves only to non-public addresses"),
+            "{msg}"
+        );
+        assert!(msg.contains("HERALD_ALLOW_PRIVATE_NETWORKS"), "{msg}");
+        assert_eq!(test["success"], false);
+        assert!(
+            test["message"].as_str().unwrap().starts_with("blocked: "),
+            "{test}"
+        );
+        assert!(rx.requests().is_empty(), "a blocked request arrived");
+        s.stop().await;
+    }
+    {
+        let s = server(&db, false, &["127.0.0.0/8"]).await;
+        let id = add(&s, "Named2", "customWebhook", json!({"webhookURL": url})).await;
+        let alert = alert_to(&s, &[&id]).await;
+        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        println!(
+            "injected: the same with HERALD_OUTBOUND_ALLOWLIST=127.0.0.0/8; survived: {} {:?}",
+            d[0]["status"], d[0]["message"]
+        );
+        assert_eq!(d[0]["status"], "SUCCEEDED", "{d:#?}");
+        assert_eq!(rx.requests().len(), 1);
+        s.stop().await;
+    }
+}
+
+async fn stored_literal_destinations_are_refused_once_the_guard_is_on(db: TestDb) {
+    let rx = Receiver::start().await;
+    let id = {
+        let s = server(&db, true, &[]).await;
+        let id = add(
+            &s,
+            "Loopback",
+            "customWebhook",
+            json!({"webhookURL": rx.url}),
+        )
+        .await;
+        s.stop().await;
+        id
+    };
+    let s = server(&db, false, &[]).await;
+    let (code, msg) = s.err(SEND_TEST, json!({"ids": [id]})).await;
+    let alert = alert_to(&s, &[&id]).await;
+    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    println!(
+        "injected: a destination on {} saved while private networks were allowed, then the guard on; survived: sendTestAlert {code} {msg}; routed delivery {} after {} attempt(s): {:?}",
+        rx.url, d[0]["status"], d[0]["attemptCount"], d[0]["message"]
+    );
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(
+        msg.contains("webhookURL: blocked: 127.0.0.1 is a loopback address"),
+        "{msg}"
+    );
+    assert_eq!(d[0]["status"], "FAILED");
+    assert_eq!(d[0]["attemptCount"], 1);
+    assert!(d[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("blocked: 127.0.0.1"));
+    assert!(rx.requests().is_empty());
+    s.stop().await;
+}
+
+// ---------------------------------------------------------------- SMTP
+
+/// An SMTP "server" that accepts and never says anything; counts connections.
+async fn silent_smtp() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            held.push(sock);
+        }
+    });
+    (format!("{port}"), accepted)
+}
+
+async fn smtp_is_guarded_and_time_boxed(db: TestDb) {
+    let (port, accepted) = silent_smtp().await;
+    {
+        let s = server(&db, false, &[]).await;
+        let (code, msg) = s
+            .err(ADD, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
+            .await;
+        println!(
+            "injected: email to smtp://127.0.0.1:{port} with the guard on; survived: {code} {msg}"
+        );
+        assert_eq!(code, "BAD_USER_INPUT");
+        let id = add(&s, "Mail", "email", json!({"smtpUrl": format!("smtp://localhost:{port}"), "from": "h@example.com", "to": ["a@example.com"]})).await;
+        let alert = alert_to(&s, &[&id]).await;
+        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        println!(
+            "injected: email to smtp://localhost:{port}; survived: {} after {} attempt(s): {:?}; connections: {}",
+            d[0]["status"],
+            d[0]["attemptCount"],
+            d[0]["message"],
+            accepted.load(Ordering::Relaxed)
+        );
+        assert_eq!(d[0]["status"], "FAILED");
+        assert_eq!(d[0]["attemptCount"], 1);
+        assert!(d[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("blocked: localhost"));
+        assert_eq!(
+            accepted.load(Ordering::Relaxed),
+            0,
+            "the SMTP server was reached"
+        );
+        s.stop().await;
+    }
+    let s = server(&db, true, &[]).await;
+    let id = add(&s, "Stall", "email", json!({"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]})).await;
+    let ok = Receiver::start().await;
+    let ok_id = add(&s, "Ok", "customWebhook", json!({"webhookURL": ok.url})).await;
+    let started = Instant::now();
+    let test = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let test_took = started.elapsed();
+    let alert = alert_to(&s, &[&id, &ok_id]).await;
+    ok.wait_for(1, Duration::from_secs(2)).await;
+    let d = settled(&s, &alert, Duration::from_secs(15)).await;
+    let stall = by_label(&d, "Stall");
+    println!(
+        "injected: an SMTP server that accepts and stalls; survived: sendTestAlert returned in {test_took:?}: {test}; routed: {} after {} attempts {:?}",
+        stall["status"], stall["attemptCount"], stall["attempts"]
+    );
+    assert!(test_took < Duration::from_secs(3), "{test_took:?}");
+    assert_eq!(test["success"], false);
+    assert!(
+        test["message"].as_str().unwrap().contains("timeout"),
+        "{test}"
+    );
+    assert_eq!(stall["status"], "FAILED");
+    assert_eq!(
+        stall["attemptCount"], 3,
+        "a stalled SMTP exchange is retried"
+    );
+    for a in stall["attempts"].as_array().unwrap() {
+        assert!(a["durationMs"].as_i64().unwrap() < 2500, "{a}");
+    }
+    assert_eq!(by_label(&d, "Ok")["status"], "SUCCEEDED");
+    s.stop().await;
+}
+
+// ---------------------------------------------------------------- secrets echoed back
+
+/// A receiver answering 400 with parts of the request it got, raw and encoded: one
+/// echo style per request, in turn (the attempt message keeps only an excerpt, so each
+/// style puts its material first).
+async fn echo_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let echoed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let count = Arc::new(AtomicUsize::new(0));
+    let log = echoed.clone();
+    let app = axum::Router::new().fallback(
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (log, count) = (log.clone(), count.clone());
+            async move {
+                let n = count.fetch_add(1, Ordering::Relaxed);
+                let boring = [
+                    "content-type",
+                    "content-length",
+                    "host",
+                    "user-agent",
+                    "accept",
+                    "webhook-id",
+                ];
+                let mut values: Vec<String> = headers
+                    .iter()
+                    .filter(|(k, _)| !boring.contains(&k.as_str()))
+                    .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect();
+                values.sort_by_key(|v| v.len());
+                let body = String::from_utf8_lossy(&body).into_owned();
+                // Short string fields of a JSON body (routing keys, tokens), shortest first.
+                let mut fields: Vec<String> = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.as_object().cloned())
+                    .map(|o| {
+                        o.values()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .filter(|s| s.len() < 100)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                fields.sort_by_key(|v| v.len());
+                let reply = match n % 7 {
+                    0 => format!("headers {}", values.join(" | ")),
+                    1 => format!(
+                        "b64 headers {}",
+                        values
+                            .iter()
+                            .map(|v| STANDARD.encode(v))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    2 => format!(
+                        "b64url headers {}",
+                        values
+                            .iter()
+                            .map(|v| URL_SAFE_NO_PAD.encode(v))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    3 => format!("fields {}", fields.join(" | ")),
+                    4 => format!(
+                        "b64 fields {}",
+                        fields
+                            .iter()
+                            .map(|v| STANDARD.encode(v))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    5 => format!(
+                        "urlenc fields {}",
+                        fields
+                            .iter()
+                            .map(|v| url::form_urlencoded::byte_serialize(v.as_bytes())
+                                .collect::<String>())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    _ => format!("b64 body {}", STANDARD.encode(&body)),
+                };
+                log.lock().unwrap().push(reply.clone());
+                (axum::http::StatusCode::BAD_REQUEST, reply)
+            }
+        },
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (url, echoed)
+}
+
+/// Every form of a secret a leak could take.
+fn leak_forms(secret: &str) -> Vec<String> {
+    let mut v = vec![secret.to_string()];
+    for e in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        v.push(e.encode(secret));
+    }
+    v.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+    v
+}
+
+async fn echoed_secrets_never_come_back(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let (rx, echoed) = echo_receiver().await;
+    let basic = format!("Basic {}", STANDARD.encode("bot@acme.com:jira-echo-secret"));
+    let cases: Vec<(&str, Value, Vec<String>)> = vec![
+        (
+            "jira",
+            json!({"orgDomain": "acme.atlassian.net", "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": "jira-echo-secret", "apiUrl": rx}),
+            {
+                let mut v = leak_forms("jira-echo-secret");
+                v.extend(leak_forms(&basic));
+                v.extend(leak_forms(basic.trim_start_matches("Basic ")));
+                v
+            },
+        ),
+        (
+            "pagerDuty",
+            json!({"integrationKey": "fedcba9876543210fedcba9876543210", "apiUrl": rx}),
+            leak_forms("fedcba9876543210fedcba9876543210"),
+        ),
+        (
+            "opsgenie",
+            json!({"apiKey": "og-echo-secret", "apiUrl": rx}),
+            leak_forms("og-echo-secret"),
+        ),
+        (
+            "customWebhook",
+            json!({"webhookURL": format!("{rx}/cw"), "headers": [{"key": "X-Key", "value": "cw echo/secret+?&"}]}),
+            leak_forms("cw echo/secret+?&"),
+        ),
+        (
+            "github",
+            json!({"repoName": "acme/alerts", "token": "ghp_echo_secret", "apiUrl": rx}),
+            leak_forms("ghp_echo_secret"),
+        ),
+    ];
+    for (field, config, forms) in cases {
+        let id = add(&s, &format!("Echo {field}"), field, config).await;
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let r = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+            seen.push(r["message"].as_str().unwrap().to_string());
+        }
+        let alert = alert_to(&s, &[&id]).await;
+        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        for a in d[0]["attempts"].as_array().unwrap() {
+            seen.push(a["message"].as_str().unwrap().to_string());
+        }
+        let health = s.ok(HEALTH, json!({})).await;
+        let last = health["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["outputId"] == id.as_str())
+            .unwrap()["health"]["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        seen.push(last);
+        let sent = echoed.lock().unwrap().clone();
+        let injected = sent
+            .iter()
+            .filter(|e| forms.iter().any(|f| e.contains(f.as_str())))
+            .count();
+        println!(
+            "{field}: injected {injected} echoes holding the secret (of {}); survived:",
+            sent.len()
+        );
+        for m in &seen {
+            println!("  {m}");
+            for f in &forms {
+                assert!(!m.contains(f.as_str()), "{field}: {f:?} leaked in {m:?}");
+            }
+        }
+        assert!(
+            injected > 0,
+            "{field}: the echo never held the secret: {sent:#?}"
+        );
+        echoed.lock().unwrap().clear();
+    }
+    s.stop().await;
+}
+
+/// An SMTP server that refuses AUTH by quoting the client's AUTH line back.
+async fn echoing_smtp() -> String {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 smtp.test ESMTP\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        "250-smtp.test\r\n250 AUTH PLAIN\r\n".to_string()
+                    } else if upper.starts_with("AUTH") {
+                        format!("535 5.7.8 rejected: {line}\r\n")
+                    } else if upper == "QUIT" {
+                        "221 bye\r\n".to_string()
+                    } else {
+                        "250 ok\r\n".to_string()
+                    };
+                    if w.write_all(reply.as_bytes()).await.is_err() || upper == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+async fn smtp_replies_echoing_credentials_are_scrubbed(db: TestDb) {
+    let s = server(&db, true, &[]).await;
+    let url = echoing_smtp().await;
+    let id = add(&s, "Mail echo", "email", json!({"smtpUrl": url, "from": "h@example.com", "to": ["a@example.com"], "username": "mailer", "password": "smtp-echo-secret"})).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let auth_plain = STANDARD.encode("\0mailer\0smtp-echo-secret");
+    let msg = r["message"].as_str().unwrap();
+    println!("injected: an SMTP server quoting `AUTH PLAIN {auth_plain}` in its 535 reply; survived: {r}");
+    assert_eq!(r["success"], false);
+    assert!(msg.contains("535") || msg.contains("rejected"), "{msg}");
+    for leak in [auth_plain.as_str(), "smtp-echo-secret"] {
+        assert!(!msg.contains(leak), "{leak} leaked in {msg}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_allowlist_entry_stops_start_up() {
+    let db = TestDb::sqlite().await;
+    let mut args = common::test_args(&db);
+    args.outbound_allowlist = vec!["10.0.0.0/8".into(), "10.0.0.0/33".into()];
+    let err = match herald::app::start(args).await {
+        Ok(_) => panic!("started with a bad HERALD_OUTBOUND_ALLOWLIST"),
+        Err(e) => e.to_string(),
+    };
+    println!("injected: HERALD_OUTBOUND_ALLOWLIST=10.0.0.0/8,10.0.0.0/33; survived: start-up error {err:?}");
+    assert!(
+        err.contains("HERALD_OUTBOUND_ALLOWLIST") && err.contains("10.0.0.0/33"),
+        "{err}"
+    );
+}
+
+on_both!(
+    endless_body_is_cut_off,
+    hanging_receiver_times_out_and_others_are_unaffected,
+    reset_connections_are_retried,
+    redirects_are_not_followed,
+    literal_blocked_addresses_are_refused_on_input,
+    names_resolving_inward_fail_permanently_unless_allowlisted,
+    stored_literal_destinations_are_refused_once_the_guard_is_on,
+    smtp_is_guarded_and_time_boxed,
+    echoed_secrets_never_come_back,
+    smtp_replies_echoing_credentials_are_scrubbed,
+);
