@@ -58,6 +58,9 @@ pub struct HttpSettings {
     pub metrics_token: Option<String>,
     /// Whether `/metrics` is on the main listener (not when it has its own address).
     pub metrics_on_main: bool,
+    /// Queries parsed at once (half the CPUs, at least one): a flood of large queries
+    /// then queues here instead of taking every core from the async workers.
+    pub parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl HttpSettings {
@@ -68,6 +71,12 @@ impl HttpSettings {
             max_batch: a.graphql_max_root_fields.max(1),
             metrics_token: a.metrics_token.clone().filter(|t| !t.is_empty()),
             metrics_on_main: a.metrics_listen.as_deref().is_none_or(str::is_empty),
+            parse_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get() / 2)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
         }
     }
 }
@@ -410,15 +419,17 @@ fn status_of(response: &async_graphql::Response) -> StatusCode {
     }
 }
 
-/// Execute one request. The query is parsed on a blocking thread first: parsing is the
-/// one step whose cost grows with the body (up to `HERALD_MAX_BODY_BYTES`) before any
-/// limit can refuse it, and it must not hold up the async workers that answer
-/// `/healthz` and cheap requests. The cost limits then run on the parsed document.
+/// Execute one request. The query is parsed on a blocking thread first (a few at a
+/// time): parsing is the one step whose cost grows with the body (up to
+/// `HERALD_MAX_BODY_BYTES`) before any limit can refuse it, and it must not hold up the
+/// async workers that answer `/healthz` and cheap requests. The cost limits then run
+/// on the parsed document.
 async fn run(
     state: &AppState,
     mut req: async_graphql::Request,
     principal: Principal,
 ) -> async_graphql::Response {
+    let _slot = state.http.parse_slots.acquire().await;
     let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
         Ok(_) => Ok(req),
         Err(e) => Err(e),

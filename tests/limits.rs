@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Tests that measure time or memory take this, so they do not compete with each other
+/// inside this process.
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Resident memory of this process (the server runs in it), in KiB.
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -120,6 +124,7 @@ fn status_of(reply: &str) -> u16 {
 // ---------------------------------------------------------------------------------------
 
 async fn unauthenticated_bodies_are_never_read(db: TestDb) {
+    let _measuring = MEASURING.lock().await;
     let s = TestServer::start(&db).await;
     let before = rss_kib();
     // Two 700 MiB declared bodies without a token, streamed concurrently.
@@ -260,6 +265,7 @@ async fn code_of(s: &TestServer, query: &str) -> (String, String) {
 }
 
 async fn abusive_queries_are_refused_fast(db: TestDb) {
+    let _measuring = MEASURING.lock().await;
     let s = TestServer::start(&db).await;
     let huge = aliases(
         1250,
@@ -539,6 +545,7 @@ async fn alert_input_is_bounded(db: TestDb) {
 const NESTED: &str = "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}{{ title }}{% endfor %}{% endfor %}{% endfor %}";
 
 async fn templates_render_within_a_budget(db: TestDb) {
+    let _measuring = MEASURING.lock().await;
     let s = TestServer::start(&db).await;
     let reader = s
         .services()
