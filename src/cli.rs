@@ -5,8 +5,8 @@ use crate::domain::time::{now_ms, to_rfc3339};
 use anyhow::{bail, Context};
 
 async fn tokens(db: &DbArgs) -> anyhow::Result<Tokens> {
-    let conn = crate::store::connect(&db.database_url).await?;
-    Tokens::new(conn, db.jwt_secret.as_deref()).await
+    let (conn, cipher) = crate::store::open(db).await?;
+    Tokens::new(conn, &cipher, db.jwt_secret.as_deref()).await
 }
 
 pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {

@@ -60,6 +60,8 @@ pub struct Dispatcher {
 
 struct Inner {
     db: DatabaseConnection,
+    /// Opens the destination secrets read from the store.
+    cipher: crate::crypto::Cipher,
     client: reqwest::Client,
     cfg: DispatchConfig,
     /// This process's lease holder id.
@@ -83,6 +85,7 @@ impl Dispatcher {
     /// The dispatcher, and the stream of deliveries that ended FAILED.
     pub fn new(
         db: DatabaseConnection,
+        cipher: crate::crypto::Cipher,
         mut cfg: DispatchConfig,
     ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<FailedDelivery>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
@@ -96,6 +99,7 @@ impl Dispatcher {
         let d = Dispatcher {
             inner: Arc::new(Inner {
                 db,
+                cipher,
                 client,
                 claim_id: format!("herald-{}", uuid::Uuid::new_v4()),
                 permits: Arc::new(Semaphore::new(cfg.workers.max(1))),
@@ -318,7 +322,8 @@ impl Inner {
     /// may defer it instead.
     async fn send(&self, d: &Delivery, limited: bool) -> Result<Sent, DbErr> {
         let done = |msg: String| Ok(Sent::Done(Outcome::not_sent(msg, Class::Permanent)));
-        let Some(record) = store::destinations::get(&self.db, &d.output_id).await? else {
+        let Some(record) = store::destinations::get(&self.db, &self.cipher, &d.output_id).await?
+        else {
             return done("the destination was deleted".into());
         };
         let dest = &record.destination;

@@ -137,7 +137,7 @@ impl DestinationQuery {
     #[graphql(guard = "need(Permission::DestinationRead)")]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::list(&s.db)
+        Ok(store::destinations::list(&s.db, &s.cipher)
             .await
             .gql()?
             .into_iter()
@@ -152,7 +152,10 @@ impl DestinationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::get(&s.db, &id).await.gql()?.map(shown))
+        Ok(store::destinations::get(&s.db, &s.cipher, &id)
+            .await
+            .gql()?
+            .map(shown))
     }
 }
 
@@ -168,9 +171,10 @@ impl DestinationMutation {
         input: DestinationInput,
     ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?)
-            .await
-            .gql()?;
+        let saved =
+            service::destinations::save(&s.db, &s.cipher, input.into_draft(None), &actor(ctx)?)
+                .await
+                .gql()?;
         Ok(shown(saved))
     }
 
@@ -187,9 +191,10 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?)
-            .await
-            .gql()?;
+        let saved =
+            service::destinations::save(&s.db, &s.cipher, input.into_draft(Some(id)), &actor(ctx)?)
+                .await
+                .gql()?;
         Ok(shown(saved))
     }
 
