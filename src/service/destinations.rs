@@ -276,7 +276,10 @@ mod tests {
 
     #[test]
     fn a_missing_optional_target_counts_as_empty() {
-        let old = stored("pagerduty", json!({"integrationKey": "0123456789abcdef0123456789abcdef"}));
+        let old = stored(
+            "pagerduty",
+            json!({"integrationKey": "0123456789abcdef0123456789abcdef"}),
+        );
         let (_, c) = prepared_config(
             "pagerduty",
             json!({"integrationKey": "", "apiUrl": null}),
