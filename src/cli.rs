@@ -114,7 +114,16 @@ pub async fn secrets(cmd: SecretsCommand) -> anyhow::Result<()> {
     let pending = match &source {
         KeySource::File(path) => {
             let pending = crypto::pending_key_file(path);
-            let _ = std::fs::remove_file(&pending);
+            if pending.exists() {
+                bail!(
+                    "{} exists: an earlier rotation was interrupted. If the secrets open with \
+                     the key in it (try `HERALD_ENCRYPTION_KEY=$(cat {}) herald token list`), \
+                     move it over {}; otherwise delete it. Then rotate again",
+                    pending.display(),
+                    pending.display(),
+                    path.display()
+                );
+            }
             crypto::create_key_file(&pending, &new)
                 .with_context(|| format!("writing the new key to {}", pending.display()))?;
             Some((pending, path.clone()))

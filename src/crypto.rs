@@ -196,6 +196,15 @@ pub fn resolve_key(db: &DbArgs) -> anyhow::Result<(Key, KeySource)> {
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let key = Key::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(m) = std::fs::metadata(&path) {
+                    if m.permissions().mode() & 0o077 != 0 {
+                        tracing::warn!(key_file = %path.display(), "the encryption key file is readable by other users: chmod 600 it");
+                    }
+                }
+            }
             Ok((key, KeySource::File(path)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
