@@ -618,6 +618,57 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
     );
 }
 
+async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: TestDb) {
+    let Some(file) = herald::crypto::sqlite_file(&db.url) else {
+        return; // key files are SQLite's
+    };
+    let key_file = format!("{file}.key");
+    let s = TestServer::start_with(&db, |a| {
+        a.db.encryption_key = None;
+        a.db.jwt_secret = None;
+    })
+    .await;
+    let wh = add(
+        &s,
+        "Hook",
+        json!({"customWebhook": {"webhookURL": "https://a.example/chosen-secret"}}),
+    )
+    .await;
+    s.stop().await;
+    // A pending key left by an interrupted rotation is never overwritten or deleted.
+    let pending = format!("{key_file}.new");
+    std::fs::write(&pending, Key::generate().to_base64()).unwrap();
+    let (ok, _, err) = run({
+        let mut c = herald(&db, None);
+        c.args(["secrets", "rotate-key"]);
+        c
+    });
+    assert!(!ok && err.contains("interrupted"), "{err}");
+    assert!(std::path::Path::new(&pending).exists());
+    std::fs::remove_file(&pending).unwrap();
+    // A chosen key replaces the key file.
+    let chosen = Key::generate().to_base64();
+    let (ok, out, err) = run({
+        let mut c = herald(&db, None);
+        c.args(["secrets", "rotate-key", "--new-key", &chosen]);
+        c
+    });
+    assert!(ok, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), chosen);
+    assert!(!std::path::Path::new(&pending).exists());
+    let s = TestServer::start_with(&db, |a| {
+        a.db.encryption_key = None;
+        a.db.jwt_secret = None;
+    })
+    .await;
+    assert_eq!(
+        stored(&s, &wh).await["webhookURL"],
+        "https://a.example/chosen-secret"
+    );
+    s.stop().await;
+}
+
 async fn postgres_requires_a_key(db: TestDb) {
     if !db.is_postgres {
         return;
@@ -640,5 +691,6 @@ on_both!(
     plaintext_rows_from_before_are_sealed_on_start,
     a_wrong_key_refuses_to_start_naming_the_destination,
     rotate_key_re_encrypts_everything,
+    rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation,
     postgres_requires_a_key,
 );
