@@ -70,11 +70,13 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
 /// Connect, migrate, bind and serve in the background.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     crate::telemetry::install();
-    let db = crate::store::connect(&args.db.database_url).await?;
-    let tokens = Tokens::new(db.clone(), args.db.jwt_secret.as_deref()).await?;
-    let (dispatcher, mut events) = Dispatcher::new(db.clone(), dispatch_config(&args)?)?;
+    let (db, cipher) = crate::store::open(&args.db).await?;
+    let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
+    let (dispatcher, mut events) =
+        Dispatcher::new(db.clone(), cipher.clone(), dispatch_config(&args)?)?;
     let services = Services {
         db,
+        cipher,
         dispatcher: dispatcher.clone(),
         tokens: tokens.clone(),
         writes: Default::default(),

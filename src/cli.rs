@@ -1,12 +1,13 @@
-//! `herald token …`: bootstrapping tokens from the command line.
+//! `herald token …`: bootstrapping tokens from the command line; `herald secrets …`:
+//! the encryption key of secrets at rest.
 use crate::auth::{parse_duration_ms, Permission, Tokens};
-use crate::config::{DbArgs, TokenCommand};
+use crate::config::{DbArgs, SecretsCommand, TokenCommand};
 use crate::domain::time::{now_ms, to_rfc3339};
 use anyhow::{bail, Context};
 
 async fn tokens(db: &DbArgs) -> anyhow::Result<Tokens> {
-    let conn = crate::store::connect(&db.database_url).await?;
-    Tokens::new(conn, db.jwt_secret.as_deref()).await
+    let (conn, cipher) = crate::store::open(db).await?;
+    Tokens::new(conn, &cipher, db.jwt_secret.as_deref()).await
 }
 
 pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
@@ -84,6 +85,85 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 bail!("no active token with id {id}");
             }
             eprintln!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn secrets(cmd: SecretsCommand) -> anyhow::Result<()> {
+    use crate::crypto::{self, Key, KeySource};
+    use crate::store::secrets::{reseal, Pass};
+    let SecretsCommand::RotateKey { db, new_key } = cmd;
+    let (old, source) = crypto::resolve_key(&db)?;
+    match &source {
+        KeySource::NewFile(p) => bail!(
+            "no encryption key to rotate from: HERALD_ENCRYPTION_KEY is unset and the key file {} \
+             does not exist (start Herald once to generate it, or set HERALD_ENCRYPTION_KEY)",
+            p.display()
+        ),
+        KeySource::Ephemeral => bail!("an in-memory database has no key to rotate"),
+        KeySource::Configured | KeySource::File(_) => {}
+    }
+    let new = match new_key.as_deref().filter(|k| !k.trim().is_empty()) {
+        Some(k) => Key::parse(k).map_err(|e| anyhow::anyhow!("--new-key: {e}"))?,
+        None => Key::generate(),
+    };
+    let conn = crate::store::connect(&db.database_url).await?;
+    // With a key file, the new key is on disk before the commit, so no crash can leave
+    // secrets sealed under a key that exists nowhere.
+    let pending = match &source {
+        KeySource::File(path) => {
+            let pending = crypto::pending_key_file(path);
+            if pending.exists() {
+                bail!(
+                    "{} exists: an earlier rotation was interrupted. If the secrets open with \
+                     the key in it (try `HERALD_ENCRYPTION_KEY=$(cat {}) herald token list`), \
+                     move it over {}; otherwise delete it. Then rotate again",
+                    pending.display(),
+                    pending.display(),
+                    path.display()
+                );
+            }
+            crypto::create_key_file(&pending, &new)
+                .with_context(|| format!("writing the new key to {}", pending.display()))?;
+            Some((pending, path.clone()))
+        }
+        _ => None,
+    };
+    let done = reseal(&conn, &old.cipher(), &new.cipher(), Pass::Rotate)
+        .await
+        .context("re-encrypting the secrets (nothing was changed)");
+    let n = match done {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some((pending, _)) = &pending {
+                let _ = std::fs::remove_file(pending);
+            }
+            return Err(e);
+        }
+    };
+    eprintln!(
+        "re-encrypted {} destination secret(s) and {} setting(s) under the new key",
+        n.destination_secrets, n.settings
+    );
+    match pending {
+        Some((pending, path)) => {
+            crypto::replace_key_file(&pending, &path).with_context(|| {
+                format!(
+                    "the secrets are now encrypted under the key in {}, but it could not \
+                     replace {}: move it there by hand",
+                    pending.display(),
+                    path.display()
+                )
+            })?;
+            eprintln!("the new key replaced {}", path.display());
+        }
+        None => {
+            println!("{}", new.to_base64());
+            eprintln!(
+                "set HERALD_ENCRYPTION_KEY to the new key printed above for every Herald \
+                 process and command; the old key no longer opens the secrets"
+            );
         }
     }
     Ok(())

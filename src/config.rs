@@ -17,7 +17,6 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once at start-up
 pub enum Command {
     /// Run the HTTP/GraphQL server and the delivery dispatcher (default).
     Serve(Box<ServeArgs>),
@@ -26,6 +25,25 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Manage the encryption of secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every destination secret and the stored JWT secret under a new key, in
+    /// one transaction (stop the servers first). The current key comes from
+    /// HERALD_ENCRYPTION_KEY or the key file. With a key file, the new key replaces it
+    /// after the commit; otherwise the new key is printed alone on stdout, to be set as
+    /// HERALD_ENCRYPTION_KEY.
+    RotateKey {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The new key (base64 of 32 bytes). Default: a generated one.
+        #[arg(long, env = "HERALD_NEW_ENCRYPTION_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod destinations;
 pub mod dispatch;
 pub mod domain;

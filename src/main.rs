@@ -31,5 +31,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Token(cmd)) => herald::cli::token(cmd).await,
+        Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd).await,
     }
 }

@@ -76,7 +76,7 @@ fn webhook_input(name: &str, url: &str) -> Value {
 
 /// The stored record, read straight from the store (secrets unredacted).
 async fn stored(s: &TestServer, id: &str) -> herald::store::destinations::DestinationRecord {
-    herald::store::destinations::get(&s.services().db, id)
+    herald::store::destinations::get(&s.services().db, &s.services().cipher, id)
         .await
         .expect("store read")
         .expect("stored destination")
@@ -416,9 +416,10 @@ async fn destination_create_read_update(db: TestDb) {
         "the kept signing secret signs"
     );
 
-    // New values replace the stored ones; a header dropped from the list is gone.
+    // New values replace the stored ones; a header dropped from the list is gone. A new
+    // URL needs every other stored secret entered again (the signing secret here).
     let new_url = format!("{}/hook/rotated-456", rx.url);
-    let update = json!({
+    let mut update = json!({
         "outputId": id,
         "displayName": "Ops Webhook",
         "outputConfig": {"customWebhook": {"webhookURL": new_url, "headers": [{"key": "Authorization", "value": "Bearer rotated"}]}},
@@ -426,6 +427,16 @@ async fn destination_create_read_update(db: TestDb) {
         "alertTypes": [],
         "logTypes": ["Custom.Log"],
     });
+    let (code, msg) = s.err(&m_update(), json!({"input": update})).await;
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        (
+            "BAD_USER_INPUT",
+            "changing webhookURL requires re-entering the secrets: signingSecret"
+        )
+    );
+    update["outputConfig"]["customWebhook"]["signingSecret"] =
+        json!("whsec_cm90YXRlZC1zaWduaW5nLXNlY3JldHJvdGF0ZWQtc2k=");
     let reply = s.gql(&m_update(), json!({"input": update})).await;
     assert!(reply.get("errors").is_none(), "{reply:#}");
     assert_no_secret(&reply, &["rotated-456", "Bearer rotated"]);
@@ -769,10 +780,12 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
         s.ok(&q_destination(), json!({"id": a})).await["destination"],
         Value::Null
     );
-    assert!(herald::store::destinations::get(&s.services().db, &a)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        herald::store::destinations::get(&s.services().db, &s.services().cipher, &a)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let o = |det: &'static str| {
         let s = &s;

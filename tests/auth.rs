@@ -4,7 +4,7 @@
 mod common;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::{TestDb, TestServer};
+use common::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use herald::auth::Permission;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
@@ -734,6 +734,7 @@ async fn herald_cli(db: &TestDb, args: &[&str]) -> CliOut {
         .args(args)
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret(db))
+        .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("HERALD_LOG", "warn")
         .output()
         .await

@@ -120,7 +120,7 @@ pub struct Tokens {
     last_used: Arc<Mutex<HashMap<String, i64>>>,
 }
 
-const SECRET_SETTING: &str = "jwt_secret";
+const SECRET_SETTING: &str = store::settings::JWT_SECRET;
 const MAX_NAME_CHARS: usize = 200;
 
 /// A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or a single address (`203.0.113.7`).
@@ -145,7 +145,11 @@ pub fn permissions_of(row: &TokenRow) -> Vec<Permission> {
 
 impl Tokens {
     /// Use the configured secret, or the one generated once and stored in the database.
-    pub async fn new(db: DatabaseConnection, configured: Option<&str>) -> anyhow::Result<Self> {
+    pub async fn new(
+        db: DatabaseConnection,
+        cipher: &crate::crypto::Cipher,
+        configured: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let secret = match configured.filter(|s| !s.is_empty()) {
             Some(s) => s.to_string(),
             None => {
@@ -153,7 +157,7 @@ impl Tokens {
                 let mut bytes = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut bytes);
                 let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                store::settings::get_or_insert(&db, SECRET_SETTING, &fresh).await?
+                store::settings::get_or_insert_secret(&db, cipher, SECRET_SETTING, &fresh).await?
             }
         };
         Ok(Tokens {

@@ -24,8 +24,12 @@ fn parse(path: &str) -> Path<'_> {
     Path::Field(path)
 }
 
-/// Visit every secret string slot of `config`.
-fn for_each_slot(config: &mut Value, paths: &[&str], mut f: impl FnMut(&mut Value, Option<&str>)) {
+/// Visit every secret string slot of `config`, with the key of its list element.
+pub(crate) fn for_each_slot(
+    config: &mut Value,
+    paths: &[&str],
+    mut f: impl FnMut(&mut Value, Option<&str>),
+) {
     for path in paths {
         match parse(path) {
             Path::Field(field) => {
@@ -63,7 +67,8 @@ pub fn redact(config: &Value, paths: &[&str]) -> Value {
 }
 
 /// Secrets left empty (or sent back as the mask) in `new` take their value from `old`.
-pub fn keep_unchanged(new: &mut Value, old: &Value, paths: &[&str]) {
+/// Returns the secrets so carried over from `old` (`apiKey`, `headers[X-Token].value`).
+pub fn keep_unchanged(new: &mut Value, old: &Value, paths: &[&str]) -> Vec<String> {
     let mut old = old.clone();
     let mut previous: Vec<(String, Option<String>, Value)> = Vec::new();
     for path in paths {
@@ -71,6 +76,7 @@ pub fn keep_unchanged(new: &mut Value, old: &Value, paths: &[&str]) {
             previous.push((path.to_string(), key.map(str::to_owned), slot.clone()));
         });
     }
+    let mut carried = Vec::new();
     for path in paths {
         for_each_slot(new, &[path], |slot, key| {
             let unchanged =
@@ -81,9 +87,21 @@ pub fn keep_unchanged(new: &mut Value, old: &Value, paths: &[&str]) {
                     .find(|(p, k, _)| p == path && k.as_deref() == key)
                 {
                     *slot = v.clone();
+                    if is_set(v) {
+                        carried.push(slot_name(path, key));
+                    }
                 }
             }
         });
+    }
+    carried
+}
+
+/// `path` with the list element's key filled in: `headers[X-Token].value`.
+pub fn slot_name(path: &str, key: Option<&str>) -> String {
+    match (parse(path), key) {
+        (Path::Keyed { list, field, .. }, Some(k)) => format!("{list}[{k}].{field}"),
+        _ => path.to_string(),
     }
 }
 
@@ -276,7 +294,8 @@ mod tests {
     fn empty_or_masked_secrets_keep_the_stored_value() {
         let old = json!({"webhookURL": "https://old", "headers": [{"key": "A", "value": "s1"}, {"key": "B", "value": "s2"}]});
         let mut new = json!({"webhookURL": "", "headers": [{"key": "B", "value": MASK}, {"key": "A", "value": "new"}, {"key": "C", "value": ""}]});
-        keep_unchanged(&mut new, &old, PATHS);
+        let carried = keep_unchanged(&mut new, &old, PATHS);
+        assert_eq!(carried, ["webhookURL", "headers[B].value"]);
         assert_eq!(new["webhookURL"], "https://old");
         assert_eq!(new["headers"][0]["value"], "s2");
         assert_eq!(new["headers"][1]["value"], "new");

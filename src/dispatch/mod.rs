@@ -87,6 +87,8 @@ pub struct Dispatcher {
 struct Inner {
     db: DatabaseConnection,
     outbound: Outbound,
+    /// Opens the destination secrets read from the store.
+    cipher: crate::crypto::Cipher,
     cfg: DispatchConfig,
     /// This process's lease holder id.
     claim_id: String,
@@ -118,6 +120,7 @@ impl Dispatcher {
     /// The dispatcher, and the stream of events that raise system error alerts.
     pub fn new(
         db: DatabaseConnection,
+        cipher: crate::crypto::Cipher,
         mut cfg: DispatchConfig,
     ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<DispatchEvent>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent twice.
@@ -134,6 +137,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 db,
                 outbound,
+                cipher,
                 claim_id: format!("herald-{}", uuid::Uuid::new_v4()),
                 permits: Arc::new(Semaphore::new(cfg.workers.max(1))),
                 cfg,
@@ -472,7 +476,8 @@ impl Inner {
     /// concurrency, a 429 pause): per `pace`, deferred or waited for.
     async fn send(&self, d: &Delivery, pace: Pace) -> Result<Sent, DbErr> {
         let done = |msg: String| Ok(Sent::Done(Outcome::not_sent(msg, Class::Permanent)));
-        let Some(record) = store::destinations::get(&self.db, &d.output_id).await? else {
+        let Some(record) = store::destinations::get(&self.db, &self.cipher, &d.output_id).await?
+        else {
             return done("the destination was deleted".into());
         };
         let dest = &record.destination;

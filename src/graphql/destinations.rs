@@ -147,7 +147,7 @@ impl DestinationQuery {
     )]
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::list(&s.db)
+        Ok(store::destinations::list(&s.db, &s.cipher)
             .await
             .gql()?
             .into_iter()
@@ -162,7 +162,10 @@ impl DestinationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::get(&s.db, &id).await.gql()?.map(shown))
+        Ok(store::destinations::get(&s.db, &s.cipher, &id)
+            .await
+            .gql()?
+            .map(shown))
     }
 }
 
@@ -180,6 +183,7 @@ impl DestinationMutation {
         let s = ctx.data::<Services>()?;
         let saved = service::destinations::save(
             &s.db,
+            &s.cipher,
             s.dispatcher.outbound().policy(),
             input.into_draft(None),
             &actor(ctx)?,
@@ -204,6 +208,7 @@ impl DestinationMutation {
             .gql()?;
         let saved = service::destinations::save(
             &s.db,
+            &s.cipher,
             s.dispatcher.outbound().policy(),
             input.into_draft(Some(id)),
             &actor(ctx)?,

@@ -123,7 +123,7 @@ impl OverrideMutation {
             tags: input.tags,
         };
         Ok(DetectionOverride(
-            service::overrides::put(&s.db, value, &actor(ctx)?)
+            service::overrides::put(&s.db, &s.cipher, value, &actor(ctx)?)
                 .await
                 .gql()?,
         ))

@@ -1,5 +1,6 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
+use crate::crypto::Cipher;
 use crate::dispatch::AttemptReport;
 use crate::domain::{
     time::now_ms, Alert, AlertStatus, AlertType, DeliveryKind, DeliveryStatus, Severity,
@@ -152,20 +153,21 @@ pub fn is_pull(output_type: &str) -> bool {
 }
 
 /// The routing decision for an alert, read from the current configuration.
-async fn decide<C: ConnectionTrait>(c: &C, a: &NewAlert) -> AppResult<Decided> {
+async fn decide<C: ConnectionTrait>(c: &C, cipher: &Cipher, a: &NewAlert) -> AppResult<Decided> {
     let detection = store::overrides::get(c, a.detection_id.trim())
         .await?
         .map(|r| r.value);
-    route_with(c, a, detection).await
+    route_with(c, cipher, a, detection).await
 }
 
 /// The routing decision for an alert whose detection override is already loaded.
 async fn route_with<C: ConnectionTrait>(
     c: &C,
+    cipher: &Cipher,
     a: &NewAlert,
     detection: Option<crate::domain::DetectionOverride>,
 ) -> AppResult<Decided> {
-    let destinations: Vec<_> = store::destinations::list(c)
+    let destinations: Vec<_> = store::destinations::list(c, cipher)
         .await?
         .into_iter()
         .map(|r| r.destination)
@@ -189,7 +191,7 @@ async fn route_with<C: ConnectionTrait>(
 /// Routing dry-run: where would this alert go? Writes nothing.
 pub async fn route_preview(s: &Services, a: &NewAlert) -> AppResult<RoutingDecision> {
     validate(a)?;
-    Ok(decide(&s.db, a).await?.decision)
+    Ok(decide(&s.db, &s.cipher, a).await?.decision)
 }
 
 /// Ingest a detection match: join an open alert with the same dedup key within the
@@ -263,7 +265,7 @@ async fn ingest(
         existing.updated_at = now;
         return Ok(existing);
     }
-    let decided = route_with(&txn, &a, detection).await?;
+    let decided = route_with(&txn, &s.cipher, &a, detection).await?;
     let mut alert = build_alert(
         &a,
         decided.decision.clone(),
@@ -348,7 +350,7 @@ fn build_alert(
 /// configuration, without storing anything (previews).
 pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
     validate(a)?;
-    let decided = decide(&s.db, a).await?;
+    let decided = decide(&s.db, &s.cipher, a).await?;
     let mut alert = build_alert(
         a,
         decided.decision,
@@ -409,7 +411,7 @@ pub async fn set_status(
             .collect();
         let mut rows = Vec::new();
         let sent = deliveries::for_alerts(&txn, &closing).await?;
-        let dests = store::destinations::list(&txn).await?;
+        let dests = store::destinations::list(&txn, &s.cipher).await?;
         for d in &sent {
             let kind = DeliveryKind::parse(&d.kind);
             if !matches!(kind, Some(DeliveryKind::Routed | DeliveryKind::Resend)) {
@@ -483,7 +485,7 @@ async fn destinations_by_id(
     if ids.is_empty() {
         return Err(bad_input("outputIds must not be empty"));
     }
-    let found = store::destinations::get_many(&s.db, ids).await?;
+    let found = store::destinations::get_many(&s.db, &s.cipher, ids).await?;
     let unknown: Vec<&String> = ids
         .iter()
         .filter(|id| !found.iter().any(|d| &d.destination.id == *id))

@@ -10,7 +10,7 @@ async fn polling_destination(
     s: &Services,
     output_id: &str,
 ) -> AppResult<store::destinations::DestinationRecord> {
-    let d = store::destinations::get(&s.db, output_id)
+    let d = store::destinations::get(&s.db, &s.cipher, output_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {output_id}")))?;
     if !super::alerts::is_pull(&d.destination.output_type) {
@@ -76,7 +76,10 @@ pub async fn acknowledge(s: &Services, output_id: &str, ids: &[String]) -> AppRe
 
 /// Re-queue the FAILED deliveries of a destination (since a time); how many.
 pub async fn retry_failed(s: &Services, output_id: &str, since: Option<i64>) -> AppResult<u64> {
-    if store::destinations::get(&s.db, output_id).await?.is_none() {
+    if store::destinations::get(&s.db, &s.cipher, output_id)
+        .await?
+        .is_none()
+    {
         return Err(AppError::NotFound(format!(
             "no destination with outputId {output_id}"
         )));

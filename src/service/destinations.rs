@@ -1,4 +1,5 @@
 //! Adding, updating and deleting destinations.
+use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets, Integration};
 use crate::domain::{time::now_ms, AlertType, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
@@ -30,8 +31,10 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
 }
 
 /// A submitted config as it would be stored: secrets left empty (or sent back masked)
-/// keep `old`'s values when it is of the same type; then the type validates it.
-/// Returns the type's integration with the config.
+/// keep `old`'s values when it is of the same type — unless a field deciding where the
+/// destination sends changed, which requires every stored secret to be entered again
+/// (a stored secret never follows a destination to a new host); then the type
+/// validates it. Returns the type's integration with the config.
 pub fn prepared_config(
     output_type: &str,
     mut config: serde_json::Value,
@@ -40,16 +43,46 @@ pub fn prepared_config(
     let kind = integration(output_type)
         .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
     if let Some(old) = old.filter(|o| o.output_type == output_type) {
-        secrets::keep_unchanged(&mut config, &old.config, kind.secret_paths());
+        let carried = secrets::keep_unchanged(&mut config, &old.config, kind.secret_paths());
+        let moved = changed_targets(&config, &old.config, kind.target_paths());
+        if !moved.is_empty() && !carried.is_empty() {
+            return Err(bad_input(format!(
+                "changing {} requires re-entering the secrets: {}",
+                moved.join(", "),
+                carried.join(", ")
+            )));
+        }
     }
     kind.validate(&config)
         .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
     Ok((kind, config))
 }
 
+/// The target fields (plain top-level fields) whose values differ between two configs,
+/// compared as trimmed text; a missing or null field counts as empty.
+fn changed_targets(
+    new: &serde_json::Value,
+    old: &serde_json::Value,
+    paths: &[&str],
+) -> Vec<String> {
+    fn text(config: &serde_json::Value, field: &str) -> String {
+        match config.get(field) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.trim().to_string(),
+            Some(v) => v.to_string(),
+        }
+    }
+    paths
+        .iter()
+        .filter(|p| text(new, p) != text(old, p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
 /// Create (no `output_id`) or update a destination; nothing is written on error.
 pub async fn save(
     db: &DatabaseConnection,
+    cipher: &Cipher,
     policy: &OutboundPolicy,
     draft: DestinationDraft,
     by: &str,
@@ -98,7 +131,7 @@ pub async fn save(
     let now = now_ms();
     let existing = match &draft.output_id {
         Some(id) => Some(
-            store::destinations::get(&txn, id)
+            store::destinations::get(&txn, cipher, id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {id}")))?,
         ),
@@ -110,7 +143,7 @@ pub async fn save(
         existing.as_ref().map(|e| &e.destination),
     )?;
     crate::destinations::check_targets(kind, &config, policy).map_err(bad_input)?;
-    if let Some(holder) = store::destinations::find_by_name(&txn, &name).await? {
+    if let Some(holder) = store::destinations::find_by_name(&txn, cipher, &name).await? {
         if existing
             .as_ref()
             .is_none_or(|e| e.destination.id != holder.destination.id)
@@ -145,9 +178,9 @@ pub async fn save(
         last_modified_at: now,
     };
     if existing.is_some() {
-        store::destinations::update(&txn, &record).await?;
+        store::destinations::update(&txn, cipher, &record).await?;
     } else {
-        store::destinations::insert(&txn, &record).await?;
+        store::destinations::insert(&txn, cipher, &record).await?;
     }
     txn.commit().await?;
     Ok(record)
@@ -173,4 +206,134 @@ pub fn redacted(mut r: DestinationRecord) -> DestinationRecord {
         r.destination.config = secrets::redact(&r.destination.config, kind.secret_paths());
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored(output_type: &str, config: serde_json::Value) -> Destination {
+        Destination {
+            id: "d1".into(),
+            display_name: "D".into(),
+            output_type: output_type.into(),
+            config,
+            default_for_severity: vec![],
+            alert_types: None,
+            log_types: vec![],
+        }
+    }
+
+    fn err(r: AppResult<(&'static dyn Integration, serde_json::Value)>) -> String {
+        match r {
+            Err(AppError::BadInput(m)) => m,
+            Err(e) => panic!("expected BAD_USER_INPUT, got {e:?}"),
+            Ok((_, c)) => panic!("expected an error, got {c}"),
+        }
+    }
+
+    #[test]
+    fn a_changed_target_needs_the_secrets_again() {
+        let old = stored(
+            "pagerduty",
+            json!({"integrationKey": "0123456789abcdef0123456789abcdef", "apiUrl": "https://events.pagerduty.com"}),
+        );
+        for key in ["", secrets::MASK] {
+            let m = err(prepared_config(
+                "pagerduty",
+                json!({"integrationKey": key, "apiUrl": "https://evil.example"}),
+                Some(&old),
+            ));
+            assert_eq!(
+                m,
+                "changing apiUrl requires re-entering the secrets: integrationKey"
+            );
+        }
+        let (_, c) = prepared_config(
+            "pagerduty",
+            json!({"integrationKey": "fedcba9876543210fedcba9876543210", "apiUrl": "https://evil.example"}),
+            Some(&old),
+        )
+        .unwrap();
+        assert_eq!(c["integrationKey"], "fedcba9876543210fedcba9876543210");
+        // Same target (whitespace aside): the stored secret is kept.
+        let (_, c) = prepared_config(
+            "pagerduty",
+            json!({"integrationKey": "", "apiUrl": " https://events.pagerduty.com "}),
+            Some(&old),
+        )
+        .unwrap();
+        assert_eq!(c["integrationKey"], "0123456789abcdef0123456789abcdef");
+        // A new destination type starts from scratch: nothing is carried.
+        assert!(prepared_config(
+            "pagerduty",
+            json!({"integrationKey": "", "apiUrl": "https://x.example"}),
+            Some(&stored(
+                "slack",
+                json!({"webhookURL": "https://hooks.slack.com/x"})
+            )),
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_missing_optional_target_counts_as_empty() {
+        let old = stored(
+            "pagerduty",
+            json!({"integrationKey": "0123456789abcdef0123456789abcdef"}),
+        );
+        let (_, c) = prepared_config(
+            "pagerduty",
+            json!({"integrationKey": "", "apiUrl": null}),
+            Some(&old),
+        )
+        .unwrap();
+        assert_eq!(c["integrationKey"], "0123456789abcdef0123456789abcdef");
+        let m = err(prepared_config(
+            "pagerduty",
+            json!({"integrationKey": "", "apiUrl": "https://evil.example"}),
+            Some(&old),
+        ));
+        assert!(m.contains("integrationKey"), "{m}");
+    }
+
+    #[test]
+    fn a_new_webhook_url_is_itself_re_entered_but_other_secrets_are_not() {
+        let old = stored(
+            "customwebhook",
+            json!({"webhookURL": "https://a.example/hook",
+                   "headers": [{"key": "X-Token", "value": "t-secret"}, {"key": "X-Empty", "value": ""}],
+                   "signingSecret": "whsec_c2VjcmV0LXNpZ25pbmcta2V5LW9mLTMyLWJ5dGVzISE="}),
+        );
+        let m = err(prepared_config(
+            "customwebhook",
+            json!({"webhookURL": "https://b.example/hook",
+                   "headers": [{"key": "X-Token", "value": secrets::MASK}, {"key": "X-Empty", "value": ""}],
+                   "signingSecret": ""}),
+            Some(&old),
+        ));
+        assert_eq!(
+            m,
+            "changing webhookURL requires re-entering the secrets: headers[X-Token].value, signingSecret"
+        );
+        let (_, c) = prepared_config(
+            "customwebhook",
+            json!({"webhookURL": "https://b.example/hook",
+                   "headers": [{"key": "X-Token", "value": "t-new"}, {"key": "X-Empty", "value": ""}],
+                   "signingSecret": "whsec_bmV3LXNpZ25pbmcta2V5LXZhbHVlLTMyLWJ5dGVzISE="}),
+            Some(&old),
+        )
+        .unwrap();
+        assert_eq!(c["headers"][0]["value"], "t-new");
+        // The URL sent back masked is the stored URL: nothing moved, everything kept.
+        let (_, c) = prepared_config(
+            "customwebhook",
+            json!({"webhookURL": secrets::MASK, "headers": [{"key": "X-Token", "value": ""}], "signingSecret": secrets::MASK}),
+            Some(&old),
+        )
+        .unwrap();
+        assert_eq!(c["webhookURL"], "https://a.example/hook");
+        assert_eq!(c["headers"][0]["value"], "t-secret");
+    }
 }

@@ -14,6 +14,8 @@ use sea_orm::DatabaseConnection;
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
+    /// Seals and opens destination secrets at rest (passed to `store::destinations`).
+    pub cipher: crate::crypto::Cipher,
     pub dispatcher: Dispatcher,
     pub tokens: Tokens,
     /// Whether database writes currently succeed (read by `/healthz`).

@@ -11,6 +11,7 @@ pub const MAX_DEDUP_PERIOD_MINUTES: i32 = 7 * 24 * 60;
 /// ids; an unknown destination is rejected.
 pub async fn put(
     db: &DatabaseConnection,
+    cipher: &crate::crypto::Cipher,
     mut value: DetectionOverride,
     by: &str,
 ) -> AppResult<OverrideRecord> {
@@ -36,7 +37,7 @@ pub async fn put(
             }
             vec![SKIP.to_string()]
         } else {
-            let all: Vec<_> = store::destinations::list(&txn)
+            let all: Vec<_> = store::destinations::list(&txn, cipher)
                 .await?
                 .into_iter()
                 .map(|r| r.destination)

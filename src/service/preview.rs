@@ -31,7 +31,7 @@ pub struct PreviewRequest {
 pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
     let stored = match req.output_id.as_deref() {
         Some(id) => Some(
-            store::destinations::get(&s.db, id)
+            store::destinations::get(&s.db, &s.cipher, id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {id}")))?,
         ),

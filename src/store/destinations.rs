@@ -1,8 +1,13 @@
-//! Destinations table.
+//! Destinations table. The secret fields of each config (the type's `secret_paths`)
+//! are sealed with the [`Cipher`] on the way in and opened on the way out, here and
+//! nowhere else: the rest of the code sees plain values.
 use super::entities::destination::{self, Column, Entity};
 use super::{from_json, to_json};
+use crate::crypto::Cipher;
+use crate::destinations::{integration, secrets};
 use crate::domain::{AlertType, Destination, Severity};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::Value;
 
 /// Per-destination send limits (`None` = the type's default).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -21,15 +26,89 @@ pub struct DestinationRecord {
     pub last_modified_at: i64,
 }
 
-fn to_record(m: destination::Model) -> DestinationRecord {
+/// What a sealed secret is bound to: its destination and field.
+fn context(id: &str, path: &str, key: Option<&str>) -> String {
+    format!("destination/{id}/{}", secrets::slot_name(path, key))
+}
+
+/// Apply `f` to every set secret of a stored config: `f(value, context)` returns the
+/// replacement (`None` keeps it). Returns whether anything changed.
+pub(crate) fn map_secrets(
+    id: &str,
+    output_type: &str,
+    config: &mut Value,
+    mut f: impl FnMut(&str, &str) -> Result<Option<String>, DbErr>,
+) -> Result<bool, DbErr> {
+    let Some(kind) = integration(output_type) else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    let mut err = None;
+    for path in kind.secret_paths() {
+        secrets::for_each_slot(config, &[path], |slot, key| {
+            let Some(v) = slot.as_str().filter(|v| !v.is_empty()) else {
+                return;
+            };
+            if err.is_some() {
+                return;
+            }
+            match f(v, &context(id, path, key)) {
+                Ok(Some(new)) => {
+                    *slot = Value::String(new);
+                    changed = true;
+                }
+                Ok(None) => {}
+                Err(e) => err = Some(e),
+            }
+        });
+    }
+    match err {
+        Some(e) => Err(e),
+        None => Ok(changed),
+    }
+}
+
+/// The error for a secret that does not open: names the destination, never empty.
+pub(crate) fn undecryptable(id: &str, ctx: &str, e: crate::crypto::DecryptError) -> DbErr {
+    let field = ctx.rsplit_once(&format!("{id}/")).map_or(ctx, |(_, f)| f);
+    DbErr::Custom(format!(
+        "destination {id}: the secret {field} cannot be decrypted: {e} \
+         (is HERALD_ENCRYPTION_KEY / the key file the one it was encrypted with?)"
+    ))
+}
+
+fn open_secrets(id: &str, output_type: &str, config: &mut Value, c: &Cipher) -> Result<(), DbErr> {
+    map_secrets(id, output_type, config, |v, ctx| {
+        if Cipher::is_sealed(v) {
+            c.decrypt(v, ctx)
+                .map(Some)
+                .map_err(|e| undecryptable(id, ctx, e))
+        } else {
+            Ok(None)
+        }
+    })?;
+    Ok(())
+}
+
+fn seal_secrets(d: &Destination, c: &Cipher) -> Value {
+    let mut config = d.config.clone();
+    let _ = map_secrets(&d.id, &d.output_type, &mut config, |v, ctx| {
+        Ok(Some(c.encrypt(v, ctx)))
+    });
+    config
+}
+
+fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbErr> {
     let severities: Vec<String> = from_json(&m.default_for_severity);
     let alert_types: Option<Vec<String>> = m.alert_types.as_deref().map(from_json);
-    DestinationRecord {
+    let mut config: Value = serde_json::from_str(&m.config).unwrap_or_default();
+    open_secrets(&m.id, &m.output_type, &mut config, c)?;
+    Ok(DestinationRecord {
         destination: Destination {
             id: m.id,
             display_name: m.display_name,
             output_type: m.output_type,
-            config: serde_json::from_str(&m.config).unwrap_or_default(),
+            config,
             default_for_severity: severities
                 .iter()
                 .filter_map(|s| Severity::parse(s))
@@ -46,17 +125,17 @@ fn to_record(m: destination::Model) -> DestinationRecord {
         created_at: m.created_at,
         last_modified_by: m.last_modified_by,
         last_modified_at: m.last_modified_at,
-    }
+    })
 }
 
-fn to_active(r: &DestinationRecord) -> destination::ActiveModel {
+fn to_active(r: &DestinationRecord, c: &Cipher) -> destination::ActiveModel {
     let d = &r.destination;
     destination::ActiveModel {
         id: Set(d.id.clone()),
         display_name: Set(d.display_name.clone()),
         display_name_key: Set(name_key(&d.display_name)),
         output_type: Set(d.output_type.clone()),
-        config: Set(d.config.to_string()),
+        config: Set(seal_secrets(d, c).to_string()),
         default_for_severity: Set(to_json(
             &d.default_for_severity
                 .iter()
@@ -79,53 +158,102 @@ fn to_active(r: &DestinationRecord) -> destination::ActiveModel {
 
 pub use crate::domain::name_key;
 
-pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<DestinationRecord>, DbErr> {
-    Ok(Entity::find()
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    cipher: &Cipher,
+) -> Result<Vec<DestinationRecord>, DbErr> {
+    Entity::find()
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .all(db)
         .await?
         .into_iter()
-        .map(to_record)
-        .collect())
+        .map(|m| to_record(m, cipher))
+        .collect()
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<DestinationRecord>, DbErr> {
-    Ok(Entity::find_by_id(id).one(db).await?.map(to_record))
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    cipher: &Cipher,
+    id: &str,
+) -> Result<Option<DestinationRecord>, DbErr> {
+    Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|m| to_record(m, cipher))
+        .transpose()
 }
 
 pub async fn get_many<C: ConnectionTrait>(
     db: &C,
+    cipher: &Cipher,
     ids: &[String],
 ) -> Result<Vec<DestinationRecord>, DbErr> {
-    Ok(Entity::find()
+    Entity::find()
         .filter(Column::Id.is_in(ids.iter().cloned()))
         .all(db)
         .await?
         .into_iter()
-        .map(to_record)
-        .collect())
+        .map(|m| to_record(m, cipher))
+        .collect()
 }
 
 /// The destination holding a display name (case-insensitive), if any.
 pub async fn find_by_name<C: ConnectionTrait>(
     db: &C,
+    cipher: &Cipher,
     name: &str,
 ) -> Result<Option<DestinationRecord>, DbErr> {
-    Ok(Entity::find()
+    Entity::find()
         .filter(Column::DisplayNameKey.eq(name_key(name)))
         .one(db)
         .await?
-        .map(to_record))
+        .map(|m| to_record(m, cipher))
+        .transpose()
 }
 
-pub async fn insert<C: ConnectionTrait>(db: &C, r: &DestinationRecord) -> Result<(), DbErr> {
-    Entity::insert(to_active(r)).exec(db).await?;
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    cipher: &Cipher,
+    r: &DestinationRecord,
+) -> Result<(), DbErr> {
+    Entity::insert(to_active(r, cipher)).exec(db).await?;
     Ok(())
 }
 
-pub async fn update<C: ConnectionTrait>(db: &C, r: &DestinationRecord) -> Result<(), DbErr> {
-    Entity::update(to_active(r)).exec(db).await?;
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    cipher: &Cipher,
+    r: &DestinationRecord,
+) -> Result<(), DbErr> {
+    Entity::update(to_active(r, cipher)).exec(db).await?;
+    Ok(())
+}
+
+/// Every row as stored (secrets sealed): id, type and config text.
+pub(crate) async fn raw_configs<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    Ok(Entity::find()
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.output_type, m.config))
+        .collect())
+}
+
+/// Overwrite the stored config text of one row (already sealed).
+pub(crate) async fn set_raw_config<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    config: String,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Config, sea_orm::sea_query::Expr::value(config))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

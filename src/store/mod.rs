@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod entities;
 pub mod overrides;
+pub mod secrets;
 pub mod settings;
 pub mod tokens;
 
@@ -180,6 +181,63 @@ pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     lock(&txn, LOCK_HEALTH).await?;
     txn.commit().await
+}
+
+/// Connect as [`connect`] does, with the encryption key of `args` (see
+/// [`crate::crypto::resolve_key`]): checks it opens the secrets already stored and seals
+/// those still in clear. A key file is only written for a new key, once the database is
+/// known not to hold secrets sealed under another one.
+pub async fn open(
+    args: &crate::config::DbArgs,
+) -> anyhow::Result<(DatabaseConnection, crate::crypto::Cipher)> {
+    use crate::crypto::{self, KeySource};
+    use anyhow::Context;
+    let (key, source) = crypto::resolve_key(args)?;
+    let db = connect(&args.database_url).await?;
+    let hint = match &source {
+        KeySource::Configured => "the key in HERALD_ENCRYPTION_KEY".to_string(),
+        KeySource::File(p) => {
+            let pending = crypto::pending_key_file(p);
+            let mut h = format!("the key in {}", p.display());
+            if pending.exists() {
+                h.push_str(&format!(
+                    "; an interrupted `herald secrets rotate-key` left the new key in {}",
+                    pending.display()
+                ));
+            }
+            h
+        }
+        KeySource::NewFile(p) => format!(
+            "a new key: the key file {} does not exist (restore it, or set HERALD_ENCRYPTION_KEY)",
+            p.display()
+        ),
+        KeySource::Ephemeral => "a key for this process only".to_string(),
+    };
+    let mut cipher = key.cipher();
+    secrets::reseal(&db, &cipher, &cipher, secrets::Pass::Check)
+        .await
+        .with_context(|| format!("the stored secrets do not open with {hint}"))?;
+    if let KeySource::NewFile(path) = &source {
+        let written = crypto::write_key_file(path, &key)?;
+        if written != key {
+            cipher = written.cipher();
+        } else {
+            tracing::warn!(
+                key_file = %path.display(),
+                "generated the encryption key of destination secrets and the JWT secret into the key file: \
+                 back it up apart from the database (losing it loses the secrets), or set HERALD_ENCRYPTION_KEY"
+            );
+        }
+    }
+    let sealed = secrets::reseal(&db, &cipher, &cipher, secrets::Pass::SealPlaintext).await?;
+    if sealed != secrets::Resealed::default() {
+        tracing::info!(
+            destination_secrets = sealed.destination_secrets,
+            settings = sealed.settings,
+            "encrypted secrets that were stored in clear"
+        );
+    }
+    Ok((db, cipher))
 }
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
