@@ -31,10 +31,13 @@ pub enum Permission {
     #[graphql(name = "OrganizationAPITokenModify")]
     #[serde(rename = "OrganizationAPITokenModify")]
     OrganizationApiTokenModify,
+    /// Read the audit log of configuration changes.
+    #[graphql(name = "AuditLogRead")]
+    AuditLogRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::AlertRead,
         Permission::AlertModify,
         Permission::DestinationRead,
@@ -43,6 +46,7 @@ impl Permission {
         Permission::RuleModify,
         Permission::OrganizationApiTokenRead,
         Permission::OrganizationApiTokenModify,
+        Permission::AuditLogRead,
     ];
 
     pub fn name(self) -> String {

@@ -1,7 +1,7 @@
 //! Destinations: queries, mutations and types (named as in Panther's API).
 use super::destination_config::{DestinationConfig, DestinationConfigInput};
 use super::error::GqlResultExt;
-use super::guard::{actor, need};
+use super::guard::{need, principal};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
 use crate::domain::{AlertType, Severity};
@@ -168,7 +168,7 @@ impl DestinationMutation {
         input: DestinationInput,
     ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(None), &actor(ctx)?)
+        let saved = service::destinations::save(&s.db, input.into_draft(None), principal(ctx)?)
             .await
             .gql()?;
         Ok(shown(saved))
@@ -187,7 +187,7 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), &actor(ctx)?)
+        let saved = service::destinations::save(&s.db, input.into_draft(Some(id)), principal(ctx)?)
             .await
             .gql()?;
         Ok(shown(saved))
@@ -196,7 +196,7 @@ impl DestinationMutation {
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(&s.db, &id, &actor(ctx)?)
+        service::destinations::delete(&s.db, &id, principal(ctx)?)
             .await
             .gql()?;
         Ok(true)

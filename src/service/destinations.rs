@@ -1,6 +1,8 @@
 //! Adding, updating and deleting destinations.
+use super::audit;
+use crate::auth::Principal;
 use crate::destinations::{integration, secrets, Integration};
-use crate::domain::{time::now_ms, AlertType, Destination, Severity};
+use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::store::{self, destinations::DestinationRecord};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -50,8 +52,9 @@ pub fn prepared_config(
 pub async fn save(
     db: &DatabaseConnection,
     draft: DestinationDraft,
-    by: &str,
+    who: &Principal,
 ) -> AppResult<DestinationRecord> {
+    let by = who.name.as_str();
     let name = draft.display_name.trim().to_string();
     if name.is_empty() {
         return Err(bad_input("displayName must not be empty"));
@@ -146,20 +149,31 @@ pub async fn save(
     } else {
         store::destinations::insert(&txn, &record).await?;
     }
+    let action = match existing {
+        Some(_) => AuditAction::UpdateDestination,
+        None => AuditAction::CreateDestination,
+    };
+    let before = existing.as_ref().map(audit::destination);
+    let after = Some(audit::destination(&record));
+    audit::record(&txn, who, action, &record.destination.id, before, after).await?;
     txn.commit().await?;
     Ok(record)
 }
 
 /// Delete a destination and remove it from every detection override naming it.
-pub async fn delete(db: &DatabaseConnection, id: &str, by: &str) -> AppResult<()> {
+pub async fn delete(db: &DatabaseConnection, id: &str, who: &Principal) -> AppResult<()> {
+    let by = who.name.as_str();
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_CONFIG).await?;
+    let before = store::destinations::get(&txn, id).await?;
     if !store::destinations::delete(&txn, id).await? {
         return Err(AppError::NotFound(format!(
             "no destination with outputId {id}"
         )));
     }
     store::overrides::remove_destination(&txn, id, by, now_ms()).await?;
+    let before = before.as_ref().map(audit::destination);
+    audit::record(&txn, who, AuditAction::DeleteDestination, id, before, None).await?;
     txn.commit().await?;
     Ok(())
 }
