@@ -3,8 +3,36 @@
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
+/// Rendering budget, so no template can hang a worker or fill memory: minijinja fuel
+/// (instructions) and the largest output. The defaults of `HERALD_TEMPLATE_FUEL` and
+/// `HERALD_TEMPLATE_MAX_BYTES`.
+pub const FUEL: u64 = 200_000;
+pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+
+/// Collects output and refuses to grow past a limit.
+struct Limited {
+    buf: Vec<u8>,
+    limit: usize,
+    exceeded: bool,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.limit {
+            self.exceeded = true;
+            return Err(std::io::Error::other("template output too large"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     // Printing or iterating an undefined value is an error, `{% if x.missing %}` is not.
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_keep_trailing_newline(true);
@@ -44,8 +72,24 @@ pub fn render(field: &str, source: &str, payload: &Value) -> Result<String, Stri
     let tmpl = env
         .template_from_str(source)
         .map_err(|e| describe(field, "syntax error", &e))?;
-    tmpl.render(minijinja::Value::from_serialize(payload))
-        .map_err(|e| describe(field, "render error", &e))
+    let mut out = Limited {
+        buf: Vec::new(),
+        limit: MAX_OUTPUT_BYTES,
+        exceeded: false,
+    };
+    let rendered = tmpl
+        .render_captured_to(minijinja::Value::from_serialize(payload), &mut out)
+        .map(drop);
+    match rendered {
+        Ok(()) => Ok(String::from_utf8_lossy(&out.buf).into_owned()),
+        Err(_) if out.exceeded => Err(format!(
+            "{field}: render error: the output is larger than {MAX_OUTPUT_BYTES} bytes"
+        )),
+        Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(format!(
+            "{field}: render error: the template does too much work (more than {FUEL} steps)"
+        )),
+        Err(e) => Err(describe(field, "render error", &e)),
+    }
 }
 
 /// Render an optional template: `None` when unset.
@@ -98,6 +142,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("render error"), "{e}");
+    }
+
+    #[test]
+    fn rendering_is_bounded_in_work_and_output() {
+        let p = json!({"title": "x".repeat(100)});
+        let e = render(
+            "t",
+            "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}",
+            &p,
+        )
+        .unwrap_err();
+        assert!(e.contains("too much work"), "{e}");
+        let e = render("t", "{% for a in range(5000) %}{{ title }}{% endfor %}", &p).unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
     }
 
     #[test]
