@@ -535,7 +535,69 @@ async fn audit_log_is_guarded_filtered_and_paged(db: TestDb) {
     s.stop().await;
 }
 
+/// `herald token create|revoke` are audited as `herald-cli`.
+async fn command_line_token_changes_are_recorded(db: TestDb) {
+    let args = common::test_args(&db);
+    let cli = |a: &'static [&'static str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(a)
+            .env("HERALD_DATABASE_URL", &db.url)
+            .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
+            .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+            .env("HERALD_LOG", "warn")
+            .output()
+    };
+    let out = cli(&[
+        "token",
+        "create",
+        "--name",
+        "cli-made",
+        "--permission",
+        "AlertRead",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let s = TestServer::start(&db).await;
+    let list = entries(&s, json!({"actorId": "herald-cli"})).await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["action"], "CREATE_API_TOKEN");
+    assert_eq!(list[0]["actor"]["name"], "herald-cli");
+    assert_eq!(doc(&list[0]["after"])["name"], "cli-made");
+    assert!(!serde_json::to_string(&list).unwrap().contains(&value));
+    let id = list[0]["targetId"].as_str().unwrap().to_string();
+    s.stop().await;
+
+    let revoke = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["token", "revoke", &id])
+        .env("HERALD_DATABASE_URL", &db.url)
+        .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
+        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    let s = TestServer::start(&db).await;
+    let list = entries(&s, json!({"actorId": "herald-cli"})).await;
+    assert_eq!(list.len(), 2, "{list:#?}");
+    assert_eq!(list[0]["action"], "DELETE_API_TOKEN");
+    assert_eq!(list[0]["targetId"], id.as_str());
+    assert_eq!(doc(&list[0]["before"])["name"], "cli-made");
+    s.stop().await;
+}
+
 on_both!(
+    command_line_token_changes_are_recorded,
     every_change_is_recorded_once,
     failed_changes_record_nothing,
     audit_log_is_guarded_filtered_and_paged,
