@@ -32,6 +32,8 @@ fn config(default: u32) -> Config {
         cases: cases(default),
         // Shrinking a hang would take forever; failures are reported as found.
         max_shrink_time: 10_000,
+        // A failure prints its input; nothing is written next to the sources.
+        failure_persistence: None,
         ..Config::default()
     }
 }

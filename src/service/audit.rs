@@ -206,3 +206,32 @@ pub async fn record_committed<C: ConnectionTrait>(
         tracing::error!(error = %e, action = %action, target = %target_id, "could not record an audit log entry");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destination_secrets_are_masked_and_unknown_types_keep_no_config() {
+        let v = json!({"outputType": "customwebhook", "outputConfig": {
+            "webhookURL": "https://h.example/secret-path",
+            "headers": [{"key": "Authorization", "value": "Bearer s3cret"}],
+            "signingSecret": "whsec_abc",
+        }});
+        let out = sanitized(AuditTargetType::Destination, v).to_string();
+        for secret in ["secret-path", "s3cret", "whsec_abc"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("Authorization"), "{out}");
+        let v = json!({"outputType": "nosuchtype", "outputConfig": {"token": "t0ken"}});
+        let out = sanitized(AuditTargetType::Destination, v);
+        assert_eq!(out["outputConfig"], secrets::MASK);
+    }
+
+    #[test]
+    fn token_snapshots_never_carry_a_value() {
+        let v = json!({"id": "t", "name": "n", "value": "eyJ...", "currentJti": "j"});
+        let out = sanitized(AuditTargetType::ApiToken, v);
+        assert_eq!(out, json!({"id": "t", "name": "n"}));
+    }
+}
