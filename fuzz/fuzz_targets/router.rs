@@ -6,10 +6,18 @@ use herald::routing::{route, RoutingInput};
 use libfuzzer_sys::fuzz_target;
 
 type Dest = (String, String, Vec<u8>, Option<Vec<u8>>, Vec<String>);
-type Input = (Vec<Dest>, Option<Vec<String>>, Option<Vec<String>>, [u8; 4], Option<String>);
+type Input = (
+    Vec<Dest>,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    [u8; 4],
+    Option<String>,
+);
 
 fn sev(b: u8) -> Option<Severity> {
-    Severity::ALL.get(b as usize % (Severity::ALL.len() + 1)).copied()
+    Severity::ALL
+        .get(b as usize % (Severity::ALL.len() + 1))
+        .copied()
 }
 
 fuzz_target!(|input: Input| {
@@ -17,7 +25,8 @@ fuzz_target!(|input: Input| {
     let mut dests: Vec<Destination> = Vec::new();
     for (id, name, sevs, types, logs) in rows.into_iter().take(16) {
         let taken = dests.iter().any(|d| {
-            d.id == id || herald::domain::name_key(&d.display_name) == herald::domain::name_key(&name)
+            d.id == id
+                || herald::domain::name_key(&d.display_name) == herald::domain::name_key(&name)
         });
         if taken {
             continue;
@@ -55,7 +64,10 @@ fuzz_target!(|input: Input| {
         assert!(dests.iter().any(|x| x.id == r.output_id));
         assert!(seen.insert(r.output_id.clone()));
     }
-    if generated.as_ref().is_some_and(|g| g.is_empty() || g.iter().any(|n| n == SKIP)) {
+    if generated
+        .as_ref()
+        .is_some_and(|g| g.is_empty() || g.iter().any(|n| n == SKIP))
+    {
         assert_eq!(d.step, RoutingStep::Skipped);
         assert!(d.destinations.is_empty());
     }
