@@ -596,7 +596,51 @@ async fn command_line_token_changes_are_recorded(db: TestDb) {
     s.stop().await;
 }
 
+/// Tokens that held every permission before `AuditLogRead` existed get it on upgrade.
+async fn every_permission_tokens_get_audit_log_read_on_upgrade(db: TestDb) {
+    use migration::{Migrator, MigratorTrait};
+    let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+    // The schema as it was before the permission (the first two migrations).
+    Migrator::up(&conn, Some(2)).await.unwrap();
+    let old_all = r#"["AlertRead","AlertModify","DestinationRead","DestinationModify","RuleRead","RuleModify","OrganizationAPITokenRead","OrganizationAPITokenModify"]"#;
+    for (id, perms) in [("old-admin", old_all), ("old-reader", r#"["AlertRead"]"#)] {
+        herald::store::tokens::insert(
+            &conn,
+            herald::store::tokens::TokenRow {
+                id: id.into(),
+                name: id.into(),
+                current_jti: "j".into(),
+                permissions: perms.into(),
+                allowed_cidrs: "[]".into(),
+                created_at: 1,
+                created_by: "tests".into(),
+                expires_at: None,
+                last_used_at: None,
+                rotated_at: None,
+                revoked_at: None,
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let s = TestServer::start(&db).await;
+    let tokens = &s.services().tokens;
+    let perms = |id: &'static str| async move {
+        herald::auth::permissions_of(&tokens.get(id).await.unwrap().unwrap())
+    };
+    assert_eq!(perms("old-admin").await, Permission::ALL.to_vec());
+    assert_eq!(perms("old-reader").await, vec![Permission::AlertRead]);
+    // The upgraded token reads the audit log.
+    let admin = tokens.rotate("old-admin").await.unwrap().value;
+    ok_as(&s, &admin, &q_audit(), json!({})).await;
+    s.stop().await;
+}
+
 on_both!(
+    every_permission_tokens_get_audit_log_read_on_upgrade,
     command_line_token_changes_are_recorded,
     every_change_is_recorded_once,
     failed_changes_record_nothing,
