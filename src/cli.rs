@@ -3,12 +3,24 @@
 use crate::auth::{parse_duration_ms, Permission, Tokens};
 use crate::config::{DbArgs, SecretsCommand, TokenCommand};
 use crate::domain::time::{now_ms, to_rfc3339};
+use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken};
+use crate::service::audit;
 use anyhow::{bail, Context};
 
 async fn tokens(db: &DbArgs) -> anyhow::Result<Tokens> {
-    let (conn, cipher) = crate::store::open(db).await?;
-    Tokens::new(conn, &cipher, db.jwt_secret.as_deref()).await
+    Ok(tokens_and_db(db).await?.0)
 }
+
+async fn tokens_and_db(db: &DbArgs) -> anyhow::Result<(Tokens, sea_orm::DatabaseConnection)> {
+    let (conn, cipher) = crate::store::open(db).await?;
+    Ok((
+        Tokens::new(conn.clone(), &cipher, db.jwt_secret.as_deref()).await?,
+        conn,
+    ))
+}
+
+/// Token changes made here are audited as the command line's, not a token's.
+const CLI_ACTOR: &str = "herald-cli";
 
 pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
@@ -49,11 +61,22 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let issued = tokens(&db)
-                .await?
-                .create(&name, &perms, expires_at, &cidrs, "herald-cli")
+            let (tokens, conn) = tokens_and_db(&db).await?;
+            let issued = tokens
+                .create(&name, &perms, expires_at, &cidrs, CLI_ACTOR)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let after = Some(audit::api_token(&issued.row));
+            audit::record_as(
+                &conn,
+                CLI_ACTOR,
+                CLI_ACTOR,
+                CreateApiToken,
+                &issued.row.id,
+                None,
+                after,
+            )
+            .await?;
             println!("{}", issued.value);
         }
         TokenCommand::List { db } => {
@@ -76,14 +99,26 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { db, id } => {
-            if !tokens(&db)
-                .await?
+            let (tokens, conn) = tokens_and_db(&db).await?;
+            let before = tokens.get(&id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if !tokens
                 .revoke(&id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
                 bail!("no active token with id {id}");
             }
+            let before = before.as_ref().map(audit::api_token);
+            audit::record_as(
+                &conn,
+                CLI_ACTOR,
+                CLI_ACTOR,
+                DeleteApiToken,
+                &id,
+                before,
+                None,
+            )
+            .await?;
             eprintln!("revoked {id}");
         }
     }

@@ -1093,6 +1093,12 @@ const MATRIX: &[Op] = &[
         r#"deleteAPIToken(id: "matrix-missing")"#,
         OrganizationApiTokenModify,
     ),
+    // Audit log
+    op(
+        "auditLog",
+        "auditLog(input: {pageSize: 1}) { entries { id } }",
+        AuditLogRead,
+    ),
 ];
 
 /// Field names of `Query` and `Mutation` in the exported SDL.

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial;
 mod m20261126_000001_hardening;
+mod m20261126_000010_audit_log_read;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261126_000001_hardening::Migration),
+            Box::new(m20261126_000010_audit_log_read::Migration),
         ]
     }
 }

@@ -35,10 +35,13 @@ pub enum Permission {
     /// is not enough, since a lease hides the deliveries from the real poller.
     #[graphql(name = "DeliveryPoll")]
     DeliveryPoll,
+    /// Read the audit log of configuration changes.
+    #[graphql(name = "AuditLogRead")]
+    AuditLogRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::AlertRead,
         Permission::AlertModify,
         Permission::DestinationRead,
@@ -48,6 +51,7 @@ impl Permission {
         Permission::OrganizationApiTokenRead,
         Permission::OrganizationApiTokenModify,
         Permission::DeliveryPoll,
+        Permission::AuditLogRead,
     ];
 
     pub fn name(self) -> String {

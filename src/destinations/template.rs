@@ -239,6 +239,27 @@ mod tests {
     }
 
     #[test]
+    fn rendering_is_bounded_in_work_and_output() {
+        let p = json!({"title": "x".repeat(100)});
+        let e = render(
+            "t",
+            "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}",
+            &p,
+            B,
+        )
+        .unwrap_err();
+        assert!(e.contains("exceeded its budget"), "{e}");
+        let e = render(
+            "t",
+            "{% for a in range(5000) %}{{ title }}{% endfor %}",
+            &p,
+            B,
+        )
+        .unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+    }
+
+    #[test]
     fn missing_values_fail_when_printed_but_not_in_tests() {
         let p = json!({"alertContext": {}});
         assert!(render("t", "{{ alertContext.missing }}", &p, B).is_err());

@@ -180,3 +180,56 @@ pub struct Alert {
     pub created_by: String,
     pub last_modified_by: String,
 }
+
+/// What an audit log entry records (see `service::audit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditAction {
+    CreateDestination,
+    UpdateDestination,
+    DeleteDestination,
+    CreateDetectionOverride,
+    UpdateDetectionOverride,
+    DeleteDetectionOverride,
+    CreateApiToken,
+    RotateApiToken,
+    DeleteApiToken,
+    RetryFailedDeliveries,
+}
+string_enum!(AuditAction {
+    CreateDestination => "CREATE_DESTINATION", UpdateDestination => "UPDATE_DESTINATION",
+    DeleteDestination => "DELETE_DESTINATION",
+    CreateDetectionOverride => "CREATE_DETECTION_OVERRIDE",
+    UpdateDetectionOverride => "UPDATE_DETECTION_OVERRIDE",
+    DeleteDetectionOverride => "DELETE_DETECTION_OVERRIDE",
+    CreateApiToken => "CREATE_API_TOKEN", RotateApiToken => "ROTATE_API_TOKEN",
+    DeleteApiToken => "DELETE_API_TOKEN", RetryFailedDeliveries => "RETRY_FAILED_DELIVERIES",
+});
+
+/// The kind of thing an audit log entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditTargetType {
+    Destination,
+    DetectionOverride,
+    ApiToken,
+}
+string_enum!(AuditTargetType {
+    Destination => "DESTINATION", DetectionOverride => "DETECTION_OVERRIDE", ApiToken => "API_TOKEN",
+});
+
+impl AuditAction {
+    /// What the action changes.
+    pub fn target_type(self) -> AuditTargetType {
+        use AuditAction::*;
+        match self {
+            CreateDestination | UpdateDestination | DeleteDestination | RetryFailedDeliveries => {
+                AuditTargetType::Destination
+            }
+            CreateDetectionOverride | UpdateDetectionOverride | DeleteDetectionOverride => {
+                AuditTargetType::DetectionOverride
+            }
+            CreateApiToken | RotateApiToken | DeleteApiToken => AuditTargetType::ApiToken,
+        }
+    }
+}

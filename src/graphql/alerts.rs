@@ -296,10 +296,10 @@ pub struct AlertEdge {
 
 #[derive(SimpleObject)]
 pub struct PageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
-    has_previous_page: bool,
-    start_cursor: Option<String>,
+    pub(super) has_next_page: bool,
+    pub(super) end_cursor: Option<String>,
+    pub(super) has_previous_page: bool,
+    pub(super) start_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]

@@ -1,6 +1,6 @@
 //! Delivery operations: polling destinations, replay, and destination health.
 use super::error::GqlResultExt;
-use super::guard::need;
+use super::guard::{need, principal};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
 use crate::service::{self, Services};
@@ -205,10 +205,13 @@ impl DeliveryMutation {
         input: RetryFailedDeliveriesInput,
     ) -> async_graphql::Result<i32> {
         let s = ctx.data::<Services>()?;
-        Ok(
-            service::deliveries::retry_failed(s, &input.output_id, input.since.map(|t| t.ms()))
-                .await
-                .gql()? as i32,
+        Ok(service::deliveries::retry_failed(
+            s,
+            &input.output_id,
+            input.since.map(|t| t.ms()),
+            principal(ctx)?,
         )
+        .await
+        .gql()? as i32)
     }
 }

@@ -1,7 +1,7 @@
 //! Destinations: queries, mutations and types (named as in Panther's API).
 use super::destination_config::{DestinationConfig, DestinationConfigInput};
 use super::error::GqlResultExt;
-use super::guard::{actor, need};
+use super::guard::{need, principal};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
 use crate::domain::{AlertType, Severity};
@@ -186,7 +186,7 @@ impl DestinationMutation {
             &s.cipher,
             s.dispatcher.outbound().policy(),
             input.into_draft(None),
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;
@@ -211,7 +211,7 @@ impl DestinationMutation {
             &s.cipher,
             s.dispatcher.outbound().policy(),
             input.into_draft(Some(id)),
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;
@@ -221,7 +221,7 @@ impl DestinationMutation {
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(&s.db, &id, &actor(ctx)?)
+        service::destinations::delete(&s.db, &s.cipher, &id, principal(ctx)?)
             .await
             .gql()?;
         Ok(true)

@@ -1,5 +1,6 @@
 //! The GraphQL schema: one Query/Mutation root per area, merged here.
 pub mod alerts;
+pub mod audit;
 pub mod deliveries;
 pub mod destination_config;
 pub mod destinations;
@@ -23,6 +24,7 @@ pub struct Query(
     deliveries::DeliveryQuery,
     tokens::TokenQuery,
     preview::PreviewQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]

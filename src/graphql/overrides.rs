@@ -1,6 +1,6 @@
 //! Detection overrides: the per-detection settings Panther keeps in detection metadata.
 use super::error::GqlResultExt;
-use super::guard::{actor, need};
+use super::guard::{need, principal};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
 use crate::domain::{DetectionOverride as Override, Severity};
@@ -123,7 +123,7 @@ impl OverrideMutation {
             tags: input.tags,
         };
         Ok(DetectionOverride(
-            service::overrides::put(&s.db, &s.cipher, value, &actor(ctx)?)
+            service::overrides::put(&s.db, &s.cipher, value, principal(ctx)?)
                 .await
                 .gql()?,
         ))
@@ -136,7 +136,7 @@ impl OverrideMutation {
         detection_id: ID,
     ) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::overrides::delete(&s.db, &detection_id)
+        service::overrides::delete(&s.db, &detection_id, principal(ctx)?)
             .await
             .gql()?;
         Ok(true)

@@ -1,6 +1,6 @@
 //! `AWSDateTime` and `AWSJSON`, as AppSync (and so Panther's API) defines them.
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 /// Extended ISO 8601: `YYYY-MM-DDThh:mm[:ss[.f{1,9}]](Z|±hh:mm[:ss])`. Output is RFC 3339 UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,11 +158,17 @@ pub fn parse_aws_datetime(input: &str) -> Result<DateTime<Utc>, String> {
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or("invalid time")?;
     let offset =
         FixedOffset::east_opt(offset_seconds).ok_or("the time-zone offset is out of range")?;
-    offset
+    let instant = offset
         .from_local_datetime(&date.and_time(time))
         .single()
         .map(|dt| dt.with_timezone(&Utc))
-        .ok_or_else(|| "not a representable instant".into())
+        .ok_or("not a representable instant")?;
+    // An offset can move the instant out of 0000–9999, where the output form (and so
+    // this parser) cannot express it.
+    if !(0..=9999).contains(&instant.year()) {
+        return Err("the instant is outside the years 0000 to 9999 in UTC".into());
+    }
+    Ok(instant)
 }
 
 /// Free-form JSON. Input: an object (or a string holding JSON, as AppSync sends it).
@@ -227,6 +233,8 @@ mod tests {
             ("2024-01-01T00:60Z", "time of day"),
             ("2024-01-01T00:00:60Z", "time of day"),
             ("2024-01-01T00:00+24:00", "offset is out of range"),
+            ("0000-01-01T00:00+01:00", "outside the years"),
+            ("9999-12-31T23:59-00:01", "outside the years"),
             ("2024-01-01T00:00+0100", "in the offset"),
             ("2024-01-01T00:00Zjunk", "after the offset"),
             ("24-01-01T00:00Z", "year"),

@@ -5,8 +5,9 @@ use super::error::GqlResultExt;
 use super::guard::{actor, need, principal};
 use super::scalars::AWSDateTime;
 use crate::auth::{self, IssuedToken, Permission, Principal};
+use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken, RotateApiToken};
 use crate::error::AppError;
-use crate::service::Services;
+use crate::service::{audit, Services};
 use crate::store::{self, tokens::TokenRow};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
@@ -240,6 +241,16 @@ impl TokenMutation {
             .await
             .gql()?;
         tracing::info!(token = %issued.row.id, name = %issued.row.name, by = %actor(ctx)?, "API token created");
+        let after = Some(audit::api_token(&issued.row));
+        audit::record_committed(
+            &s.db,
+            principal(ctx)?,
+            CreateApiToken,
+            &issued.row.id,
+            None,
+            after,
+        )
+        .await;
         Ok(CreateApiTokenOutput {
             token: ApiToken::issued(issued),
         })
@@ -256,9 +267,19 @@ impl TokenMutation {
         id: ID,
     ) -> async_graphql::Result<RotateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        within_reach(ctx, s, &id, "rotate a token holding").await?;
+        let before = within_reach(ctx, s, &id, "rotate a token holding").await?;
         let issued = s.tokens.rotate(&id).await.gql()?;
         tracing::info!(token = %issued.row.id, by = %actor(ctx)?, "API token rotated");
+        let (before, after) = (audit::api_token(&before), audit::api_token(&issued.row));
+        audit::record_committed(
+            &s.db,
+            principal(ctx)?,
+            RotateApiToken,
+            &id,
+            Some(before),
+            Some(after),
+        )
+        .await;
         Ok(RotateApiTokenOutput {
             token: ApiToken::issued(issued),
         })
@@ -272,11 +293,13 @@ impl TokenMutation {
     )]
     async fn delete_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        within_reach(ctx, s, &id, "revoke a token holding").await?;
+        let before = within_reach(ctx, s, &id, "revoke a token holding").await?;
         if !s.tokens.revoke(&id).await.gql()? {
             return Err(not_found(&id)).gql();
         }
         tracing::info!(token = %id.as_str(), by = %actor(ctx)?, "API token revoked");
+        let before = Some(audit::api_token(&before));
+        audit::record_committed(&s.db, principal(ctx)?, DeleteApiToken, &id, before, None).await;
         Ok(true)
     }
 }

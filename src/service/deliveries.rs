@@ -75,7 +75,12 @@ pub async fn acknowledge(s: &Services, output_id: &str, ids: &[String]) -> AppRe
 }
 
 /// Re-queue the FAILED deliveries of a destination (since a time); how many.
-pub async fn retry_failed(s: &Services, output_id: &str, since: Option<i64>) -> AppResult<u64> {
+pub async fn retry_failed(
+    s: &Services,
+    output_id: &str,
+    since: Option<i64>,
+    who: &crate::auth::Principal,
+) -> AppResult<u64> {
     if store::destinations::get(&s.db, &s.cipher, output_id)
         .await?
         .is_none()
@@ -84,8 +89,15 @@ pub async fn retry_failed(s: &Services, output_id: &str, since: Option<i64>) -> 
             "no destination with outputId {output_id}"
         )));
     }
+    use sea_orm::TransactionTrait;
+    let txn = s.db.begin().await?;
     let n =
-        store::deliveries::requeue_failed(&s.db, output_id, since.unwrap_or(0), now_ms()).await?;
+        store::deliveries::requeue_failed(&txn, output_id, since.unwrap_or(0), now_ms()).await?;
+    let after =
+        serde_json::json!({"since": since.map(crate::domain::time::to_rfc3339), "requeued": n});
+    let action = crate::domain::AuditAction::RetryFailedDeliveries;
+    super::audit::record(&txn, who, action, output_id, None, Some(after)).await?;
+    txn.commit().await?;
     s.dispatcher.wake();
     Ok(n)
 }

@@ -1,7 +1,9 @@
 //! Adding, updating and deleting destinations.
+use super::audit;
+use crate::auth::Principal;
 use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets, Integration};
-use crate::domain::{time::now_ms, AlertType, Destination, Severity};
+use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::outbound::OutboundPolicy;
 use crate::store::{self, destinations::DestinationRecord};
@@ -85,8 +87,9 @@ pub async fn save(
     cipher: &Cipher,
     policy: &OutboundPolicy,
     draft: DestinationDraft,
-    by: &str,
+    who: &Principal,
 ) -> AppResult<DestinationRecord> {
+    let by = who.name.as_str();
     let name = draft.display_name.trim().to_string();
     if name.is_empty() {
         return Err(bad_input("displayName must not be empty"));
@@ -182,20 +185,36 @@ pub async fn save(
     } else {
         store::destinations::insert(&txn, cipher, &record).await?;
     }
+    let action = match existing {
+        Some(_) => AuditAction::UpdateDestination,
+        None => AuditAction::CreateDestination,
+    };
+    let before = existing.as_ref().map(audit::destination);
+    let after = Some(audit::destination(&record));
+    audit::record(&txn, who, action, &record.destination.id, before, after).await?;
     txn.commit().await?;
     Ok(record)
 }
 
 /// Delete a destination and remove it from every detection override naming it.
-pub async fn delete(db: &DatabaseConnection, id: &str, by: &str) -> AppResult<()> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    cipher: &Cipher,
+    id: &str,
+    who: &Principal,
+) -> AppResult<()> {
+    let by = who.name.as_str();
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_CONFIG).await?;
+    let before = store::destinations::get(&txn, cipher, id).await?;
     if !store::destinations::delete(&txn, id).await? {
         return Err(AppError::NotFound(format!(
             "no destination with outputId {id}"
         )));
     }
     store::overrides::remove_destination(&txn, id, by, now_ms()).await?;
+    let before = before.as_ref().map(audit::destination);
+    audit::record(&txn, who, AuditAction::DeleteDestination, id, before, None).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Use cases. Each takes plain inputs, validates them, and calls the store inside a
 //! transaction where several writes must land together.
 pub mod alerts;
+pub mod audit;
 pub mod deliveries;
 pub mod destinations;
 pub mod overrides;

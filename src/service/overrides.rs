@@ -1,5 +1,7 @@
 //! Detection overrides: per-detection routing, severity and dedup settings.
-use crate::domain::{time::now_ms, DetectionOverride, SKIP};
+use super::audit;
+use crate::auth::Principal;
+use crate::domain::{time::now_ms, AuditAction, DetectionOverride, SKIP};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::resolve;
 use crate::store::{self, overrides::OverrideRecord};
@@ -13,8 +15,9 @@ pub async fn put(
     db: &DatabaseConnection,
     cipher: &crate::crypto::Cipher,
     mut value: DetectionOverride,
-    by: &str,
+    who: &Principal,
 ) -> AppResult<OverrideRecord> {
+    let by = who.name.as_str();
     value.detection_id = value.detection_id.trim().to_string();
     if value.detection_id.is_empty() {
         return Err(bad_input("detectionId must not be empty"));
@@ -67,17 +70,30 @@ pub async fn put(
         value,
     };
     store::overrides::upsert(&txn, &record).await?;
+    let action = match existing {
+        Some(_) => AuditAction::UpdateDetectionOverride,
+        None => AuditAction::CreateDetectionOverride,
+    };
+    let before = existing.as_ref().map(audit::detection_override);
+    let after = Some(audit::detection_override(&record));
+    audit::record(&txn, who, action, &record.value.detection_id, before, after).await?;
     txn.commit().await?;
     Ok(record)
 }
 
-pub async fn delete(db: &DatabaseConnection, detection_id: &str) -> AppResult<()> {
+pub async fn delete(db: &DatabaseConnection, detection_id: &str, who: &Principal) -> AppResult<()> {
     // Stored trimmed by `put`.
     let detection_id = detection_id.trim();
-    if !store::overrides::delete(db, detection_id).await? {
+    let txn = db.begin().await?;
+    let before = store::overrides::get(&txn, detection_id).await?;
+    if !store::overrides::delete(&txn, detection_id).await? {
         return Err(AppError::NotFound(format!(
             "no detection override for {detection_id}"
         )));
     }
+    let before = before.as_ref().map(audit::detection_override);
+    let action = AuditAction::DeleteDetectionOverride;
+    audit::record(&txn, who, action, detection_id, before, None).await?;
+    txn.commit().await?;
     Ok(())
 }

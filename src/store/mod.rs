@@ -1,6 +1,7 @@
 //! Persistence: connection, migrations, and the queries of each area. The only place
 //! that builds SQL (through sea-orm / sea-query).
 pub mod alerts;
+pub mod audit;
 pub mod deliveries;
 pub mod destinations;
 pub mod entities;
