@@ -2,93 +2,34 @@
 //! and leases bring them back after a restart); SIGTERM finishes in-flight work.
 mod common;
 
+use common::process::{cli_token, command, free_port, gql_ok, Herald};
 use common::*;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc {
-    child: Child,
-    url: String,
-}
-
-fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
-    c.env("HERALD_DATABASE_URL", &db.url)
-        .env("HERALD_JWT_SECRET", "crash-test-secret")
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
-        .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("HERALD_REQUEST_TIMEOUT_MS", "1500")
-        .env("HERALD_LEASE_MS", "2500")
-        .env("HERALD_POLL_INTERVAL_MS", "50")
-        .env("HERALD_RETRY_BASE_DELAY_MS", "20")
+/// The crash tests' settings on top of the shared process defaults.
+fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Command {
+    let mut c = command(db, port, extra);
+    c.env("HERALD_JWT_SECRET", "crash-test-secret")
         .env("HERALD_RETRY_MAX_DELAY_MS", "100")
-        .env("HERALD_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env_remove("HERALD_MAX_ATTEMPTS");
     for (k, v) in extra {
         c.env(k, v);
     }
     c
 }
 
-async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Proc {
+async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
     let port = free_port();
-    let child = herald(db, port, extra)
-        .arg("serve")
-        .spawn()
-        .expect("start herald");
-    let url = format!("http://127.0.0.1:{port}");
-    let c = reqwest::Client::new();
-    eventually(
-        Duration::from_secs(30),
-        "herald to answer /healthz",
-        || async {
-            c.get(format!("{url}/healthz"))
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
-        },
-    )
-    .await;
-    Proc { child, url }
+    Herald::spawn(herald(db, port, extra), port).await
 }
 
 fn token(db: &TestDb) -> String {
-    let out = herald(db, 0, &[])
-        .args(["token", "create", "--name", "crash"])
-        .stdout(Stdio::piped())
-        .output()
-        .expect("herald token create");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    cli_token(db)
 }
 
 async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{url}/graphql"))
-        .header("authorization", format!("Bearer {token}"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(v.get("errors").is_none(), "{v:#}");
-    v["data"].clone()
+    gql_ok(url, token, query, variables).await
 }
 
 const STATUSES: &str =
@@ -139,8 +80,7 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
     let mut first = spawn(&db, &[]).await;
     setup(&first.url, &token, &receiver, 12).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
-    first.child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
-    first.child.wait().unwrap();
+    first.kill();
     let before = statuses_from_db(&db).await;
     assert!(
         before.iter().any(|s| s != "SUCCEEDED"),
@@ -167,7 +107,7 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
     for (alert, _) in &done {
         assert!(got.contains(alert), "alert {alert} never arrived");
     }
-    stop(second).await;
+    second.stop().await;
 }
 
 async fn statuses_from_db(db: &TestDb) -> Vec<String> {
@@ -181,16 +121,6 @@ async fn statuses_from_db(db: &TestDb) -> Vec<String> {
     rows.into_iter().map(|d| d.status).collect()
 }
 
-async fn stop(mut p: Proc) {
-    let pid = p.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || p.child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "herald exited with {status}");
-}
-
 async fn sigterm_finishes_in_flight_work(db: TestDb) {
     let receiver = Receiver::start().await;
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(700)));
@@ -198,7 +128,7 @@ async fn sigterm_finishes_in_flight_work(db: TestDb) {
     let p = spawn(&db, &[("HERALD_SHUTDOWN_GRACE_MS", "5000")]).await;
     setup(&p.url, &token, &receiver, 3).await;
     receiver.wait_for(3, Duration::from_secs(10)).await;
-    stop(p).await;
+    p.stop().await;
     let after = statuses_from_db(&db).await;
     assert_eq!(
         after,
@@ -214,27 +144,13 @@ async fn secrets_never_appear_in_logs(db: TestDb) {
     let token = token(&db);
     let log = tempfile::NamedTempFile::new().unwrap();
     let port = free_port();
-    let child = herald(
+    let mut cmd = herald(
         &db,
         port,
         &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")],
-    )
-    .arg("serve")
-    .stderr(log.reopen().unwrap())
-    .spawn()
-    .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let c = reqwest::Client::new();
-    eventually(Duration::from_secs(30), "healthz", || async {
-        c.get(format!("{url}/healthz"))
-            .send()
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-            .map(|_| ())
-    })
-    .await;
-    let p = Proc { child, url };
+    );
+    cmd.stderr(log.reopen().unwrap());
+    let p = Herald::spawn(cmd, port).await;
     let secret_path = "T000/B000/XyZsecretPathValue";
     let header_secret = "hdr-secret-value-123";
     let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -268,7 +184,7 @@ async fn secrets_never_appear_in_logs(db: TestDb) {
     receiver.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let everything = gql(&p.url, &token, "{ destinations { outputConfig { customWebhook { webhookURL headers { value } signingSecret } } } alerts { edges { node { deliveries { message attempts { message } } } } } }", json!({})).await;
-    stop(p).await;
+    p.stop().await;
     let logs = std::fs::read_to_string(log.path()).unwrap();
     assert!(
         logs.contains("delivery attempt"),

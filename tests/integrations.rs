@@ -5,7 +5,7 @@
 mod common;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::{eventually, Receiver, Recorded, Reply, TestDb, TestServer};
+use common::{eventually, Receiver, Recorded, Reply, TestDb, TestServer, TEST_RSA_PRIVATE};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,35 +21,6 @@ const RESOLVE: &str = r#"mutation($ids: [ID!]!) { updateAlertStatusById(input: {
 const SEND_TEST: &str = r#"mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode message } }"#;
 const PREVIEW: &str = r#"query($input: PreviewPayloadInput!) { previewPayload(input: $input) { method url headers { key value } body } }"#;
 
-/// A throw-away RSA key made for these tests (a service account key stands in for Google's).
-const TEST_RSA_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCtqtg8Dps7ciGl
-EemK0UQWDktRDJdoV2W1DAwmbIZN7FOzOr/EceCwvyeblDK7mE/RJAVEkifpxrd8
-w0NjIO7SjPpLF3j7MBLCG48hZDdnUdYAcvQtXBoXX4fTVB+dCKsqR2JmswEyhNsu
-ohcWJtvuw+id/fUKD13ZqtAcqOcUnOoCRaZHdKkOsyJNFXxu2OM/1T2Wiv3ILWRU
-B8QVqYSBO8OMHVZqai3DaKsSakF58LNyz70+hf2Hp7oDS7j8HB3dCPY81oc1smxG
-8U77F80/IrVZY3RgRvOO/YG6qyJC68f8dkVx5lssEgAY/ROj2Pdlt0llvv2KNUfZ
-ydFhLk+3AgMBAAECggEAQiYBX/rGSOHDi+7jMENeNjJyoKf1ocIsVMYGeLo8e8DI
-7ssxUP95MIlW6k0L9+VffY9FTGWJO2O77xMm/0KDhQI6sdB6fd7FPlcl8PeNnNaQ
-dzJR7FcY/w8dmrJ/qh4rqBpxkiGbkqUFIWGO/pqFig/n8gnRxGeu/SIxS8FP50rt
-xElawkLZ3os9oVFqieFHr6dn847//kUAGg1kPIvRLuiiW30n3esMAqQGE1RXN0k9
-rfMLoBTkHhkxiYbGtTr0ALgyuVulKb2uoI2USCQ4oEGWJQYoGeQrUprQ8y1tHR6k
-4RU19qpvHQC+7BHtR1NQKvfEw4Gy8c5mu62+vKkmOQKBgQDrWF9PPmuFjI4Ob2qH
-fJbOUvstGB8yLuFXPJT926vzCRuNZohE0C/zi+ROyCXZiIUxbEsnQJf1dVTLe43s
-Nft9fyS2hTm0BoMWrlHMwbrb3Q+UiehVF39x0htG9JtCl6y71EJ5qFn5r0XId4oO
-XlGLFeuMiV3YPyzg4WlQKE1pXwKBgQC86LkWb3nAcUS6o2lgB62o96uYoRhTgrmc
-V+dLA4ybo+huBFGe3p3Jky82hWKeMAY90fD+qtSMy/6VwJQij2XfnsUs+EYtT05s
-xqw6IGAzjRLHztje2Wcw8B+RBDINSh66R+aacd2q0Gqbep0cOHZzVCEgdqQuNHj5
-pFL2ocRAqQKBgQCTo0+/LaBUGlWvlpOUxULx0jrCEkTXvXMdv+KT0m/vOgJv1Sed
-S6EZPuQNzB96dNthotcOm8X4dQ+pyyvASCkplE5atf76Aa/Q1bB5K/tmHCq++zil
-0OThaXY1MBQKVY5GEqVVHpi7Owoi9WLFGsQ65ZhsBGy70P39YUsovu+5LwKBgQCE
-VmgrLmbViMQEF6wfSOHAR9jfMKORBTgwLWhrpY3gDqAqSj4/lGZnKwPdJu4iMTR+
-JE+2qEgEZnfvwpxD5b8RO/GXgknvPeqLy1Yl1j5ufrqUXPSSkSx4HQ+QEKdbpfwG
-tY33ziLioeS9DNV5Spi4TEx0qIh1ke7Zu+Mewc5xGQKBgC+892eI2NfDUfSuGJEY
-Z3rfNC/lC/PuGdzFMVWhmvVRjSEWyC1ByqoGMOkNZGxxt3ouR1Aq5deVDgT8uP+Q
-u/7a7E56b9lhiz5rQXGTk5j+59NkBzGpu85E5k2X2qPeTV1G8AY4ohBDd7vqq1ok
-88FXyHgyxaBr50yyNtir3LZ1
------END PRIVATE KEY-----\n";
 const TEST_RSA_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEArarYPA6bO3IhpRHpitFE
 Fg5LUQyXaFdltQwMJmyGTexTszq/xHHgsL8nm5Qyu5hP0SQFRJIn6ca3fMNDYyDu

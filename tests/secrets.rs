@@ -5,6 +5,7 @@
 mod common;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use common::process::{self, gql_ok, Herald};
 use common::*;
 use herald::crypto::Key;
 use sea_orm::{ConnectionTrait, Statement};
@@ -21,36 +22,6 @@ const PREVIEW: &str = r#"query($input: PreviewPayloadInput!) { previewPayload(in
 
 const PD_KEY: &str = "0123456789abcdef0123456789abcdef";
 const PD_KEY_2: &str = "fedcba9876543210fedcba9876543210";
-
-/// A throw-away RSA key made for these tests (as in tests/integrations.rs).
-const TEST_RSA_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCtqtg8Dps7ciGl
-EemK0UQWDktRDJdoV2W1DAwmbIZN7FOzOr/EceCwvyeblDK7mE/RJAVEkifpxrd8
-w0NjIO7SjPpLF3j7MBLCG48hZDdnUdYAcvQtXBoXX4fTVB+dCKsqR2JmswEyhNsu
-ohcWJtvuw+id/fUKD13ZqtAcqOcUnOoCRaZHdKkOsyJNFXxu2OM/1T2Wiv3ILWRU
-B8QVqYSBO8OMHVZqai3DaKsSakF58LNyz70+hf2Hp7oDS7j8HB3dCPY81oc1smxG
-8U77F80/IrVZY3RgRvOO/YG6qyJC68f8dkVx5lssEgAY/ROj2Pdlt0llvv2KNUfZ
-ydFhLk+3AgMBAAECggEAQiYBX/rGSOHDi+7jMENeNjJyoKf1ocIsVMYGeLo8e8DI
-7ssxUP95MIlW6k0L9+VffY9FTGWJO2O77xMm/0KDhQI6sdB6fd7FPlcl8PeNnNaQ
-dzJR7FcY/w8dmrJ/qh4rqBpxkiGbkqUFIWGO/pqFig/n8gnRxGeu/SIxS8FP50rt
-xElawkLZ3os9oVFqieFHr6dn847//kUAGg1kPIvRLuiiW30n3esMAqQGE1RXN0k9
-rfMLoBTkHhkxiYbGtTr0ALgyuVulKb2uoI2USCQ4oEGWJQYoGeQrUprQ8y1tHR6k
-4RU19qpvHQC+7BHtR1NQKvfEw4Gy8c5mu62+vKkmOQKBgQDrWF9PPmuFjI4Ob2qH
-fJbOUvstGB8yLuFXPJT926vzCRuNZohE0C/zi+ROyCXZiIUxbEsnQJf1dVTLe43s
-Nft9fyS2hTm0BoMWrlHMwbrb3Q+UiehVF39x0htG9JtCl6y71EJ5qFn5r0XId4oO
-XlGLFeuMiV3YPyzg4WlQKE1pXwKBgQC86LkWb3nAcUS6o2lgB62o96uYoRhTgrmc
-V+dLA4ybo+huBFGe3p3Jky82hWKeMAY90fD+qtSMy/6VwJQij2XfnsUs+EYtT05s
-xqw6IGAzjRLHztje2Wcw8B+RBDINSh66R+aacd2q0Gqbep0cOHZzVCEgdqQuNHj5
-pFL2ocRAqQKBgQCTo0+/LaBUGlWvlpOUxULx0jrCEkTXvXMdv+KT0m/vOgJv1Sed
-S6EZPuQNzB96dNthotcOm8X4dQ+pyyvASCkplE5atf76Aa/Q1bB5K/tmHCq++zil
-0OThaXY1MBQKVY5GEqVVHpi7Owoi9WLFGsQ65ZhsBGy70P39YUsovu+5LwKBgQCE
-VmgrLmbViMQEF6wfSOHAR9jfMKORBTgwLWhrpY3gDqAqSj4/lGZnKwPdJu4iMTR+
-JE+2qEgEZnfvwpxD5b8RO/GXgknvPeqLy1Yl1j5ufrqUXPSSkSx4HQ+QEKdbpfwG
-tY33ziLioeS9DNV5Spi4TEx0qIh1ke7Zu+Mewc5xGQKBgC+892eI2NfDUfSuGJEY
-Z3rfNC/lC/PuGdzFMVWhmvVRjSEWyC1ByqoGMOkNZGxxt3ouR1Aq5deVDgT8uP+Q
-u/7a7E56b9lhiz5rQXGTk5j+59NkBzGpu85E5k2X2qPeTV1G8AY4ohBDd7vqq1ok
-88FXyHgyxaBr50yyNtir3LZ1
------END PRIVATE KEY-----\n";
 
 async fn add(s: &TestServer, name: &str, config: Value) -> String {
     let d = s
@@ -457,65 +428,10 @@ fn herald(db: &TestDb, key: Option<&str>) -> Command {
     c
 }
 
-struct Proc {
-    child: std::process::Child,
-    url: String,
-}
-
-async fn serve(db: &TestDb, key: Option<&str>) -> Proc {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = herald(db, key)
-        .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .arg("serve")
-        .spawn()
-        .expect("start herald");
-    let url = format!("http://127.0.0.1:{port}");
-    let c = reqwest::Client::new();
-    eventually(
-        Duration::from_secs(30),
-        "herald to answer /healthz",
-        || async {
-            c.get(format!("{url}/healthz"))
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
-        },
-    )
-    .await;
-    Proc { child, url }
-}
-
-async fn stop(mut p: Proc) {
-    let pid = p.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || p.child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "herald exited with {status}");
-}
-
-async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{url}/graphql"))
-        .header("authorization", format!("Bearer {token}"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(v.get("errors").is_none(), "{v:#}");
-    v["data"].clone()
+async fn serve(db: &TestDb, key: Option<&str>) -> Herald {
+    let mut cmd = herald(db, key);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    Herald::spawn(cmd, process::free_port()).await
 }
 
 fn run(mut c: Command) -> (bool, String, String) {
@@ -546,12 +462,12 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
         c
     });
     assert!(ok, "{err}");
-    let d = gql(&p.url, &token, ADD, json!({"input": {"displayName": "Hook", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/rotated-path", rx.url), "headers": [{"key": "X-Token", "value": "rotated-header-secret"}]}}, "defaultForSeverity": ["HIGH"]}})).await;
+    let d = gql_ok(&p.url, &token, ADD, json!({"input": {"displayName": "Hook", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/rotated-path", rx.url), "headers": [{"key": "X-Token", "value": "rotated-header-secret"}]}}, "defaultForSeverity": ["HIGH"]}})).await;
     let id = d["addDestination"]["outputId"]
         .as_str()
         .unwrap()
         .to_string();
-    stop(p).await;
+    p.stop().await;
 
     let (ok, out, err) = run({
         let mut c = herald(&db, old_key);
@@ -587,12 +503,12 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
     // Started with the new key: the same token (JWT secret carried over) and the same
     // destination secrets.
     let p = serve(&db, new_key).await;
-    let sent = gql(&p.url, &token, SEND_TEST, json!({"ids": [id]})).await;
+    let sent = gql_ok(&p.url, &token, SEND_TEST, json!({"ids": [id]})).await;
     assert_eq!(sent["sendTestAlert"][0]["success"], true, "{sent}");
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].path, "/rotated-path");
     assert_eq!(got[0].header("x-token"), Some("rotated-header-secret"));
-    stop(p).await;
+    p.stop().await;
 
     // The old key no longer opens anything.
     let (ok, _, err) = run({

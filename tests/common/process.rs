@@ -39,23 +39,41 @@ pub fn command(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
 
 /// A running `herald serve`; SIGKILLed when dropped, so a failing test leaves no process.
 pub struct Herald {
-    child: Child,
+    child: Option<Child>,
     pub url: String,
 }
 
 impl Herald {
     pub async fn start(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
         let port = free_port();
-        let child = command(db, port, extra)
+        Herald::spawn(command(db, port, extra), port).await
+    }
+
+    /// `cmd serve`, listening on `port` (set here), once `/healthz` answers 200.
+    pub async fn spawn(mut cmd: Command, port: u16) -> Herald {
+        let child = cmd
+            .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
             .arg("serve")
             .spawn()
             .expect("start herald");
         let h = Herald {
-            child,
+            child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
         };
         h.wait_healthy(Duration::from_secs(30)).await;
         h
+    }
+
+    /// Graceful stop (SIGTERM); the process must exit successfully.
+    pub async fn stop(mut self) {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "herald exited with {status}");
     }
 
     pub async fn wait_healthy(&self, timeout: Duration) {
@@ -85,8 +103,10 @@ impl Herald {
 
     /// SIGKILL and reap.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -130,4 +150,14 @@ pub async fn post(
         }
         Err(_) => (0, Value::Null),
     }
+}
+
+/// `data` of a GraphQL POST that must succeed without errors.
+pub async fn gql_ok(url: &str, token: &str, query: &str, variables: Value) -> Value {
+    let (status, v) = post(&reqwest::Client::new(), url, token, query, variables).await;
+    assert!(
+        status == 200 && v.get("errors").is_none(),
+        "{status}: {v:#}"
+    );
+    v["data"].clone()
 }
