@@ -283,20 +283,7 @@ async fn abusive_queries_are_refused_fast(db: TestDb) {
 
     // /healthz on its own first: this machine is shared, so what the abuse adds is judged
     // against what the machine gives anyway.
-    let mut baseline = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        let r = s
-            .client
-            .get(format!("{}/healthz", s.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        baseline.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    baseline.sort();
+    let baseline = healthz_latencies(&s, 20).await;
     // Fired concurrently, while /healthz is measured.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut firing = Vec::new();
@@ -330,25 +317,12 @@ async fn abusive_queries_are_refused_fast(db: TestDb) {
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut health = Vec::new();
-    for _ in 0..20 {
-        let t = Instant::now();
-        let r = s
-            .client
-            .get(format!("{}/healthz", s.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        health.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let health = healthz_latencies(&s, 20).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut fired = 0;
     for f in firing {
         fired += f.await.unwrap();
     }
-    health.sort();
     eprintln!("{fired} refused queries; /healthz latencies {health:?} (alone: {baseline:?})");
     assert!(fired > 0);
     let median = health[health.len() / 2];
@@ -562,18 +536,7 @@ async fn templates_render_within_a_budget(db: TestDb) {
         .value;
     let preview = "query($i: PreviewPayloadInput!) { previewPayload(input: $i) { body } }";
     // /healthz alone first (the machine is shared), then while templates are refused.
-    let mut alone = Duration::ZERO;
-    for _ in 0..10 {
-        let t = Instant::now();
-        let r = s
-            .client
-            .get(format!("{}/healthz", s.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        alone = alone.max(t.elapsed());
-    }
+    let alone = *healthz_latencies(&s, 10).await.last().unwrap();
     let health = {
         let (client, url) = (s.client.clone(), s.url.clone());
         tokio::spawn(async move {
@@ -844,3 +807,22 @@ on_both!(
     templates_render_within_a_budget,
     metrics_can_need_a_token_or_its_own_address,
 );
+
+/// `n` timed `/healthz` calls 20 ms apart (each must answer 200), sorted.
+async fn healthz_latencies(s: &TestServer, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = s
+            .client
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        out.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    out.sort();
+    out
+}
