@@ -477,11 +477,16 @@ fn add_error_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
+        if let Some(better) = crate::graphql::error::reword(&e.message) {
+            e.message = better;
+        }
         // Resolver errors always carry a code (graphql::error), so a code-less error on
         // a field is an argument that failed to parse; without a path it comes from
         // validation, where bad values have their own wording.
         let bad_value = [
             "Invalid value",
+            "must have exactly one field",
+            "is not a destination type",
             "Oneof",
             "invalid",
             "Failed to parse",
