@@ -251,7 +251,12 @@ fn chromium() -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphiql_renders_in_a_browser_without_network() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIPPED graphiql_renders_in_a_browser_without_network: chromium is not installed (apt-get install -y chromium)");
+        // Straight to stderr, past the test harness's capture, so the skip shows.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED graphiql_renders_in_a_browser_without_network: chromium is not installed (apt-get install -y chromium)"
+        );
         return;
     };
     let db = TestDb::sqlite().await;
