@@ -296,5 +296,10 @@ async fn graphiql_renders_in_a_browser_without_network() {
         dom.contains("herald-token"),
         "the token field is missing:\n{dom}"
     );
+    // Herald's own script ran (it reports that no token is set yet).
+    assert!(
+        dom.contains("no token"),
+        "herald-graphiql.js did not run:\n{dom}"
+    );
     s.stop().await;
 }
