@@ -303,3 +303,160 @@ async fn graphiql_renders_in_a_browser_without_network() {
     );
     s.stop().await;
 }
+
+/// A DevTools-protocol session with one page of a headless Chromium.
+struct Cdp {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next: u64,
+    _browser: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Cdp {
+    async fn launch(browser: &str) -> Cdp {
+        let profile = tempfile::tempdir().unwrap();
+        let child = tokio::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--proxy-server=127.0.0.1:9",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromium starts");
+        // With port 0 Chromium writes the port it chose into the profile.
+        let port_file = profile.path().join("DevToolsActivePort");
+        let port: u16 = common::eventually(
+            std::time::Duration::from_secs(30),
+            "DevToolsActivePort",
+            || async {
+                std::fs::read_to_string(&port_file)
+                    .ok()
+                    .and_then(|s| s.lines().next()?.trim().parse().ok())
+            },
+        )
+        .await;
+        let targets: Value = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ws_url = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_string();
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+        Cdp {
+            ws,
+            next: 0,
+            _browser: child,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        use futures::{SinkExt, StreamExt};
+        self.next += 1;
+        let id = self.next;
+        let msg = json!({"id": id, "method": method, "params": params}).to_string();
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(msg.into()))
+            .await
+            .unwrap();
+        loop {
+            let m = self.ws.next().await.expect("DevTools closed").unwrap();
+            if let Ok(text) = m.to_text() {
+                let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                if v["id"] == id {
+                    return v;
+                }
+            }
+        }
+    }
+
+    async fn eval(&mut self, expr: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "awaitPromise": true, "returnByValue": true}),
+            )
+            .await;
+        r["result"]["result"]["value"].clone()
+    }
+
+    /// Evaluate `expr` until it is `true` (20 s at most).
+    async fn wait_for(&mut self, expr: &str) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < until {
+            if self.eval(expr).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let dom = self
+            .eval("document.body ? document.body.innerText.slice(0, 2000) : ''")
+            .await;
+        panic!("timed out waiting for {expr}; page text: {dom}");
+    }
+}
+
+/// In the browser: a token typed into the field is kept across reloads, sent as
+/// `X-API-Key`, and GraphiQL fetches the schema again with it (its docs then show the
+/// root types).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_token_field_refetches_the_schema_in_a_browser() {
+    let Some(browser) = chromium() else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED graphiql_token_field_refetches_the_schema_in_a_browser: chromium is not installed (apt-get install -y chromium)"
+        );
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start(&db).await;
+    let mut cdp = Cdp::launch(&browser).await;
+    cdp.call(
+        "Page.navigate",
+        json!({"url": format!("{}/graphql", s.url)}),
+    )
+    .await;
+    cdp.wait_for("!!document.querySelector('.graphiql-container') && document.getElementById('herald-token-state').textContent.startsWith('no token')").await;
+    // Record what GraphiQL sends from now on.
+    cdp.eval("window.__sent = []; const f = window.fetch; window.fetch = (u, o) => { window.__sent.push({key: JSON.stringify((o && o.headers) || {}).includes(\"X-API-Key\"), body: String(o && o.body)}); return f(u, o); }; true").await;
+    let token = serde_json::to_string(&s.token).unwrap();
+    cdp.eval(&format!("document.getElementById('herald-token').value = {token}; document.getElementById('herald-token-form').requestSubmit(); true")).await;
+    cdp.wait_for("window.__sent.some(c => c.key && c.body.includes('IntrospectionQuery'))")
+        .await;
+    cdp.eval(
+        "document.querySelector('[aria-label=\"Show Documentation Explorer\"]').click(); true",
+    )
+    .await;
+    cdp.wait_for("!!document.querySelector('.graphiql-doc-explorer') && document.querySelector('.graphiql-doc-explorer').innerText.includes('query: Query')").await;
+    // Kept across a reload.
+    cdp.call("Page.reload", json!({})).await;
+    cdp.wait_for(&format!(
+        "!!document.getElementById('herald-token') && document.getElementById('herald-token').value === {token} && document.getElementById('herald-token-state').textContent === 'token set'"
+    ))
+    .await;
+    s.stop().await;
+}
