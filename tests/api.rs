@@ -95,9 +95,14 @@ async fn http_surface_and_authentication(db: TestDb) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
 
-    // GraphiQL on GET, for both paths, without a token.
+    // GraphiQL on GET from a browser (Accept: text/html), for both paths, without a token.
     for path in ["/graphql", "/public/graphql"] {
-        let r = c.get(format!("{}{path}", s.url)).send().await.unwrap();
+        let r = c
+            .get(format!("{}{path}", s.url))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "GET {path}");
         let ct = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/html"), "GET {path}: content-type {ct}");
