@@ -86,9 +86,28 @@ fn html_body(payload: &Value) -> String {
     )
 }
 
-fn message(c: &EmailConfig, payload: &Value) -> Result<Message, String> {
+/// The `Message-ID` of a delivery (RFC 5322 §3.6.4): derived from the delivery id, so
+/// every retry of one delivery carries the same id and receivers can de-duplicate.
+fn message_id(delivery_id: &str, from: &Mailbox) -> String {
+    let local: String = delivery_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    let domain = from.email.domain().trim_matches(['[', ']']);
+    let domain = if domain.is_empty() || !domain.is_ascii() {
+        "localhost"
+    } else {
+        domain
+    };
+    format!("<{local}@herald.{domain}>")
+}
+
+fn message(c: &EmailConfig, payload: &Value, delivery_id: &str) -> Result<Message, String> {
+    let from = mailbox("from", &c.from)?;
+    // `Date` is added by the builder (the send time).
     let mut builder = Message::builder()
-        .from(mailbox("from", &c.from)?)
+        .message_id(Some(message_id(delivery_id, &from)))
+        .from(from)
         .subject(subject(payload));
     for to in &c.to {
         builder = builder.to(mailbox("to", to)?);
@@ -150,6 +169,10 @@ impl Integration for Email {
                     c.to.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", "),
                 ),
                 ("subject".into(), subject(ctx.payload)),
+                (
+                    "message-id".into(),
+                    message_id(ctx.delivery_id, &mailbox("from", &c.from)?),
+                ),
                 (
                     "content-type".into(),
                     "multipart/alternative (text/plain, text/html)".into(),
@@ -214,7 +237,7 @@ impl CustomSender for Email {
             let prepared = (|| {
                 let c: EmailConfig = parse_config(config)?;
                 let url = check_url(&c.smtp_url)?;
-                let msg = message(&c, ctx.payload)?;
+                let msg = message(&c, ctx.payload, ctx.delivery_id)?;
                 Ok::<_, String>((c, server(&url), msg))
             })();
             let (c, srv, msg) = match prepared {
@@ -342,5 +365,27 @@ mod tests {
         assert_eq!(s.hello.as_deref(), Some("herald.example"));
         let s = server(&check_url("smtp://mail.example.com?tls=required").unwrap());
         assert_eq!(s.port, 587);
+    }
+
+    #[test]
+    fn message_id_is_derived_from_the_delivery() {
+        let from: Mailbox = "Herald <alerts@example.com>".parse().unwrap();
+        let id = message_id("4f9c-11aa", &from);
+        assert_eq!(id, "<4f9c-11aa@herald.example.com>");
+        assert_eq!(message_id("4f9c-11aa", &from), id);
+        let c = EmailConfig {
+            smtp_url: "smtp://127.0.0.1:2525".into(),
+            from: "alerts@example.com".into(),
+            to: vec!["a@example.com".into()],
+            username: None,
+            password: None,
+        };
+        let payload = serde_json::json!({"title": "t", "severity": "HIGH"});
+        let raw = String::from_utf8(message(&c, &payload, "d-1").unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("Message-ID: <d-1@herald.example.com>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Date: "), "{raw}");
     }
 }
