@@ -198,7 +198,8 @@ pub struct ServeArgs {
     /// credentials as `user:password@`). Proxy variables of the environment
     /// (`HTTP_PROXY`, …) are never used. The proxy resolves destination names: the SSRF
     /// guard still refuses non-public IP literals, the proxy must refuse the rest.
-    /// E-mail (SMTP) connects directly.
+    /// E-mail goes through `CONNECT` with an `http://` proxy (`smtp://`, optionally
+    /// `?tls=required`; `smtps://` is refused), directly with an `https://` one.
     #[arg(long, env = "HERALD_OUTBOUND_PROXY", hide_env_values = true)]
     pub outbound_proxy: Option<String>,
     /// Local address outbound connections (deliveries, e-mail, the proxy) are made from.

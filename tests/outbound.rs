@@ -987,3 +987,100 @@ async fn general_settings_show_the_gateway_public_ip() {
     assert_eq!(g["generalSettings"]["gatewayPublicIp"], Value::Null);
     s.stop().await;
 }
+
+/// A minimal SMTP server: accepts every message; records each connection's peer
+/// address and each message's text.
+async fn recording_smtp() -> (
+    String,
+    Arc<Mutex<Vec<std::net::SocketAddr>>>,
+    Arc<Mutex<Vec<String>>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", l.local_addr().unwrap());
+    let peers: Arc<Mutex<Vec<std::net::SocketAddr>>> = Arc::default();
+    let mails: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (p, m) = (peers.clone(), mails.clone());
+    tokio::spawn(async move {
+        while let Ok((sock, peer)) = l.accept().await {
+            p.lock().unwrap().push(peer);
+            let m = m.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                w.write_all(b"220 smtp.test ESMTP\r\n").await.ok();
+                let (mut data, mut in_data) = (String::new(), false);
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            m.lock().unwrap().push(std::mem::take(&mut data));
+                            w.write_all(b"250 queued\r\n").await.ok();
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250 smtp.test\r\n"
+                    } else if upper == "DATA" {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    w.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (url, peers, mails)
+}
+
+/// E-mail leaves from the bind address, and through the proxy's CONNECT when a proxy is set.
+#[tokio::test]
+async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
+    let (smtp_url, peers, mails) = recording_smtp().await;
+    let db = TestDb::sqlite().await;
+    let mail = json!({"smtpUrl": smtp_url, "from": "h@example.com", "to": ["a@example.com"]});
+
+    let s = TestServer::start_with(&db, |a| {
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let id = add(&s, "Mail bound", "email", mail.clone()).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(mails.lock().unwrap().len(), 1);
+    assert_eq!(peers.lock().unwrap()[0].ip().to_string(), "127.0.0.2");
+    s.stop().await;
+
+    let proxy = Proxy::start().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.outbound_proxy = Some(proxy_url);
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(mails.lock().unwrap().len(), 2);
+    let seen = proxy.seen();
+    println!("the proxy saw {seen:?}");
+    let target = smtp_url.trim_start_matches("smtp://");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1, format!("CONNECT {target} HTTP/1.1"));
+    assert_eq!(
+        seen[0].0.ip().to_string(),
+        "127.0.0.2",
+        "to the proxy from the bind address"
+    );
+    // The SMTP server saw the proxy's connection, not Herald's.
+    assert_eq!(peers.lock().unwrap()[1].ip().to_string(), "127.0.0.1");
+    s.stop().await;
+}

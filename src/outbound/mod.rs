@@ -23,8 +23,9 @@
 //! in absolute form, `https://` through `CONNECT`) and the proxy resolves destination
 //! names, so the guard checks IP literals on the URL (as always) but cannot see what a
 //! name resolves to there: the proxy's own rules must refuse inward addresses. Proxy
-//! variables of the environment (`HTTP_PROXY`…) are never used. E-mail (SMTP) does
-//! not go through the proxy: it connects directly, from the bind address if set.
+//! variables of the environment (`HTTP_PROXY`…) are never used. E-mail goes through
+//! an `http://` proxy's `CONNECT` (plain or STARTTLS; implicit-TLS `smtps://` cannot,
+//! and is refused), and directly, from the bind address, with an `https://` proxy.
 //!
 //! Replies are read up to `HERALD_MAX_RESPONSE_BYTES` ([`body::read_limited`]) and
 //! every request is time-boxed (connect, then the whole request), so an endless or
