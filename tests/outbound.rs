@@ -783,6 +783,12 @@ struct Proxy {
 
 impl Proxy {
     async fn start() -> Self {
+        Self::forwarding_to(None).await
+    }
+
+    /// A proxy sending every request to `upstream` whatever its target (so a public
+    /// destination can be stood in for by a local receiver).
+    async fn forwarding_to(upstream: Option<String>) -> Self {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         let seen: Arc<Mutex<Vec<(std::net::SocketAddr, String)>>> = Arc::default();
@@ -790,6 +796,7 @@ impl Proxy {
         tokio::spawn(async move {
             while let Ok((mut client, peer)) = l.accept().await {
                 let log = log.clone();
+                let upstream = upstream.clone();
                 tokio::spawn(async move {
                     // The request head, byte by byte up to the blank line.
                     let mut head = Vec::new();
@@ -821,11 +828,13 @@ impl Proxy {
                     let Ok(url) = url::Url::parse(target) else {
                         return;
                     };
-                    let addr = format!(
-                        "{}:{}",
-                        url.host_str().unwrap(),
-                        url.port_or_known_default().unwrap()
-                    );
+                    let addr = upstream.unwrap_or_else(|| {
+                        format!(
+                            "{}:{}",
+                            url.host_str().unwrap(),
+                            url.port_or_known_default().unwrap()
+                        )
+                    });
                     let Ok(mut up) = tokio::net::TcpStream::connect(addr).await else {
                         return;
                     };
@@ -920,6 +929,28 @@ async fn the_guard_still_applies_through_a_proxy() {
         assert!(message.contains("blocked"), "{url}: {message}");
     }
     assert!(proxy.seen().is_empty());
+    s.stop().await;
+}
+
+/// With the guard on, the proxy itself may be on a private address and named (its name
+/// is resolved without the guard), while public destinations are reached through it.
+#[tokio::test]
+async fn a_named_private_proxy_is_allowed_with_the_guard_on() {
+    let rx = Receiver::start().await;
+    let upstream = rx.url.trim_start_matches("http://").to_string();
+    let proxy = Proxy::forwarding_to(Some(upstream)).await;
+    let port = proxy.url.rsplit(':').next().unwrap().to_string();
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start_with(&db, move |a| {
+        a.allow_private_networks = false;
+        a.outbound_proxy = Some(format!("http://localhost:{port}"));
+    })
+    .await;
+    let id = add_hook(&s, "http://93.184.216.34/hook").await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(proxy.seen()[0].1, "POST http://93.184.216.34/hook HTTP/1.1");
+    assert_eq!(rx.requests().len(), 1);
     s.stop().await;
 }
 

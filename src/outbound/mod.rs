@@ -275,6 +275,32 @@ mod tests {
     }
 
     #[test]
+    fn egress_settings_are_checked() {
+        let e = Egress::new(
+            Some(" http://u:p@proxy.internal:3128 "),
+            None,
+            Some(" 203.0.113.7 "),
+        )
+        .unwrap();
+        assert_eq!(e.proxy_host().as_deref(), Some("proxy.internal"));
+        assert_eq!(e.gateway_public_ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            Egress::new(Some(""), None, Some("")).unwrap(),
+            Egress::default()
+        );
+        assert_eq!(
+            Egress::new(Some("http://10.0.0.5:3128"), None, None)
+                .unwrap()
+                .proxy_host(),
+            None,
+            "a literal proxy is never resolved"
+        );
+        for bad in ["socks5://proxy:1080", "proxy:3128", "http://"] {
+            assert!(Egress::new(Some(bad), None, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn names_and_public_literals_pass_the_literal_check() {
         let p = OutboundPolicy::default();
         for u in [
