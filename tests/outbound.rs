@@ -1113,5 +1113,22 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
     );
     // The SMTP server saw the proxy's connection, not Herald's.
     assert_eq!(peers.lock().unwrap()[1].ip().to_string(), "127.0.0.1");
+    // Implicit TLS cannot be tunnelled: refused, not sent around the proxy.
+    let smtps = add(
+        &s,
+        "Mail smtps",
+        "email",
+        json!({"smtpUrl": format!("smtps://{target}"), "from": "h@example.com", "to": ["a@example.com"]}),
+    )
+    .await;
+    let r = s.ok(SEND_TEST, json!({"ids": [smtps]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
+    let message = r["sendTestAlert"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("smtps:// cannot go through HERALD_OUTBOUND_PROXY"),
+        "{message}"
+    );
+    assert_eq!(proxy.seen().len(), 1);
+    assert_eq!(peers.lock().unwrap().len(), 2);
     s.stop().await;
 }
