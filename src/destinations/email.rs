@@ -216,6 +216,7 @@ impl From<lettre::transport::smtp::Error> for Failure {
 /// an address the SSRF guard allows; from the bind address either way.
 async fn connect(
     out: &Outbound,
+    smtp_url: &str,
     srv: &Server,
     hello: &ClientId,
     tls: Option<(TlsMode, TlsParameters)>,
@@ -225,10 +226,8 @@ async fn connect(
     let bind = egress.bind_address;
     let wrapper = tls.filter(|(m, _)| *m == TlsMode::Wrapper).map(|(_, p)| p);
     if let Some(proxy) = egress.proxy.as_ref().filter(|p| p.scheme() == "http") {
-        // The proxy resolves the name; a literal is checked here.
-        if let Ok(ip) = srv.host.parse::<std::net::IpAddr>() {
-            out.policy().check_ip(ip).map_err(Failure::Blocked)?;
-        }
+        // The proxy resolves the name; a literal, in any notation, is checked here.
+        out.check_url(smtp_url).map_err(Failure::Blocked)?;
         if wrapper.is_some() {
             return Err(Failure::Other(
                 "smtps:// cannot go through HERALD_OUTBOUND_PROXY: use smtp://…?tls=required (STARTTLS)".into(),
@@ -413,7 +412,7 @@ impl CustomSender for Email {
             // The whole dialogue is time-boxed: a server that accepts and stalls cannot
             // hold the worker.
             let dialogue = async {
-                let mut conn = connect(out, &srv, &hello, tls.clone(), budget).await?;
+                let mut conn = connect(out, &c.smtp_url, &srv, &hello, tls.clone(), budget).await?;
                 if let Some((mode, params)) = tls {
                     let upgrade = match mode {
                         TlsMode::Required => true,
