@@ -909,6 +909,27 @@ async fn deliveries_go_through_the_configured_proxy() {
     s.stop().await;
 }
 
+/// `https://` destinations go through the proxy's `CONNECT` (TLS end to end: the
+/// plain-HTTP receiver here makes the handshake fail, but the tunnel was asked for).
+#[tokio::test]
+async fn https_deliveries_tunnel_through_the_proxy() {
+    let proxy = Proxy::start().await;
+    let rx = Receiver::start().await;
+    let target = rx.url.trim_start_matches("http://").to_string();
+    let db = TestDb::sqlite().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.outbound_proxy = Some(proxy_url);
+    })
+    .await;
+    let id = add_hook(&s, &format!("https://{target}/hook")).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
+    let seen = proxy.seen();
+    assert_eq!(seen[0].1, format!("CONNECT {target} HTTP/1.1"), "{seen:?}");
+    s.stop().await;
+}
+
 /// With a proxy, the SSRF guard still refuses non-public IP literals (names are
 /// resolved by the proxy).
 #[tokio::test]
