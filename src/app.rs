@@ -64,6 +64,12 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
         outbound: OutboundPolicy::new(args.allow_private_networks, &args.outbound_allowlist)
             .map_err(anyhow::Error::msg)?,
         max_response_bytes: args.max_response_bytes,
+        egress: crate::outbound::Egress::new(
+            args.outbound_proxy.as_deref(),
+            args.outbound_bind_address,
+            args.gateway_public_ip.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?,
     })
 }
 

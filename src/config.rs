@@ -192,6 +192,23 @@ pub struct ServeArgs {
     /// Serve `/metrics` on this separate address instead of the main listener.
     #[arg(long, env = "HERALD_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+
+    // --- Egress ---------------------------------------------------------------------
+    /// Send every HTTP delivery through this proxy (`http://host:port` or `https://…`,
+    /// credentials as `user:password@`). Proxy variables of the environment
+    /// (`HTTP_PROXY`, …) are never used. The proxy resolves destination names: the SSRF
+    /// guard still refuses non-public IP literals, the proxy must refuse the rest.
+    /// E-mail goes through `CONNECT` with an `http://` proxy (`smtp://`, optionally
+    /// `?tls=required`; `smtps://` is refused), directly with an `https://` one.
+    #[arg(long, env = "HERALD_OUTBOUND_PROXY", hide_env_values = true)]
+    pub outbound_proxy: Option<String>,
+    /// Local address outbound connections (deliveries, e-mail, the proxy) are made from.
+    #[arg(long, env = "HERALD_OUTBOUND_BIND_ADDRESS")]
+    pub outbound_bind_address: Option<std::net::IpAddr>,
+    /// The public IP address deliveries leave from, for receivers to allow-list; shown
+    /// by the `generalSettings` query (Panther's "Gateway Public IP").
+    #[arg(long, env = "HERALD_GATEWAY_PUBLIC_IP")]
+    pub gateway_public_ip: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -431,14 +431,14 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
     assert_eq!(got[0].json()["id"], "Test.Alert");
     assert_eq!(got[0].json()["severity"], "INFO");
     assert_eq!(got[0].json()["type"], "RULE");
-    // unknown ids are BAD_USER_INPUT.
+    // an unknown destination is NOT_FOUND.
     let (code, _) = s
         .err(
             "mutation { sendTestAlert(input: {outputIds: [\"nope\"]}) { success } }",
             json!({}),
         )
         .await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(code, "NOT_FOUND");
 
     // deliverAlert: bypasses routing (no destination takes INFO), prefixes the title.
     let a = create(
@@ -462,7 +462,7 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
             json!({"i": {"alertId": a["id"], "outputIds": ["missing"]}}),
         )
         .await;
-    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(code, "NOT_FOUND");
     s.stop().await;
 }
 
@@ -782,7 +782,100 @@ async fn dedup_period_expires(db: TestDb) {
     s.stop().await;
 }
 
+/// `deliverAlert`, `sendTestAlert`, `retryFailedDeliveries` and `previewPayload` take a
+/// destination's display name where they take its id, matched as routing matches names
+/// (trimmed, case-insensitive in full Unicode); an unknown one is NOT_FOUND, naming it.
+async fn destinations_by_id_or_name(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let rx = Receiver::start().await;
+    let id = add_webhook(&s, "Équipe Sécurité", &rx.url, &[]).await;
+    let other = Receiver::start().await;
+    add_webhook(&s, "Other", &other.url, &[]).await;
+    let unknown = |what: &str, (code, message): (String, String)| {
+        assert_eq!(code, "NOT_FOUND", "{what}: {message}");
+        assert!(message.contains("Nobody Here"), "{what}: {message}");
+    };
+
+    // sendTestAlert: by name, in any case; id and name of one destination send once.
+    let send_test =
+        "mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success } }";
+    let r = s
+        .ok(send_test, json!({"ids": [" équipe sécurité ", id]}))
+        .await;
+    assert_eq!(
+        r["sendTestAlert"],
+        json!([{"outputId": id, "success": true}])
+    );
+    assert_eq!(rx.requests().len(), 1);
+    assert!(other.requests().is_empty());
+    unknown(
+        "sendTestAlert",
+        s.err(send_test, json!({"ids": [id, "Nobody Here"]})).await,
+    );
+    assert_eq!(rx.requests().len(), 1, "nothing sent when one is unknown");
+
+    // previewPayload: a stored destination by name.
+    let preview = "query($i: PreviewPayloadInput!) { previewPayload(input: $i) { method url } }";
+    let p = s
+        .ok(preview, json!({"i": {"outputId": "ÉQUIPE SÉCURITÉ"}}))
+        .await;
+    // (A webhook URL is a secret: the preview masks it.)
+    assert_eq!(p["previewPayload"]["method"], "POST", "{p:#}");
+    unknown(
+        "previewPayload",
+        s.err(preview, json!({"i": {"outputId": "Nobody Here"}}))
+            .await,
+    );
+
+    // deliverAlert: by name; the delivery is the destination's (its id and name).
+    rx.default_reply(Reply::status(400));
+    let a = create(
+        &s,
+        json!({"detectionId": "by.name", "title": "Disk full", "severity": "INFO"}),
+    )
+    .await;
+    let deliver = "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }";
+    s.ok(
+        deliver,
+        json!({"i": {"alertId": a["id"], "outputIds": ["équipe sécurité"]}}),
+    )
+    .await;
+    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["outputId"], id.as_str());
+    assert_eq!(d[0]["label"], "Équipe Sécurité");
+    assert_eq!(d[0]["status"], "FAILED", "a 400 is permanent");
+    unknown(
+        "deliverAlert",
+        s.err(
+            deliver,
+            json!({"i": {"alertId": a["id"], "outputIds": ["Nobody Here"]}}),
+        )
+        .await,
+    );
+
+    // retryFailedDeliveries: by name.
+    rx.default_reply(Reply::status(200));
+    let retry = "mutation($i: RetryFailedDeliveriesInput!) { retryFailedDeliveries(input: $i) }";
+    let n = s
+        .ok(retry, json!({"i": {"outputId": "Équipe sécurité"}}))
+        .await;
+    assert_eq!(n["retryFailedDeliveries"], 1);
+    eventually(Duration::from_secs(10), "the retried delivery", || async {
+        let v = s.ok(DELIVERIES, json!({"id": a["id"]})).await;
+        (v["alert"]["deliveries"][0]["status"] == "SUCCEEDED").then_some(())
+    })
+    .await;
+    unknown(
+        "retryFailedDeliveries",
+        s.err(retry, json!({"i": {"outputId": "Nobody Here"}}))
+            .await,
+    );
+    s.stop().await;
+}
+
 on_both!(
+    destinations_by_id_or_name,
     routing_follows_the_precedence,
     alert_type_and_log_type_filters,
     dedup_joins_open_alerts,

@@ -961,6 +961,12 @@ use Permission::*;
 /// Every query and mutation. `matrix_covers_every_operation` fails when the schema has an
 /// operation without a row here; rows for operations not (yet) in the schema are skipped.
 const MATRIX: &[Op] = &[
+    // Settings
+    op(
+        "generalSettings",
+        "generalSettings { gatewayPublicIp version pantherVersion }",
+        DestinationRead,
+    ),
     // Destinations
     op("destinations", "destinations { outputId }", DestinationRead),
     op(

@@ -880,6 +880,13 @@ struct Smtp {
 
 impl Smtp {
     async fn start() -> Self {
+        Self::rejecting(0).await
+    }
+
+    /// A server answering the first `rejects` messages with `451` (try again later);
+    /// rejected messages are recorded too.
+    async fn rejecting(rejects: usize) -> Self {
+        let rejects = Arc::new(std::sync::atomic::AtomicUsize::new(rejects));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let messages: Arc<Mutex<Vec<Mail>>> = Arc::default();
@@ -890,6 +897,7 @@ impl Smtp {
             while let Ok((sock, _)) = listener.accept().await {
                 let store = store.clone();
                 let auths = seen.clone();
+                let rejects = rejects.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = sock.into_split();
                     let mut lines = BufReader::new(r).lines();
@@ -905,7 +913,19 @@ impl Smtp {
                                     to.clone(),
                                     data.clone(),
                                 ));
-                                w.write_all(b"250 2.0.0 queued\r\n").await.ok();
+                                let reject = rejects
+                                    .fetch_update(
+                                        std::sync::atomic::Ordering::SeqCst,
+                                        std::sync::atomic::Ordering::SeqCst,
+                                        |n| n.checked_sub(1),
+                                    )
+                                    .is_ok();
+                                let reply: &[u8] = if reject {
+                                    b"451 4.3.0 try again later\r\n"
+                                } else {
+                                    b"250 2.0.0 queued\r\n"
+                                };
+                                w.write_all(reply).await.ok();
                             } else {
                                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
                                 data.push('\n');
@@ -982,6 +1002,48 @@ async fn email_is_sent_over_smtp() {
         data.contains(&format!("https://herald.test/alerts/{alert_id}")),
         "{data}"
     );
+}
+
+/// The `Message-ID` header of a message's text.
+fn message_id_header(data: &str) -> String {
+    data.lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap_or_else(|| panic!("no Message-ID in {data}"))
+        .to_string()
+}
+
+/// RFC 5322 §3.6.4: every message has a `Message-ID` (large providers refuse mail
+/// without one) and a `Date`; the id is derived from the delivery, so a retried
+/// delivery carries the same one.
+#[tokio::test]
+async fn email_has_a_message_id_stable_across_retries() {
+    let smtp = Smtp::rejecting(1).await;
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start(&db).await;
+    let id = add(&s, "email", json!({"smtpUrl": smtp.url, "from": "Herald <herald@example.com>", "to": ["soc@example.com"]})).await;
+    let alert_id = create_alert(&s, &id, "Suspicious login for root").await;
+    let d = finished(&s, &alert_id, "ROUTED").await;
+    succeeded(&d);
+    assert_eq!(d["attempts"].as_array().unwrap().len(), 2, "{d:#}");
+    assert_eq!(d["attempts"][0]["statusCode"], 451, "{d:#}");
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 2);
+    let first = message_id_header(&msgs[0].2);
+    let second = message_id_header(&msgs[1].2);
+    assert_eq!(first, second, "the retry carries the same Message-ID");
+    assert!(
+        first.starts_with('<') && first.ends_with("@herald.example.com>"),
+        "{first}"
+    );
+    for (_, _, data) in &msgs {
+        assert!(data.lines().any(|l| l.starts_with("Date: ")), "{data}");
+    }
+    // Another delivery (a test send) has another id.
+    let t = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(t["sendTestAlert"][0]["success"], true, "{t:#}");
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 3);
+    assert_ne!(message_id_header(&msgs[2].2), first);
 }
 
 #[tokio::test]

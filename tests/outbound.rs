@@ -770,3 +770,386 @@ on_both!(
     echoed_secrets_never_come_back,
     smtp_replies_echoing_credentials_are_scrubbed,
 );
+
+// ---------------------------------------------------------------- egress
+
+/// A tiny HTTP proxy on 127.0.0.1: absolute-form requests (`POST http://host/path`) are
+/// forwarded, `CONNECT host:port` is tunnelled. Records each request line and the
+/// address the connection came from.
+struct Proxy {
+    url: String,
+    seen: Arc<Mutex<Vec<(std::net::SocketAddr, String)>>>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        Self::forwarding_to(None).await
+    }
+
+    /// A proxy sending every request to `upstream` whatever its target (so a public
+    /// destination can be stood in for by a local receiver).
+    async fn forwarding_to(upstream: Option<String>) -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<(std::net::SocketAddr, String)>>> = Arc::default();
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, peer)) = l.accept().await {
+                let log = log.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    // The request head, byte by byte up to the blank line.
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut b).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    log.lock().unwrap().push((peer, line.clone()));
+                    let mut parts = line.split(' ');
+                    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    if method == "CONNECT" {
+                        let Ok(mut up) = tokio::net::TcpStream::connect(target).await else {
+                            return;
+                        };
+                        client
+                            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                            .await
+                            .ok();
+                        tokio::io::copy_bidirectional(&mut client, &mut up)
+                            .await
+                            .ok();
+                        return;
+                    }
+                    let Ok(url) = url::Url::parse(target) else {
+                        return;
+                    };
+                    let addr = upstream.unwrap_or_else(|| {
+                        format!(
+                            "{}:{}",
+                            url.host_str().unwrap(),
+                            url.port_or_known_default().unwrap()
+                        )
+                    });
+                    let Ok(mut up) = tokio::net::TcpStream::connect(addr).await else {
+                        return;
+                    };
+                    // Origin form upstream; one request per connection.
+                    let path = &url[url::Position::BeforePath..];
+                    let rest = head.split_once("\r\n").map(|(_, r)| r).unwrap_or_default();
+                    let rest = rest.replace("connection: keep-alive", "connection: close");
+                    up.write_all(
+                        format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n{rest}")
+                            .as_bytes(),
+                    )
+                    .await
+                    .ok();
+                    tokio::io::copy_bidirectional(&mut client, &mut up)
+                        .await
+                        .ok();
+                });
+            }
+        });
+        Proxy { url, seen }
+    }
+
+    fn seen(&self) -> Vec<(std::net::SocketAddr, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn add_hook(s: &TestServer, url: &str) -> String {
+    let d = s
+        .ok(ADD, json!({"input": {"displayName": format!("hook {}", uuid::Uuid::new_v4()), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+        .await;
+    d["addDestination"]["outputId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `HERALD_OUTBOUND_PROXY`: deliveries (test sends and routed alerts) reach the receiver
+/// through the proxy; with `HERALD_OUTBOUND_BIND_ADDRESS` the proxy sees that address.
+#[tokio::test]
+async fn deliveries_go_through_the_configured_proxy() {
+    let proxy = Proxy::start().await;
+    let rx = Receiver::start().await;
+    let db = TestDb::sqlite().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.outbound_proxy = Some(proxy_url);
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let id = add_hook(&s, &format!("{}/hook", rx.url)).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    let a = s
+        .ok(CREATE, json!({"input": {"detectionId": "egress", "title": "through the proxy", "severity": "HIGH", "generatedDestinations": [id]}}))
+        .await;
+    let alert_id = a["createAlert"]["id"].as_str().unwrap().to_string();
+    eventually(Duration::from_secs(10), "the routed delivery", || async {
+        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
+        (d["alert"]["deliveries"][0]["status"] == "SUCCEEDED").then_some(())
+    })
+    .await;
+    let got = rx.requests();
+    assert_eq!(got.len(), 2);
+    let seen = proxy.seen();
+    println!("the proxy saw {seen:?}");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (peer, line) in &seen {
+        assert_eq!(line, &format!("POST {}/hook HTTP/1.1", rx.url), "{seen:?}");
+        assert_eq!(peer.ip().to_string(), "127.0.0.2", "from the bind address");
+    }
+    s.stop().await;
+}
+
+/// `https://` destinations go through the proxy's `CONNECT` (TLS end to end: the
+/// plain-HTTP receiver here makes the handshake fail, but the tunnel was asked for).
+#[tokio::test]
+async fn https_deliveries_tunnel_through_the_proxy() {
+    let proxy = Proxy::start().await;
+    let rx = Receiver::start().await;
+    let target = rx.url.trim_start_matches("http://").to_string();
+    let db = TestDb::sqlite().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.outbound_proxy = Some(proxy_url);
+    })
+    .await;
+    let id = add_hook(&s, &format!("https://{target}/hook")).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
+    let seen = proxy.seen();
+    assert_eq!(seen[0].1, format!("CONNECT {target} HTTP/1.1"), "{seen:?}");
+    s.stop().await;
+}
+
+/// With a proxy, the SSRF guard still refuses non-public IP literals (names are
+/// resolved by the proxy).
+#[tokio::test]
+async fn the_guard_still_applies_through_a_proxy() {
+    let proxy = Proxy::start().await;
+    let db = TestDb::sqlite().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.allow_private_networks = false;
+        a.outbound_proxy = Some(proxy_url);
+    })
+    .await;
+    for url in ["http://169.254.169.254/latest", "http://127.1:9/x"] {
+        let (code, message) = s
+            .err(ADD, json!({"input": {"displayName": "inward", "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{url}: {message}");
+        assert!(message.contains("blocked"), "{url}: {message}");
+    }
+    assert!(proxy.seen().is_empty());
+    s.stop().await;
+}
+
+/// With the guard on, the proxy itself may be on a private address and named (its name
+/// is resolved without the guard), while public destinations are reached through it.
+#[tokio::test]
+async fn a_named_private_proxy_is_allowed_with_the_guard_on() {
+    let rx = Receiver::start().await;
+    let upstream = rx.url.trim_start_matches("http://").to_string();
+    let proxy = Proxy::forwarding_to(Some(upstream)).await;
+    let port = proxy.url.rsplit(':').next().unwrap().to_string();
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start_with(&db, move |a| {
+        a.allow_private_networks = false;
+        a.outbound_proxy = Some(format!("http://localhost:{port}"));
+    })
+    .await;
+    let id = add_hook(&s, "http://93.184.216.34/hook").await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(proxy.seen()[0].1, "POST http://93.184.216.34/hook HTTP/1.1");
+    assert_eq!(rx.requests().len(), 1);
+    s.stop().await;
+}
+
+/// `HERALD_OUTBOUND_BIND_ADDRESS`: the receiver sees connections from that address.
+#[tokio::test]
+async fn deliveries_leave_from_the_bind_address() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let peers: Arc<Mutex<Vec<std::net::SocketAddr>>> = Arc::default();
+    let log = peers.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, peer)) = l.accept().await {
+            log.lock().unwrap().push(peer);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                sock.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                )
+                .await
+                .ok();
+            });
+        }
+    });
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start_with(&db, |a| {
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let id = add_hook(&s, &url).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    let peers = peers.lock().unwrap().clone();
+    assert!(!peers.is_empty());
+    for p in &peers {
+        assert_eq!(p.ip().to_string(), "127.0.0.2", "{peers:?}");
+    }
+    s.stop().await;
+}
+
+/// `generalSettings` shows `HERALD_GATEWAY_PUBLIC_IP` and Herald's version.
+#[tokio::test]
+async fn general_settings_show_the_gateway_public_ip() {
+    const Q: &str = "{ generalSettings { gatewayPublicIp version pantherVersion } }";
+    let db = TestDb::sqlite().await;
+    let s = TestServer::start_with(&db, |a| {
+        a.gateway_public_ip = Some("203.0.113.7".into());
+    })
+    .await;
+    let g = s.ok(Q, json!({})).await;
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        g["generalSettings"],
+        json!({"gatewayPublicIp": "203.0.113.7", "version": version, "pantherVersion": version})
+    );
+    s.stop().await;
+    let s = TestServer::start(&db).await;
+    let g = s.ok(Q, json!({})).await;
+    assert_eq!(g["generalSettings"]["gatewayPublicIp"], Value::Null);
+    s.stop().await;
+}
+
+/// A minimal SMTP server: accepts every message; records each connection's peer
+/// address and each message's text.
+async fn recording_smtp() -> (
+    String,
+    Arc<Mutex<Vec<std::net::SocketAddr>>>,
+    Arc<Mutex<Vec<String>>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", l.local_addr().unwrap());
+    let peers: Arc<Mutex<Vec<std::net::SocketAddr>>> = Arc::default();
+    let mails: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (p, m) = (peers.clone(), mails.clone());
+    tokio::spawn(async move {
+        while let Ok((sock, peer)) = l.accept().await {
+            p.lock().unwrap().push(peer);
+            let m = m.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                w.write_all(b"220 smtp.test ESMTP\r\n").await.ok();
+                let (mut data, mut in_data) = (String::new(), false);
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            m.lock().unwrap().push(std::mem::take(&mut data));
+                            w.write_all(b"250 queued\r\n").await.ok();
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250 smtp.test\r\n"
+                    } else if upper == "DATA" {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    w.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (url, peers, mails)
+}
+
+/// E-mail leaves from the bind address, and through the proxy's CONNECT when a proxy is set.
+#[tokio::test]
+async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
+    let (smtp_url, peers, mails) = recording_smtp().await;
+    let db = TestDb::sqlite().await;
+    let mail = json!({"smtpUrl": smtp_url, "from": "h@example.com", "to": ["a@example.com"]});
+
+    let s = TestServer::start_with(&db, |a| {
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let id = add(&s, "Mail bound", "email", mail.clone()).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(mails.lock().unwrap().len(), 1);
+    assert_eq!(peers.lock().unwrap()[0].ip().to_string(), "127.0.0.2");
+    s.stop().await;
+
+    let proxy = Proxy::start().await;
+    let proxy_url = proxy.url.clone();
+    let s = TestServer::start_with(&db, move |a| {
+        a.outbound_proxy = Some(proxy_url);
+        a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
+    })
+    .await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
+    assert_eq!(mails.lock().unwrap().len(), 2);
+    let seen = proxy.seen();
+    println!("the proxy saw {seen:?}");
+    let target = smtp_url.trim_start_matches("smtp://");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1, format!("CONNECT {target} HTTP/1.1"));
+    assert_eq!(
+        seen[0].0.ip().to_string(),
+        "127.0.0.2",
+        "to the proxy from the bind address"
+    );
+    // The SMTP server saw the proxy's connection, not Herald's.
+    assert_eq!(peers.lock().unwrap()[1].ip().to_string(), "127.0.0.1");
+    // Implicit TLS cannot be tunnelled: refused, not sent around the proxy.
+    let smtps = add(
+        &s,
+        "Mail smtps",
+        "email",
+        json!({"smtpUrl": format!("smtps://{target}"), "from": "h@example.com", "to": ["a@example.com"]}),
+    )
+    .await;
+    let r = s.ok(SEND_TEST, json!({"ids": [smtps]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
+    let message = r["sendTestAlert"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("smtps:// cannot go through HERALD_OUTBOUND_PROXY"),
+        "{message}"
+    );
+    assert_eq!(proxy.seen().len(), 1);
+    assert_eq!(peers.lock().unwrap().len(), 2);
+    s.stop().await;
+}

@@ -7,11 +7,11 @@ use crate::dispatch::sender::{excerpt, truncate, Outcome};
 use crate::outbound::{resolver, Outbound};
 use async_graphql::{InputObject, SimpleObject};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -86,9 +86,28 @@ fn html_body(payload: &Value) -> String {
     )
 }
 
-fn message(c: &EmailConfig, payload: &Value) -> Result<Message, String> {
+/// The `Message-ID` of a delivery (RFC 5322 §3.6.4): derived from the delivery id, so
+/// every retry of one delivery carries the same id and receivers can de-duplicate.
+fn message_id(delivery_id: &str, from: &Mailbox) -> String {
+    let local: String = delivery_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    let domain = from.email.domain().trim_matches(['[', ']']);
+    let domain = if domain.is_empty() || !domain.is_ascii() {
+        "localhost"
+    } else {
+        domain
+    };
+    format!("<{local}@herald.{domain}>")
+}
+
+fn message(c: &EmailConfig, payload: &Value, delivery_id: &str) -> Result<Message, String> {
+    let from = mailbox("from", &c.from)?;
+    // `Date` is added by the builder (the send time).
     let mut builder = Message::builder()
-        .from(mailbox("from", &c.from)?)
+        .message_id(Some(message_id(delivery_id, &from)))
+        .from(from)
         .subject(subject(payload));
     for to in &c.to {
         builder = builder.to(mailbox("to", to)?);
@@ -151,6 +170,10 @@ impl Integration for Email {
                 ),
                 ("subject".into(), subject(ctx.payload)),
                 (
+                    "message-id".into(),
+                    message_id(ctx.delivery_id, &mailbox("from", &c.from)?),
+                ),
+                (
                     "content-type".into(),
                     "multipart/alternative (text/plain, text/html)".into(),
                 ),
@@ -164,8 +187,147 @@ impl Integration for Email {
     }
 }
 
-/// How TLS is used with the server (`Tls::Wrapper`, `Tls::Required`…).
-type TlsMode = fn(TlsParameters) -> Tls;
+/// How TLS is used with the server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TlsMode {
+    /// Implicit TLS from the first byte (`smtps://`).
+    Wrapper,
+    /// `STARTTLS`, refusing a server without it.
+    Required,
+    /// `STARTTLS` when the server offers it.
+    Opportunistic,
+}
+
+/// Why an SMTP dialogue did not happen or failed.
+enum Failure {
+    Smtp(lettre::transport::smtp::Error),
+    Blocked(crate::outbound::Blocked),
+    Other(String, Class),
+}
+
+impl From<lettre::transport::smtp::Error> for Failure {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Failure::Smtp(e)
+    }
+}
+
+/// Open the SMTP connection (greeting and EHLO read): through the HTTP proxy's
+/// `CONNECT` when `HERALD_OUTBOUND_PROXY` is an `http://` proxy, otherwise directly to
+/// an address the SSRF guard allows; from the bind address either way.
+async fn connect(
+    out: &Outbound,
+    smtp_url: &str,
+    srv: &Server,
+    hello: &ClientId,
+    tls: Option<(TlsMode, TlsParameters)>,
+    budget: Duration,
+) -> Result<AsyncSmtpConnection, Failure> {
+    let egress = out.egress();
+    let bind = egress.bind_address;
+    let wrapper = tls.filter(|(m, _)| *m == TlsMode::Wrapper).map(|(_, p)| p);
+    if let Some(proxy) = egress.proxy.as_ref().filter(|p| p.scheme() == "http") {
+        // The proxy resolves the name; a literal, in any notation, is checked here.
+        out.check_url(smtp_url).map_err(Failure::Blocked)?;
+        if wrapper.is_some() {
+            return Err(Failure::Other(
+                "smtps:// cannot go through HERALD_OUTBOUND_PROXY: use smtp://…?tls=required (STARTTLS)".into(),
+                Class::Permanent,
+            ));
+        }
+        let stream = proxy_tunnel(proxy, &srv.host, srv.port, bind)
+            .await
+            .map_err(|e| Failure::Other(format!("SMTP error: {e}"), Class::Retryable))?;
+        return Ok(AsyncSmtpConnection::connect_with_transport(Box::new(stream), hello).await?);
+    }
+    let addr = match resolver::resolve_allowed(out.policy(), &srv.host, srv.port).await {
+        Ok(addrs) => addrs[0],
+        Err(resolver::ResolveError::Blocked(b)) => return Err(Failure::Blocked(b)),
+        Err(e) => return Err(Failure::Other(format!("SMTP error: {e}"), Class::Retryable)),
+    };
+    Ok(AsyncSmtpConnection::connect_tokio1(addr, Some(budget), hello, wrapper, bind).await?)
+}
+
+/// A TCP stream to `host:port` through an HTTP proxy's `CONNECT` (with the proxy URL's
+/// credentials as `Proxy-Authorization: Basic`).
+async fn proxy_tunnel(
+    proxy: &url::Url,
+    host: &str,
+    port: u16,
+    bind: Option<std::net::IpAddr>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let other = |m: String| std::io::Error::other(m);
+    let proxy_host = proxy.host_str().unwrap_or_default();
+    let proxy_host = proxy_host.trim_start_matches('[').trim_end_matches(']');
+    let proxy_port = proxy.port_or_known_default().unwrap_or(80);
+    let mut last = None;
+    let mut stream = None;
+    for addr in tokio::net::lookup_host((proxy_host, proxy_port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        if let Some(ip) = bind {
+            socket.bind(std::net::SocketAddr::new(ip, 0))?;
+        }
+        match socket.connect(addr).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let mut stream = stream.ok_or_else(|| {
+        last.unwrap_or_else(|| other(format!("the proxy {proxy_host} has no address")))
+    })?;
+    let target = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if !proxy.username().is_empty() {
+        use base64::Engine;
+        let user = percent_decode(proxy.username());
+        let pass = percent_decode(proxy.password().unwrap_or_default());
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        req.push_str(&format!("Proxy-Authorization: Basic {creds}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await?;
+    // The reply head, byte by byte, so nothing of the SMTP greeting is consumed.
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8 * 1024 {
+            return Err(other("the proxy's reply to CONNECT is too long".into()));
+        }
+        if stream.read(&mut b).await? == 0 {
+            return Err(other(
+                "the proxy closed the connection during CONNECT".into(),
+            ));
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let status = head.lines().next().unwrap_or_default();
+    match status.split(' ').nth(1) {
+        Some(code) if code.starts_with('2') => Ok(stream),
+        _ => Err(other(format!(
+            "the proxy refused CONNECT {target}: {}",
+            status.trim()
+        ))),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
 
 /// How to reach the server of a checked `smtpUrl`: host name (for TLS), port, TLS mode.
 struct Server {
@@ -187,9 +349,9 @@ fn server(url: &url::Url) -> Server {
         .find(|(k, _)| k == "tls")
         .map(|(_, v)| v.into_owned());
     let (port, tls): (u16, Option<TlsMode>) = match (url.scheme(), tls.as_deref()) {
-        ("smtps", _) => (SUBMISSIONS_PORT, Some(Tls::Wrapper)),
-        (_, Some("required")) => (SUBMISSION_PORT, Some(Tls::Required)),
-        (_, Some("opportunistic")) => (SUBMISSION_PORT, Some(Tls::Opportunistic)),
+        ("smtps", _) => (SUBMISSIONS_PORT, Some(TlsMode::Wrapper)),
+        (_, Some("required")) => (SUBMISSION_PORT, Some(TlsMode::Required)),
+        (_, Some("opportunistic")) => (SUBMISSION_PORT, Some(TlsMode::Opportunistic)),
         _ => (SMTP_PORT, None),
     };
     let path = url.path().trim_matches('/');
@@ -214,7 +376,7 @@ impl CustomSender for Email {
             let prepared = (|| {
                 let c: EmailConfig = parse_config(config)?;
                 let url = check_url(&c.smtp_url)?;
-                let msg = message(&c, ctx.payload)?;
+                let msg = message(&c, ctx.payload, ctx.delivery_id)?;
                 Ok::<_, String>((c, server(&url), msg))
             })();
             let (c, srv, msg) = match prepared {
@@ -222,57 +384,66 @@ impl CustomSender for Email {
                 Err(e) => return Outcome::not_sent(scrubber.scrub(&e), Class::Permanent),
             };
             let budget = out.timeout().min(TIMEOUT);
-            // Connect only to an address the SSRF guard allows; the host name stays the
-            // TLS server name.
-            let addr = match tokio::time::timeout(
-                budget,
-                resolver::resolve_allowed(out.policy(), &srv.host, srv.port),
-            )
-            .await
+            let hello = srv.hello.clone().map(ClientId::Domain).unwrap_or_default();
+            let tls = match srv
+                .tls
+                .map(|mode| TlsParameters::new(srv.host.clone()).map(|p| (mode, p)))
             {
-                Err(_) => return Outcome::timed_out(started.elapsed()),
-                Ok(Err(resolver::ResolveError::Blocked(b))) => {
-                    return Outcome::blocked(&b, started)
+                None => None,
+                Some(Ok(t)) => Some(t),
+                Some(Err(e)) => {
+                    return Outcome::not_sent(
+                        format!("smtpUrl: cannot set up TLS: {e}"),
+                        Class::Permanent,
+                    )
                 }
-                Ok(Err(e)) => {
-                    return Outcome {
-                        duration_ms: started.elapsed().as_millis() as i64,
-                        ..Outcome::not_sent(format!("SMTP error: {e}"), Class::Retryable)
-                    }
-                }
-                Ok(Ok(addrs)) => addrs[0],
             };
-            let mut builder =
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
-                    .port(addr.port())
-                    .timeout(Some(budget));
-            if let Some(tls) = srv.tls {
-                match TlsParameters::new(srv.host.clone()) {
-                    Ok(params) => builder = builder.tls(tls(params)),
-                    Err(e) => {
-                        return Outcome::not_sent(
-                            format!("smtpUrl: cannot set up TLS: {e}"),
-                            Class::Permanent,
-                        )
-                    }
-                }
-            }
-            if let Some(name) = srv.hello {
-                builder = builder.hello_name(ClientId::Domain(name));
-            }
-            if let (Some(user), Some(pass)) = (
+            let credentials = match (
                 c.username.filter(|u| !u.is_empty()),
                 c.password.filter(|p| !p.is_empty()),
             ) {
-                // A server echoing the AUTH PLAIN line back sends base64("\0user\0password").
-                scrubber.add_secret(&format!("\0{user}\0{pass}"));
-                builder = builder.credentials(Credentials::new(user, pass));
-            }
-            let mailer = builder.build();
+                (Some(user), Some(pass)) => {
+                    // A server echoing the AUTH PLAIN line back sends base64("\0user\0password").
+                    scrubber.add_secret(&format!("\0{user}\0{pass}"));
+                    Some(Credentials::new(user, pass))
+                }
+                _ => None,
+            };
             // The whole dialogue is time-boxed: a server that accepts and stalls cannot
             // hold the worker.
-            let result = match tokio::time::timeout(budget, mailer.send(msg)).await {
-                Ok(r) => r,
+            let dialogue = async {
+                let mut conn = connect(out, &c.smtp_url, &srv, &hello, tls.clone(), budget).await?;
+                if let Some((mode, params)) = tls {
+                    let upgrade = match mode {
+                        TlsMode::Required => true,
+                        TlsMode::Opportunistic => conn.can_starttls(),
+                        TlsMode::Wrapper => false,
+                    };
+                    if upgrade {
+                        conn.starttls(params, &hello).await?;
+                    }
+                }
+                if let Some(creds) = &credentials {
+                    conn.auth(DEFAULT_MECHANISMS, creds).await?;
+                }
+                let sent = conn.send(msg.envelope(), &msg.formatted()).await;
+                if sent.is_ok() {
+                    let _ = conn.quit().await;
+                } else {
+                    conn.abort().await;
+                }
+                Ok::<_, Failure>(sent?)
+            };
+            let result = match tokio::time::timeout(budget, dialogue).await {
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(Failure::Smtp(e))) => Err(e),
+                Ok(Err(Failure::Blocked(b))) => return Outcome::blocked(&b, started),
+                Ok(Err(Failure::Other(message, class))) => {
+                    return Outcome {
+                        duration_ms: started.elapsed().as_millis() as i64,
+                        ..Outcome::not_sent(scrubber.scrub(&message), class)
+                    }
+                }
                 Err(_) => return Outcome::timed_out(started.elapsed()),
             };
             let duration_ms = started.elapsed().as_millis() as i64;
@@ -342,5 +513,27 @@ mod tests {
         assert_eq!(s.hello.as_deref(), Some("herald.example"));
         let s = server(&check_url("smtp://mail.example.com?tls=required").unwrap());
         assert_eq!(s.port, 587);
+    }
+
+    #[test]
+    fn message_id_is_derived_from_the_delivery() {
+        let from: Mailbox = "Herald <alerts@example.com>".parse().unwrap();
+        let id = message_id("4f9c-11aa", &from);
+        assert_eq!(id, "<4f9c-11aa@herald.example.com>");
+        assert_eq!(message_id("4f9c-11aa", &from), id);
+        let c = EmailConfig {
+            smtp_url: "smtp://127.0.0.1:2525".into(),
+            from: "alerts@example.com".into(),
+            to: vec!["a@example.com".into()],
+            username: None,
+            password: None,
+        };
+        let payload = serde_json::json!({"title": "t", "severity": "HIGH"});
+        let raw = String::from_utf8(message(&c, &payload, "d-1").unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("Message-ID: <d-1@herald.example.com>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Date: "), "{raw}");
     }
 }

@@ -42,6 +42,8 @@ pub struct DispatchConfig {
     pub outbound: OutboundPolicy,
     /// Most bytes of a reply read.
     pub max_response_bytes: usize,
+    /// Where deliveries leave from (proxy, bind address, the public IP shown).
+    pub egress: crate::outbound::Egress,
 }
 
 /// The result of one attempt, as `sendTestAlert` reports it.
@@ -127,10 +129,11 @@ impl Dispatcher {
         cfg.lease = cfg
             .lease
             .max(cfg.request_timeout + SEND_MARGIN + Duration::from_secs(1));
-        let outbound = Outbound::new(
+        let outbound = Outbound::with_egress(
             cfg.outbound.clone(),
             cfg.request_timeout,
             cfg.max_response_bytes,
+            cfg.egress.clone(),
         )?;
         let (events, events_rx) = mpsc::unbounded_channel();
         let d = Dispatcher {

@@ -359,11 +359,13 @@ pub struct CreateAlertCommentOutput {
 #[derive(InputObject)]
 pub struct DeliverAlertInput {
     pub alert_id: ID,
+    /// Destinations by `outputId` or display name (case-insensitive, as routing matches names).
     pub output_ids: Vec<ID>,
 }
 
 #[derive(InputObject)]
 pub struct SendTestAlertInput {
+    /// Destinations by `outputId` or display name (case-insensitive, as routing matches names).
     pub output_ids: Vec<ID>,
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 #[derive(InputObject)]
 pub struct PendingDeliveriesInput {
-    /// A `polling` destination.
+    /// A `polling` destination, by `outputId` or display name.
     pub output_id: ID,
     /// At most this many (default 100, max 1000).
     pub page_size: Option<i32>,
@@ -27,12 +27,14 @@ pub struct PendingDelivery {
 
 #[derive(InputObject)]
 pub struct AcknowledgeDeliveriesInput {
+    /// The destination, by `outputId` or display name.
     pub output_id: ID,
     pub delivery_ids: Vec<ID>,
 }
 
 #[derive(InputObject)]
 pub struct RetryFailedDeliveriesInput {
+    /// The destination, by `outputId` or display name.
     pub output_id: ID,
     /// Only deliveries that failed at or after this time (default: all).
     pub since: Option<AWSDateTime>,

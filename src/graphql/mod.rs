@@ -11,6 +11,7 @@ pub mod limits;
 pub mod overrides;
 pub mod preview;
 pub mod scalars;
+pub mod settings;
 pub mod tokens;
 
 use crate::service::Services;
@@ -25,6 +26,7 @@ pub struct Query(
     tokens::TokenQuery,
     preview::PreviewQuery,
     audit::AuditQuery,
+    settings::SettingsQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -10,7 +10,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 #[derive(InputObject)]
 pub struct PreviewPayloadInput {
-    /// A stored destination; with `outputConfig` too, that config is previewed with the
+    /// A stored destination, by `outputId` or display name; with `outputConfig` too, that config is previewed with the
     /// stored secrets kept where it leaves them empty.
     pub output_id: Option<ID>,
     /// A destination config (not yet saved, or changed).

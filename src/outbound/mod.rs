@@ -18,6 +18,15 @@
 //! address checked the same way. A refused delivery fails permanently, with a message
 //! starting `blocked:`.
 //!
+//! Egress from a known address (`HERALD_OUTBOUND_PROXY`, `HERALD_OUTBOUND_BIND_ADDRESS`,
+//! see [`Egress`]): with a proxy, every HTTP delivery goes through it (`http://` URLs
+//! in absolute form, `https://` through `CONNECT`) and the proxy resolves destination
+//! names, so the guard checks IP literals on the URL (as always) but cannot see what a
+//! name resolves to there: the proxy's own rules must refuse inward addresses. Proxy
+//! variables of the environment (`HTTP_PROXY`…) are never used. E-mail goes through
+//! an `http://` proxy's `CONNECT` (plain or STARTTLS; implicit-TLS `smtps://` cannot,
+//! and is refused), and directly, from the bind address, with an `https://` proxy.
+//!
 //! Replies are read up to `HERALD_MAX_RESPONSE_BYTES` ([`body::read_limited`]) and
 //! every request is time-boxed (connect, then the whole request), so an endless or
 //! stalled reply cannot exhaust memory or hold a worker.
@@ -32,10 +41,62 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::{Host, Url};
 
+/// Where deliveries leave from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Egress {
+    /// `HERALD_OUTBOUND_PROXY`: every HTTP delivery goes through this proxy.
+    pub proxy: Option<Url>,
+    /// `HERALD_OUTBOUND_BIND_ADDRESS`: the local address outbound connections use.
+    pub bind_address: Option<std::net::IpAddr>,
+    /// `HERALD_GATEWAY_PUBLIC_IP`: the address receivers see (shown by `generalSettings`).
+    pub gateway_public_ip: Option<String>,
+}
+
+impl Egress {
+    /// From the settings: a proxy must be an `http://` or `https://` URL with a host.
+    pub fn new(
+        proxy: Option<&str>,
+        bind_address: Option<std::net::IpAddr>,
+        gateway_public_ip: Option<&str>,
+    ) -> Result<Self, String> {
+        let proxy = match proxy.map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => {
+                let url = Url::parse(p)
+                    .map_err(|e| format!("HERALD_OUTBOUND_PROXY is not a URL: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(
+                        "HERALD_OUTBOUND_PROXY must be an http:// or https:// URL with a host"
+                            .into(),
+                    );
+                }
+                Some(url)
+            }
+        };
+        Ok(Egress {
+            proxy,
+            bind_address,
+            gateway_public_ip: gateway_public_ip
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    /// The proxy's host name (not an IP literal): resolved without the guard.
+    fn proxy_host(&self) -> Option<String> {
+        match self.proxy.as_ref()?.host()? {
+            Host::Domain(d) => Some(d.to_ascii_lowercase()),
+            _ => None,
+        }
+    }
+}
+
 /// What every outbound sender shares: the guarded client, the policy and the limits.
 #[derive(Clone)]
 pub struct Outbound {
     client: reqwest::Client,
+    egress: Arc<Egress>,
     policy: Arc<OutboundPolicy>,
     timeout: Duration,
     max_response_bytes: usize,
@@ -47,14 +108,33 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The HTTP client for destinations: the guarded resolver, no proxy from the
 /// environment, no redirects, a connect timeout and a total request timeout.
 pub fn client(policy: Arc<OutboundPolicy>, timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    client_with(policy, timeout, &Egress::default())
+}
+
+/// [`client`], leaving through the egress settings: the configured proxy (the only
+/// one: the environment's are ignored) and the bind address.
+pub fn client_with(
+    policy: Arc<OutboundPolicy>,
+    timeout: Duration,
+    egress: &Egress,
+) -> reqwest::Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .dns_resolver(Arc::new(resolver::GuardedResolver::new(policy)))
-        .build()
+        .dns_resolver(Arc::new(resolver::GuardedResolver::new(
+            policy,
+            egress.proxy_host(),
+        )));
+    if let Some(proxy) = &egress.proxy {
+        b = b.proxy(reqwest::Proxy::all(proxy.as_str())?);
+    }
+    if let Some(ip) = egress.bind_address {
+        b = b.local_address(ip);
+    }
+    b.build()
 }
 
 impl Outbound {
@@ -63,9 +143,20 @@ impl Outbound {
         timeout: Duration,
         max_response_bytes: usize,
     ) -> reqwest::Result<Self> {
+        Self::with_egress(policy, timeout, max_response_bytes, Egress::default())
+    }
+
+    /// [`Outbound::new`], leaving through a proxy and/or from a bind address.
+    pub fn with_egress(
+        policy: OutboundPolicy,
+        timeout: Duration,
+        max_response_bytes: usize,
+        egress: Egress,
+    ) -> reqwest::Result<Self> {
         let policy = Arc::new(policy);
         Ok(Outbound {
-            client: client(policy.clone(), timeout)?,
+            client: client_with(policy.clone(), timeout, &egress)?,
+            egress: Arc::new(egress),
             policy,
             timeout,
             max_response_bytes: max_response_bytes.max(1),
@@ -78,6 +169,11 @@ impl Outbound {
 
     pub fn policy(&self) -> &OutboundPolicy {
         &self.policy
+    }
+
+    /// Where deliveries leave from.
+    pub fn egress(&self) -> &Egress {
+        &self.egress
     }
 
     /// The time budget of one request (connect, headers and body).
@@ -175,6 +271,32 @@ mod tests {
             let r = check_url(&p, u);
             assert!(r.is_err(), "{u} must be refused");
             println!("{u} -> {}", r.unwrap_err());
+        }
+    }
+
+    #[test]
+    fn egress_settings_are_checked() {
+        let e = Egress::new(
+            Some(" http://u:p@proxy.internal:3128 "),
+            None,
+            Some(" 203.0.113.7 "),
+        )
+        .unwrap();
+        assert_eq!(e.proxy_host().as_deref(), Some("proxy.internal"));
+        assert_eq!(e.gateway_public_ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            Egress::new(Some(""), None, Some("")).unwrap(),
+            Egress::default()
+        );
+        assert_eq!(
+            Egress::new(Some("http://10.0.0.5:3128"), None, None)
+                .unwrap()
+                .proxy_host(),
+            None,
+            "a literal proxy is never resolved"
+        );
+        for bad in ["socks5://proxy:1080", "proxy:3128", "http://"] {
+            assert!(Egress::new(Some(bad), None, None).is_err(), "{bad}");
         }
     }
 

@@ -83,22 +83,35 @@ async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, ResolveError> 
     }
 }
 
-/// A reqwest resolver applying [`OutboundPolicy`] to every address it returns.
+/// A reqwest resolver applying [`OutboundPolicy`] to every address it returns, except
+/// for the configured proxy's own name (an operator's choice, often on the private
+/// network).
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
     policy: Arc<OutboundPolicy>,
+    proxy_host: Option<String>,
 }
 
 impl GuardedResolver {
-    pub fn new(policy: Arc<OutboundPolicy>) -> Self {
-        GuardedResolver { policy }
+    pub fn new(policy: Arc<OutboundPolicy>, proxy_host: Option<String>) -> Self {
+        GuardedResolver { policy, proxy_host }
     }
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
+        let is_proxy = self
+            .proxy_host
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(name.as_str()));
         Box::pin(async move {
+            if is_proxy {
+                return match lookup(name.as_str(), 0).await {
+                    Ok(addrs) => Ok(Box::new(addrs.into_iter()) as Addrs),
+                    Err(e) => Err(Box::new(e) as _),
+                };
+            }
             // The port is replaced by the connector; 0 is only a placeholder here.
             match resolve_allowed(&policy, name.as_str(), 0).await {
                 Ok(addrs) => Ok(Box::new(addrs.into_iter()) as Addrs),

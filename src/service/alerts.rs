@@ -477,34 +477,43 @@ pub async fn add_comment(
     Ok(c)
 }
 
-/// Unknown destination ids are a `BAD_USER_INPUT` error naming them.
-async fn destinations_by_id(
+/// The destinations named by ids or display names (as routing resolves names), each
+/// once, in the order given. An unknown one is `NOT_FOUND`, naming it.
+async fn destinations_named(
     s: &Services,
-    ids: &[String],
+    refs: &[String],
 ) -> AppResult<Vec<store::destinations::DestinationRecord>> {
-    if ids.is_empty() {
+    if refs.is_empty() {
         return Err(bad_input("outputIds must not be empty"));
     }
-    let found = store::destinations::get_many(&s.db, &s.cipher, ids).await?;
-    let unknown: Vec<&String> = ids
-        .iter()
-        .filter(|id| !found.iter().any(|d| &d.destination.id == *id))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(bad_input(format!("unknown outputIds: {unknown:?}")));
+    // Ids in one query; only what is left is looked up by name.
+    let by_id = store::destinations::get_many(&s.db, &s.cipher, refs).await?;
+    let mut out: Vec<store::destinations::DestinationRecord> = Vec::with_capacity(refs.len());
+    for r in refs {
+        let d = match by_id.iter().find(|d| &d.destination.id == r) {
+            Some(d) => d.clone(),
+            None => store::destinations::find_by_name(&s.db, &s.cipher, r)
+                .await?
+                .ok_or_else(|| super::destinations::unknown(r))?,
+        };
+        if !out.iter().any(|o| o.destination.id == d.destination.id) {
+            out.push(d);
+        }
     }
-    Ok(ids
-        .iter()
-        .filter_map(|id| found.iter().find(|d| &d.destination.id == id).cloned())
-        .collect())
+    Ok(out)
 }
 
-/// Re-send an alert to chosen destinations now, bypassing routing.
+/// Re-send an alert to chosen destinations (ids or display names) now, bypassing routing.
 pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> AppResult<Alert> {
     let alert = store::alerts::get(&s.db, alert_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no alert with id {alert_id}")))?;
-    let dests = destinations_by_id(s, output_ids).await?;
+    if output_ids.len() > 1000 {
+        return Err(bad_input(
+            "deliverAlert takes at most 1000 destinations at a time",
+        ));
+    }
+    let dests = destinations_named(s, output_ids).await?;
     let now = now_ms();
     let rows = dests
         .iter()
@@ -525,8 +534,9 @@ pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> App
     Ok(alert)
 }
 
-/// Send the test alert to each destination synchronously; attempts are stored. An id
-/// named twice is sent to once, and every send goes through the destination's limits.
+/// Send the test alert to each destination (ids or display names) synchronously;
+/// attempts are stored. A destination named twice is sent to once, and every send goes
+/// through the destination's limits.
 pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<AttemptReport>> {
     let mut unique: Vec<String> = Vec::with_capacity(output_ids.len());
     for id in output_ids {
@@ -539,8 +549,8 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
             "sendTestAlert takes at most 100 destinations at a time",
         ));
     }
-    let output_ids = &unique[..];
-    let dests = destinations_by_id(s, output_ids).await?;
+    let dests = destinations_named(s, &unique).await?;
+    let output_ids: Vec<&str> = dests.iter().map(|d| d.destination.id.as_str()).collect();
     // A destination saved before the SSRF guard was switched on is refused here too.
     for d in &dests {
         if let Some(kind) = crate::destinations::integration(&d.destination.output_type) {
@@ -597,7 +607,7 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
         dispatched_at: now,
     }));
     // Keep the caller's order.
-    reports.sort_by_key(|r| output_ids.iter().position(|id| id == &r.output_id));
+    reports.sort_by_key(|r| output_ids.iter().position(|id| *id == r.output_id));
     Ok(reports)
 }
 

@@ -3,16 +3,14 @@ use super::Services;
 use crate::destinations::polling::PollingConfig;
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
-use crate::error::{bad_input, AppError, AppResult};
+use crate::error::{bad_input, AppResult};
 use crate::store::{self, deliveries::Health};
 
 async fn polling_destination(
     s: &Services,
     output_id: &str,
 ) -> AppResult<store::destinations::DestinationRecord> {
-    let d = store::destinations::get(&s.db, &s.cipher, output_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {output_id}")))?;
+    let d = super::destinations::named(s, output_id).await?;
     if !super::alerts::is_pull(&d.destination.output_type) {
         return Err(bad_input(format!(
             "destination {output_id} is of type {}, not a polling destination",
@@ -39,6 +37,7 @@ pub async fn pending(
         return Err(bad_input("pageSize must be between 1 and 1000"));
     }
     let dest = polling_destination(s, output_id).await?;
+    let output_id = &dest.destination.id;
     let visibility = PollingConfig::visibility_ms(&dest.destination.config);
     let claim = format!("poller-{}", uuid::Uuid::new_v4());
     let now = now_ms();
@@ -70,25 +69,23 @@ pub async fn acknowledge(s: &Services, output_id: &str, ids: &[String]) -> AppRe
     if ids.len() > 1000 {
         return Err(bad_input("at most 1000 deliveryIds at a time"));
     }
-    polling_destination(s, output_id).await?;
+    let d = polling_destination(s, output_id).await?;
+    let output_id = &d.destination.id;
     Ok(store::deliveries::acknowledge(&s.db, output_id, ids, now_ms()).await?)
 }
 
-/// Re-queue the FAILED deliveries of a destination (since a time); how many.
+/// Re-queue the FAILED deliveries of a destination (by id or display name, since a
+/// time); how many.
 pub async fn retry_failed(
     s: &Services,
     output_id: &str,
     since: Option<i64>,
     who: &crate::auth::Principal,
 ) -> AppResult<u64> {
-    if store::destinations::get(&s.db, &s.cipher, output_id)
+    let output_id = &super::destinations::named(s, output_id)
         .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound(format!(
-            "no destination with outputId {output_id}"
-        )));
-    }
+        .destination
+        .id;
     use sea_orm::TransactionTrait;
     let txn = s.db.begin().await?;
     let n =

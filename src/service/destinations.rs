@@ -227,6 +227,21 @@ pub fn redacted(mut r: DestinationRecord) -> DestinationRecord {
     r
 }
 
+/// The destination an API argument names: an `outputId` or a display name (matched as
+/// routing matches names). An unknown one is `NOT_FOUND`, naming it.
+pub async fn named(s: &super::Services, id_or_name: &str) -> AppResult<DestinationRecord> {
+    store::destinations::get_by_id_or_name(&s.db, &s.cipher, id_or_name)
+        .await?
+        .ok_or_else(|| unknown(id_or_name))
+}
+
+/// The error for a destination reference that matches nothing.
+pub fn unknown(id_or_name: &str) -> AppError {
+    AppError::NotFound(format!(
+        "no destination with outputId or displayName {id_or_name:?}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

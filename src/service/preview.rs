@@ -6,8 +6,7 @@ use super::Services;
 use crate::destinations::{secrets, DeliveryContext, OutboundRequest};
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
-use crate::error::{bad_input, AppError, AppResult};
-use crate::store;
+use crate::error::{bad_input, AppResult};
 use base64::{engine::general_purpose::STANDARD, Engine};
 
 /// What would be sent.
@@ -19,7 +18,7 @@ pub struct Preview {
     pub body: String,
 }
 
-/// The destination to preview: a stored one (`output_id`), a config not yet saved
+/// The destination to preview: a stored one (`output_id`: its id or display name), a config not yet saved
 /// (`config` = outputType and config), or a stored one with a changed config.
 pub struct PreviewRequest {
     pub output_id: Option<String>,
@@ -30,11 +29,7 @@ pub struct PreviewRequest {
 
 pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
     let stored = match req.output_id.as_deref() {
-        Some(id) => Some(
-            store::destinations::get(&s.db, &s.cipher, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {id}")))?,
-        ),
+        Some(id_or_name) => Some(super::destinations::named(s, id_or_name).await?),
         None => None,
     };
     let old = stored.as_ref().map(|o| &o.destination);

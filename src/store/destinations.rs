@@ -212,6 +212,19 @@ pub async fn find_by_name<C: ConnectionTrait>(
         .transpose()
 }
 
+/// A destination named by its id or, failing that, by its display name matched as
+/// routing and overrides match names ([`name_key`]; see `routing::resolve`).
+pub async fn get_by_id_or_name<C: ConnectionTrait>(
+    db: &C,
+    cipher: &Cipher,
+    id_or_name: &str,
+) -> Result<Option<DestinationRecord>, DbErr> {
+    match get(db, cipher, id_or_name).await? {
+        Some(d) => Ok(Some(d)),
+        None => find_by_name(db, cipher, id_or_name).await,
+    }
+}
+
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
     cipher: &Cipher,
