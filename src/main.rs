@@ -1,4 +1,3 @@
-use clap::Parser;
 use herald::config::{Cli, Command};
 
 fn init_tracing() -> anyhow::Result<()> {
@@ -19,9 +18,22 @@ fn init_tracing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Errors are reported once, as `error: …` with each distinct cause on its own line
+/// (no backtrace, no anyhow `Debug` report), and exit status 1.
+fn report(e: &anyhow::Error) {
+    let mut shown = e.to_string();
+    eprintln!("error: {shown}");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        // A wrapper that already quotes its cause would print it twice.
+        if !text.is_empty() && !shown.contains(&text) {
+            eprintln!("  because: {text}");
+            shown = text;
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing()?;
     match cli.command {
         None => herald::app::serve(cli.serve).await,
@@ -30,7 +42,19 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", herald::graphql::sdl());
             Ok(())
         }
-        Some(Command::Token(cmd)) => herald::cli::token(cmd).await,
-        Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd).await,
+        Some(Command::Token(cmd)) => herald::cli::token(cmd, &cli.db).await,
+        Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd, &cli.db).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse_checked();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            std::process::ExitCode::FAILURE
+        }
     }
 }
