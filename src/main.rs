@@ -28,7 +28,8 @@ fn report(e: &anyhow::Error) {
         // A wrapper that already quotes its cause would print it twice.
         if !text.is_empty() && !shown.contains(&text) {
             eprintln!("  because: {text}");
-            shown = text;
+            shown.push('\n');
+            shown.push_str(&text);
         }
     }
 }

@@ -118,6 +118,7 @@ impl Drop for Herald {
 
 /// `herald token create` against `db`: a token with every permission.
 pub fn cli_token(db: &TestDb) -> String {
+    db.ensure_exists();
     let out = command(db, 0, &[])
         .args(["token", "create", "--name", "process-test"])
         .stdout(Stdio::piped())
