@@ -76,12 +76,12 @@ impl TestDb {
     /// and `herald secrets` only open an existing one. SQLite: an empty file (a valid,
     /// empty database that the command then migrates); PostgreSQL: already created.
     pub fn ensure_exists(&self) {
+        // Never open an existing file: closing any descriptor of it would drop the POSIX
+        // locks SQLite holds on it in this process (an in-process server's).
         if let Some(file) = herald::crypto::sqlite_file(&self.url) {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&file)
-                .expect("create the SQLite file");
+            if !std::path::Path::new(&file).exists() {
+                std::fs::File::create_new(&file).expect("create the SQLite file");
+            }
         }
     }
 
