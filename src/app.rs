@@ -86,7 +86,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(
         %addr,
         database = %crate::store::describe(&args.db.database_url),
-        "herald listening"
+        "opening the database (/healthz answers 503 until it is open)"
     );
     let shutdown = CancellationToken::new();
     let gate = Gate::default();
@@ -171,7 +171,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             .layer(cors)
             .layer(tower_http::trace::TraceLayer::new_for_http()),
     );
-    tracing::info!(%addr, "herald serving");
+    tracing::info!(%addr, "herald listening");
     let task = tokio::spawn(async move {
         server.await??;
         dispatcher.shutdown(grace).await;
