@@ -1,9 +1,11 @@
 use herald::config::{Cli, Command};
 
-fn init_tracing() -> anyhow::Result<()> {
+/// `default`: the level without `HERALD_LOG` (the server's progress at `info`; commands
+/// only warnings, so their own output stands alone).
+fn init_tracing(default: &str) -> anyhow::Result<()> {
     use herald::logging::{EscapedStderr, Format};
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let format = std::env::var("HERALD_LOG_FORMAT").unwrap_or_default();
     let format = Format::parse(&format).ok_or_else(|| {
         anyhow::anyhow!("HERALD_LOG_FORMAT must be `text` or `json`, not {format:?}")
@@ -35,7 +37,8 @@ fn report(e: &anyhow::Error) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_tracing()?;
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_tracing(if serving { "info" } else { "warn" })?;
     match cli.command {
         None => herald::app::serve(cli.serve).await,
         Some(Command::Serve(args)) => herald::app::serve(*args).await,

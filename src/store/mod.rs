@@ -124,6 +124,16 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
     use sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector};
     use std::str::FromStr;
     check_exists(url, create)?;
+    if !["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        anyhow::bail!(
+            "unsupported database URL (scheme {:?}): use sqlite://FILE?mode=rwc or \
+             postgres://user:pass@host/db",
+            url.split_once(':').map_or("", |(scheme, _)| scheme)
+        );
+    }
     let db = if url.starts_with("sqlite") {
         use sqlx::sqlite::{
             SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
