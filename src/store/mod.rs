@@ -382,6 +382,11 @@ pub async fn open(
     let mut cipher = key.cipher();
     secrets::reseal(&db, &cipher, &cipher, secrets::Pass::Check)
         .await
+        .map_err(|e| match e {
+            // Our own message: without sea-orm's "Custom Error: " in front of it.
+            DbErr::Custom(m) => anyhow::anyhow!(m),
+            e => e.into(),
+        })
         .with_context(|| format!("the stored secrets do not open with {hint}"))?;
     if let KeySource::NewFile(path) = &source {
         let written = crypto::write_key_file(path, &key)?;
