@@ -2,11 +2,10 @@
 //! what async-graphql rejects itself, health, metrics and CORS.
 use crate::app::AppState;
 use crate::auth::{AuthError, Principal};
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
@@ -83,8 +82,9 @@ impl HttpSettings {
 
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new()
-        .route("/graphql", get(graphiql).post(graphql_handler))
-        .route("/public/graphql", get(graphiql).post(graphql_handler))
+        .route("/graphql", get(graphql_get).post(graphql_handler))
+        .route("/public/graphql", get(graphql_get).post(graphql_handler))
+        .route("/graphiql/{name}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz));
     if state.http.metrics_on_main {
         r = r.route("/metrics", get(metrics));
@@ -142,10 +142,6 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         handle.render(),
     )
         .into_response()
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -223,31 +219,26 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
-/// The token is checked from the headers alone, before a byte of the body is read, so
-/// an unauthenticated caller costs no memory; the body is then read up to the limit
-/// (a declared `Content-Length` over it is refused without reading) and parsed as JSON
-/// (one request or a batch). Multipart uploads are not accepted.
-async fn graphql_handler(
-    State(state): State<AppState>,
-    ConnectInfo(remote): ConnectInfo<SocketAddr>,
-    request: axum::extract::Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let headers = &parts.headers;
+/// The caller's token, from the headers alone; the refusal to send otherwise.
+async fn authenticate(
+    state: &AppState,
+    remote: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Principal, Response> {
     let Some(token) = presented_token(headers).filter(|t| !t.is_empty()) else {
         tracing::info!(%remote, "request without an API token refused");
-        return unauthenticated();
+        return Err(unauthenticated());
     };
-    let principal: Principal = match state
+    match state
         .services
         .tokens
         .authenticate(token, Some(remote.ip()))
         .await
     {
-        Ok(p) => p,
+        Ok(p) => Ok(p),
         Err(AuthError::Refused(reason)) => {
             tracing::warn!(%remote, %reason, "API token refused");
-            return unauthenticated();
+            Err(unauthenticated())
         }
         Err(AuthError::Unavailable(reason)) => {
             tracing::error!(%remote, %reason, "API token could not be checked: store unavailable");
@@ -260,8 +251,140 @@ async fn graphql_handler(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),
             );
-            return r;
+            Err(r)
         }
+    }
+}
+
+/// GraphQL over HTTP GET (the GraphQL-over-HTTP spec): `?query=…&variables=…&operationName=…`
+/// runs a query with the same token check, limits and error codes as POST; a mutation
+/// is refused with 405 (GET must not change anything). A browser (`Accept: text/html`)
+/// asking without a `query` gets GraphiQL instead.
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let raw = parts.uri.query().unwrap_or_default();
+    let params = || url::form_urlencoded::parse(raw.as_bytes());
+    let wants_html = parts
+        .headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/html"));
+    if wants_html && !params().any(|(k, _)| k == "query") {
+        return crate::graphiql::page_response();
+    }
+    let principal = match authenticate(&state, remote, &parts.headers).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let limit = state.http.max_body_bytes;
+    if raw.len() > limit {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the query string is larger than {limit} bytes (HERALD_MAX_BODY_BYTES)"),
+        );
+    }
+    let (mut query, mut variables, mut operation_name) = (None, None, None);
+    for (k, v) in params() {
+        match k.as_ref() {
+            "query" => query = Some(v.into_owned()),
+            "variables" => variables = Some(v.into_owned()),
+            "operationName" => operation_name = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let Some(query) = query else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "a GET request needs a query parameter (?query=…); browsers asking for text/html get GraphiQL",
+        );
+    };
+    let mut req = async_graphql::Request::new(query);
+    if let Some(name) = operation_name.filter(|n| !n.is_empty()) {
+        req = req.operation_name(name);
+    }
+    if let Some(v) = variables.filter(|v| !v.trim().is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(&v) {
+            Ok(serde_json::Value::Null) => {}
+            Ok(v @ serde_json::Value::Object(_)) => {
+                req = req.variables(async_graphql::Variables::from_json(v))
+            }
+            Ok(_) | Err(_) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "the variables parameter is not a JSON object",
+                )
+            }
+        }
+    }
+    let response = match parse(&state, req).await {
+        Ok((mut req, _slot)) => {
+            if is_mutation(&mut req) {
+                let mut r = refuse(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    "mutations are not accepted over GET; send them with POST",
+                );
+                r.headers_mut().insert(
+                    axum::http::header::ALLOW,
+                    axum::http::HeaderValue::from_static("POST"),
+                );
+                return r;
+            }
+            state.schema.execute(req.data(principal)).await
+        }
+        Err(error) => error,
+    };
+    let mut http = respond(async_graphql::BatchResponse::Single(finish(
+        &state, response,
+    )));
+    // The answer depends on the token: no shared cache may keep it.
+    http.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    http
+}
+
+/// Whether the operation a parsed request would run is a mutation (or a subscription).
+/// Without an operation name any such operation counts: a document with several
+/// operations and no name runs none of them anyway.
+fn is_mutation(req: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    let name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else {
+        return false;
+    };
+    doc.operations.iter().any(|(op_name, op)| {
+        let selected = match (&name, op_name) {
+            (Some(wanted), Some(n)) => n.as_str() == wanted,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        selected && op.node.ty != OperationType::Query
+    })
+}
+
+/// The token is checked from the headers alone, before a byte of the body is read, so
+/// an unauthenticated caller costs no memory; the body is then read up to the limit
+/// (a declared `Content-Length` over it is refused without reading) and parsed as JSON
+/// (one request or a batch). Multipart uploads are not accepted.
+async fn graphql_handler(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let principal = match authenticate(&state, remote, headers).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -321,36 +444,10 @@ async fn execute(
     principal: Principal,
 ) -> Response {
     let limit = state.http.max_response_bytes;
-    let too_large = || {
-        let mut r = async_graphql::Response::from_errors(vec![{
-            let mut e = async_graphql::ServerError::new(
-                format!(
-                    "the response is larger than {limit} bytes (HERALD_GRAPHQL_MAX_RESPONSE_BYTES); ask for fewer fields or a smaller pageSize"
-                ),
-                None,
-            );
-            e.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "RESPONSE_TOO_LARGE");
-            e
-        }]);
-        r.data = async_graphql::Value::Null;
-        r
-    };
+    let too_large = || response_too_large(limit);
     let response = match batch {
         async_graphql::BatchRequest::Single(req) => {
-            let mut response = run(state, req, principal).await;
-            add_error_codes(&mut response);
-            let size = serialized_len(&response);
-            if size > limit {
-                tracing::warn!(
-                    size,
-                    limit,
-                    "GraphQL response over the size limit replaced by an error"
-                );
-                response = too_large();
-            }
-            async_graphql::BatchResponse::Single(response)
+            async_graphql::BatchResponse::Single(finish(state, run(state, req, principal).await))
         }
         async_graphql::BatchRequest::Batch(requests) => {
             if requests.len() > state.http.max_batch {
@@ -385,6 +482,43 @@ async fn execute(
             async_graphql::BatchResponse::Batch(responses)
         }
     };
+    respond(response)
+}
+
+/// A response over `HERALD_GRAPHQL_MAX_RESPONSE_BYTES`, replaced by this typed error.
+fn response_too_large(limit: usize) -> async_graphql::Response {
+    let mut e = async_graphql::ServerError::new(
+        format!(
+            "the response is larger than {limit} bytes (HERALD_GRAPHQL_MAX_RESPONSE_BYTES); ask for fewer fields or a smaller pageSize"
+        ),
+        None,
+    );
+    e.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", "RESPONSE_TOO_LARGE");
+    let mut r = async_graphql::Response::from_errors(vec![e]);
+    r.data = async_graphql::Value::Null;
+    r
+}
+
+/// Give every error a code and refuse a single response larger than the limit.
+fn finish(state: &AppState, mut response: async_graphql::Response) -> async_graphql::Response {
+    let limit = state.http.max_response_bytes;
+    add_error_codes(&mut response);
+    let size = serialized_len(&response);
+    if size > limit {
+        tracing::warn!(
+            size,
+            limit,
+            "GraphQL response over the size limit replaced by an error"
+        );
+        return response_too_large(limit);
+    }
+    response
+}
+
+/// The HTTP response: 503 when the database could not serve it (see [`status_of`]).
+fn respond(response: async_graphql::BatchResponse) -> Response {
     let status = match &response {
         async_graphql::BatchResponse::Single(r) => status_of(r),
         async_graphql::BatchResponse::Batch(rs)
@@ -426,25 +560,37 @@ fn status_of(response: &async_graphql::Response) -> StatusCode {
 /// on the parsed document.
 async fn run(
     state: &AppState,
-    mut req: async_graphql::Request,
+    req: async_graphql::Request,
     principal: Principal,
 ) -> async_graphql::Response {
-    let _slot = state.http.parse_slots.acquire().await;
+    match parse(state, req).await {
+        Ok((req, _slot)) => state.schema.execute(req.data(principal)).await,
+        Err(error) => error,
+    }
+}
+
+/// Parse a request on a blocking thread, holding one of the parse slots; the slot is
+/// handed back so the caller keeps it while executing, as before the GET path.
+async fn parse(
+    state: &AppState,
+    mut req: async_graphql::Request,
+) -> Result<(async_graphql::Request, impl Sized + '_), async_graphql::Response> {
+    let slot = state.http.parse_slots.acquire().await;
     let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
         Ok(_) => Ok(req),
         Err(e) => Err(e),
     })
     .await;
     match parsed {
-        Ok(Ok(req)) => state.schema.execute(req.data(principal)).await,
-        Ok(Err(e)) => async_graphql::Response::from_errors(vec![e]),
+        Ok(Ok(req)) => Ok((req, slot)),
+        Ok(Err(e)) => Err(async_graphql::Response::from_errors(vec![e])),
         Err(e) => {
             tracing::error!(error = %e, "query parsing task failed");
             let mut err = async_graphql::ServerError::new("internal error", None);
             err.extensions
                 .get_or_insert_with(Default::default)
                 .set("code", "INTERNAL_SERVER_ERROR");
-            async_graphql::Response::from_errors(vec![err])
+            Err(async_graphql::Response::from_errors(vec![err]))
         }
     }
 }
@@ -477,11 +623,16 @@ fn add_error_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
+        if let Some(better) = crate::graphql::error::reword(&e.message) {
+            e.message = better;
+        }
         // Resolver errors always carry a code (graphql::error), so a code-less error on
         // a field is an argument that failed to parse; without a path it comes from
         // validation, where bad values have their own wording.
         let bad_value = [
             "Invalid value",
+            "must have exactly one field",
+            "is not a destination type",
             "Oneof",
             "invalid",
             "Failed to parse",

@@ -19,6 +19,7 @@ pub mod destinations;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod logging;

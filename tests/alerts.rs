@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) {
-  id title severity status type detectionId logType dedupString eventCount createdAt lastReceivedEventAt firstEventOccurredAt routed
+  id title severity status type detectionId logType dedupString eventCount deduplicated createdAt lastReceivedEventAt firstEventOccurredAt routed
   routing { step effectiveSeverity destinations { outputId displayName } warnings excluded { outputId reasons } }
 } }"#;
 
@@ -190,6 +190,9 @@ async fn dedup_joins_open_alerts(db: TestDb) {
     let second = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
     assert_eq!(first["id"], second["id"]);
     assert_eq!(second["eventCount"], 2);
+    // The answer says the match joined an alert rather than being routed again.
+    assert_eq!(first["deduplicated"], false);
+    assert_eq!(second["deduplicated"], true);
     assert!(second["lastReceivedEventAt"].as_str() >= first["lastReceivedEventAt"].as_str());
     let other = create(
         &s,

@@ -95,9 +95,14 @@ async fn http_surface_and_authentication(db: TestDb) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
 
-    // GraphiQL on GET, for both paths, without a token.
+    // GraphiQL on GET from a browser (Accept: text/html), for both paths, without a token.
     for path in ["/graphql", "/public/graphql"] {
-        let r = c.get(format!("{}{path}", s.url)).send().await.unwrap();
+        let r = c
+            .get(format!("{}{path}", s.url))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "GET {path}");
         let ct = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/html"), "GET {path}: content-type {ct}");
@@ -1291,7 +1296,43 @@ on_both!(
     concurrent_adds_keep_names_unique,
     non_ascii_display_names,
     garbage_requests_get_typed_errors,
+    config_type_errors_read_well,
 );
+
+/// A wrong or missing destination type gets one clear message saying what to send.
+async fn config_type_errors_read_well(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let add = |config: Value| json!({"input": {"displayName": "x", "outputConfig": config, "defaultForSeverity": ["HIGH"]}});
+    let r = s
+        .gql(
+            ADD_WEBHOOK,
+            add(json!({"slak": {"webhookURL": "https://e.example"}})),
+        )
+        .await;
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "one message per problem: {r}");
+    let m = errors[0]["message"].as_str().unwrap();
+    assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        m.contains("\"slak\" is not a destination type. Did you mean \"slack\"?"),
+        "{m}"
+    );
+    for config in [
+        json!({}),
+        json!({"slack": {"webhookURL": "https://e.example"}, "discord": {"webhookURL": "https://e.example"}}),
+    ] {
+        let r = s.gql(ADD_WEBHOOK, add(config)).await;
+        let errors = r["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{r}");
+        let m = errors[0]["message"].as_str().unwrap();
+        assert!(
+            m.contains("outputConfig must have exactly one field (the destination type"),
+            "{m}"
+        );
+        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+    s.stop().await;
+}
 
 /// The console on another origin may call the API when its origin is configured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

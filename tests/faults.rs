@@ -260,6 +260,10 @@ async fn sqlite_disk_fills_mid_burst() {
 /// PostgreSQL backends are terminated repeatedly during a burst: every acknowledged
 /// alert is stored and delivered, refusals are typed, and the pool heals by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(herald_pg),
+    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
+)]
 async fn postgres_connections_terminated_mid_burst() {
     let Some(db) = TestDb::postgres().await else {
         println!("SKIPPED postgres_connections_terminated_mid_burst: TEST_DATABASE_URL not set");
@@ -317,6 +321,10 @@ async fn postgres_connections_terminated_mid_burst() {
 /// survivor delivers every alert either acknowledged (the killed one's in-flight work
 /// comes back when its leases expire).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(herald_pg),
+    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
+)]
 async fn two_processes_one_killed_mid_burst() {
     let Some(db) = TestDb::postgres().await else {
         println!("SKIPPED two_processes_one_killed_mid_burst: TEST_DATABASE_URL not set");

@@ -85,6 +85,11 @@ pub struct Alert {
     routing: RoutingDecision,
     /// False when no destination matched (and it was not deliberately skipped).
     routed: bool,
+    /// True when later matches were folded into this alert by dedup (`eventCount` > 1).
+    /// On `createAlert`'s answer: this call joined an existing open alert instead of
+    /// creating one, and nothing was routed or queued for it; `routing` is the decision
+    /// made when the alert was created.
+    deduplicated: bool,
     created_by: String,
     last_modified_by: String,
 }
@@ -113,6 +118,7 @@ impl From<domain::Alert> for Alert {
             assignee_id: a.assignee_id.map(ID),
             routing: a.routing,
             routed: a.routed,
+            deduplicated: a.event_count > 1,
             created_by: a.created_by,
             last_modified_by: a.last_modified_by,
         }

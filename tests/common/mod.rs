@@ -30,6 +30,7 @@ macro_rules! on_both {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(herald_pg), ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped")]
                 async fn $name() {
                     let Some(db) = $crate::common::TestDb::postgres().await else {
                         eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
