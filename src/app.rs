@@ -6,7 +6,11 @@ use crate::graphql::{self, HeraldSchema};
 use crate::http::{cors_layer, metrics_router, router, HttpSettings};
 use crate::outbound::OutboundPolicy;
 use crate::service::Services;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Json, Router};
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -73,19 +77,72 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     })
 }
 
-/// Connect, migrate, bind and serve in the background.
+/// Bind, then connect and migrate (retrying while the database is unreachable, with
+/// `/healthz` answering 503 meanwhile), then serve in the background. Returns once the
+/// API is served.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     crate::telemetry::install();
-    let (db, cipher) = crate::store::open(&args.db).await?;
-    let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
-    let (dispatcher, mut events) =
-        Dispatcher::new(db.clone(), cipher.clone(), dispatch_config(&args)?)?;
-    let services = Services {
-        db,
-        cipher,
-        dispatcher: dispatcher.clone(),
-        tokens: tokens.clone(),
-        writes: Default::default(),
+    // Configuration mistakes stop start-up at once, before anything is bound.
+    let dispatch_config = dispatch_config(&args)?;
+    let cors = cors_layer(&args.cors_origins)?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("HERALD_LISTEN {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        database = %crate::store::describe(&args.db.database_url),
+        "opening the database (/healthz answers 503 until it is open)"
+    );
+    let shutdown = CancellationToken::new();
+    let gate = Gate::default();
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let server = {
+        let app = gate.router();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+        })
+    };
+    let started = async {
+        let (db, cipher) = open_store(&args, &gate, &shutdown).await?;
+        let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
+        let (dispatcher, events) = Dispatcher::new(db.clone(), cipher.clone(), dispatch_config)?;
+        let services = Services {
+            db,
+            cipher,
+            dispatcher,
+            tokens,
+            writes: Default::default(),
+        };
+        let schema = graphql::build(
+            services.clone(),
+            args.disable_introspection,
+            graphql::limits::Limits::from_args(&args),
+        );
+        let state = AppState {
+            services: services.clone(),
+            schema,
+            http: std::sync::Arc::new(HttpSettings::from_args(&args)),
+        };
+        let metrics_addr = match args.metrics_listen.as_deref().filter(|a| !a.is_empty()) {
+            Some(at) => Some(serve_metrics(at, state.clone(), shutdown.clone()).await?),
+            None => None,
+        };
+        anyhow::Ok((services, state, events, metrics_addr))
+    };
+    let (services, state, mut events, metrics_addr) = match started.await {
+        Ok(s) => s,
+        Err(e) => {
+            shutdown.cancel();
+            let _ = server.await;
+            return Err(e);
+        }
     };
     // Failed deliveries and paused destinations become SYSTEM_ERROR alerts (Panther's
     // delivery failure alerts).
@@ -100,28 +157,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             }
         })
     };
-    let schema = graphql::build(
-        services.clone(),
-        args.disable_introspection,
-        graphql::limits::Limits::from_args(&args),
-    );
-    let cors = cors_layer(&args.cors_origins)?;
-    let state = AppState {
-        services: services.clone(),
-        schema,
-        http: std::sync::Arc::new(HttpSettings::from_args(&args)),
-    };
-    let listener = TcpListener::bind(&args.listen).await?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "herald listening");
-    let shutdown = CancellationToken::new();
-    let metrics_addr = match args.metrics_listen.as_deref().filter(|a| !a.is_empty()) {
-        Some(at) => Some(serve_metrics(at, state.clone(), shutdown.clone()).await?),
-        None => None,
-    };
+    let dispatcher = services.dispatcher.clone();
     let dispatcher_task = dispatcher.start();
     let token_flusher = {
-        let tokens = tokens.clone();
+        let tokens = services.tokens.clone();
         let stop = shutdown.clone();
         tokio::spawn(async move {
             loop {
@@ -133,18 +172,14 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             tokens.flush_last_used().await;
         })
     };
-    let grace = Duration::from_millis(args.shutdown_grace_ms);
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        let app = router(state)
+    gate.open(
+        router(state)
             .layer(cors)
-            .layer(tower_http::trace::TraceLayer::new_for_http());
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .await?;
+            .layer(tower_http::trace::TraceLayer::new_for_http()),
+    );
+    tracing::info!(%addr, "herald listening");
+    let task = tokio::spawn(async move {
+        server.await??;
         dispatcher.shutdown(grace).await;
         let _ = dispatcher_task.await;
         let _ = token_flusher.await;
@@ -159,6 +194,85 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         shutdown,
         task,
     })
+}
+
+/// What the listener serves: until the database is up, `503` for everything (`/healthz`
+/// included, with the reason); then the API.
+#[derive(Clone, Default)]
+struct Gate {
+    app: Arc<OnceLock<Router>>,
+    waiting_for: Arc<Mutex<String>>,
+}
+
+impl Gate {
+    fn router(&self) -> Router {
+        let gate = self.clone();
+        Router::new().fallback(move |req: axum::extract::Request| {
+            let gate = gate.clone();
+            async move {
+                if let Some(app) = gate.app.get() {
+                    return match tower::ServiceExt::oneshot(app.clone(), req).await {
+                        Ok(r) => r,
+                        Err(never) => match never {},
+                    };
+                }
+                let reason = gate
+                    .waiting_for
+                    .lock()
+                    .map(|r| r.clone())
+                    .unwrap_or_default();
+                let status = if reason.is_empty() {
+                    "starting".to_string()
+                } else {
+                    format!("database unreachable: {reason}")
+                };
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "1")],
+                    Json(serde_json::json!({ "status": status })),
+                )
+                    .into_response()
+            }
+        })
+    }
+
+    fn waiting(&self, reason: String) {
+        if let Ok(mut r) = self.waiting_for.lock() {
+            *r = reason;
+        }
+    }
+
+    fn open(&self, app: Router) {
+        let _ = self.app.set(app);
+    }
+}
+
+/// [`crate::store::open`], retried with backoff (up to 30 s apart) while the database
+/// is unreachable; any other error (a wrong key, a failed migration) stops start-up.
+async fn open_store(
+    args: &ServeArgs,
+    gate: &Gate,
+    stop: &CancellationToken,
+) -> anyhow::Result<(sea_orm::DatabaseConnection, crate::crypto::Cipher)> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match crate::store::open(&args.db, crate::store::Create::AsUrlSays).await {
+            Ok(opened) => return Ok(opened),
+            Err(e) if crate::store::is_unreachable(&e) => {
+                tracing::warn!(
+                    retry_in_ms = delay.as_millis() as u64,
+                    "{e:#}; /healthz answers 503 until it is reachable"
+                );
+                gate.waiting(format!("{e:#}"));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.cancelled() => return Err(e.context("stopped before the database was reachable")),
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `/metrics` on its own listener (`HERALD_METRICS_LISTEN`), until shutdown.
@@ -183,9 +297,16 @@ async fn serve_metrics(
     Ok(addr)
 }
 
-/// `herald serve`: run until SIGTERM or Ctrl-C.
+/// `herald serve`: run until SIGTERM or Ctrl-C (which also ends the wait for an
+/// unreachable database).
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let running = start(args).await?;
+    let running = tokio::select! {
+        r = start(args) => r?,
+        _ = shutdown_signal() => {
+            tracing::info!("stopped while waiting for the database");
+            return Ok(());
+        }
+    };
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.stop().await

@@ -12,7 +12,7 @@ async fn tokens(db: &DbArgs) -> anyhow::Result<Tokens> {
 }
 
 async fn tokens_and_db(db: &DbArgs) -> anyhow::Result<(Tokens, sea_orm::DatabaseConnection)> {
-    let (conn, cipher) = crate::store::open(db).await?;
+    let (conn, cipher) = crate::store::open(db, crate::store::Create::Never).await?;
     Ok((
         Tokens::new(conn.clone(), &cipher, db.jwt_secret.as_deref()).await?,
         conn,
@@ -22,10 +22,9 @@ async fn tokens_and_db(db: &DbArgs) -> anyhow::Result<(Tokens, sea_orm::Database
 /// Token changes made here are audited as the command line's, not a token's.
 const CLI_ACTOR: &str = "herald-cli";
 
-pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+pub async fn token(cmd: TokenCommand, db: &DbArgs) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create {
-            db,
             name,
             permissions,
             expires_in,
@@ -41,16 +40,6 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 Permission::ALL.to_vec()
             } else {
                 permissions
-                    .iter()
-                    .map(|p| {
-                        Permission::parse(p).with_context(|| {
-                            format!(
-                                "unknown permission {p:?}; known: {}",
-                                Permission::ALL.map(|p| p.name()).join(", ")
-                            )
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?
             };
             let expires_at = match expires_in {
                 Some(d) => Some(
@@ -61,7 +50,7 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let (tokens, conn) = tokens_and_db(&db).await?;
+            let (tokens, conn) = tokens_and_db(db).await?;
             let issued = tokens
                 .create(&name, &perms, expires_at, &cidrs, CLI_ACTOR)
                 .await
@@ -79,13 +68,31 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             .await?;
             println!("{}", issued.value);
         }
-        TokenCommand::List { db } => {
-            for t in tokens(&db)
+        TokenCommand::List { json } => {
+            let list = tokens(db)
                 .await?
                 .list()
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-            {
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|t| {
+                        let perms: Vec<String> = crate::store::from_json(&t.permissions);
+                        serde_json::json!({
+                            "id": t.id,
+                            "name": t.name,
+                            "permissions": perms,
+                            "expiresAt": t.expires_at.map(to_rfc3339),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            // Tab-separated, so `cut -f1` still picks the ids (after the header).
+            println!("ID\tNAME\tPERMISSIONS\tEXPIRES");
+            for t in list {
                 let perms: Vec<String> = crate::store::from_json(&t.permissions);
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -98,8 +105,8 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        TokenCommand::Revoke { db, id } => {
-            let (tokens, conn) = tokens_and_db(&db).await?;
+        TokenCommand::Revoke { id } => {
+            let (tokens, conn) = tokens_and_db(db).await?;
             let before = tokens.get(&id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             if !tokens
                 .revoke(&id)
@@ -125,11 +132,13 @@ pub async fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn secrets(cmd: SecretsCommand) -> anyhow::Result<()> {
+pub async fn secrets(cmd: SecretsCommand, db: &DbArgs) -> anyhow::Result<()> {
     use crate::crypto::{self, Key, KeySource};
     use crate::store::secrets::{reseal, Pass};
-    let SecretsCommand::RotateKey { db, new_key } = cmd;
-    let (old, source) = crypto::resolve_key(&db)?;
+    use crate::store::Create;
+    let SecretsCommand::RotateKey { new_key } = cmd;
+    crate::store::check_exists(&db.database_url, Create::Never)?;
+    let (old, source) = crypto::resolve_key(db)?;
     match &source {
         KeySource::NewFile(p) => bail!(
             "no encryption key to rotate from: HERALD_ENCRYPTION_KEY is unset and the key file {} \
@@ -143,7 +152,7 @@ pub async fn secrets(cmd: SecretsCommand) -> anyhow::Result<()> {
         Some(k) => Key::parse(k).map_err(|e| anyhow::anyhow!("--new-key: {e}"))?,
         None => Key::generate(),
     };
-    let conn = crate::store::connect(&db.database_url).await?;
+    let conn = crate::store::connect_with(&db.database_url, Create::Never).await?;
     // With a key file, the new key is on disk before the commit, so no crash can leave
     // secrets sealed under a key that exists nowhere.
     let pending = match &source {

@@ -1,19 +1,57 @@
 //! Command line and environment configuration (every flag has an `HERALD_*` variable).
+use crate::auth::Permission;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "herald",
     version,
-    about = "Herald: alert routing and delivery service with a GraphQL API",
-    args_conflicts_with_subcommands = true
+    about = "Herald: alert routing and delivery service with a GraphQL API"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The database every command opens (global: accepted before or after the
+    /// subcommand).
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Options for `serve` (the default command).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// Parse the command line (and environment). `serve`'s own flags given before
+    /// another subcommand (`herald --listen X token list`) are refused rather than
+    /// ignored; the database flags are global and may stand anywhere.
+    pub fn parse_checked() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut cmd = Cli::command();
+        let matches = cmd.get_matches_mut();
+        if let Some(sub) = matches.subcommand_name() {
+            let misplaced = cmd
+                .get_arguments()
+                .filter(|a| !a.is_global_set())
+                .find(|a| {
+                    matches.value_source(a.get_id().as_str())
+                        == Some(clap::parser::ValueSource::CommandLine)
+                });
+            if let Some(arg) = misplaced {
+                let flag = arg.get_long().unwrap_or(arg.get_id().as_str()).to_string();
+                cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("--{flag} is an option of `herald serve`, not of `herald {sub}`"),
+                )
+                .exit();
+            }
+        }
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.serve.db = cli.db.clone();
+        if let Some(Command::Serve(args)) = &mut cli.command {
+            args.db = cli.db.clone();
+        }
+        cli
+    }
 }
 
 // Parsed once at start-up: the size of the largest variant does not matter.
@@ -40,41 +78,48 @@ pub enum SecretsCommand {
     /// after the commit; otherwise the new key is printed alone on stdout, to be set as
     /// HERALD_ENCRYPTION_KEY.
     RotateKey {
-        #[command(flatten)]
-        db: DbArgs,
         /// The new key (base64 of 32 bytes). Default: a generated one.
         #[arg(long, env = "HERALD_NEW_ENCRYPTION_KEY", hide_env_values = true)]
         new_key: Option<String>,
     },
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct DbArgs {
-    /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded; `mode=rwc` lets `serve` create
+    /// the file) or `postgres://user:pass@host/db`. `token` and `secrets` commands only
+    /// open an existing database: give them the server's.
     #[arg(
         long,
+        global = true,
         env = "HERALD_DATABASE_URL",
         default_value = "sqlite://herald.db?mode=rwc"
     )]
     pub database_url: String,
     /// HS256 secret used to sign API tokens. When unset, one is generated once and stored
     /// (encrypted) in the database.
-    #[arg(long, env = "HERALD_JWT_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "HERALD_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Key that encrypts destination secrets and the stored JWT secret at rest (base64 of
     /// 32 bytes). SQLite: when unset, one is generated into the key file on first start.
     /// PostgreSQL: required.
-    #[arg(long, env = "HERALD_ENCRYPTION_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
     pub encryption_key: Option<String>,
     /// Where the generated encryption key is kept when HERALD_ENCRYPTION_KEY is unset
     /// (SQLite only). Default: beside the database file, `<file>.key`.
-    #[arg(long, env = "HERALD_ENCRYPTION_KEY_FILE")]
+    #[arg(long, global = true, env = "HERALD_ENCRYPTION_KEY_FILE")]
     pub encryption_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
+    /// The database: parsed once as [`Cli::db`] (global flags) and copied here.
+    #[arg(skip)]
     pub db: DbArgs,
     /// Address to listen on.
     #[arg(long, env = "HERALD_LISTEN", default_value = "127.0.0.1:8080")]
@@ -215,14 +260,13 @@ pub struct ServeArgs {
 pub enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
-        #[command(flatten)]
-        db: DbArgs,
         /// Token name, recorded as createdBy/lastModifiedBy of what it changes.
         #[arg(long)]
         name: String,
-        /// Permission to grant (repeatable). Default: every permission.
-        #[arg(long = "permission")]
-        permissions: Vec<String>,
+        /// Permission to grant (repeatable; names are case-insensitive). Default: every
+        /// permission.
+        #[arg(long = "permission", value_enum, ignore_case = true)]
+        permissions: Vec<Permission>,
         /// Lifetime such as `30d`, `12h`, `90m`. Default: no expiry.
         #[arg(long)]
         expires_in: Option<String>,
@@ -230,15 +274,15 @@ pub enum TokenCommand {
         #[arg(long = "allowed-cidr")]
         allowed_cidrs: Vec<String>,
     },
-    /// List tokens (id, name, permissions, expiry).
+    /// List active tokens (id, name, permissions, expiry) under a header row.
     List {
-        #[command(flatten)]
-        db: DbArgs,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
     },
-    /// Revoke a token by id.
+    /// Revoke a token by id (and every token it minted).
     Revoke {
-        #[command(flatten)]
-        db: DbArgs,
+        /// The token's id (the first column of `herald token list`).
         id: String,
     },
 }
@@ -246,9 +290,33 @@ pub enum TokenCommand {
 impl ServeArgs {
     /// Defaults for tests and embedding: every value as documented, a given database.
     pub fn for_database(url: &str) -> Self {
-        let mut args = Cli::parse_from(["herald"]).serve;
+        let cli = Cli::parse_from(["herald"]);
+        let mut args = cli.serve;
+        args.db = cli.db;
         args.db.database_url = url.to_string();
         args.db.jwt_secret = None;
         args
+    }
+}
+
+/// `--permission NAME`: the names of the API (`AlertRead`, …), listed by `--help`.
+impl clap::ValueEnum for Permission {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Permission::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            Permission::AlertRead => "read alerts and their deliveries",
+            Permission::AlertModify => "create, update and deliver alerts",
+            Permission::DestinationRead => "read destinations",
+            Permission::DestinationModify => "create, change and delete destinations",
+            Permission::RuleRead => "read detection overrides",
+            Permission::RuleModify => "change detection overrides",
+            Permission::OrganizationApiTokenRead => "read API tokens",
+            Permission::OrganizationApiTokenModify => "create, rotate and revoke API tokens",
+            Permission::DeliveryPoll => "lease deliveries of polling destinations",
+            Permission::AuditLogRead => "read the audit log",
+        };
+        Some(clap::builder::PossibleValue::new(self.name()).help(help))
     }
 }

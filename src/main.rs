@@ -1,10 +1,11 @@
-use clap::Parser;
 use herald::config::{Cli, Command};
 
-fn init_tracing() -> anyhow::Result<()> {
+/// `default`: the level without `HERALD_LOG` (the server's progress at `info`; commands
+/// only warnings, so their own output stands alone).
+fn init_tracing(default: &str) -> anyhow::Result<()> {
     use herald::logging::{EscapedStderr, Format};
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let format = std::env::var("HERALD_LOG_FORMAT").unwrap_or_default();
     let format = Format::parse(&format).ok_or_else(|| {
         anyhow::anyhow!("HERALD_LOG_FORMAT must be `text` or `json`, not {format:?}")
@@ -19,10 +20,25 @@ fn init_tracing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    init_tracing()?;
+/// Errors are reported once, as `error: …` with each distinct cause on its own line
+/// (no backtrace, no anyhow `Debug` report), and exit status 1.
+fn report(e: &anyhow::Error) {
+    let mut shown = e.to_string();
+    eprintln!("error: {shown}");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        // A wrapper that already quotes its cause would print it twice.
+        if !text.is_empty() && !shown.contains(&text) {
+            eprintln!("  because: {text}");
+            shown.push('\n');
+            shown.push_str(&text);
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    init_tracing(if serving { "info" } else { "warn" })?;
     match cli.command {
         None => herald::app::serve(cli.serve).await,
         Some(Command::Serve(args)) => herald::app::serve(*args).await,
@@ -30,7 +46,19 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", herald::graphql::sdl());
             Ok(())
         }
-        Some(Command::Token(cmd)) => herald::cli::token(cmd).await,
-        Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd).await,
+        Some(Command::Token(cmd)) => herald::cli::token(cmd, &cli.db).await,
+        Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd, &cli.db).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse_checked();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -538,6 +538,7 @@ async fn audit_log_is_guarded_filtered_and_paged(db: TestDb) {
 /// `herald token create|revoke` are audited as `herald-cli`.
 async fn command_line_token_changes_are_recorded(db: TestDb) {
     let args = common::test_args(&db);
+    db.ensure_exists();
     let cli = |a: &'static [&'static str]| {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(a)

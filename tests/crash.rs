@@ -2,7 +2,7 @@
 //! and leases bring them back after a restart); SIGTERM finishes in-flight work.
 mod common;
 
-use common::process::{cli_token, command, free_port, gql_ok, Herald};
+use common::process::{cli_token_with, command, free_port, gql_ok, Herald};
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -24,8 +24,9 @@ async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
     Herald::spawn(herald(db, port, extra), port).await
 }
 
+/// A token signed with the crash tests' JWT secret.
 fn token(db: &TestDb) -> String {
-    cli_token(db)
+    cli_token_with(db, herald(db, 0, &[]))
 }
 
 async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {

@@ -691,6 +691,7 @@ async fn serve_and_log(format: &str) -> String {
     use tokio::io::AsyncBufReadExt;
     let db = TestDb::sqlite().await;
     let secret = "log-test-secret";
+    db.ensure_exists();
     let token = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
         .args(["token", "create", "--name", "admin"])
         .env("HERALD_DATABASE_URL", &db.url)

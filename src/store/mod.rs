@@ -16,6 +16,101 @@ use sea_orm::{
 };
 use std::time::Duration;
 
+/// Whether opening a database may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// `herald serve`: as the URL says (`sqlite://FILE?mode=rwc` creates the file).
+    AsUrlSays,
+    /// Command-line tools: only an existing database, so a command run from another
+    /// directory can never start a second, empty one.
+    Never,
+}
+
+/// The database could not be reached (refused, timed out, unknown host, starting up):
+/// the server retries; the message names the host and the reason.
+#[derive(Debug)]
+pub struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// Whether `e` (anywhere in its chain) is [`Unreachable`].
+pub fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Unreachable>())
+}
+
+/// How long connecting to PostgreSQL may take before it counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The database a URL names, for logs and messages: the absolute SQLite file, or
+/// PostgreSQL's `user@host:port/db` (never the password).
+pub fn describe(url: &str) -> String {
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+    use std::str::FromStr;
+    if url.starts_with("sqlite") {
+        return match crate::crypto::sqlite_file(url) {
+            Some(file) => absolute(&file).display().to_string(),
+            None => "an in-memory SQLite database".into(),
+        };
+    }
+    match PgConnectOptions::from_str(url) {
+        Ok(o) => format!(
+            "postgres://{}@{}:{}/{}",
+            o.get_username(),
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or(o.get_username())
+        ),
+        Err(_) => "an unparsable database URL".into(),
+    }
+}
+
+fn absolute(file: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(file);
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// SQLite: the database file must already exist unless `create` and the URL allow
+/// creating it; the message says which file was tried and how to point at the right one.
+pub fn check_exists(url: &str, create: Create) -> anyhow::Result<()> {
+    if !url.starts_with("sqlite") {
+        return Ok(());
+    }
+    let Some(file) = crate::crypto::sqlite_file(url) else {
+        return Ok(());
+    };
+    let path = absolute(&file);
+    if path.exists() {
+        return Ok(());
+    }
+    let rwc = url
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "mode=rwc"));
+    match create {
+        Create::AsUrlSays if rwc => Ok(()),
+        Create::AsUrlSays => anyhow::bail!(
+            "no SQLite database at {} (from {url}): add ?mode=rwc to the URL to create it",
+            path.display()
+        ),
+        Create::Never => anyhow::bail!(
+            "no Herald database at {} (from {url}); commands never create one. Point them \
+             at the server's database with HERALD_DATABASE_URL or --database-url (`herald \
+             serve` logs its database at start-up)",
+            path.display()
+        ),
+    }
+}
+
+/// Connect and bring the schema up to date (as `herald serve` does: see [`Create`]).
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, Create::AsUrlSays).await
+}
+
 /// Connect and bring the schema up to date.
 ///
 /// The pools are built with sqlx directly so that every connection returned to the
@@ -24,10 +119,21 @@ use std::time::Duration;
 /// back on its own) is closed instead of reused. Reusing it would turn every later
 /// `BEGIN` into a savepoint of the dead transaction: writes acknowledged, never stored,
 /// and the write lock held for the life of the process.
-pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseConnection> {
     use sea_orm::sqlx;
     use sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector};
     use std::str::FromStr;
+    check_exists(url, create)?;
+    if !["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        anyhow::bail!(
+            "unsupported database URL (scheme {:?}): use sqlite://FILE?mode=rwc or \
+             postgres://user:pass@host/db",
+            url.split_once(':').map_or("", |(scheme, _)| scheme)
+        );
+    }
     let db = if url.starts_with("sqlite") {
         use sqlx::sqlite::{
             SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -36,11 +142,16 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         // On every pooled connection: WAL lets readers run beside the single writer;
         // the busy timeout makes writers queue instead of failing; NORMAL sync in WAL
         // mode survives a process crash (only an OS crash can lose the last commits).
-        let opts = SqliteConnectOptions::from_str(url)?
+        let mut opts = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .disable_statement_logging();
+        if create == Create::Never {
+            // Even with `mode=rwc` in the URL: the file was checked above, and a file
+            // removed since then is not silently recreated.
+            opts = opts.create_if_missing(false);
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -49,12 +160,31 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 Box::pin(async move { Ok(sqlite_connection_is_clean(conn).await) })
             })
             .connect_with(opts)
-            .await?;
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("could not open the SQLite database {}: {e}", describe(url))
+            })?;
         SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
     } else {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         use sqlx::ConnectOptions;
         let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        // One direct connection first, time-boxed: the pool would retry a refused
+        // connection until its acquire timeout and then only say "pool timed out".
+        let at = format!("{}:{}", opts.get_host(), opts.get_port());
+        match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(Err(e)) => return Err(pg_connect_error(&at, &e)),
+            Err(_) => {
+                return Err(Unreachable(format!(
+                    "could not connect to PostgreSQL at {at}: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+                .into())
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -62,7 +192,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 Box::pin(async move { Ok(connection_is_clean(conn).await) })
             })
             .connect_with(opts)
-            .await?;
+            .await
+            .map_err(|e| pg_connect_error(&at, &e))?;
         SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
     };
     Migrator::up(&db, None).await?;
@@ -78,6 +209,38 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         }
     }
     Ok(db)
+}
+
+/// "could not connect to PostgreSQL at HOST:PORT: REASON"; [`Unreachable`] when trying
+/// again later may help (refused, reset, unknown host, starting up, too many clients).
+fn pg_connect_error(at: &str, e: &sea_orm::sqlx::Error) -> anyhow::Error {
+    use sea_orm::sqlx::Error as X;
+    let (reason, retry) = match e {
+        X::Io(io) => {
+            let text = io.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            let text = match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            };
+            (text, true)
+        }
+        X::PoolTimedOut => ("no answer in time".to_string(), true),
+        X::Tls(t) => (format!("TLS: {t}"), false),
+        X::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            let retry = code.starts_with("08") || code == "57P03" || code == "53300";
+            (d.message().to_string(), retry)
+        }
+        other => (other.to_string(), false),
+    };
+    let msg = format!("could not connect to PostgreSQL at {at}: {reason}");
+    if retry {
+        Unreachable(msg).into()
+    } else {
+        anyhow::anyhow!(msg)
+    }
 }
 
 /// Whether a connection coming back to the pool may be reused: it answers, and it is
@@ -190,11 +353,13 @@ pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// known not to hold secrets sealed under another one.
 pub async fn open(
     args: &crate::config::DbArgs,
+    create: Create,
 ) -> anyhow::Result<(DatabaseConnection, crate::crypto::Cipher)> {
     use crate::crypto::{self, KeySource};
     use anyhow::Context;
+    check_exists(&args.database_url, create)?;
     let (key, source) = crypto::resolve_key(args)?;
-    let db = connect(&args.database_url).await?;
+    let db = connect_with(&args.database_url, create).await?;
     let hint = match &source {
         KeySource::Configured => "the key in HERALD_ENCRYPTION_KEY".to_string(),
         KeySource::File(p) => {
@@ -217,6 +382,11 @@ pub async fn open(
     let mut cipher = key.cipher();
     secrets::reseal(&db, &cipher, &cipher, secrets::Pass::Check)
         .await
+        .map_err(|e| match e {
+            // Our own message: without sea-orm's "Custom Error: " in front of it.
+            DbErr::Custom(m) => anyhow::anyhow!(m),
+            e => e.into(),
+        })
         .with_context(|| format!("the stored secrets do not open with {hint}"))?;
     if let KeySource::NewFile(path) = &source {
         let written = crypto::write_key_file(path, &key)?;
@@ -268,4 +438,59 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// Decode stored JSON text, falling back to the default on a damaged value.
 pub fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
     serde_json::from_str(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_names_the_file_or_host_never_the_password() {
+        let d = describe("postgres://herald:s3cret@db.internal:6543/alerts?sslmode=require");
+        assert_eq!(d, "postgres://herald@db.internal:6543/alerts");
+        let d = describe("sqlite://herald.db?mode=rwc");
+        assert!(d.starts_with('/') && d.ends_with("/herald.db"), "{d}");
+        assert_eq!(describe("sqlite::memory:"), "an in-memory SQLite database");
+    }
+
+    #[test]
+    fn only_serve_with_mode_rwc_may_create_an_sqlite_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.db");
+        let rwc = format!("sqlite://{}?mode=rwc", file.display());
+        let plain = format!("sqlite://{}", file.display());
+        assert!(check_exists(&rwc, Create::AsUrlSays).is_ok());
+        let e = check_exists(&plain, Create::AsUrlSays)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("add ?mode=rwc"), "{e}");
+        let e = check_exists(&rwc, Create::Never).unwrap_err().to_string();
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("HERALD_DATABASE_URL"),
+            "{e}"
+        );
+        std::fs::write(&file, b"").unwrap();
+        assert!(check_exists(&plain, Create::Never).is_ok());
+        assert!(check_exists("postgres://h/db", Create::Never).is_ok());
+        assert!(check_exists("sqlite::memory:", Create::Never).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_refused_postgres_connection_names_the_host_and_is_retryable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = std::time::Instant::now();
+        let e = connect(&format!("postgres://u:pw@127.0.0.1:{port}/x"))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < CONNECT_TIMEOUT * 2);
+        assert_eq!(
+            e.to_string(),
+            format!("could not connect to PostgreSQL at 127.0.0.1:{port}: connection refused")
+        );
+        assert!(is_unreachable(&e));
+    }
 }

@@ -63,6 +63,29 @@ impl TestDb {
         }
     }
 
+    /// A database this test does not own (nothing is dropped with it): a URL to hand
+    /// to a process.
+    pub fn unowned(url: &str) -> Self {
+        TestDb {
+            url: url.to_string(),
+            is_postgres: false,
+            _dir: None,
+        }
+    }
+
+    /// Make sure the database exists, as a server's first start would: `herald token`
+    /// and `herald secrets` only open an existing one. SQLite: an empty file (a valid,
+    /// empty database that the command then migrates); PostgreSQL: already created.
+    pub fn ensure_exists(&self) {
+        // Never open an existing file: closing any descriptor of it would drop the POSIX
+        // locks SQLite holds on it in this process (an in-process server's).
+        if let Some(file) = herald::crypto::sqlite_file(&self.url) {
+            if !std::path::Path::new(&file).exists() {
+                std::fs::File::create_new(&file).expect("create the SQLite file");
+            }
+        }
+    }
+
     /// An SQLite file at `path` (the caller owns the folder).
     pub fn sqlite_at(path: &std::path::Path) -> Self {
         TestDb {

@@ -118,7 +118,13 @@ impl Drop for Herald {
 
 /// `herald token create` against `db`: a token with every permission.
 pub fn cli_token(db: &TestDb) -> String {
-    let out = command(db, 0, &[])
+    cli_token_with(db, command(db, 0, &[]))
+}
+
+/// `cmd token create`: for tests whose servers use other settings (a JWT secret).
+pub fn cli_token_with(db: &TestDb, mut cmd: Command) -> String {
+    db.ensure_exists();
+    let out = cmd
         .args(["token", "create", "--name", "process-test"])
         .stdout(Stdio::piped())
         .output()
