@@ -658,9 +658,10 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
 }
 
 async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
-    let s = TestServer::start_with(&db, |a| a.retry_base_delay_ms = 300).await;
+    let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    r.push(Reply::status(500));
+    // The retry waits 2 s (Retry-After), so the destination is surely deleted before it.
+    r.push(Reply::status(503).header("retry-after", "2"));
     let id = add_webhook(&s, "Gone soon", &r.url, &["HIGH"]).await;
     let a = create(
         &s,
