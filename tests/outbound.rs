@@ -1152,4 +1152,21 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
     assert_eq!(proxy.seen().len(), 1);
     assert_eq!(peers.lock().unwrap().len(), 2);
     s.stop().await;
+
+    // An https:// proxy cannot tunnel SMTP here: refused, never sent around the proxy.
+    let https_proxy = proxy.url.replacen("http://", "https://", 1);
+    let s = TestServer::start_with(&db, move |a| a.outbound_proxy = Some(https_proxy)).await;
+    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
+    let message = r["sendTestAlert"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cannot go through an https://"),
+        "{message}"
+    );
+    assert_eq!(
+        peers.lock().unwrap().len(),
+        2,
+        "nothing reached the SMTP server"
+    );
+    s.stop().await;
 }

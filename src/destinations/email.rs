@@ -212,8 +212,10 @@ impl From<lettre::transport::smtp::Error> for Failure {
 }
 
 /// Open the SMTP connection (greeting and EHLO read): through the HTTP proxy's
-/// `CONNECT` when `HERALD_OUTBOUND_PROXY` is an `http://` proxy, otherwise directly to
-/// an address the SSRF guard allows; from the bind address either way.
+/// `CONNECT` when `HERALD_OUTBOUND_PROXY` is an `http://` proxy, otherwise (no proxy)
+/// directly to an address the SSRF guard allows; from the bind address either way. With
+/// an `https://` proxy e-mail is refused rather than sent around the proxy, so mail
+/// never leaves from another address than the one receivers allow-list.
 async fn connect(
     out: &Outbound,
     smtp_url: &str,
@@ -225,7 +227,13 @@ async fn connect(
     let egress = out.egress();
     let bind = egress.bind_address;
     let wrapper = tls.filter(|(m, _)| *m == TlsMode::Wrapper).map(|(_, p)| p);
-    if let Some(proxy) = egress.proxy.as_ref().filter(|p| p.scheme() == "http") {
+    if egress.proxy.as_ref().is_some_and(|p| p.scheme() != "http") {
+        return Err(Failure::Other(
+            "e-mail cannot go through an https:// HERALD_OUTBOUND_PROXY (use an http:// proxy, which tunnels SMTP with CONNECT); not sent around the proxy".into(),
+            Class::Permanent,
+        ));
+    }
+    if let Some(proxy) = egress.proxy.as_ref() {
         // The proxy resolves the name; a literal, in any notation, is checked here.
         out.check_url(smtp_url).map_err(Failure::Blocked)?;
         if wrapper.is_some() {

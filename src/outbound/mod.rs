@@ -25,7 +25,7 @@
 //! name resolves to there: the proxy's own rules must refuse inward addresses. Proxy
 //! variables of the environment (`HTTP_PROXY`…) are never used. E-mail goes through
 //! an `http://` proxy's `CONNECT` (plain or STARTTLS; implicit-TLS `smtps://` cannot,
-//! and is refused), and directly, from the bind address, with an `https://` proxy.
+//! and is refused); with an `https://` proxy e-mail is refused, never sent around it.
 //!
 //! Replies are read up to `HERALD_MAX_RESPONSE_BYTES` ([`body::read_limited`]) and
 //! every request is time-boxed (connect, then the whole request), so an endless or
