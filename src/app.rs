@@ -116,9 +116,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         let services = Services {
             db,
             cipher,
+            writes: dispatcher.write_health(),
             dispatcher,
             tokens,
-            writes: Default::default(),
         };
         let schema = graphql::build(
             services.clone(),

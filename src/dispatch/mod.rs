@@ -100,6 +100,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     limiters: Limiters,
     events: mpsc::UnboundedSender<DispatchEvent>,
+    /// Shared with `/healthz`: attempts that cannot be recorded mark writes failing.
+    writes: Arc<store::WriteHealth>,
 }
 
 /// What sending one delivery came to.
@@ -149,9 +151,16 @@ impl Dispatcher {
                 tracker: TaskTracker::new(),
                 limiters: Limiters::default(),
                 events,
+                writes: Arc::default(),
             }),
         };
         Ok((d, events_rx))
+    }
+
+    /// What this process sees of database writes (the dispatcher's failures included),
+    /// for `/healthz`.
+    pub fn write_health(&self) -> Arc<store::WriteHealth> {
+        self.inner.writes.clone()
     }
 
     /// Start claiming and sending in the background. The claim loop is supervised: a
@@ -379,6 +388,7 @@ impl Inner {
                     if store::is_unavailable(&e)
                         && now_ms() + (wait.as_millis() as i64) < lease_end =>
                 {
+                    self.writes.failed();
                     tracing::warn!(delivery_id = %d.id, error = %e, "could not record the attempt yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
