@@ -1,5 +1,5 @@
 //! Command line and environment configuration (every flag has an `HERALD_*` variable).
-use crate::auth::Permission;
+use crate::domain::permission::Permission;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]

@@ -21,7 +21,7 @@ pub enum AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        if crate::store::is_unavailable(&e) {
+        if is_unavailable(&e) {
             tracing::warn!(error = %e, "database unavailable");
             unavailable()
         } else {
@@ -65,4 +65,34 @@ pub type AppResult<T> = Result<T, AppError>;
 
 pub fn bad_input(msg: impl Into<String>) -> AppError {
     AppError::BadInput(msg.into())
+}
+
+/// Whether a database error means "the database cannot do this now" (disk full, a
+/// dropped or refused connection, a busy or read-only file, an exhausted pool, a
+/// serialization conflict): the caller may retry, and nothing was stored.
+pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as X;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx_err = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
+        _ => return false,
+    };
+    match sqlx_err {
+        X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) => true,
+        X::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            // SQLite primary result codes (extended codes keep them in the low byte).
+            let sqlite = code.parse::<i64>().ok().map(|c| c & 0xff);
+            matches!(sqlite, Some(5 | 6 | 8 | 10 | 13 | 14 | 15))
+                // PostgreSQL: connection exceptions, insufficient resources, operator
+                // intervention (terminated backends), serialization failures.
+                || code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57")
+                || code == "40001"
+                || code == "40P01"
+        }
+        _ => false,
+    }
 }

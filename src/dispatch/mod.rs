@@ -385,7 +385,7 @@ impl Inner {
         loop {
             match self.record(d, outcome, dispatched_at, true, probe).await {
                 Err(e)
-                    if store::is_unavailable(&e)
+                    if crate::error::is_unavailable(&e)
                         && now_ms() + (wait.as_millis() as i64) < lease_end =>
                 {
                     self.writes.failed();

@@ -1,6 +1,7 @@
 //! Plain domain types: no I/O. Enums derive the GraphQL enum so the API and the
 //! store share one spelling (stored as their GraphQL names).
 pub mod payload;
+pub mod permission;
 pub mod time;
 
 use async_graphql::Enum;

@@ -278,36 +278,6 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
     true
 }
 
-/// Whether a database error means "the database cannot do this now" (disk full, a
-/// dropped or refused connection, a busy or read-only file, an exhausted pool, a
-/// serialization conflict): the caller may retry, and nothing was stored.
-pub fn is_unavailable(e: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as X;
-    use sea_orm::RuntimeErr;
-    let sqlx_err = match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
-        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => x,
-        _ => return false,
-    };
-    match sqlx_err {
-        X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) => true,
-        X::Database(d) => {
-            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
-            // SQLite primary result codes (extended codes keep them in the low byte).
-            let sqlite = code.parse::<i64>().ok().map(|c| c & 0xff);
-            matches!(sqlite, Some(5 | 6 | 8 | 10 | 13 | 14 | 15))
-                // PostgreSQL: connection exceptions, insufficient resources, operator
-                // intervention (terminated backends), serialization failures.
-                || code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57")
-                || code == "40001"
-                || code == "40P01"
-        }
-        _ => false,
-    }
-}
-
 /// What this process last saw of database writes: `/healthz` reports the database as
 /// failing while writes fail, and probes it until one succeeds again.
 #[derive(Debug, Default)]
