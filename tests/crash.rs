@@ -119,7 +119,7 @@ async fn statuses_from_db(db: &TestDb) -> Vec<String> {
         .await
         .unwrap();
     conn.close().await.ok();
-    rows.into_iter().map(|d| d.status).collect()
+    rows.into_iter().map(|d| d.status.to_string()).collect()
 }
 
 async fn sigterm_finishes_in_flight_work(db: TestDb) {

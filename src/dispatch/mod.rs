@@ -471,7 +471,7 @@ impl Inner {
                 last_message: outcome.message.clone(),
             });
         }
-        if next == Next::Failed && DeliveryKind::parse(&d.kind) != Some(DeliveryKind::Test) {
+        if next == Next::Failed && d.kind != DeliveryKind::Test {
             tracing::warn!(delivery_id = %d.id, output_id = %d.output_id, "delivery failed for good");
             let _ = self.events.send(DispatchEvent::Failed(FailedDelivery {
                 delivery_id: d.id.clone(),
@@ -497,7 +497,7 @@ impl Inner {
         let Some(integration) = destinations::integration(&dest.output_type) else {
             return done(format!("unsupported destination type {}", dest.output_type));
         };
-        let kind = DeliveryKind::parse(&d.kind).unwrap_or(DeliveryKind::Routed);
+        let kind = d.kind;
         let alert = match (kind, d.alert_id.as_deref()) {
             (DeliveryKind::Test, _) => test_alert(now_ms()),
             (_, Some(id)) => match store::alerts::get(&self.db, id).await? {

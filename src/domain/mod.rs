@@ -1,5 +1,5 @@
-//! Plain domain types: no I/O. Enums derive the GraphQL enum so the API and the
-//! store share one spelling (stored as their GraphQL names).
+//! Plain domain types: no I/O. Stored enums are declared with `stored_enum!`: one
+//! spelling per variant for serde, the GraphQL enum and the database column.
 pub mod payload;
 pub mod permission;
 pub mod time;
@@ -7,15 +7,38 @@ pub mod time;
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+/// An enum stored as text: each variant's spelling is written once and used by serde,
+/// the GraphQL enum and the database column (sea-orm `DeriveActiveEnum`), so the three
+/// cannot drift apart. A stored value no variant spells fails to load (an error, never
+/// a default).
+macro_rules! stored_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize,
+            sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[sea_orm(string_value = $text)]
+                #[serde(rename = $text)]
+                #[graphql(name = $text)]
+                $variant,
+            )+
+        }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The spelling shared by serde, GraphQL and the database.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
             pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
             }
         }
         impl std::fmt::Display for $name {
@@ -26,72 +49,67 @@ macro_rules! string_enum {
     };
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Enum, Serialize, Deserialize,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
+stored_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity {
+        Info = "INFO",
+        Low = "LOW",
+        Medium = "MEDIUM",
+        High = "HIGH",
+        Critical = "CRITICAL",
+    }
 }
-string_enum!(Severity { Info => "INFO", Low => "LOW", Medium => "MEDIUM", High => "HIGH", Critical => "CRITICAL" });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AlertType {
-    Rule,
-    RuleError,
-    ScheduledRule,
-    ScheduledRuleError,
-    Policy,
-    CorrelationRule,
-    CorrelationRuleError,
-    SystemError,
+stored_enum! {
+    pub enum AlertType {
+        Rule = "RULE",
+        RuleError = "RULE_ERROR",
+        ScheduledRule = "SCHEDULED_RULE",
+        ScheduledRuleError = "SCHEDULED_RULE_ERROR",
+        Policy = "POLICY",
+        CorrelationRule = "CORRELATION_RULE",
+        CorrelationRuleError = "CORRELATION_RULE_ERROR",
+        SystemError = "SYSTEM_ERROR",
+    }
 }
-string_enum!(AlertType {
-    Rule => "RULE", RuleError => "RULE_ERROR", ScheduledRule => "SCHEDULED_RULE",
-    ScheduledRuleError => "SCHEDULED_RULE_ERROR", Policy => "POLICY",
-    CorrelationRule => "CORRELATION_RULE", CorrelationRuleError => "CORRELATION_RULE_ERROR",
-    SystemError => "SYSTEM_ERROR",
-});
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AlertStatus {
-    Open,
-    Triaged,
-    Closed,
-    Resolved,
+stored_enum! {
+    pub enum AlertStatus {
+        Open = "OPEN",
+        Triaged = "TRIAGED",
+        Closed = "CLOSED",
+        Resolved = "RESOLVED",
+    }
 }
-string_enum!(AlertStatus { Open => "OPEN", Triaged => "TRIAGED", Closed => "CLOSED", Resolved => "RESOLVED" });
 
-/// Lifecycle of one delivery (one alert to one destination).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeliveryStatus {
-    Pending,
-    InFlight,
-    Succeeded,
-    Failed,
+stored_enum! {
+    /// Lifecycle of one delivery (one alert to one destination).
+    pub enum DeliveryStatus {
+        Pending = "PENDING",
+        InFlight = "IN_FLIGHT",
+        Succeeded = "SUCCEEDED",
+        Failed = "FAILED",
+    }
 }
-string_enum!(DeliveryStatus { Pending => "PENDING", InFlight => "IN_FLIGHT", Succeeded => "SUCCEEDED", Failed => "FAILED" });
 
-/// Why a delivery row exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryKind {
-    /// Routed at ingestion.
-    Routed,
-    /// `deliverAlert`: re-sent by hand, title prefixed `[Re-sent]: `.
-    Resend,
-    /// `sendTestAlert`.
-    Test,
-    /// The alert was resolved or closed: destinations that track incidents close theirs.
-    Resolve,
+impl DeliveryStatus {
+    /// Not finished yet: waiting for a (next) attempt, or being sent.
+    pub const UNFINISHED: [DeliveryStatus; 2] = [DeliveryStatus::Pending, DeliveryStatus::InFlight];
 }
-string_enum!(DeliveryKind { Routed => "ROUTED", Resend => "RESEND", Test => "TEST", Resolve => "RESOLVE" });
+
+stored_enum! {
+    /// Why a delivery row exists.
+    pub enum DeliveryKind {
+        /// Routed at ingestion.
+        Routed = "ROUTED",
+        /// `deliverAlert`: re-sent by hand, title prefixed `[Re-sent]: `.
+        Resend = "RESEND",
+        /// `sendTestAlert`.
+        Test = "TEST",
+        /// The alert was resolved or closed: destinations that track incidents close theirs.
+        Resolve = "RESOLVE",
+    }
+}
 
 /// Which precedence step decided where an alert goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
@@ -182,42 +200,30 @@ pub struct Alert {
     pub last_modified_by: String,
 }
 
-/// What an audit log entry records (see `service::audit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AuditAction {
-    CreateDestination,
-    UpdateDestination,
-    DeleteDestination,
-    CreateDetectionOverride,
-    UpdateDetectionOverride,
-    DeleteDetectionOverride,
-    CreateApiToken,
-    RotateApiToken,
-    DeleteApiToken,
-    RetryFailedDeliveries,
+stored_enum! {
+    /// What an audit log entry records (see `service::audit`).
+    pub enum AuditAction {
+        CreateDestination = "CREATE_DESTINATION",
+        UpdateDestination = "UPDATE_DESTINATION",
+        DeleteDestination = "DELETE_DESTINATION",
+        CreateDetectionOverride = "CREATE_DETECTION_OVERRIDE",
+        UpdateDetectionOverride = "UPDATE_DETECTION_OVERRIDE",
+        DeleteDetectionOverride = "DELETE_DETECTION_OVERRIDE",
+        CreateApiToken = "CREATE_API_TOKEN",
+        RotateApiToken = "ROTATE_API_TOKEN",
+        DeleteApiToken = "DELETE_API_TOKEN",
+        RetryFailedDeliveries = "RETRY_FAILED_DELIVERIES",
+    }
 }
-string_enum!(AuditAction {
-    CreateDestination => "CREATE_DESTINATION", UpdateDestination => "UPDATE_DESTINATION",
-    DeleteDestination => "DELETE_DESTINATION",
-    CreateDetectionOverride => "CREATE_DETECTION_OVERRIDE",
-    UpdateDetectionOverride => "UPDATE_DETECTION_OVERRIDE",
-    DeleteDetectionOverride => "DELETE_DETECTION_OVERRIDE",
-    CreateApiToken => "CREATE_API_TOKEN", RotateApiToken => "ROTATE_API_TOKEN",
-    DeleteApiToken => "DELETE_API_TOKEN", RetryFailedDeliveries => "RETRY_FAILED_DELIVERIES",
-});
 
-/// The kind of thing an audit log entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AuditTargetType {
-    Destination,
-    DetectionOverride,
-    ApiToken,
+stored_enum! {
+    /// The kind of thing an audit log entry is about.
+    pub enum AuditTargetType {
+        Destination = "DESTINATION",
+        DetectionOverride = "DETECTION_OVERRIDE",
+        ApiToken = "API_TOKEN",
+    }
 }
-string_enum!(AuditTargetType {
-    Destination => "DESTINATION", DetectionOverride => "DETECTION_OVERRIDE", ApiToken => "API_TOKEN",
-});
 
 impl AuditAction {
     /// What the action changes.
@@ -232,5 +238,80 @@ impl AuditAction {
             }
             CreateApiToken | RotateApiToken | DeleteApiToken => AuditTargetType::ApiToken,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ActiveEnum;
+
+    /// serde, the GraphQL enum and the database column spell every variant alike, and
+    /// a stored value no variant spells is refused rather than mapped to a default.
+    fn spellings_agree<T>(all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Copy
+            + PartialEq
+            + std::fmt::Debug
+            + std::fmt::Display
+            + Serialize
+            + serde::de::DeserializeOwned
+            + async_graphql::InputType
+            + ActiveEnum<Value = String>,
+    {
+        assert!(!all.is_empty());
+        for &v in all {
+            let text = as_str(v);
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(text));
+            assert_eq!(
+                serde_json::from_value::<T>(serde_json::json!(text)).unwrap(),
+                v
+            );
+            assert_eq!(
+                async_graphql::InputType::to_value(&v),
+                async_graphql::Value::Enum(async_graphql::Name::new(text)),
+                "{v:?}"
+            );
+            assert_eq!(
+                <T as async_graphql::InputType>::parse(Some(async_graphql::Value::Enum(
+                    async_graphql::Name::new(text)
+                )))
+                .ok(),
+                Some(v)
+            );
+            assert_eq!(ActiveEnum::to_value(&v), text);
+            assert_eq!(T::try_from_value(&text.to_string()).unwrap(), v);
+            assert_eq!(v.to_string(), text);
+        }
+        let e = T::try_from_value(&"NOT_A_VARIANT".to_string()).unwrap_err();
+        assert!(e.to_string().contains("NOT_A_VARIANT"), "{e}");
+    }
+
+    #[test]
+    fn stored_enums_have_one_spelling() {
+        spellings_agree(Severity::ALL, Severity::as_str);
+        spellings_agree(AlertType::ALL, AlertType::as_str);
+        spellings_agree(AlertStatus::ALL, AlertStatus::as_str);
+        spellings_agree(DeliveryStatus::ALL, DeliveryStatus::as_str);
+        spellings_agree(DeliveryKind::ALL, DeliveryKind::as_str);
+        spellings_agree(AuditAction::ALL, AuditAction::as_str);
+        spellings_agree(AuditTargetType::ALL, AuditTargetType::as_str);
+    }
+
+    #[test]
+    fn all_lists_every_variant_once() {
+        use sea_orm::Iterable;
+        fn check<T: Iterable + PartialEq + std::fmt::Debug>(all: &[T]) {
+            let iter: Vec<T> = T::iter().collect();
+            assert_eq!(iter.len(), all.len());
+            assert!(iter.iter().all(|v| all.contains(v)), "{iter:?}");
+        }
+        check(Severity::ALL);
+        check(AlertType::ALL);
+        check(AlertStatus::ALL);
+        check(DeliveryStatus::ALL);
+        check(DeliveryKind::ALL);
+        check(AuditAction::ALL);
+        check(AuditTargetType::ALL);
     }
 }

@@ -213,7 +213,7 @@ impl Loader<String> for DeliveriesLoader {
         }
         let mut out: HashMap<String, Vec<AlertDelivery>> = HashMap::new();
         for d in rows {
-            let status = DeliveryStatus::parse(&d.status).unwrap_or(DeliveryStatus::Pending);
+            let status = d.status;
             let Some(alert_id) = d.alert_id.clone() else {
                 continue;
             };
@@ -230,7 +230,7 @@ impl Loader<String> for DeliveriesLoader {
                 message: d.last_message,
                 dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
                 attempt_count: d.attempt_count,
-                kind: d.kind,
+                kind: d.kind.as_str().to_string(),
                 external_id: d.external_id,
                 url: d.external_url,
             });

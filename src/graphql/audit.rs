@@ -120,7 +120,7 @@ impl AuditQuery {
         let filter = AuditFilter {
             before_seq,
             limit: page_size as u64,
-            target_type: input.target_type.map(|t| t.as_str().to_string()),
+            target_type: input.target_type,
             target_id: input.target_id.map(|t| t.0),
             actor_id: input.actor_id.map(|a| a.0),
             from: input.from.map(|t| t.ms()),

@@ -413,8 +413,7 @@ pub async fn set_status(
         let sent = deliveries::for_alerts(&txn, &closing).await?;
         let dests = store::destinations::list(&txn, &s.cipher).await?;
         for d in &sent {
-            let kind = DeliveryKind::parse(&d.kind);
-            if !matches!(kind, Some(DeliveryKind::Routed | DeliveryKind::Resend)) {
+            if !matches!(d.kind, DeliveryKind::Routed | DeliveryKind::Resend) {
                 continue;
             }
             let Some(dest) = dests.iter().find(|r| r.destination.id == d.output_id) else {
@@ -585,7 +584,7 @@ pub async fn send_test(s: &Services, output_ids: &[String]) -> AppResult<Vec<Att
             now,
         );
         // Leased to this process from the start, so no worker picks it up meanwhile.
-        row.status = DeliveryStatus::InFlight.as_str().into();
+        row.status = DeliveryStatus::InFlight;
         row.claimed_by = Some(s.dispatcher.claim_id().to_string());
         row.lease_until = Some(now + 10 * 60_000);
         rows.push(row);

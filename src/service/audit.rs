@@ -57,8 +57,8 @@ pub async fn record_as<C: ConnectionTrait>(
             at: now_ms(),
             actor_id: actor_id.to_string(),
             actor_name: actor_name.to_string(),
-            action: action.as_str().to_string(),
-            target_type: target_type.as_str().to_string(),
+            action,
+            target_type,
             target_id: target_id.to_string(),
             before: clean(before),
             after: clean(after),
@@ -167,9 +167,8 @@ fn parse_row(r: AuditRow) -> AppResult<AuditEntry> {
             .transpose()
     };
     Ok(AuditEntry {
-        action: AuditAction::parse(&r.action).ok_or_else(|| damaged(r.seq, "action"))?,
-        target_type: AuditTargetType::parse(&r.target_type)
-            .ok_or_else(|| damaged(r.seq, "target_type"))?,
+        action: r.action,
+        target_type: r.target_type,
         before: json(r.before, "before")?,
         after: json(r.after, "after")?,
         seq: r.seq,

@@ -49,7 +49,7 @@ pub async fn pending(
     let public_url = s.dispatcher.public_url();
     let mut out = Vec::with_capacity(rows.len());
     for d in rows {
-        let kind = DeliveryKind::parse(&d.kind).unwrap_or(DeliveryKind::Routed);
+        let kind = d.kind;
         let alert = match (&d.alert_id, kind) {
             (_, DeliveryKind::Test) => Some(test_alert(d.created_at)),
             (Some(id), _) => alerts.iter().find(|a| &a.id == id).cloned(),

@@ -14,9 +14,9 @@ fn to_domain(m: alert::Model) -> Alert {
         id: m.id,
         detection_id: m.detection_id,
         title: m.title,
-        severity: Severity::parse(&m.severity).unwrap_or(Severity::Info),
-        status: AlertStatus::parse(&m.status).unwrap_or(AlertStatus::Open),
-        alert_type: AlertType::parse(&m.alert_type).unwrap_or(AlertType::Rule),
+        severity: m.severity,
+        status: m.status,
+        alert_type: m.alert_type,
         log_type: m.log_type,
         dedup_string: m.dedup_string,
         description: m.description,
@@ -53,9 +53,9 @@ pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr>
         id: Set(a.id.clone()),
         detection_id: Set(a.detection_id.clone()),
         title: Set(a.title.clone()),
-        severity: Set(a.severity.as_str().into()),
-        status: Set(a.status.as_str().into()),
-        alert_type: Set(a.alert_type.as_str().into()),
+        severity: Set(a.severity),
+        status: Set(a.status),
+        alert_type: Set(a.alert_type),
         log_type: Set(a.log_type.clone()),
         dedup_string: Set(a.dedup_string.clone()),
         description: Set(a.description.clone()),
@@ -88,7 +88,7 @@ pub async fn find_dedup_target<C: ConnectionTrait>(
     Ok(alert::Entity::find()
         .filter(alert::Column::DetectionId.eq(detection_id))
         .filter(alert::Column::DedupString.eq(dedup_string))
-        .filter(alert::Column::Status.eq(AlertStatus::Open.as_str()))
+        .filter(alert::Column::Status.eq(AlertStatus::Open))
         .filter(alert::Column::CreatedAt.gte(created_since))
         .order_by_desc(alert::Column::Seq)
         .one(db)
@@ -171,13 +171,13 @@ pub async fn list<C: ConnectionTrait>(
         cond = cond.add(C::DetectionId.eq(d.as_str()));
     }
     if !f.severities.is_empty() {
-        cond = cond.add(C::Severity.is_in(f.severities.iter().map(|s| s.as_str())));
+        cond = cond.add(C::Severity.is_in(f.severities.iter().copied()));
     }
     if !f.statuses.is_empty() {
-        cond = cond.add(C::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+        cond = cond.add(C::Status.is_in(f.statuses.iter().copied()));
     }
     if !f.types.is_empty() {
-        cond = cond.add(C::AlertType.is_in(f.types.iter().map(|s| s.as_str())));
+        cond = cond.add(C::AlertType.is_in(f.types.iter().copied()));
     }
     if !f.log_types.is_empty() {
         cond = cond.add(C::LogType.is_in(f.log_types.iter().cloned()));
@@ -225,7 +225,7 @@ pub async fn set_status<C: ConnectionTrait>(
     now: i64,
 ) -> Result<(), DbErr> {
     alert::Entity::update_many()
-        .col_expr(alert::Column::Status, status.as_str().into())
+        .col_expr(alert::Column::Status, status.into())
         .col_expr(alert::Column::LastModifiedBy, by.into())
         .col_expr(alert::Column::UpdatedAt, now.into())
         .filter(alert::Column::Id.is_in(ids.iter().cloned()))

@@ -31,7 +31,7 @@ pub struct AuditFilter {
     /// Keyset position: only entries older (smaller `seq`) than this one.
     pub before_seq: Option<i64>,
     pub limit: u64,
-    pub target_type: Option<String>,
+    pub target_type: Option<crate::domain::AuditTargetType>,
     pub target_id: Option<String>,
     pub actor_id: Option<String>,
     /// `at >= from`
@@ -49,8 +49,8 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(seq) = f.before_seq {
         cond = cond.add(Column::Seq.lt(seq));
     }
-    if let Some(t) = &f.target_type {
-        cond = cond.add(Column::TargetType.eq(t.as_str()));
+    if let Some(t) = f.target_type {
+        cond = cond.add(Column::TargetType.eq(t));
     }
     if let Some(t) = &f.target_id {
         cond = cond.add(Column::TargetId.eq(t.as_str()));

@@ -28,8 +28,8 @@ pub fn new_delivery(
         alert_id: alert_id.map(str::to_owned),
         output_id: output_id.into(),
         label: label.into(),
-        kind: kind.as_str().into(),
-        status: DeliveryStatus::Pending.as_str().into(),
+        kind,
+        status: DeliveryStatus::Pending,
         pull,
         attempt_count: 0,
         attempts_base: 0,
@@ -74,12 +74,12 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     let due = Condition::any()
         .add(
             Condition::all()
-                .add(D::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(D::Status.eq(DeliveryStatus::Pending))
                 .add(D::NextAttemptAt.lte(now)),
         )
         .add(
             Condition::all()
-                .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+                .add(D::Status.eq(DeliveryStatus::InFlight))
                 .add(D::LeaseUntil.lt(now)),
         );
     let mut paused = Query::select();
@@ -134,15 +134,11 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
             u = u.col_expr(
                 D::LostLeases,
                 Expr::col(D::LostLeases).add(
-                    Expr::case(
-                        Expr::col(D::Status).eq(DeliveryStatus::InFlight.as_str()),
-                        1,
-                    )
-                    .finally(0),
+                    Expr::case(Expr::col(D::Status).eq(DeliveryStatus::InFlight), 1).finally(0),
                 ),
             );
         }
-        u.col_expr(D::Status, DeliveryStatus::InFlight.as_str().into())
+        u.col_expr(D::Status, DeliveryStatus::InFlight.into())
             .col_expr(D::LeaseUntil, Some(until).into())
             .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
             .col_expr(D::UpdatedAt, now.into())
@@ -253,7 +249,7 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
             .col_expr(D::ExternalUrl, r.url.into());
     }
     let updated = update
-        .col_expr(D::Status, status.as_str().into())
+        .col_expr(D::Status, status.into())
         .col_expr(D::AttemptCount, attempt.attempt_number.into())
         .col_expr(D::NextAttemptAt, next_at.into())
         .col_expr(D::LeaseUntil, Option::<i64>::None.into())
@@ -416,10 +412,7 @@ pub async fn health<C: ConnectionTrait>(
         .column(delivery::Column::OutputId)
         .column_as(delivery::Column::Id.count(), "n")
         .filter(delivery::Column::OutputId.is_in(output_ids.iter().cloned()))
-        .filter(delivery::Column::Status.is_in([
-            DeliveryStatus::Pending.as_str(),
-            DeliveryStatus::InFlight.as_str(),
-        ]))
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
         .group_by(delivery::Column::OutputId)
         .into_model::<Pending>()
         .all(db)
@@ -453,10 +446,10 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
         .add(D::OutputId.eq(output_id))
         .add(
             Condition::any()
-                .add(D::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(D::Status.eq(DeliveryStatus::Pending))
                 .add(
                     Condition::all()
-                        .add(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+                        .add(D::Status.eq(DeliveryStatus::InFlight))
                         .add(D::LeaseUntil.lt(now)),
                 ),
         );
@@ -489,17 +482,14 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
         .filter(D::Id.is_in(ids.iter().cloned()))
         .filter(D::OutputId.eq(output_id))
         .filter(D::Pull.eq(true))
-        .filter(D::Status.is_in([
-            DeliveryStatus::Pending.as_str(),
-            DeliveryStatus::InFlight.as_str(),
-        ]))
+        .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
         .all(&txn)
         .await?;
     let mut done = 0;
     for d in rows {
         let number = d.attempt_count + 1;
         let updated = delivery::Entity::update_many()
-            .col_expr(D::Status, DeliveryStatus::Succeeded.as_str().into())
+            .col_expr(D::Status, DeliveryStatus::Succeeded.into())
             .col_expr(D::AttemptCount, number.into())
             .col_expr(D::LeaseUntil, Option::<i64>::None.into())
             .col_expr(D::ClaimedBy, Option::<String>::None.into())
@@ -511,10 +501,7 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
             .col_expr(D::LastDispatchedAt, Some(now).into())
             .col_expr(D::UpdatedAt, now.into())
             .filter(D::Id.eq(d.id.as_str()))
-            .filter(D::Status.is_in([
-                DeliveryStatus::Pending.as_str(),
-                DeliveryStatus::InFlight.as_str(),
-            ]))
+            .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
@@ -550,14 +537,14 @@ pub async fn requeue_failed<C: ConnectionTrait>(
 ) -> Result<u64, DbErr> {
     use delivery::Column as D;
     Ok(delivery::Entity::update_many()
-        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::Status, DeliveryStatus::Pending.into())
         .col_expr(D::NextAttemptAt, now.into())
         .col_expr(D::AttemptsBase, Expr::col(D::AttemptCount).into())
         .col_expr(D::LostLeases, 0.into())
         .col_expr(D::UpdatedAt, now.into())
         .filter(D::OutputId.eq(output_id))
-        .filter(D::Status.eq(DeliveryStatus::Failed.as_str()))
-        .filter(D::Kind.ne(DeliveryKind::Test.as_str()))
+        .filter(D::Status.eq(DeliveryStatus::Failed))
+        .filter(D::Kind.ne(DeliveryKind::Test))
         .filter(D::UpdatedAt.gte(since))
         .exec(db)
         .await?
@@ -574,7 +561,7 @@ pub async fn defer<C: ConnectionTrait>(
 ) -> Result<bool, DbErr> {
     use delivery::Column as D;
     Ok(delivery::Entity::update_many()
-        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::Status, DeliveryStatus::Pending.into())
         .col_expr(D::NextAttemptAt, at.into())
         .col_expr(D::LeaseUntil, Option::<i64>::None.into())
         .col_expr(D::ClaimedBy, Option::<String>::None.into())
@@ -597,11 +584,11 @@ pub async fn release<C: ConnectionTrait>(
         return Ok(0);
     }
     Ok(delivery::Entity::update_many()
-        .col_expr(D::Status, DeliveryStatus::Pending.as_str().into())
+        .col_expr(D::Status, DeliveryStatus::Pending.into())
         .col_expr(D::LeaseUntil, Option::<i64>::None.into())
         .col_expr(D::ClaimedBy, Option::<String>::None.into())
         .col_expr(D::NextAttemptAt, now.into())
-        .filter(D::Status.eq(DeliveryStatus::InFlight.as_str()))
+        .filter(D::Status.eq(DeliveryStatus::InFlight))
         .filter(D::ClaimedBy.is_in(claim_ids.iter().cloned()))
         .exec(db)
         .await?
@@ -637,10 +624,7 @@ pub async fn attempts_for<C: ConnectionTrait>(
 pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in([
-            DeliveryStatus::Pending.as_str(),
-            DeliveryStatus::InFlight.as_str(),
-        ]))
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
         .count(db)
         .await
 }

@@ -82,6 +82,7 @@ pub mod destination {
 }
 
 pub mod detection_override {
+    use crate::domain::Severity;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "detection_overrides")]
@@ -90,7 +91,7 @@ pub mod detection_override {
         pub detection_id: String,
         pub display_name: Option<String>,
         pub output_ids: Option<String>,
-        pub severity: Option<String>,
+        pub severity: Option<Severity>,
         pub dedup_period_minutes: Option<i32>,
         pub runbook: Option<String>,
         pub tags: Option<String>,
@@ -103,6 +104,7 @@ pub mod detection_override {
 }
 
 pub mod alert {
+    use crate::domain::{AlertStatus, AlertType, Severity};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "alerts")]
@@ -112,9 +114,9 @@ pub mod alert {
         pub id: String,
         pub detection_id: String,
         pub title: String,
-        pub severity: String,
-        pub status: String,
-        pub alert_type: String,
+        pub severity: Severity,
+        pub status: AlertStatus,
+        pub alert_type: AlertType,
         pub log_type: Option<String>,
         pub dedup_string: String,
         pub description: String,
@@ -153,6 +155,7 @@ pub mod alert_comment {
 }
 
 pub mod delivery {
+    use crate::domain::{DeliveryKind, DeliveryStatus};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "deliveries")]
@@ -162,8 +165,8 @@ pub mod delivery {
         pub alert_id: Option<String>,
         pub output_id: String,
         pub label: String,
-        pub kind: String,
-        pub status: String,
+        pub kind: DeliveryKind,
+        pub status: DeliveryStatus,
         pub pull: bool,
         pub attempt_count: i32,
         pub attempts_base: i32,
@@ -220,6 +223,7 @@ pub mod destination_health {
 }
 
 pub mod audit_entry {
+    use crate::domain::{AuditAction, AuditTargetType};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "audit_log")]
@@ -230,8 +234,8 @@ pub mod audit_entry {
         pub at: i64,
         pub actor_id: String,
         pub actor_name: String,
-        pub action: String,
-        pub target_type: String,
+        pub action: AuditAction,
+        pub target_type: AuditTargetType,
         pub target_id: String,
         pub before: Option<String>,
         pub after: Option<String>,

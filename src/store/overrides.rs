@@ -1,7 +1,7 @@
 //! Detection overrides table.
 use super::entities::detection_override::{self, Column, Entity};
 use super::{from_json, to_json};
-use crate::domain::{DetectionOverride, Severity};
+use crate::domain::DetectionOverride;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ fn to_record(m: detection_override::Model) -> OverrideRecord {
             detection_id: m.detection_id,
             display_name: m.display_name,
             output_ids: m.output_ids.as_deref().map(from_json),
-            severity: m.severity.as_deref().and_then(Severity::parse),
+            severity: m.severity,
             dedup_period_minutes: m.dedup_period_minutes,
             runbook: m.runbook,
             tags: m.tags.as_deref().map(from_json),
@@ -37,7 +37,7 @@ fn to_active(r: &OverrideRecord) -> detection_override::ActiveModel {
         detection_id: Set(v.detection_id.clone()),
         display_name: Set(v.display_name.clone()),
         output_ids: Set(v.output_ids.as_ref().map(to_json)),
-        severity: Set(v.severity.map(|s| s.as_str().to_string())),
+        severity: Set(v.severity),
         dedup_period_minutes: Set(v.dedup_period_minutes),
         runbook: Set(v.runbook.clone()),
         tags: Set(v.tags.as_ref().map(to_json)),
