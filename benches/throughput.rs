@@ -81,7 +81,7 @@ async fn bulk_insert(db: &sea_orm::DatabaseConnection, n: usize) {
         let txn = db.begin().await.unwrap();
         for i in 0..1000 {
             let mut a = template.clone();
-            a.id = uuid::Uuid::new_v4().to_string();
+            a.id = uuid::Uuid::new_v4().to_string().into();
             a.detection_id = format!("bulk{}", (chunk * 1000 + i) % 50);
             a.title = format!("bulk alert {}", chunk * 1000 + i);
             herald::store::alerts::insert(&txn, &a).await.unwrap();

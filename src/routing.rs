@@ -73,7 +73,7 @@ pub fn resolve<'d>(name: &str, destinations: &'d [Destination]) -> Option<&'d De
 
 fn routed(d: &Destination) -> RoutedDestination {
     RoutedDestination {
-        output_id: d.id.clone(),
+        output_id: d.id.to_string(),
         display_name: d.display_name.clone(),
     }
 }
@@ -151,7 +151,7 @@ pub fn route(
             chosen.push(routed(d));
         } else {
             excluded.push(ExcludedDestination {
-                output_id: d.id.clone(),
+                output_id: d.id.to_string(),
                 display_name: d.display_name.clone(),
                 reasons,
             });

@@ -76,7 +76,7 @@ fn webhook_input(name: &str, url: &str) -> Value {
 
 /// The stored record, read straight from the store (secrets unredacted).
 async fn stored(s: &TestServer, id: &str) -> herald::store::destinations::DestinationRecord {
-    herald::store::destinations::get(&s.services().db, &s.services().cipher, id)
+    herald::store::destinations::get(&s.services().db, &s.services().cipher, &id.into())
         .await
         .expect("store read")
         .expect("stored destination")
@@ -785,12 +785,14 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
         s.ok(&q_destination(), json!({"id": a})).await["destination"],
         Value::Null
     );
-    assert!(
-        herald::store::destinations::get(&s.services().db, &s.services().cipher, &a)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(herald::store::destinations::get(
+        &s.services().db,
+        &s.services().cipher,
+        &a.as_str().into()
+    )
+    .await
+    .unwrap()
+    .is_none());
 
     let o = |det: &'static str| {
         let s = &s;

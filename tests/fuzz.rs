@@ -462,7 +462,7 @@ fn alert() -> impl Strategy<Value = herald::domain::Alert> {
         .prop_map(
             |((title, description, detection_id, tags), (sev, ty, context, at, runbook))| {
                 let mut a = test_alert(at);
-                a.id = uuid::Uuid::new_v4().to_string();
+                a.id = uuid::Uuid::new_v4().to_string().into();
                 a.title = title;
                 a.description = description;
                 a.detection_id = detection_id.clone();
@@ -759,7 +759,7 @@ fn destinations() -> impl Strategy<Value = Vec<Destination>> {
                 continue;
             }
             out.push(Destination {
-                id,
+                id: id.into(),
                 display_name,
                 output_type: "customwebhook".into(),
                 config: json!({"webhookURL": "https://example.test/"}),

@@ -43,7 +43,7 @@ fn update_input(id: &str, name: &str, config: Value, severities: &[&str]) -> Val
 /// The stored config, secrets opened (what the dispatcher would send with).
 async fn stored(s: &TestServer, id: &str) -> Value {
     let svc = s.services();
-    herald::store::destinations::get(&svc.db, &svc.cipher, id)
+    herald::store::destinations::get(&svc.db, &svc.cipher, &id.into())
         .await
         .unwrap()
         .unwrap()

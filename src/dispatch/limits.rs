@@ -1,6 +1,7 @@
 //! Per-destination send limits: requests per second (governor's GCRA), concurrent
 //! requests, and a block after a 429 for the whole destination. A delivery that must
 //! wait is deferred (back to PENDING, no attempt counted), never failed.
+use crate::domain::DestinationId;
 use governor::{clock::Clock, DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -104,13 +105,13 @@ impl DestinationLimiter {
 
 #[derive(Default)]
 pub struct Limiters {
-    by_destination: Mutex<HashMap<String, Arc<DestinationLimiter>>>,
+    by_destination: Mutex<HashMap<DestinationId, Arc<DestinationLimiter>>>,
 }
 
 impl Limiters {
     /// Destinations that cannot take another request now (at their concurrency, or
     /// paused by a 429): the claim leaves their deliveries for later.
-    pub fn saturated(&self) -> Vec<String> {
+    pub fn saturated(&self) -> Vec<DestinationId> {
         self.by_destination
             .lock()
             .expect("lock")
@@ -121,13 +122,13 @@ impl Limiters {
     }
 
     /// The limiter of a destination, rebuilt when its limits changed.
-    pub fn get(&self, output_id: &str, limits: Limits) -> Arc<DestinationLimiter> {
+    pub fn get(&self, output_id: &DestinationId, limits: Limits) -> Arc<DestinationLimiter> {
         let mut map = self.by_destination.lock().expect("lock");
         match map.get(output_id) {
             Some(l) if l.limits == limits => l.clone(),
             _ => {
                 let l = Arc::new(DestinationLimiter::new(limits));
-                map.insert(output_id.to_string(), l.clone());
+                map.insert(output_id.clone(), l.clone());
                 l
             }
         }

@@ -7,7 +7,7 @@ pub mod sender;
 
 use crate::destinations::{self, secrets::Scrubber, DeliveryContext, Integration};
 use crate::domain::payload::{panther_payload, test_alert};
-use crate::domain::{time::now_ms, DeliveryKind};
+use crate::domain::{time::now_ms, AlertId, DeliveryId, DeliveryKind, DestinationId};
 use crate::outbound::{Outbound, OutboundPolicy};
 use crate::store::{
     self,
@@ -49,7 +49,7 @@ pub struct DispatchConfig {
 /// The result of one attempt, as `sendTestAlert` reports it.
 #[derive(Debug, Clone)]
 pub struct AttemptReport {
-    pub output_id: String,
+    pub output_id: DestinationId,
     pub success: bool,
     pub status_code: u16,
     pub message: String,
@@ -63,7 +63,7 @@ pub enum DispatchEvent {
     Failed(FailedDelivery),
     /// A destination's circuit breaker opened (`Paused`) or closed (`Resumed`).
     Breaker {
-        output_id: String,
+        output_id: DestinationId,
         label: String,
         change: BreakerChange,
         last_message: String,
@@ -73,9 +73,9 @@ pub enum DispatchEvent {
 /// A delivery that ended FAILED (announced so a system error alert can be raised).
 #[derive(Debug, Clone)]
 pub struct FailedDelivery {
-    pub delivery_id: String,
-    pub alert_id: Option<String>,
-    pub output_id: String,
+    pub delivery_id: DeliveryId,
+    pub alert_id: Option<AlertId>,
+    pub output_id: DestinationId,
     pub label: String,
     pub status_code: i32,
     pub message: String,
@@ -498,7 +498,7 @@ impl Inner {
             return done(format!("unsupported destination type {}", dest.output_type));
         };
         let kind = d.kind;
-        let alert = match (kind, d.alert_id.as_deref()) {
+        let alert = match (kind, d.alert_id.as_ref()) {
             (DeliveryKind::Test, _) => test_alert(now_ms()),
             (_, Some(id)) => match store::alerts::get(&self.db, id).await? {
                 Some(a) => a,
@@ -541,7 +541,7 @@ impl Inner {
         };
         let payload = panther_payload(&alert, &self.cfg.public_url, kind);
         let ctx = DeliveryContext {
-            delivery_id: &d.id,
+            delivery_id: d.id.as_str(),
             alert: &alert,
             payload: &payload,
             timestamp: now_ms() / 1000,

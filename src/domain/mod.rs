@@ -49,6 +49,130 @@ macro_rules! stored_enum {
     };
 }
 
+/// A typed id: a string newtype so an alert id cannot be passed where a delivery id
+/// is expected. Serialized as the bare string (serde transparent) and stored as text
+/// (sea-orm `DeriveValueType`); the GraphQL boundary keeps its `ID`/`String` scalars.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+            sea_orm::DeriveValueType,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh random id (UUID v4).
+            pub fn new_random() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self(s.to_string()))
+            }
+        }
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(s.clone())
+            }
+        }
+        impl From<&$name> for sea_orm::Value {
+            fn from(id: &$name) -> sea_orm::Value {
+                id.0.clone().into()
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+        /// Ids are never numeric: a numeric primary key cannot become one.
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An alert's id (`Alert.alertId`).
+    AlertId
+);
+id_type!(
+    /// A destination's id (`outputId`).
+    DestinationId
+);
+id_type!(
+    /// One delivery (one alert to one destination).
+    DeliveryId
+);
+
 stored_enum! {
     #[derive(PartialOrd, Ord)]
     pub enum Severity {
@@ -142,7 +266,7 @@ pub fn name_key(name: &str) -> String {
 /// A destination as routing and dispatch see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Destination {
-    pub id: String,
+    pub id: DestinationId,
     pub display_name: String,
     pub output_type: String,
     pub config: serde_json::Value,
@@ -173,7 +297,7 @@ pub const DEFAULT_DEDUP_PERIOD_MINUTES: i32 = 60;
 pub struct Alert {
     /// Commit-ordered key used by polling cursors.
     pub seq: i64,
-    pub id: String,
+    pub id: AlertId,
     pub detection_id: String,
     pub title: String,
     pub severity: Severity,

@@ -3,7 +3,7 @@ use super::error::GqlResultExt;
 use super::guard::{actor, need};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
-use crate::domain::{self, AlertStatus, AlertType, DeliveryStatus, Severity};
+use crate::domain::{self, AlertId, AlertStatus, AlertType, DeliveryId, DeliveryStatus, Severity};
 use crate::error::{bad_input, AppError};
 use crate::routing::RoutingDecision;
 use crate::service::{self, alerts::NewAlert, Services};
@@ -97,7 +97,7 @@ pub struct Alert {
 impl From<domain::Alert> for Alert {
     fn from(a: domain::Alert) -> Self {
         Alert {
-            id: ID(a.id),
+            id: ID(a.id.into_string()),
             title: a.title,
             severity: a.severity,
             status: a.status,
@@ -195,9 +195,10 @@ impl Loader<String> for DeliveriesLoader {
         alert_ids: &[String],
     ) -> Result<HashMap<String, Vec<AlertDelivery>>, Self::Error> {
         let db = &self.0.db;
-        let rows = store::deliveries::for_alerts(db, alert_ids).await.gql()?;
-        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-        let mut attempts: HashMap<String, Vec<DeliveryAttempt>> = HashMap::new();
+        let alert_ids: Vec<AlertId> = alert_ids.iter().map(AlertId::from).collect();
+        let rows = store::deliveries::for_alerts(db, &alert_ids).await.gql()?;
+        let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
+        let mut attempts: HashMap<DeliveryId, Vec<DeliveryAttempt>> = HashMap::new();
         for a in store::deliveries::attempts_for(db, &ids).await.gql()? {
             attempts
                 .entry(a.delivery_id.clone())
@@ -217,23 +218,25 @@ impl Loader<String> for DeliveriesLoader {
             let Some(alert_id) = d.alert_id.clone() else {
                 continue;
             };
-            out.entry(alert_id).or_default().push(AlertDelivery {
-                attempts: attempts.remove(&d.id).unwrap_or_default(),
-                delivery_id: ID(d.id),
-                output_id: ID(d.output_id),
-                label: d.label,
-                success: status == DeliveryStatus::Succeeded,
-                next_attempt_at: (status == DeliveryStatus::Pending)
-                    .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
-                status,
-                status_code: d.last_status_code,
-                message: d.last_message,
-                dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
-                attempt_count: d.attempt_count,
-                kind: d.kind.as_str().to_string(),
-                external_id: d.external_id,
-                url: d.external_url,
-            });
+            out.entry(alert_id.into_string())
+                .or_default()
+                .push(AlertDelivery {
+                    attempts: attempts.remove(&d.id).unwrap_or_default(),
+                    delivery_id: ID(d.id.into_string()),
+                    output_id: ID(d.output_id.into_string()),
+                    label: d.label,
+                    success: status == DeliveryStatus::Succeeded,
+                    next_attempt_at: (status == DeliveryStatus::Pending)
+                        .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
+                    status,
+                    status_code: d.last_status_code,
+                    message: d.last_message,
+                    dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
+                    attempt_count: d.attempt_count,
+                    kind: d.kind.as_str().to_string(),
+                    external_id: d.external_id,
+                    url: d.external_url,
+                });
         }
         Ok(out)
     }
@@ -255,7 +258,7 @@ impl Alert {
     #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::alerts::comments(&s.db, &self.id)
+        Ok(store::alerts::comments(&s.db, &AlertId::from(&self.id.0))
             .await
             .gql()?
             .into_iter()
@@ -382,6 +385,10 @@ fn ids(v: Vec<ID>) -> Vec<String> {
     v.into_iter().map(|i| i.0).collect()
 }
 
+fn alert_ids(v: Vec<ID>) -> Vec<AlertId> {
+    v.into_iter().map(|i| AlertId::from(i.0)).collect()
+}
+
 #[derive(Default)]
 pub struct AlertQuery;
 
@@ -390,7 +397,10 @@ impl AlertQuery {
     #[graphql(guard = "need(Permission::AlertRead)")]
     async fn alert(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Alert>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::alerts::get(&s.db, &id).await.gql()?.map(Into::into))
+        Ok(store::alerts::get(&s.db, &AlertId::from(id.0))
+            .await
+            .gql()?
+            .map(Into::into))
     }
 
     /// Alerts, newest first unless `sortDir: ascending`. Cursors are keyset positions on a
@@ -486,9 +496,10 @@ impl AlertMutation {
         input: UpdateAlertStatusByIdInput,
     ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
-        let alerts = service::alerts::set_status(s, &ids(input.ids), input.status, &actor(ctx)?)
-            .await
-            .gql()?;
+        let alerts =
+            service::alerts::set_status(s, &alert_ids(input.ids), input.status, &actor(ctx)?)
+                .await
+                .gql()?;
         Ok(AlertsMutationOutput {
             alerts: alerts.into_iter().map(Into::into).collect(),
         })
@@ -502,10 +513,14 @@ impl AlertMutation {
     ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
         let assignee = input.assignee_id.map(|a| a.0);
-        let alerts =
-            service::alerts::set_assignee(s, &ids(input.ids), assignee.as_deref(), &actor(ctx)?)
-                .await
-                .gql()?;
+        let alerts = service::alerts::set_assignee(
+            s,
+            &alert_ids(input.ids),
+            assignee.as_deref(),
+            &actor(ctx)?,
+        )
+        .await
+        .gql()?;
         Ok(AlertsMutationOutput {
             alerts: alerts.into_iter().map(Into::into).collect(),
         })
@@ -518,9 +533,14 @@ impl AlertMutation {
         input: CreateAlertCommentInput,
     ) -> async_graphql::Result<CreateAlertCommentOutput> {
         let s = ctx.data::<Services>()?;
-        let c = service::alerts::add_comment(s, &input.alert_id, &input.body, &actor(ctx)?)
-            .await
-            .gql()?;
+        let c = service::alerts::add_comment(
+            s,
+            &AlertId::from(input.alert_id.0),
+            &input.body,
+            &actor(ctx)?,
+        )
+        .await
+        .gql()?;
         Ok(CreateAlertCommentOutput { comment: c.into() })
     }
 
@@ -533,7 +553,7 @@ impl AlertMutation {
     ) -> async_graphql::Result<Alert> {
         let s = ctx.data::<Services>()?;
         Ok(
-            service::alerts::deliver(s, &input.alert_id, &ids(input.output_ids))
+            service::alerts::deliver(s, &AlertId::from(input.alert_id.0), &ids(input.output_ids))
                 .await
                 .gql()?
                 .into(),
@@ -554,7 +574,7 @@ impl AlertMutation {
         Ok(reports
             .into_iter()
             .map(|r| DeliveryResponse {
-                output_id: ID(r.output_id),
+                output_id: ID(r.output_id.into_string()),
                 success: r.success,
                 status_code: r.status_code as i32,
                 message: r.message,

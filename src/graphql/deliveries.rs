@@ -3,6 +3,7 @@ use super::error::GqlResultExt;
 use super::guard::{need, principal};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
+use crate::domain::{DeliveryId, DestinationId};
 use crate::service::{self, Services};
 use crate::store;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -70,14 +71,14 @@ pub struct DestinationHealth {
 /// Loads the health of every destination a query asks for in one batch.
 pub struct HealthLoader(pub Services);
 
-impl Loader<String> for HealthLoader {
+impl Loader<DestinationId> for HealthLoader {
     type Value = DestinationHealth;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
-        keys: &[String],
-    ) -> Result<HashMap<String, DestinationHealth>, Self::Error> {
+        keys: &[DestinationId],
+    ) -> Result<HashMap<DestinationId, DestinationHealth>, Self::Error> {
         let rows = service::deliveries::health(&self.0, keys).await.gql()?;
         Ok(rows
             .into_iter()
@@ -172,7 +173,7 @@ impl DeliveryQuery {
         Ok(rows
             .into_iter()
             .map(|p| PendingDelivery {
-                delivery_id: ID(p.delivery_id),
+                delivery_id: ID(p.delivery_id.into_string()),
                 payload: AWSJSON(p.payload),
             })
             .collect())
@@ -192,7 +193,11 @@ impl DeliveryMutation {
         input: AcknowledgeDeliveriesInput,
     ) -> async_graphql::Result<i32> {
         let s = ctx.data::<Services>()?;
-        let ids: Vec<String> = input.delivery_ids.into_iter().map(|i| i.0).collect();
+        let ids: Vec<DeliveryId> = input
+            .delivery_ids
+            .into_iter()
+            .map(|i| DeliveryId::from(i.0))
+            .collect();
         Ok(service::deliveries::acknowledge(s, &input.output_id, &ids)
             .await
             .gql()? as i32)

@@ -4,7 +4,7 @@ use super::error::GqlResultExt;
 use super::guard::{need, principal};
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
-use crate::domain::{AlertType, Severity};
+use crate::domain::{AlertType, DestinationId, Severity};
 use crate::error::bad_input;
 use crate::service::{self, destinations::DestinationDraft, Services};
 use crate::store::{self, destinations::DestinationRecord};
@@ -53,7 +53,7 @@ pub struct Destination(pub DestinationRecord);
 #[Object]
 impl Destination {
     async fn output_id(&self) -> ID {
-        ID(self.0.destination.id.clone())
+        ID(self.0.destination.id.to_string())
     }
     async fn output_type(&self) -> &str {
         &self.0.destination.output_type
@@ -96,7 +96,7 @@ impl Destination {
         if self.0.destination.default_for_severity.is_empty() {
             let loader = ctx.data::<DataLoader<super::deliveries::OverrideRefLoader>>()?;
             let named = loader
-                .load_one(self.0.destination.id.clone())
+                .load_one(self.0.destination.id.to_string())
                 .await?
                 .unwrap_or(false);
             if !named {
@@ -162,10 +162,12 @@ impl DestinationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Destination>> {
         let s = ctx.data::<Services>()?;
-        Ok(store::destinations::get(&s.db, &s.cipher, &id)
-            .await
-            .gql()?
-            .map(shown))
+        Ok(
+            store::destinations::get(&s.db, &s.cipher, &DestinationId::from(id.0))
+                .await
+                .gql()?
+                .map(shown),
+        )
     }
 }
 
@@ -221,9 +223,14 @@ impl DestinationMutation {
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(&s.db, &s.cipher, &id, principal(ctx)?)
-            .await
-            .gql()?;
+        service::destinations::delete(
+            &s.db,
+            &s.cipher,
+            &DestinationId::from(id.0),
+            principal(ctx)?,
+        )
+        .await
+        .gql()?;
         Ok(true)
     }
 }

@@ -3,8 +3,8 @@ use super::Services;
 use crate::crypto::Cipher;
 use crate::dispatch::AttemptReport;
 use crate::domain::{
-    time::now_ms, Alert, AlertStatus, AlertType, DeliveryKind, DeliveryStatus, Severity,
-    DEFAULT_DEDUP_PERIOD_MINUTES,
+    time::now_ms, Alert, AlertId, AlertStatus, AlertType, DeliveryKind, DeliveryStatus,
+    DestinationId, Severity, DEFAULT_DEDUP_PERIOD_MINUTES,
 };
 use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::{route, RoutingDecision, RoutingInput};
@@ -123,7 +123,7 @@ impl Decided {
     /// Pending delivery rows for the chosen destinations.
     fn deliveries(
         &self,
-        alert_id: &str,
+        alert_id: &AlertId,
         kind: DeliveryKind,
         now: i64,
     ) -> Vec<deliveries::Delivery> {
@@ -137,7 +137,7 @@ impl Decided {
                     .any(|x| x.id == d.output_id && is_pull(&x.output_type));
                 deliveries::new_delivery(
                     Some(alert_id),
-                    &d.output_id,
+                    &DestinationId::from(&d.output_id),
                     &d.display_name,
                     kind,
                     pull,
@@ -171,7 +171,7 @@ async fn route_with<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|r| r.destination)
-        .filter(|d| !a.exclude_destinations.contains(&d.id))
+        .filter(|d| !a.exclude_destinations.iter().any(|x| d.id == *x))
         .collect();
     let input = RoutingInput {
         alert_type: a.alert_type,
@@ -307,7 +307,7 @@ fn build_alert(
     }
     Alert {
         seq: 0,
-        id: uuid::Uuid::new_v4().to_string(),
+        id: AlertId::new_random(),
         detection_id: detection_id.clone(),
         title: a.title.trim().to_string(),
         severity: decision.effective_severity,
@@ -358,7 +358,7 @@ pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
         now_ms(),
         "preview",
     );
-    alert.id = format!("preview-{}", uuid::Uuid::new_v4());
+    alert.id = format!("preview-{}", uuid::Uuid::new_v4()).into();
     Ok(alert)
 }
 
@@ -372,7 +372,7 @@ fn step_name(step: crate::domain::RoutingStep) -> &'static str {
     }
 }
 
-fn check_ids(ids: &[String]) -> AppResult<()> {
+fn check_ids(ids: &[AlertId]) -> AppResult<()> {
     if ids.is_empty() {
         return Err(bad_input("ids must not be empty"));
     }
@@ -382,7 +382,7 @@ fn check_ids(ids: &[String]) -> AppResult<()> {
     Ok(())
 }
 
-async fn existing(s: &Services, ids: &[String]) -> AppResult<Vec<Alert>> {
+async fn existing(s: &Services, ids: &[AlertId]) -> AppResult<Vec<Alert>> {
     let found = store::alerts::get_many(&s.db, ids).await?;
     if let Some(missing) = ids.iter().find(|id| !found.iter().any(|a| &a.id == *id)) {
         return Err(AppError::NotFound(format!("no alert with id {missing}")));
@@ -394,7 +394,7 @@ async fn existing(s: &Services, ids: &[String]) -> AppResult<Vec<Alert>> {
 /// delivery to each destination that opened something for it and can close it.
 pub async fn set_status(
     s: &Services,
-    ids: &[String],
+    ids: &[AlertId],
     status: AlertStatus,
     by: &str,
 ) -> AppResult<Vec<Alert>> {
@@ -404,7 +404,7 @@ pub async fn set_status(
     let txn = s.db.begin().await?;
     store::alerts::set_status(&txn, ids, status, by, now).await?;
     if matches!(status, AlertStatus::Resolved | AlertStatus::Closed) {
-        let closing: Vec<String> = before
+        let closing: Vec<AlertId> = before
             .iter()
             .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Triaged))
             .map(|a| a.id.clone())
@@ -426,7 +426,7 @@ pub async fn set_status(
             });
             if resolvable && !already {
                 rows.push(deliveries::new_delivery(
-                    d.alert_id.as_deref(),
+                    d.alert_id.as_ref(),
                     &d.output_id,
                     &d.label,
                     DeliveryKind::Resolve,
@@ -444,7 +444,7 @@ pub async fn set_status(
 
 pub async fn set_assignee(
     s: &Services,
-    ids: &[String],
+    ids: &[AlertId],
     assignee: Option<&str>,
     by: &str,
 ) -> AppResult<Vec<Alert>> {
@@ -457,17 +457,17 @@ pub async fn set_assignee(
 
 pub async fn add_comment(
     s: &Services,
-    alert_id: &str,
+    alert_id: &AlertId,
     body: &str,
     by: &str,
 ) -> AppResult<store::alerts::Comment> {
     if body.trim().is_empty() {
         return Err(bad_input("body must not be empty"));
     }
-    existing(s, &[alert_id.to_string()]).await?;
+    existing(s, std::slice::from_ref(alert_id)).await?;
     let c = store::alerts::Comment {
         id: uuid::Uuid::new_v4().to_string(),
-        alert_id: alert_id.into(),
+        alert_id: alert_id.to_string(),
         body: body.into(),
         created_by: by.into(),
         created_at: now_ms(),
@@ -486,10 +486,11 @@ async fn destinations_named(
         return Err(bad_input("outputIds must not be empty"));
     }
     // Ids in one query; only what is left is looked up by name.
-    let by_id = store::destinations::get_many(&s.db, &s.cipher, refs).await?;
+    let ids: Vec<DestinationId> = refs.iter().map(DestinationId::from).collect();
+    let by_id = store::destinations::get_many(&s.db, &s.cipher, &ids).await?;
     let mut out: Vec<store::destinations::DestinationRecord> = Vec::with_capacity(refs.len());
     for r in refs {
-        let d = match by_id.iter().find(|d| &d.destination.id == r) {
+        let d = match by_id.iter().find(|d| d.destination.id == *r) {
             Some(d) => d.clone(),
             None => store::destinations::find_by_name(&s.db, &s.cipher, r)
                 .await?
@@ -503,7 +504,7 @@ async fn destinations_named(
 }
 
 /// Re-send an alert to chosen destinations (ids or display names) now, bypassing routing.
-pub async fn deliver(s: &Services, alert_id: &str, output_ids: &[String]) -> AppResult<Alert> {
+pub async fn deliver(s: &Services, alert_id: &AlertId, output_ids: &[String]) -> AppResult<Alert> {
     let alert = store::alerts::get(&s.db, alert_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no alert with id {alert_id}")))?;
@@ -694,7 +695,7 @@ pub async fn raise_delivery_failure(s: &Services, f: &FailedDelivery) -> AppResu
         title: format!("Alert delivery to {} failed", f.label),
         severity: Some(Severity::High),
         alert_type: Some(AlertType::SystemError),
-        dedup_string: Some(f.output_id.clone()),
+        dedup_string: Some(f.output_id.to_string()),
         description: Some(format!(
             "Herald could not deliver an alert to the destination {} ({}). Last status {}: {}",
             f.label, f.output_id, f.status_code, f.message
@@ -707,7 +708,7 @@ pub async fn raise_delivery_failure(s: &Services, f: &FailedDelivery) -> AppResu
             "lastStatusCode": f.status_code,
             "lastMessage": f.message,
         })),
-        exclude_destinations: vec![f.output_id.clone()],
+        exclude_destinations: vec![f.output_id.to_string()],
         ..Default::default()
     };
     create_with_period(s, alert, "herald", Some(60))

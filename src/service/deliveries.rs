@@ -2,7 +2,7 @@
 use super::Services;
 use crate::destinations::polling::PollingConfig;
 use crate::domain::payload::{panther_payload, test_alert};
-use crate::domain::{time::now_ms, DeliveryKind};
+use crate::domain::{time::now_ms, AlertId, DeliveryId, DeliveryKind, DestinationId};
 use crate::error::{bad_input, AppResult};
 use crate::store::{self, deliveries::Health};
 
@@ -22,7 +22,7 @@ async fn polling_destination(
 
 /// A leased delivery and the JSON a custom webhook would have received.
 pub struct PendingDelivery {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub payload: serde_json::Value,
 }
 
@@ -44,7 +44,7 @@ pub async fn pending(
     let rows =
         store::deliveries::claim_pull(&s.db, output_id, now, visibility, page_size as u64, &claim)
             .await?;
-    let alert_ids: Vec<String> = rows.iter().filter_map(|d| d.alert_id.clone()).collect();
+    let alert_ids: Vec<AlertId> = rows.iter().filter_map(|d| d.alert_id.clone()).collect();
     let alerts = store::alerts::get_many(&s.db, &alert_ids).await?;
     let public_url = s.dispatcher.public_url();
     let mut out = Vec::with_capacity(rows.len());
@@ -65,7 +65,7 @@ pub async fn pending(
 }
 
 /// Confirm pickup; returns how many deliveries were newly marked SUCCEEDED.
-pub async fn acknowledge(s: &Services, output_id: &str, ids: &[String]) -> AppResult<u64> {
+pub async fn acknowledge(s: &Services, output_id: &str, ids: &[DeliveryId]) -> AppResult<u64> {
     if ids.len() > 1000 {
         return Err(bad_input("at most 1000 deliveryIds at a time"));
     }
@@ -102,7 +102,7 @@ pub async fn retry_failed(
 /// Health of a set of destinations (two queries, whatever the number).
 pub async fn health(
     s: &Services,
-    output_ids: &[String],
-) -> AppResult<Vec<(String, Option<Health>, i64)>> {
+    output_ids: &[DestinationId],
+) -> AppResult<Vec<(DestinationId, Option<Health>, i64)>> {
     Ok(store::deliveries::health(&s.db, output_ids).await?)
 }

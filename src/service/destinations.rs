@@ -3,7 +3,7 @@ use super::audit;
 use crate::auth::Principal;
 use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets, Integration};
-use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, Severity};
+use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, DestinationId, Severity};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::outbound::OutboundPolicy;
 use crate::store::{self, destinations::DestinationRecord};
@@ -134,7 +134,7 @@ pub async fn save(
     let now = now_ms();
     let existing = match &draft.output_id {
         Some(id) => Some(
-            store::destinations::get(&txn, cipher, id)
+            store::destinations::get(&txn, cipher, &DestinationId::from(id))
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("no destination with outputId {id}")))?,
         ),
@@ -161,7 +161,7 @@ pub async fn save(
         id: existing
             .as_ref()
             .map(|e| e.destination.id.clone())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            .unwrap_or_else(DestinationId::new_random),
         display_name: name,
         output_type: draft.output_type,
         config,
@@ -200,7 +200,7 @@ pub async fn save(
 pub async fn delete(
     db: &DatabaseConnection,
     cipher: &Cipher,
-    id: &str,
+    id: &DestinationId,
     who: &Principal,
 ) -> AppResult<()> {
     let by = who.name.as_str();

@@ -49,8 +49,8 @@ pub async fn put(
             for n in &names {
                 let d = resolve(n, &all)
                     .ok_or_else(|| bad_input(format!("outputIds: unknown destination {n:?}")))?;
-                if !ids.contains(&d.id) {
-                    ids.push(d.id.clone());
+                if !ids.iter().any(|i| d.id == *i) {
+                    ids.push(d.id.to_string());
                 }
             }
             ids

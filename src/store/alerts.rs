@@ -1,7 +1,7 @@
 //! Alerts and comments.
 use super::entities::{alert, alert_comment};
 use super::{from_json, to_json};
-use crate::domain::{Alert, AlertStatus, AlertType, Severity};
+use crate::domain::{Alert, AlertId, AlertStatus, AlertType, Severity};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -111,7 +111,7 @@ pub async fn add_event<C: ConnectionTrait>(db: &C, seq: i64, now: i64) -> Result
     Ok(())
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Alert>, DbErr> {
+pub async fn get<C: ConnectionTrait>(db: &C, id: &AlertId) -> Result<Option<Alert>, DbErr> {
     Ok(alert::Entity::find()
         .filter(alert::Column::Id.eq(id))
         .one(db)
@@ -119,7 +119,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Alert>, 
         .map(to_domain))
 }
 
-pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<Alert>, DbErr> {
+pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[AlertId]) -> Result<Vec<Alert>, DbErr> {
     Ok(alert::Entity::find()
         .filter(alert::Column::Id.is_in(ids.iter().cloned()))
         .order_by_asc(alert::Column::Seq)
@@ -219,7 +219,7 @@ pub async fn list<C: ConnectionTrait>(
 
 pub async fn set_status<C: ConnectionTrait>(
     db: &C,
-    ids: &[String],
+    ids: &[AlertId],
     status: AlertStatus,
     by: &str,
     now: i64,
@@ -236,7 +236,7 @@ pub async fn set_status<C: ConnectionTrait>(
 
 pub async fn set_assignee<C: ConnectionTrait>(
     db: &C,
-    ids: &[String],
+    ids: &[AlertId],
     assignee: Option<&str>,
     by: &str,
     now: i64,
@@ -263,9 +263,12 @@ pub async fn add_comment<C: ConnectionTrait>(db: &C, c: Comment) -> Result<(), D
     Ok(())
 }
 
-pub async fn comments<C: ConnectionTrait>(db: &C, alert_id: &str) -> Result<Vec<Comment>, DbErr> {
+pub async fn comments<C: ConnectionTrait>(
+    db: &C,
+    alert_id: &AlertId,
+) -> Result<Vec<Comment>, DbErr> {
     alert_comment::Entity::find()
-        .filter(alert_comment::Column::AlertId.eq(alert_id))
+        .filter(alert_comment::Column::AlertId.eq(alert_id.as_str()))
         .order_by_asc(alert_comment::Column::CreatedAt)
         .order_by_asc(alert_comment::Column::Id)
         .all(db)

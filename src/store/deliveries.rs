@@ -2,7 +2,7 @@
 //! transaction as their alert; workers claim due rows with a lease (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite's single writer makes the `UPDATE … RETURNING` atomic).
 use super::entities::{delivery, delivery_attempt, destination_health};
-use crate::domain::{DeliveryKind, DeliveryStatus};
+use crate::domain::{AlertId, DeliveryId, DeliveryKind, DeliveryStatus, DestinationId};
 pub use destination_health::Model as Health;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
 use sea_orm::{
@@ -16,17 +16,17 @@ pub use delivery_attempt::Model as Attempt;
 /// A new pending delivery row.
 /// `pull`: the destination is polled (the delivery waits for pickup, see [`claim_pull`]).
 pub fn new_delivery(
-    alert_id: Option<&str>,
-    output_id: &str,
+    alert_id: Option<&AlertId>,
+    output_id: &DestinationId,
     label: &str,
     kind: DeliveryKind,
     pull: bool,
     now: i64,
 ) -> Delivery {
     Delivery {
-        id: uuid::Uuid::new_v4().to_string(),
-        alert_id: alert_id.map(str::to_owned),
-        output_id: output_id.into(),
+        id: DeliveryId::new_random(),
+        alert_id: alert_id.cloned(),
+        output_id: output_id.clone(),
         label: label.into(),
         kind,
         status: DeliveryStatus::Pending,
@@ -67,7 +67,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     lease_ms: i64,
     limit: u64,
     claim_id: &str,
-    exclude: &[String],
+    exclude: &[DestinationId],
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     use destination_health::Column as H;
@@ -224,8 +224,8 @@ pub enum Recorded {
 #[allow(clippy::too_many_arguments)]
 pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    delivery_id: &str,
-    output_id: &str,
+    delivery_id: &DeliveryId,
+    output_id: &DestinationId,
     claim_id: &str,
     attempt: Attempt,
     next: Next,
@@ -286,14 +286,14 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
 /// Fold one attempt into the destination's health row (an upsert, safe under concurrency).
 async fn record_health<C: ConnectionTrait>(
     db: &C,
-    output_id: &str,
+    output_id: &DestinationId,
     success: bool,
     at: i64,
     message: &str,
 ) -> Result<(), DbErr> {
     use destination_health::Column as H;
     let row = destination_health::ActiveModel {
-        output_id: Set(output_id.to_string()),
+        output_id: Set(output_id.clone()),
         last_attempt_at: Set(Some(at)),
         last_success_at: Set(success.then_some(at)),
         last_error: Set((!success).then(|| message.to_string())),
@@ -325,7 +325,7 @@ async fn record_health<C: ConnectionTrait>(
 /// Open the breaker when failures reached the threshold, close it on a success.
 async fn update_breaker<C: ConnectionTrait>(
     db: &C,
-    output_id: &str,
+    output_id: &DestinationId,
     success: bool,
     at: i64,
     policy: BreakerPolicy,
@@ -351,7 +351,7 @@ async fn update_breaker<C: ConnectionTrait>(
     if paused.rows_affected == 0 {
         return Ok(None);
     }
-    let failures = destination_health::Entity::find_by_id(output_id)
+    let failures = destination_health::Entity::find_by_id(output_id.clone())
         .one(db)
         .await?
         .map_or(policy.failures, |h| h.consecutive_failures);
@@ -361,7 +361,7 @@ async fn update_breaker<C: ConnectionTrait>(
 }
 
 /// Paused destinations (circuit breaker open) and when each may be probed next.
-pub async fn paused<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+pub async fn paused<C: ConnectionTrait>(db: &C) -> Result<Vec<(DestinationId, i64)>, DbErr> {
     use destination_health::Column as H;
     Ok(destination_health::Entity::find()
         .filter(H::PausedAt.is_not_null())
@@ -376,7 +376,7 @@ pub async fn paused<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, Db
 /// interval, across processes.
 pub async fn take_probe<C: ConnectionTrait>(
     db: &C,
-    output_id: &str,
+    output_id: &DestinationId,
     now: i64,
     probe_ms: i64,
 ) -> Result<bool, DbErr> {
@@ -395,12 +395,12 @@ pub async fn take_probe<C: ConnectionTrait>(
 /// Health of destinations, with the number of unfinished deliveries: two queries for any number of ids.
 pub async fn health<C: ConnectionTrait>(
     db: &C,
-    output_ids: &[String],
-) -> Result<Vec<(String, Option<destination_health::Model>, i64)>, DbErr> {
+    output_ids: &[DestinationId],
+) -> Result<Vec<(DestinationId, Option<destination_health::Model>, i64)>, DbErr> {
     use sea_orm::{FromQueryResult, QuerySelect};
     #[derive(FromQueryResult)]
     struct Pending {
-        output_id: String,
+        output_id: DestinationId,
         n: i64,
     }
     let rows = destination_health::Entity::find()
@@ -434,7 +434,7 @@ pub async fn health<C: ConnectionTrait>(
 /// pending ones, and leased ones whose visibility timeout passed without an ack.
 pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    output_id: &str,
+    output_id: &DestinationId,
     now: i64,
     visibility_ms: i64,
     limit: u64,
@@ -472,8 +472,8 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
 /// attempt for each. Unknown, foreign or finished ids are skipped. Returns how many.
 pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    output_id: &str,
-    ids: &[String],
+    output_id: &DestinationId,
+    ids: &[DeliveryId],
     now: i64,
 ) -> Result<u64, DbErr> {
     use delivery::Column as D;
@@ -500,7 +500,7 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
             )
             .col_expr(D::LastDispatchedAt, Some(now).into())
             .col_expr(D::UpdatedAt, now.into())
-            .filter(D::Id.eq(d.id.as_str()))
+            .filter(D::Id.eq(d.id.clone()))
             .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
             .exec(&txn)
             .await?;
@@ -531,7 +531,7 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
 /// lifted (the lost-lease count starts again).
 pub async fn requeue_failed<C: ConnectionTrait>(
     db: &C,
-    output_id: &str,
+    output_id: &DestinationId,
     since: i64,
     now: i64,
 ) -> Result<u64, DbErr> {
@@ -555,7 +555,7 @@ pub async fn requeue_failed<C: ConnectionTrait>(
 /// (rate limits: waiting for the limiter never fails a delivery).
 pub async fn defer<C: ConnectionTrait>(
     db: &C,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     claim_id: &str,
     at: i64,
 ) -> Result<bool, DbErr> {
@@ -598,7 +598,7 @@ pub async fn release<C: ConnectionTrait>(
 /// Deliveries of some alerts, oldest first.
 pub async fn for_alerts<C: ConnectionTrait>(
     db: &C,
-    alert_ids: &[String],
+    alert_ids: &[AlertId],
 ) -> Result<Vec<Delivery>, DbErr> {
     delivery::Entity::find()
         .filter(delivery::Column::AlertId.is_in(alert_ids.iter().cloned()))
@@ -611,7 +611,7 @@ pub async fn for_alerts<C: ConnectionTrait>(
 /// Attempts of some deliveries, in attempt order.
 pub async fn attempts_for<C: ConnectionTrait>(
     db: &C,
-    delivery_ids: &[String],
+    delivery_ids: &[DeliveryId],
 ) -> Result<Vec<Attempt>, DbErr> {
     delivery_attempt::Entity::find()
         .filter(delivery_attempt::Column::DeliveryId.is_in(delivery_ids.iter().cloned()))
@@ -631,7 +631,7 @@ pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> 
 
 /// A new attempt record.
 pub fn attempt_row(
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     number: i32,
     dispatched_at: i64,
     status_code: i32,
@@ -641,7 +641,7 @@ pub fn attempt_row(
 ) -> Attempt {
     Attempt {
         id: uuid::Uuid::new_v4().to_string(),
-        delivery_id: delivery_id.into(),
+        delivery_id: delivery_id.clone(),
         attempt_number: number,
         dispatched_at,
         status_code,

@@ -5,7 +5,7 @@ use super::entities::destination::{self, Column, Entity};
 use super::{from_json, to_json};
 use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets};
-use crate::domain::{AlertType, Destination, Severity};
+use crate::domain::{AlertType, Destination, DestinationId, Severity};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 
@@ -175,9 +175,9 @@ pub async fn list<C: ConnectionTrait>(
 pub async fn get<C: ConnectionTrait>(
     db: &C,
     cipher: &Cipher,
-    id: &str,
+    id: &DestinationId,
 ) -> Result<Option<DestinationRecord>, DbErr> {
-    Entity::find_by_id(id)
+    Entity::find_by_id(id.clone())
         .one(db)
         .await?
         .map(|m| to_record(m, cipher))
@@ -187,7 +187,7 @@ pub async fn get<C: ConnectionTrait>(
 pub async fn get_many<C: ConnectionTrait>(
     db: &C,
     cipher: &Cipher,
-    ids: &[String],
+    ids: &[DestinationId],
 ) -> Result<Vec<DestinationRecord>, DbErr> {
     Entity::find()
         .filter(Column::Id.is_in(ids.iter().cloned()))
@@ -219,7 +219,7 @@ pub async fn get_by_id_or_name<C: ConnectionTrait>(
     cipher: &Cipher,
     id_or_name: &str,
 ) -> Result<Option<DestinationRecord>, DbErr> {
-    match get(db, cipher, id_or_name).await? {
+    match get(db, cipher, &DestinationId::from(id_or_name)).await? {
         Some(d) => Ok(Some(d)),
         None => find_by_name(db, cipher, id_or_name).await,
     }
@@ -246,7 +246,7 @@ pub async fn update<C: ConnectionTrait>(
 /// Every row as stored (secrets sealed): id, type and config text.
 pub(crate) async fn raw_configs<C: ConnectionTrait>(
     db: &C,
-) -> Result<Vec<(String, String, String)>, DbErr> {
+) -> Result<Vec<(DestinationId, String, String)>, DbErr> {
     Ok(Entity::find()
         .order_by_asc(Column::Id)
         .all(db)
@@ -259,7 +259,7 @@ pub(crate) async fn raw_configs<C: ConnectionTrait>(
 /// Overwrite the stored config text of one row (already sealed).
 pub(crate) async fn set_raw_config<C: ConnectionTrait>(
     db: &C,
-    id: &str,
+    id: &DestinationId,
     config: String,
 ) -> Result<(), DbErr> {
     Entity::update_many()
@@ -270,6 +270,10 @@ pub(crate) async fn set_raw_config<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<bool, DbErr> {
-    Ok(Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+pub async fn delete<C: ConnectionTrait>(db: &C, id: &DestinationId) -> Result<bool, DbErr> {
+    Ok(Entity::delete_by_id(id.clone())
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
 }

@@ -57,12 +57,13 @@ pub mod api_token {
 }
 
 pub mod destination {
+    use crate::domain::DestinationId;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "destinations")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        pub id: DestinationId,
         pub display_name: String,
         /// Lower-cased display name, unique.
         pub display_name_key: String,
@@ -104,14 +105,14 @@ pub mod detection_override {
 }
 
 pub mod alert {
-    use crate::domain::{AlertStatus, AlertType, Severity};
+    use crate::domain::{AlertId, AlertStatus, AlertType, Severity};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "alerts")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub seq: i64,
-        pub id: String,
+        pub id: AlertId,
         pub detection_id: String,
         pub title: String,
         pub severity: Severity,
@@ -155,15 +156,15 @@ pub mod alert_comment {
 }
 
 pub mod delivery {
-    use crate::domain::{DeliveryKind, DeliveryStatus};
+    use crate::domain::{AlertId, DeliveryId, DeliveryKind, DeliveryStatus, DestinationId};
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "deliveries")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub alert_id: Option<String>,
-        pub output_id: String,
+        pub id: DeliveryId,
+        pub alert_id: Option<AlertId>,
+        pub output_id: DestinationId,
         pub label: String,
         pub kind: DeliveryKind,
         pub status: DeliveryStatus,
@@ -187,13 +188,14 @@ pub mod delivery {
 }
 
 pub mod delivery_attempt {
+    use crate::domain::DeliveryId;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "delivery_attempts")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        pub delivery_id: String,
+        pub delivery_id: DeliveryId,
         pub attempt_number: i32,
         pub dispatched_at: i64,
         pub status_code: i32,
@@ -205,12 +207,13 @@ pub mod delivery_attempt {
 }
 
 pub mod destination_health {
+    use crate::domain::DestinationId;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "destination_health")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub output_id: String,
+        pub output_id: DestinationId,
         pub last_attempt_at: Option<i64>,
         pub last_success_at: Option<i64>,
         pub last_error: Option<String>,
