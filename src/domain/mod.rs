@@ -33,6 +33,8 @@ macro_rules! stored_enum {
         }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every stored spelling, in `ALL` order.
+            pub const SPELLINGS: &'static [&'static str] = &[$($text),+];
             /// The spelling shared by serde, GraphQL and the database.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }

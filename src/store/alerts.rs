@@ -1,6 +1,6 @@
 //! Alerts and comments.
 use super::entities::{alert, alert_comment};
-use super::{from_json, to_json};
+use super::{json_column, locate_damaged, to_json, EnumColumn};
 use crate::domain::{Alert, AlertId, AlertStatus, AlertType, Severity};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
@@ -8,8 +8,35 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-fn to_domain(m: alert::Model) -> Alert {
-    Alert {
+const TABLE: &str = "alerts";
+
+/// The enum columns of the table (see [`locate_damaged`]).
+const ENUMS: [EnumColumn; 3] = [
+    ("severity", Severity::SPELLINGS),
+    ("status", AlertStatus::SPELLINGS),
+    ("alert_type", AlertType::SPELLINGS),
+];
+
+/// Rows as read, or the error naming a row whose enum column is damaged.
+async fn rows<C: ConnectionTrait>(
+    db: &C,
+    read: Result<Vec<alert::Model>, DbErr>,
+) -> Result<Vec<Alert>, DbErr> {
+    locate_damaged(db, read, TABLE, "id", &ENUMS)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+fn to_domain(m: alert::Model) -> Result<Alert, DbErr> {
+    let json = |column: &str, text: &str| -> Result<serde_json::Value, DbErr> {
+        json_column(TABLE, &m.id, column, text)
+    };
+    let tags = json_column(TABLE, &m.id, "tags", &m.tags)?;
+    let alert_context = json("alert_context", &m.alert_context)?;
+    let routing = json_column(TABLE, &m.id, "routing", &m.routing)?;
+    Ok(Alert {
         seq: m.seq,
         id: m.id,
         detection_id: m.detection_id,
@@ -22,8 +49,8 @@ fn to_domain(m: alert::Model) -> Alert {
         description: m.description,
         runbook: m.runbook,
         reference: m.reference,
-        tags: from_json(&m.tags),
-        alert_context: serde_json::from_str(&m.alert_context).unwrap_or_default(),
+        tags,
+        alert_context,
         created_at: m.created_at,
         updated_at: m.updated_at,
         first_event_at: m.first_event_at,
@@ -31,19 +58,11 @@ fn to_domain(m: alert::Model) -> Alert {
         event_count: m.event_count,
         assignee_id: m.assignee_id,
         name: m.name,
-        routing: serde_json::from_str(&m.routing).unwrap_or_else(|_| {
-            crate::routing::RoutingDecision {
-                step: crate::domain::RoutingStep::DestinationConfiguration,
-                effective_severity: Severity::Info,
-                destinations: vec![],
-                warnings: vec!["routing record unreadable".into()],
-                excluded: vec![],
-            }
-        }),
+        routing,
         routed: m.routed,
         created_by: m.created_by,
         last_modified_by: m.last_modified_by,
-    }
+    })
 }
 
 /// Insert a new alert; returns its commit-ordered `seq`. Call under the alerts lock.
@@ -85,15 +104,16 @@ pub async fn find_dedup_target<C: ConnectionTrait>(
     dedup_string: &str,
     created_since: i64,
 ) -> Result<Option<Alert>, DbErr> {
-    Ok(alert::Entity::find()
+    let read = alert::Entity::find()
         .filter(alert::Column::DetectionId.eq(detection_id))
         .filter(alert::Column::DedupString.eq(dedup_string))
         .filter(alert::Column::Status.eq(AlertStatus::Open))
         .filter(alert::Column::CreatedAt.gte(created_since))
         .order_by_desc(alert::Column::Seq)
-        .one(db)
-        .await?
-        .map(to_domain))
+        .limit(1)
+        .all(db)
+        .await;
+    Ok(rows(db, read).await?.pop())
 }
 
 /// Count one more matching event on an existing alert.
@@ -112,22 +132,21 @@ pub async fn add_event<C: ConnectionTrait>(db: &C, seq: i64, now: i64) -> Result
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &AlertId) -> Result<Option<Alert>, DbErr> {
-    Ok(alert::Entity::find()
+    let read = alert::Entity::find()
         .filter(alert::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .map(to_domain))
+        .limit(1)
+        .all(db)
+        .await;
+    Ok(rows(db, read).await?.pop())
 }
 
 pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[AlertId]) -> Result<Vec<Alert>, DbErr> {
-    Ok(alert::Entity::find()
+    let read = alert::Entity::find()
         .filter(alert::Column::Id.is_in(ids.iter().cloned()))
         .order_by_asc(alert::Column::Seq)
         .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect())
+        .await;
+    rows(db, read).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -205,13 +224,8 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         query.order_by_asc(C::Seq)
     };
-    let mut rows: Vec<Alert> = query
-        .limit(f.limit + 1)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect();
+    let read = query.limit(f.limit + 1).all(db).await;
+    let mut rows = rows(db, read).await?;
     let more = rows.len() as u64 > f.limit;
     rows.truncate(f.limit as usize);
     Ok((rows, more))

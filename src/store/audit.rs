@@ -1,5 +1,6 @@
 //! Audit log table: append-only, read newest first by `seq`.
 use super::entities::audit_entry::{self, Column, Entity};
+use crate::domain::{AuditAction, AuditTargetType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -64,12 +65,17 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(t) = f.to {
         cond = cond.add(Column::At.lt(t));
     }
-    let mut rows = Entity::find()
+    let read = Entity::find()
         .filter(cond)
         .order_by_desc(Column::Seq)
         .limit(f.limit + 1)
         .all(db)
-        .await?;
+        .await;
+    let enums: [super::EnumColumn; 2] = [
+        ("action", AuditAction::SPELLINGS),
+        ("target_type", AuditTargetType::SPELLINGS),
+    ];
+    let mut rows = super::locate_damaged(db, read, "audit_log", "seq", &enums).await?;
     let more = rows.len() as u64 > f.limit;
     rows.truncate(f.limit as usize);
     Ok((rows, more))

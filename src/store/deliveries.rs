@@ -13,6 +13,20 @@ use sea_orm::{
 pub use delivery::Model as Delivery;
 pub use delivery_attempt::Model as Attempt;
 
+/// The enum columns of the deliveries table (see [`super::locate_damaged`]).
+const ENUMS: [super::EnumColumn; 2] = [
+    ("kind", DeliveryKind::SPELLINGS),
+    ("status", DeliveryStatus::SPELLINGS),
+];
+
+/// Delivery rows as read, or the error naming a row whose enum column is damaged.
+async fn checked<C: ConnectionTrait>(
+    db: &C,
+    read: Result<Vec<Delivery>, DbErr>,
+) -> Result<Vec<Delivery>, DbErr> {
+    super::locate_damaged(db, read, "deliveries", "id", &ENUMS).await
+}
+
 /// A new pending delivery row.
 /// `pull`: the destination is polled (the delivery waits for pickup, see [`claim_pull`]).
 pub fn new_delivery(
@@ -166,7 +180,8 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         let rows = update()
             .filter(D::Id.is_in(ids))
             .exec_with_returning(&txn)
-            .await?;
+            .await;
+        let rows = checked(&txn, rows).await?;
         txn.commit().await?;
         return Ok(rows);
     }
@@ -178,11 +193,12 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         ids.order_by(*col, sea_orm::Order::Asc);
     }
     ids.order_by(D::Id, sea_orm::Order::Asc).limit(limit);
-    update()
+    let rows = update()
         .filter(D::Id.in_subquery(ids))
         .filter(due)
         .exec_with_returning(db)
-        .await
+        .await;
+    checked(db, rows).await
 }
 
 /// What to do with a delivery after an attempt.
@@ -484,7 +500,8 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
         .filter(D::Pull.eq(true))
         .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
         .all(&txn)
-        .await?;
+        .await;
+    let rows = checked(&txn, rows).await?;
     let mut done = 0;
     for d in rows {
         let number = d.attempt_count + 1;
@@ -600,12 +617,13 @@ pub async fn for_alerts<C: ConnectionTrait>(
     db: &C,
     alert_ids: &[AlertId],
 ) -> Result<Vec<Delivery>, DbErr> {
-    delivery::Entity::find()
+    let read = delivery::Entity::find()
         .filter(delivery::Column::AlertId.is_in(alert_ids.iter().cloned()))
         .order_by_asc(delivery::Column::CreatedAt)
         .order_by_asc(delivery::Column::Id)
         .all(db)
-        .await
+        .await;
+    checked(db, read).await
 }
 
 /// Attempts of some deliveries, in attempt order.

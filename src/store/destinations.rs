@@ -2,7 +2,7 @@
 //! are sealed with the [`Cipher`] on the way in and opened on the way out, here and
 //! nowhere else: the rest of the code sees plain values.
 use super::entities::destination::{self, Column, Entity};
-use super::{from_json, to_json};
+use super::{json_column, to_json};
 use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets};
 use crate::domain::{AlertType, Destination, DestinationId, Severity};
@@ -98,10 +98,22 @@ fn seal_secrets(d: &Destination, c: &Cipher) -> Value {
     config
 }
 
+const TABLE: &str = "destinations";
+
 fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbErr> {
-    let severities: Vec<String> = from_json(&m.default_for_severity);
-    let alert_types: Option<Vec<String>> = m.alert_types.as_deref().map(from_json);
-    let mut config: Value = serde_json::from_str(&m.config).unwrap_or_default();
+    let default_for_severity: Vec<Severity> = json_column(
+        TABLE,
+        &m.id,
+        "default_for_severity",
+        &m.default_for_severity,
+    )?;
+    let alert_types: Option<Vec<AlertType>> = m
+        .alert_types
+        .as_deref()
+        .map(|t| json_column(TABLE, &m.id, "alert_types", t))
+        .transpose()?;
+    let log_types: Vec<String> = json_column(TABLE, &m.id, "log_types", &m.log_types)?;
+    let mut config: Value = json_column(TABLE, &m.id, "config", &m.config)?;
     open_secrets(&m.id, &m.output_type, &mut config, c)?;
     Ok(DestinationRecord {
         destination: Destination {
@@ -109,13 +121,9 @@ fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbE
             display_name: m.display_name,
             output_type: m.output_type,
             config,
-            default_for_severity: severities
-                .iter()
-                .filter_map(|s| Severity::parse(s))
-                .collect(),
-            alert_types: alert_types
-                .map(|t| t.iter().filter_map(|s| AlertType::parse(s)).collect()),
-            log_types: from_json(&m.log_types),
+            default_for_severity,
+            alert_types,
+            log_types,
         },
         limits: RateLimits {
             max_requests_per_second: m.max_requests_per_second,

@@ -406,8 +406,89 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// Decode stored JSON text, falling back to the default on a damaged value.
+///
+/// Only for API token rows, which [`tokens`] checks when it reads them (a damaged one
+/// is an error there); every other table decodes with [`json_column`].
 pub fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
     serde_json::from_str(s).unwrap_or_default()
+}
+
+/// The error for a stored row that cannot be read back: it names the table, the row,
+/// the column and what was wrong. It reaches clients as an internal error (the log
+/// names the row); nothing is ever read as a default in its place.
+pub fn damaged(
+    table: &str,
+    id: impl std::fmt::Display,
+    column: &str,
+    problem: impl std::fmt::Display,
+) -> DbErr {
+    DbErr::Custom(format!(
+        "damaged row in {table} (id {id}): column {column}: {problem}"
+    ))
+}
+
+/// Decode the JSON text of one column of one row; a damaged value is [`damaged`].
+pub fn json_column<T: serde::de::DeserializeOwned>(
+    table: &str,
+    id: impl std::fmt::Display,
+    column: &str,
+    text: &str,
+) -> Result<T, DbErr> {
+    serde_json::from_str(text)
+        .map_err(|e| damaged(table, id, column, format!("unreadable JSON ({e})")))
+}
+
+/// An enum column as [`locate_damaged`] checks it: its name and every stored spelling
+/// (the enum's `SPELLINGS`).
+pub(crate) type EnumColumn = (&'static str, &'static [&'static str]);
+
+/// A query over `table` failed because a stored enum value matches no variant
+/// (sea-orm's `DbErr::Type`, which names neither the row nor the column): find such
+/// a row and name it. Other results pass through unchanged.
+pub(crate) async fn locate_damaged<C: ConnectionTrait, T>(
+    db: &C,
+    result: Result<T, DbErr>,
+    table: &str,
+    key: &str,
+    columns: &[EnumColumn],
+) -> Result<T, DbErr> {
+    let err = match result {
+        Err(e @ DbErr::Type(_)) => e,
+        other => return other,
+    };
+    let backend = db.get_database_backend();
+    for (column, allowed) in columns {
+        // The spellings are the enum's own constants, never input: safe to inline.
+        let list = allowed
+            .iter()
+            .map(|v| format!("'{v}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT CAST({key} AS TEXT) AS k, CAST({column} AS TEXT) AS v FROM {table} \
+             WHERE {column} IS NOT NULL AND {column} NOT IN ({list}) LIMIT 1"
+        );
+        match db.query_one(Statement::from_string(backend, sql)).await {
+            Ok(Some(row)) => {
+                let text = |col: &str| -> String {
+                    row.try_get("", col).unwrap_or_else(|_| "?".to_string())
+                };
+                let (id, value) = (text("k"), text("v"));
+                return Err(damaged(
+                    table,
+                    id,
+                    column,
+                    format!("{value:?} is none of {}", allowed.join(", ")),
+                ));
+            }
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, table, "could not look for the damaged row");
+                break;
+            }
+        }
+    }
+    Err(DbErr::Custom(format!("damaged row in {table}: {err}")))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Detection overrides table.
 use super::entities::detection_override::{self, Column, Entity};
-use super::{from_json, to_json};
-use crate::domain::DetectionOverride;
+use super::{json_column, locate_damaged, to_json, EnumColumn};
+use crate::domain::{DetectionOverride, Severity};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 #[derive(Debug, Clone)]
@@ -13,22 +13,43 @@ pub struct OverrideRecord {
     pub last_modified_at: i64,
 }
 
-fn to_record(m: detection_override::Model) -> OverrideRecord {
-    OverrideRecord {
+const TABLE: &str = "detection_overrides";
+const ENUMS: [EnumColumn; 1] = [("severity", Severity::SPELLINGS)];
+
+/// Rows as read, or the error naming a damaged row.
+async fn records<C: ConnectionTrait>(
+    db: &C,
+    read: Result<Vec<detection_override::Model>, DbErr>,
+) -> Result<Vec<OverrideRecord>, DbErr> {
+    locate_damaged(db, read, TABLE, "detection_id", &ENUMS)
+        .await?
+        .into_iter()
+        .map(to_record)
+        .collect()
+}
+
+fn to_record(m: detection_override::Model) -> Result<OverrideRecord, DbErr> {
+    let list = |column: &str, text: Option<&str>| -> Result<Option<Vec<String>>, DbErr> {
+        text.map(|t| json_column(TABLE, &m.detection_id, column, t))
+            .transpose()
+    };
+    let output_ids = list("output_ids", m.output_ids.as_deref())?;
+    let tags = list("tags", m.tags.as_deref())?;
+    Ok(OverrideRecord {
         value: DetectionOverride {
             detection_id: m.detection_id,
             display_name: m.display_name,
-            output_ids: m.output_ids.as_deref().map(from_json),
+            output_ids,
             severity: m.severity,
             dedup_period_minutes: m.dedup_period_minutes,
             runbook: m.runbook,
-            tags: m.tags.as_deref().map(from_json),
+            tags,
         },
         created_by: m.created_by,
         created_at: m.created_at,
         last_modified_by: m.last_modified_by,
         last_modified_at: m.last_modified_at,
-    }
+    })
 }
 
 fn to_active(r: &OverrideRecord) -> detection_override::ActiveModel {
@@ -49,23 +70,22 @@ fn to_active(r: &OverrideRecord) -> detection_override::ActiveModel {
 }
 
 pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<OverrideRecord>, DbErr> {
-    Ok(Entity::find()
+    let read = Entity::find()
         .order_by_asc(Column::DetectionId)
         .all(db)
-        .await?
-        .into_iter()
-        .map(to_record)
-        .collect())
+        .await;
+    records(db, read).await
 }
 
 pub async fn get<C: ConnectionTrait>(
     db: &C,
     detection_id: &str,
 ) -> Result<Option<OverrideRecord>, DbErr> {
-    Ok(Entity::find_by_id(detection_id)
-        .one(db)
-        .await?
-        .map(to_record))
+    let read = Entity::find()
+        .filter(Column::DetectionId.eq(detection_id))
+        .all(db)
+        .await;
+    Ok(records(db, read).await?.pop())
 }
 
 pub async fn upsert<C: ConnectionTrait>(db: &C, r: &OverrideRecord) -> Result<(), DbErr> {
@@ -96,13 +116,12 @@ pub async fn remove_destination<C: ConnectionTrait>(
     by: &str,
     now: i64,
 ) -> Result<u64, DbErr> {
-    let candidates = Entity::find()
+    let read = Entity::find()
         .filter(Column::OutputIds.contains(output_id))
         .all(db)
-        .await?;
+        .await;
     let mut changed = 0;
-    for m in candidates {
-        let mut r = to_record(m);
+    for mut r in records(db, read).await? {
         if let Some(ids) = r.value.output_ids.as_mut() {
             let before = ids.len();
             ids.retain(|i| i != output_id);

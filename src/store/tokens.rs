@@ -11,8 +11,21 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: TokenRow) -> Result<(), DbE
     Ok(())
 }
 
+/// A row as read, checked: its permission names and CIDR blocks are JSON string lists
+/// (a damaged one is an error naming the row, so no token is ever read as holding no
+/// permissions or no CIDR restriction in place of what was stored).
+fn checked(row: TokenRow) -> Result<TokenRow, DbErr> {
+    super::json_column::<Vec<String>>("api_tokens", &row.id, "permissions", &row.permissions)?;
+    super::json_column::<Vec<String>>("api_tokens", &row.id, "allowed_cidrs", &row.allowed_cidrs)?;
+    Ok(row)
+}
+
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<TokenRow>, DbErr> {
-    Entity::find_by_id(id).one(db).await
+    Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(checked)
+        .transpose()
 }
 
 /// Tokens that are not revoked, oldest first.
@@ -22,7 +35,10 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<TokenRow>, DbErr> {
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .all(db)
-        .await
+        .await?
+        .into_iter()
+        .map(checked)
+        .collect()
 }
 
 pub async fn rotate<C: ConnectionTrait>(
