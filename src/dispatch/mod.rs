@@ -11,7 +11,9 @@ use crate::domain::{time::now_ms, AlertId, DeliveryId, DeliveryKind, Destination
 use crate::outbound::{Outbound, OutboundPolicy};
 use crate::store::{
     self,
-    deliveries::{BreakerChange, BreakerPolicy, Delivery, Next, Recorded},
+    deliveries::{
+        AttemptRecord, BreakerChange, BreakerPolicy, Delivery, NewAttempt, Next, Recorded,
+    },
 };
 use limits::{Limiters, Limits};
 use retry::{Class, RetryPolicy};
@@ -425,27 +427,24 @@ impl Inner {
             delivery_id = %d.id, output_id = %d.output_id, attempt = number,
             status = outcome.status_code, outcome = ?next, "delivery attempt"
         );
-        let row = store::deliveries::attempt_row(
-            &d.id,
-            number,
-            dispatched_at,
-            outcome.status_code as i32,
-            outcome.class == Class::Success,
-            outcome.message.clone(),
-            outcome.duration_ms,
-        );
-        let recorded = store::deliveries::record_attempt(
-            &self.db,
-            &d.id,
-            &d.output_id,
-            &self.claim_id,
-            row,
-            next.clone(),
-            outcome.external.clone(),
+        let record = AttemptRecord {
+            attempt: NewAttempt {
+                delivery_id: d.id.clone(),
+                number,
+                dispatched_at,
+                status_code: outcome.status_code as i32,
+                success: outcome.class == Class::Success,
+                message: outcome.message.clone(),
+                duration_ms: outcome.duration_ms,
+            },
+            output_id: &d.output_id,
+            claim_id: &self.claim_id,
+            next: next.clone(),
+            external: outcome.external.clone(),
             // Test sends say nothing about the destination's steady state.
-            retries.then_some(self.cfg.breaker),
-        )
-        .await?;
+            breaker: retries.then_some(self.cfg.breaker),
+        };
+        let recorded = store::deliveries::record_attempt(&self.db, record).await?;
         let change = match recorded {
             Recorded::LeaseLost => {
                 tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");

@@ -19,6 +19,31 @@ const ENUMS: [super::EnumColumn; 2] = [
     ("status", DeliveryStatus::SPELLINGS),
 ];
 
+/// Not finished yet: pending or in flight.
+fn unfinished() -> sea_orm::sea_query::SimpleExpr {
+    delivery::Column::Status.is_in(DeliveryStatus::UNFINISHED)
+}
+
+/// In flight, but the lease ran out: the worker holding it is gone.
+fn lease_expired(now: i64) -> Condition {
+    Condition::all()
+        .add(delivery::Column::Status.eq(DeliveryStatus::InFlight))
+        .add(delivery::Column::LeaseUntil.lt(now))
+}
+
+/// Updates of delivery rows that hand the lease back.
+trait ClearLease {
+    /// No lease and no holder: any worker may take the delivery when it is due.
+    fn clear_lease(self) -> Self;
+}
+
+impl ClearLease for sea_orm::UpdateMany<delivery::Entity> {
+    fn clear_lease(self) -> Self {
+        self.col_expr(delivery::Column::LeaseUntil, Option::<i64>::None.into())
+            .col_expr(delivery::Column::ClaimedBy, Option::<String>::None.into())
+    }
+}
+
 /// Delivery rows as read, or the error naming a row whose enum column is damaged.
 async fn checked<C: ConnectionTrait>(
     db: &C,
@@ -91,11 +116,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
                 .add(D::Status.eq(DeliveryStatus::Pending))
                 .add(D::NextAttemptAt.lte(now)),
         )
-        .add(
-            Condition::all()
-                .add(D::Status.eq(DeliveryStatus::InFlight))
-                .add(D::LeaseUntil.lt(now)),
-        );
+        .add(lease_expired(now));
     let mut paused = Query::select();
     paused
         .column(H::OutputId)
@@ -235,20 +256,38 @@ pub enum Recorded {
     Stored(Option<BreakerChange>),
 }
 
+/// An attempt to record and what it decides for its delivery.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord<'a> {
+    pub attempt: NewAttempt,
+    /// The destination, whose health and circuit breaker the attempt counts towards.
+    pub output_id: &'a DestinationId,
+    /// Nothing is written unless this lease holder still holds the delivery.
+    pub claim_id: &'a str,
+    pub next: Next,
+    /// What the destination called the thing it created, if anything.
+    pub external: Option<crate::destinations::ExternalRef>,
+    /// `None`: the attempt does not count towards the breaker (test sends).
+    pub breaker: Option<BreakerPolicy>,
+}
+
 /// Record one attempt and move the delivery on, if `claim_id` still holds its lease,
 /// and fold it into the destination's health and circuit breaker.
-#[allow(clippy::too_many_arguments)]
 pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    delivery_id: &DeliveryId,
-    output_id: &DestinationId,
-    claim_id: &str,
-    attempt: Attempt,
-    next: Next,
-    external: Option<crate::destinations::ExternalRef>,
-    breaker: Option<BreakerPolicy>,
+    record: AttemptRecord<'_>,
 ) -> Result<Recorded, DbErr> {
     use delivery::Column as D;
+    let AttemptRecord {
+        attempt,
+        output_id,
+        claim_id,
+        next,
+        external,
+        breaker,
+    } = record;
+    let delivery_id = attempt.delivery_id.clone();
+    let attempt = attempt_row(attempt);
     let txn = db.begin().await?;
     let (status, next_at) = match next {
         Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at),
@@ -268,13 +307,12 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         .col_expr(D::Status, status.into())
         .col_expr(D::AttemptCount, attempt.attempt_number.into())
         .col_expr(D::NextAttemptAt, next_at.into())
-        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
-        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .clear_lease()
         .col_expr(D::LastStatusCode, Some(attempt.status_code).into())
         .col_expr(D::LastMessage, Some(attempt.message.clone()).into())
         .col_expr(D::LastDispatchedAt, Some(attempt.dispatched_at).into())
         .col_expr(D::UpdatedAt, attempt.dispatched_at.into())
-        .filter(D::Id.eq(delivery_id))
+        .filter(D::Id.eq(&delivery_id))
         .filter(D::ClaimedBy.eq(claim_id))
         .exec(&txn)
         .await?;
@@ -428,7 +466,7 @@ pub async fn health<C: ConnectionTrait>(
         .column(delivery::Column::OutputId)
         .column_as(delivery::Column::Id.count(), "n")
         .filter(delivery::Column::OutputId.is_in(output_ids.iter().cloned()))
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
+        .filter(unfinished())
         .group_by(delivery::Column::OutputId)
         .into_model::<Pending>()
         .all(db)
@@ -463,11 +501,7 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
         .add(
             Condition::any()
                 .add(D::Status.eq(DeliveryStatus::Pending))
-                .add(
-                    Condition::all()
-                        .add(D::Status.eq(DeliveryStatus::InFlight))
-                        .add(D::LeaseUntil.lt(now)),
-                ),
+                .add(lease_expired(now)),
         );
     let mut rows = lease(
         db,
@@ -484,6 +518,9 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
     Ok(rows)
 }
 
+/// The message of an attempt that is a poller's acknowledgement.
+const ACKNOWLEDGED: &str = "acknowledged by poller";
+
 /// Mark picked-up deliveries of a polling destination as delivered, recording an
 /// attempt for each. Unknown, foreign or finished ids are skipped. Returns how many.
 pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
@@ -498,7 +535,7 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
         .filter(D::Id.is_in(ids.iter().cloned()))
         .filter(D::OutputId.eq(output_id))
         .filter(D::Pull.eq(true))
-        .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
+        .filter(unfinished())
         .all(&txn)
         .await;
     let rows = checked(&txn, rows).await?;
@@ -508,31 +545,27 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
         let updated = delivery::Entity::update_many()
             .col_expr(D::Status, DeliveryStatus::Succeeded.into())
             .col_expr(D::AttemptCount, number.into())
-            .col_expr(D::LeaseUntil, Option::<i64>::None.into())
-            .col_expr(D::ClaimedBy, Option::<String>::None.into())
+            .clear_lease()
             .col_expr(D::LastStatusCode, Some(200).into())
-            .col_expr(
-                D::LastMessage,
-                Some("acknowledged by poller".to_string()).into(),
-            )
+            .col_expr(D::LastMessage, Some(ACKNOWLEDGED.to_string()).into())
             .col_expr(D::LastDispatchedAt, Some(now).into())
             .col_expr(D::UpdatedAt, now.into())
             .filter(D::Id.eq(d.id.clone()))
-            .filter(D::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
+            .filter(unfinished())
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
             continue;
         }
-        let attempt = attempt_row(
-            &d.id,
+        let attempt = attempt_row(NewAttempt {
+            delivery_id: d.id.clone(),
             number,
-            now,
-            200,
-            true,
-            "acknowledged by poller".into(),
-            0,
-        );
+            dispatched_at: now,
+            status_code: 200,
+            success: true,
+            message: ACKNOWLEDGED.into(),
+            duration_ms: 0,
+        });
         delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
             .exec(&txn)
             .await?;
@@ -580,8 +613,7 @@ pub async fn defer<C: ConnectionTrait>(
     Ok(delivery::Entity::update_many()
         .col_expr(D::Status, DeliveryStatus::Pending.into())
         .col_expr(D::NextAttemptAt, at.into())
-        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
-        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .clear_lease()
         .filter(D::Id.eq(delivery_id))
         .filter(D::ClaimedBy.eq(claim_id))
         .exec(db)
@@ -602,8 +634,7 @@ pub async fn release<C: ConnectionTrait>(
     }
     Ok(delivery::Entity::update_many()
         .col_expr(D::Status, DeliveryStatus::Pending.into())
-        .col_expr(D::LeaseUntil, Option::<i64>::None.into())
-        .col_expr(D::ClaimedBy, Option::<String>::None.into())
+        .clear_lease()
         .col_expr(D::NextAttemptAt, now.into())
         .filter(D::Status.eq(DeliveryStatus::InFlight))
         .filter(D::ClaimedBy.is_in(claim_ids.iter().cloned()))
@@ -642,29 +673,34 @@ pub async fn attempts_for<C: ConnectionTrait>(
 pub async fn count_unfinished<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::InFlight]))
+        .filter(unfinished())
         .count(db)
         .await
 }
 
+/// One attempt at a delivery, as it is recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAttempt {
+    pub delivery_id: DeliveryId,
+    /// Counts every attempt of the delivery (1 for the first).
+    pub number: i32,
+    pub dispatched_at: i64,
+    pub status_code: i32,
+    pub success: bool,
+    pub message: String,
+    pub duration_ms: i64,
+}
+
 /// A new attempt record.
-pub fn attempt_row(
-    delivery_id: &DeliveryId,
-    number: i32,
-    dispatched_at: i64,
-    status_code: i32,
-    success: bool,
-    message: String,
-    duration_ms: i64,
-) -> Attempt {
+pub fn attempt_row(a: NewAttempt) -> Attempt {
     Attempt {
         id: uuid::Uuid::new_v4().to_string(),
-        delivery_id: delivery_id.clone(),
-        attempt_number: number,
-        dispatched_at,
-        status_code,
-        success,
-        message,
-        duration_ms,
+        delivery_id: a.delivery_id,
+        attempt_number: a.number,
+        dispatched_at: a.dispatched_at,
+        status_code: a.status_code,
+        success: a.success,
+        message: a.message,
+        duration_ms: a.duration_ms,
     }
 }
