@@ -1,8 +1,11 @@
 //! Plain domain types: no I/O. Stored enums are declared with `stored_enum!`: one
 //! spelling per variant for serde, the GraphQL enum and the database column.
+pub mod decision;
 pub mod payload;
 pub mod permission;
 pub mod time;
+
+pub use decision::{ExcludedDestination, RoutedDestination, RoutingDecision};
 
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
@@ -320,7 +323,7 @@ pub struct Alert {
     pub assignee_id: Option<String>,
     /// The detection's display name at ingestion (override displayName, else detection id).
     pub name: String,
-    pub routing: crate::routing::RoutingDecision,
+    pub routing: RoutingDecision,
     pub routed: bool,
     pub created_by: String,
     pub last_modified_by: String,
