@@ -36,27 +36,24 @@ impl Running {
 fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
     Ok(DispatchConfig {
         policy: RetryPolicy {
-            max_attempts: args.max_attempts.max(1),
+            max_attempts: args.max_attempts,
             base_delay: Duration::from_millis(args.retry_base_delay_ms),
-            max_delay: Duration::from_millis(args.retry_max_delay_ms.max(args.retry_base_delay_ms)),
+            max_delay: Duration::from_millis(args.retry_max_delay_ms),
         },
-        request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
         lease: Duration::from_millis(args.lease_ms),
-        poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
-        workers: args.workers.max(1),
-        destination_workers: args
-            .destination_workers
-            .unwrap_or(args.workers / 4)
-            .clamp(1, args.workers.max(1)),
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        workers: args.workers,
+        destination_workers: args.destination_workers(),
         max_lost_leases: args.max_lost_leases,
         breaker: crate::store::deliveries::BreakerPolicy {
-            failures: args.breaker_failures.max(1) as i32,
-            probe_ms: args.breaker_probe_ms.max(1) as i64,
+            failures: args.breaker_failures as i32,
+            probe_ms: args.breaker_probe_ms as i64,
         },
         public_url: args.public_url.clone(),
         template_budget: crate::destinations::template::Budget {
-            fuel: args.template_fuel.max(1),
-            max_bytes: args.template_max_bytes.max(1),
+            fuel: args.template_fuel,
+            max_bytes: args.template_max_bytes,
         },
         outbound: OutboundPolicy::new(args.allow_private_networks, &args.outbound_allowlist)
             .map_err(anyhow::Error::msg)?,
@@ -74,6 +71,7 @@ fn dispatch_config(args: &ServeArgs) -> anyhow::Result<DispatchConfig> {
 /// `/healthz` answering 503 meanwhile), then serve in the background. Returns once the
 /// API is served.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
+    args.validate()?;
     crate::telemetry::install();
     // Configuration mistakes stop start-up at once, before anything is bound.
     let dispatch_config = dispatch_config(&args)?;

@@ -4,6 +4,7 @@ use crate::auth::{parse_duration_ms, Permission, Tokens};
 use crate::config::{DbArgs, SecretsCommand, TokenCommand};
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken};
+use crate::error::AppError;
 use crate::service::audit;
 use anyhow::{bail, Context};
 
@@ -54,7 +55,8 @@ pub async fn token(cmd: TokenCommand, db: &DbArgs) -> anyhow::Result<()> {
             let issued = tokens
                 .create(&name, &perms, expires_at, &cidrs, CLI_ACTOR)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(AppError::into_anyhow)
+                .context("could not create the token")?;
             let after = Some(audit::api_token(&issued.row));
             audit::record_as(
                 &conn,
@@ -73,7 +75,8 @@ pub async fn token(cmd: TokenCommand, db: &DbArgs) -> anyhow::Result<()> {
                 .await?
                 .list()
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(AppError::into_anyhow)
+                .context("could not list the tokens")?;
             if json {
                 let rows: Vec<serde_json::Value> = list
                     .iter()
@@ -107,11 +110,16 @@ pub async fn token(cmd: TokenCommand, db: &DbArgs) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { id } => {
             let (tokens, conn) = tokens_and_db(db).await?;
-            let before = tokens.get(&id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let before = tokens
+                .get(&id)
+                .await
+                .map_err(AppError::into_anyhow)
+                .with_context(|| format!("could not read the token {id}"))?;
             if !tokens
                 .revoke(&id)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(AppError::into_anyhow)
+                .with_context(|| format!("could not revoke the token {id}"))?
             {
                 bail!("no active token with id {id}");
             }

@@ -50,6 +50,14 @@ impl Cli {
         if let Some(Command::Serve(args)) = &mut cli.command {
             args.db = cli.db.clone();
         }
+        let serve = match &cli.command {
+            None => Some(&cli.serve),
+            Some(Command::Serve(args)) => Some(&**args),
+            Some(_) => None,
+        };
+        if let Some(Err(e)) = serve.map(ServeArgs::validate) {
+            cmd.error(clap::error::ErrorKind::ValueValidation, e).exit();
+        }
         cli
     }
 }
@@ -216,7 +224,8 @@ pub struct ServeArgs {
 
     // --- Delivery robustness --------------------------------------------------------
     /// Deliveries one destination may have in flight at once in this process, so a slow
-    /// destination cannot hold every worker. Default: a quarter of the workers (at least 1).
+    /// destination cannot hold every worker (1 to --workers). Default: a quarter of the
+    /// workers (at least 1).
     #[arg(long, env = "HERALD_DESTINATION_WORKERS")]
     pub destination_workers: Option<usize>,
     /// A delivery whose lease expired this many times while in flight (the process died
@@ -288,6 +297,153 @@ pub enum TokenCommand {
 }
 
 impl ServeArgs {
+    /// Check every value's range and the relations between values, as loaded: the
+    /// error names each offending flag with its variable and says what is allowed.
+    /// Nothing is clamped afterwards, so a value that passes is used as given.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut check = |flag: &str, env: &str, value: u64, min: u64, max: u64| {
+            if value < min || value > max {
+                let allowed = if max == u64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("between {min} and {max}")
+                };
+                problems.push(format!("--{flag} ({env}) must be {allowed}, got {value}"));
+            }
+        };
+        let any = u64::MAX;
+        let size = |v: usize| v as u64;
+        check(
+            "max-attempts",
+            "HERALD_MAX_ATTEMPTS",
+            self.max_attempts.into(),
+            1,
+            any,
+        );
+        check(
+            "retry-max-delay-ms",
+            "HERALD_RETRY_MAX_DELAY_MS",
+            self.retry_max_delay_ms,
+            self.retry_base_delay_ms,
+            any,
+        );
+        check(
+            "request-timeout-ms",
+            "HERALD_REQUEST_TIMEOUT_MS",
+            self.request_timeout_ms,
+            1,
+            any,
+        );
+        check("lease-ms", "HERALD_LEASE_MS", self.lease_ms, 1, any);
+        check(
+            "poll-interval-ms",
+            "HERALD_POLL_INTERVAL_MS",
+            self.poll_interval_ms,
+            1,
+            any,
+        );
+        check("workers", "HERALD_WORKERS", size(self.workers), 1, any);
+        if let Some(n) = self.destination_workers {
+            check(
+                "destination-workers",
+                "HERALD_DESTINATION_WORKERS",
+                size(n),
+                1,
+                size(self.workers.max(1)),
+            );
+        }
+        check(
+            "max-lost-leases",
+            "HERALD_MAX_LOST_LEASES",
+            self.max_lost_leases.into(),
+            1,
+            any,
+        );
+        check(
+            "breaker-failures",
+            "HERALD_BREAKER_FAILURES",
+            self.breaker_failures.into(),
+            1,
+            i32::MAX as u64,
+        );
+        check(
+            "breaker-probe-ms",
+            "HERALD_BREAKER_PROBE_MS",
+            self.breaker_probe_ms,
+            1,
+            i64::MAX as u64,
+        );
+        check(
+            "max-body-bytes",
+            "HERALD_MAX_BODY_BYTES",
+            size(self.max_body_bytes),
+            1,
+            any,
+        );
+        check(
+            "graphql-max-depth",
+            "HERALD_GRAPHQL_MAX_DEPTH",
+            size(self.graphql_max_depth),
+            1,
+            any,
+        );
+        check(
+            "graphql-max-complexity",
+            "HERALD_GRAPHQL_MAX_COMPLEXITY",
+            size(self.graphql_max_complexity),
+            1,
+            any,
+        );
+        check(
+            "graphql-max-root-fields",
+            "HERALD_GRAPHQL_MAX_ROOT_FIELDS",
+            size(self.graphql_max_root_fields),
+            1,
+            any,
+        );
+        check(
+            "graphql-max-response-bytes",
+            "HERALD_GRAPHQL_MAX_RESPONSE_BYTES",
+            size(self.graphql_max_response_bytes),
+            1,
+            any,
+        );
+        check(
+            "max-response-bytes",
+            "HERALD_MAX_RESPONSE_BYTES",
+            size(self.max_response_bytes),
+            1,
+            any,
+        );
+        check(
+            "template-max-bytes",
+            "HERALD_TEMPLATE_MAX_BYTES",
+            size(self.template_max_bytes),
+            1,
+            any,
+        );
+        check(
+            "template-fuel",
+            "HERALD_TEMPLATE_FUEL",
+            self.template_fuel,
+            1,
+            any,
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("invalid configuration: {}", problems.join("; "))
+        }
+    }
+
+    /// Deliveries one destination may have in flight in this process: as configured,
+    /// by default a quarter of the workers (at least 1).
+    pub fn destination_workers(&self) -> usize {
+        self.destination_workers
+            .unwrap_or((self.workers / 4).max(1))
+    }
+
     /// Defaults for tests and embedding: every value as documented, a given database.
     pub fn for_database(url: &str) -> Self {
         let cli = Cli::parse_from(["herald"]);
@@ -318,5 +474,77 @@ impl clap::ValueEnum for Permission {
             Permission::AuditLogRead => "read the audit log",
         };
         Some(clap::builder::PossibleValue::new(self.name()).help(help))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs::for_database("sqlite::memory:")
+    }
+
+    #[test]
+    fn the_documented_defaults_are_valid() {
+        args().validate().unwrap();
+        assert_eq!(args().destination_workers(), 4);
+    }
+
+    #[test]
+    fn a_value_out_of_range_is_an_error_naming_the_flag_and_variable() {
+        let mut a = args();
+        a.workers = 0;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("--workers (HERALD_WORKERS) must be at least 1, got 0"),
+            "{e}"
+        );
+        let mut a = args();
+        a.request_timeout_ms = 0;
+        a.breaker_failures = u32::MAX;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("--request-timeout-ms (HERALD_REQUEST_TIMEOUT_MS) must be at least 1"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "--breaker-failures (HERALD_BREAKER_FAILURES) must be between 1 and 2147483647"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn related_values_are_checked_together() {
+        let mut a = args();
+        a.retry_base_delay_ms = 5000;
+        a.retry_max_delay_ms = 1000;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "--retry-max-delay-ms (HERALD_RETRY_MAX_DELAY_MS) must be at least 5000, got 1000"
+            ),
+            "{e}"
+        );
+        let mut a = args();
+        a.workers = 8;
+        a.destination_workers = Some(9);
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("must be between 1 and 8, got 9"), "{e}");
+        a.destination_workers = Some(8);
+        a.validate().unwrap();
+        assert_eq!(a.destination_workers(), 8);
+    }
+
+    #[test]
+    fn the_command_line_refuses_an_invalid_value() {
+        let e = Cli::try_parse_from(["herald", "--workers", "0"])
+            .map(|c| c.serve.validate())
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--workers"), "{e}");
     }
 }

@@ -48,6 +48,16 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 }
 
 impl AppError {
+    /// For the command line: the error with its causes. An internal error becomes its
+    /// own cause chain (what the database said), not the bare "internal error" that
+    /// API clients see.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            AppError::Internal(e) => e,
+            other => anyhow::Error::new(other),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadInput(_) => "BAD_USER_INPUT",

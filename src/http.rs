@@ -75,9 +75,9 @@ pub struct HttpSettings {
 impl HttpSettings {
     pub fn from_args(a: &crate::config::ServeArgs) -> Self {
         HttpSettings {
-            max_body_bytes: a.max_body_bytes.max(1),
-            max_response_bytes: a.graphql_max_response_bytes.max(1),
-            max_batch: a.graphql_max_root_fields.max(1),
+            max_body_bytes: a.max_body_bytes,
+            max_response_bytes: a.graphql_max_response_bytes,
+            max_batch: a.graphql_max_root_fields,
             metrics_token: a.metrics_token.clone().filter(|t| !t.is_empty()),
             metrics_on_main: a.metrics_listen.as_deref().is_none_or(str::is_empty),
             parse_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(

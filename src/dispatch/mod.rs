@@ -146,7 +146,7 @@ impl Dispatcher {
                 outbound,
                 cipher,
                 claim_id: format!("herald-{}", uuid::Uuid::new_v4()),
-                permits: Arc::new(Semaphore::new(cfg.workers.max(1))),
+                permits: Arc::new(Semaphore::new(cfg.workers)),
                 cfg,
                 wake: Notify::new(),
                 cancel: CancellationToken::new(),
@@ -345,7 +345,7 @@ impl Inner {
     /// One attempt at a claimed delivery, recorded; or a deferral when rate-limited.
     async fn process(&self, d: &Delivery, probe: bool) -> Result<(), DbErr> {
         let dispatched_at = now_ms();
-        if d.lost_leases as u32 >= self.cfg.max_lost_leases.max(1) {
+        if d.lost_leases as u32 >= self.cfg.max_lost_leases {
             // Each previous try died with its process (out of memory, killed): sending it
             // again could take this process down too.
             let outcome = Outcome::not_sent(
@@ -508,7 +508,7 @@ impl Inner {
         let (default_rps, default_conc) = integration.default_rate_limit();
         // Every destination gets at most its share of the workers, so a slow or hanging
         // one cannot hold them all.
-        let share = self.cfg.destination_workers.max(1);
+        let share = self.cfg.destination_workers;
         let limiter = self.limiters.get(
             &dest.id,
             Limits {

@@ -23,10 +23,10 @@ pub struct Limits {
 impl Limits {
     pub fn from_args(a: &crate::config::ServeArgs) -> Self {
         Limits {
-            max_depth: a.graphql_max_depth.max(1),
-            max_complexity: a.graphql_max_complexity.max(1),
+            max_depth: a.graphql_max_depth,
+            max_complexity: a.graphql_max_complexity,
             max_aliases: a.graphql_max_aliases,
-            max_root_fields: a.graphql_max_root_fields.max(1),
+            max_root_fields: a.graphql_max_root_fields,
         }
     }
 }
