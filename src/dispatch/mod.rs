@@ -113,6 +113,28 @@ enum Sent {
     Deferred(Duration),
 }
 
+/// What [`Inner::load`] found for a delivery.
+enum Loaded {
+    Ready(Box<Prepared>),
+    /// It can never be sent: its permanent outcome.
+    Unsendable(Outcome),
+}
+
+/// Everything one attempt needs, loaded: handed from [`Inner::load`] to the later phases.
+struct Prepared {
+    record: store::destinations::DestinationRecord,
+    integration: &'static dyn Integration,
+    alert: crate::domain::Alert,
+    payload: serde_json::Value,
+}
+
+/// A slot of the destination's limiter, held while the request is out
+/// ([`Inner::acquire`] → [`Inner::make_call`]).
+struct Admitted {
+    limiter: Arc<limits::DestinationLimiter>,
+    _slot: limits::InFlight,
+}
+
 /// How a send meets the destination's limits.
 #[derive(Clone, Copy, PartialEq)]
 enum Pace {
@@ -400,9 +422,10 @@ impl Inner {
         }
     }
 
-    /// Store the attempt and decide what comes next. With `retries` false a
-    /// retryable failure is final (synchronous test sends). A failed `probe` of a paused
-    /// destination waits for the next probe without using up the retry budget.
+    /// Phase 4 (account): store the attempt and decide what comes next. With `retries`
+    /// false a retryable failure is final (synchronous test sends). A failed `probe` of
+    /// a paused destination waits for the next probe without using up the retry budget.
+    #[tracing::instrument(name = "account", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
     async fn record(
         &self,
         d: &Delivery,
@@ -485,32 +508,70 @@ impl Inner {
     }
 
     /// Build and send the request for `d` within the destination's limits (rate,
-    /// concurrency, a 429 pause): per `pace`, deferred or waited for.
+    /// concurrency, a 429 pause): per `pace`, deferred or waited for. The phases, each
+    /// its own span: [`Inner::load`] → [`Inner::acquire`] → [`Inner::make_call`]; the
+    /// caller then accounts for the outcome ([`Inner::record`]).
     async fn send(&self, d: &Delivery, pace: Pace) -> Result<Sent, DbErr> {
-        let done = |msg: String| Ok(Sent::Done(Outcome::not_sent(msg, Class::Permanent)));
+        let prepared = match self.load(d).await? {
+            Loaded::Ready(p) => p,
+            Loaded::Unsendable(outcome) => return Ok(Sent::Done(outcome)),
+        };
+        let admitted = match self.acquire(d, &prepared, pace).await {
+            Ok(admitted) => admitted,
+            Err(wait) => return Ok(Sent::Deferred(wait)),
+        };
+        Ok(Sent::Done(self.make_call(d, &prepared, admitted).await))
+    }
+
+    /// Phase 1: the destination, its integration, the alert and the payload. A
+    /// delivery that can never be sent (destination deleted, type unknown, alert gone)
+    /// comes back as its permanent outcome.
+    #[tracing::instrument(name = "load", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
+    async fn load(&self, d: &Delivery) -> Result<Loaded, DbErr> {
+        let unsendable =
+            |msg: String| Ok(Loaded::Unsendable(Outcome::not_sent(msg, Class::Permanent)));
         let Some(record) = store::destinations::get(&self.db, &self.cipher, &d.output_id).await?
         else {
-            return done("the destination was deleted".into());
+            return unsendable("the destination was deleted".into());
         };
-        let dest = &record.destination;
-        let Some(integration) = destinations::integration(&dest.output_type) else {
-            return done(format!("unsupported destination type {}", dest.output_type));
+        let output_type = &record.destination.output_type;
+        let Some(integration) = destinations::integration(output_type) else {
+            return unsendable(format!("unsupported destination type {output_type}"));
         };
-        let kind = d.kind;
-        let alert = match (kind, d.alert_id.as_ref()) {
+        let alert = match (d.kind, d.alert_id.as_ref()) {
             (DeliveryKind::Test, _) => test_alert(now_ms()),
             (_, Some(id)) => match store::alerts::get(&self.db, id).await? {
                 Some(a) => a,
-                None => return done(format!("alert {id} no longer exists")),
+                None => return unsendable(format!("alert {id} no longer exists")),
             },
-            (_, None) => return done("delivery has no alert".into()),
+            (_, None) => return unsendable("delivery has no alert".into()),
         };
-        let (default_rps, default_conc) = integration.default_rate_limit();
+        let payload = panther_payload(&alert, &self.cfg.public_url, d.kind);
+        Ok(Loaded::Ready(Box::new(Prepared {
+            record,
+            integration,
+            alert,
+            payload,
+        })))
+    }
+
+    /// Phase 2: a slot of the destination's limiter (rate, concurrency, a 429 pause).
+    /// `Err(wait)`: the destination cannot take the request now; a worker's send is
+    /// deferred by `wait`, a waiting caller gives up past the request timeout.
+    #[tracing::instrument(name = "acquire", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
+    async fn acquire(
+        &self,
+        d: &Delivery,
+        prepared: &Prepared,
+        pace: Pace,
+    ) -> Result<Admitted, Duration> {
+        let record = &prepared.record;
+        let (default_rps, default_conc) = prepared.integration.default_rate_limit();
         // Every destination gets at most its share of the workers, so a slow or hanging
         // one cannot hold them all.
         let share = self.cfg.destination_workers;
         let limiter = self.limiters.get(
-            &dest.id,
+            &record.destination.id,
             Limits {
                 per_second: record.limits.max_requests_per_second.or(default_rps),
                 concurrency: Some(
@@ -524,30 +585,43 @@ impl Inner {
             },
         );
         let deadline = tokio::time::Instant::now() + self.cfg.request_timeout;
-        let _slot = loop {
+        loop {
             match limiter.try_acquire() {
-                Ok(slot) => break slot,
+                Ok(slot) => {
+                    return Ok(Admitted {
+                        limiter,
+                        _slot: slot,
+                    })
+                }
                 Err(wait)
                     if pace == Pace::Wait && tokio::time::Instant::now() + wait <= deadline =>
                 {
                     tokio::time::sleep(wait).await;
                 }
                 Err(wait) => {
-                    crate::telemetry::delivery_deferred(&dest.output_type);
-                    return Ok(Sent::Deferred(wait));
+                    crate::telemetry::delivery_deferred(&record.destination.output_type);
+                    return Err(wait);
                 }
             }
-        };
-        let payload = panther_payload(&alert, &self.cfg.public_url, kind);
+        }
+    }
+
+    /// Phase 3: build and send the request, holding the limiter slot; count the
+    /// attempt in the metrics and pause the destination on a 429.
+    #[tracing::instrument(name = "send", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
+    async fn make_call(&self, d: &Delivery, prepared: &Prepared, admitted: Admitted) -> Outcome {
+        let dest = &prepared.record.destination;
         let ctx = DeliveryContext {
             delivery_id: d.id.as_str(),
-            alert: &alert,
-            payload: &payload,
+            alert: &prepared.alert,
+            payload: &prepared.payload,
             timestamp: now_ms() / 1000,
-            kind,
+            kind: d.kind,
             template_budget: self.cfg.template_budget,
         };
-        let outcome = self.send_built(integration, &dest.config, &ctx).await;
+        let outcome = self
+            .send_built(prepared.integration, &dest.config, &ctx)
+            .await;
         let label = match outcome.class {
             Class::Success => "success",
             Class::Retryable => "retry",
@@ -564,9 +638,9 @@ impl Inner {
                 .retry_after
                 .unwrap_or_else(|| self.cfg.policy.ceiling(attempt));
             tracing::warn!(output_id = %dest.id, wait_ms = wait.as_millis() as u64, "destination answered 429; pausing it");
-            limiter.block_for(wait);
+            admitted.limiter.block_for(wait);
         }
-        Ok(Sent::Done(outcome))
+        outcome
     }
 
     async fn send_built(
