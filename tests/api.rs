@@ -785,14 +785,12 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
         s.ok(&q_destination(), json!({"id": a})).await["destination"],
         Value::Null
     );
-    assert!(herald::store::destinations::get(
-        &s.services().db,
-        &s.services().cipher,
-        &a.as_str().into()
-    )
-    .await
-    .unwrap()
-    .is_none());
+    assert!(
+        herald::store::destinations::get(&s.services().db, &s.services().cipher, &(&a).into())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let o = |det: &'static str| {
         let s = &s;
