@@ -183,15 +183,9 @@ impl DestinationMutation {
         input: DestinationInput,
     ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(
-            &s.db,
-            &s.cipher,
-            s.dispatcher.outbound().policy(),
-            input.into_draft(None),
-            principal(ctx)?,
-        )
-        .await
-        .gql()?;
+        let saved = service::destinations::save(s, input.into_draft(None), principal(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
@@ -208,29 +202,18 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(
-            &s.db,
-            &s.cipher,
-            s.dispatcher.outbound().policy(),
-            input.into_draft(Some(id)),
-            principal(ctx)?,
-        )
-        .await
-        .gql()?;
+        let saved = service::destinations::save(s, input.into_draft(Some(id)), principal(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(
-            &s.db,
-            &s.cipher,
-            &DestinationId::from(id.0),
-            principal(ctx)?,
-        )
-        .await
-        .gql()?;
+        service::destinations::delete(s, &DestinationId::from(id.0), principal(ctx)?)
+            .await
+            .gql()?;
         Ok(true)
     }
 }
