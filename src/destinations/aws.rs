@@ -30,8 +30,14 @@ impl AwsCredentials {
     /// Both static credential fields or neither.
     pub fn validate(&self) -> ConfigResult<()> {
         match (is_set(&self.access_key_id), is_set(&self.secret_access_key)) {
-            (true, false) => Err(ConfigError::at("secretAccessKey", "is required with accessKeyId")),
-            (false, true) => Err(ConfigError::at("accessKeyId", "is required with secretAccessKey")),
+            (true, false) => Err(ConfigError::at(
+                "secretAccessKey",
+                "is required with accessKeyId",
+            )),
+            (false, true) => Err(ConfigError::at(
+                "accessKeyId",
+                "is required with secretAccessKey",
+            )),
             _ => Ok(()),
         }
     }

@@ -225,7 +225,10 @@ impl AuthHeader {
     /// The header to send, when both parts are set.
     pub fn header(&self) -> Option<(String, String)> {
         let name = opt(&self.auth_header_name)?;
-        let value = self.auth_header_value.as_deref().filter(|v| !v.is_empty())?;
+        let value = self
+            .auth_header_value
+            .as_deref()
+            .filter(|v| !v.is_empty())?;
         Some((name.to_string(), value.to_string()))
     }
 }

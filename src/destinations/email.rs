@@ -1,5 +1,5 @@
 //! `email`: a plain-text + HTML e-mail over SMTP (lettre). Not one HTTP request, so it
-//! sends through [`CustomSender`]; `build_request` describes the message for previews.
+//! sends through its own [`Sender`]; `build_request` describes the message for previews.
 use super::common::{is_set, plain_body};
 use super::secrets::Scrubber;
 use super::transport::{excerpt, truncate, Class, Outcome};

@@ -59,14 +59,18 @@ mod tests {
 
     #[test]
     fn paths_nest_and_render_before_the_reason() {
-        let e = ConfigError::at("webhookURL", "must be an http or https URL").under("outputConfig.slack");
+        let e = ConfigError::at("webhookURL", "must be an http or https URL")
+            .under("outputConfig.slack");
         assert_eq!(e.path, "outputConfig.slack.webhookURL");
         assert_eq!(
             e.to_string(),
             "outputConfig.slack.webhookURL: must be an http or https URL"
         );
         let whole = ConfigError::whole("invalid configuration: missing field `x`");
-        assert_eq!(whole.to_string(), "invalid configuration: missing field `x`");
+        assert_eq!(
+            whole.to_string(),
+            "invalid configuration: missing field `x`"
+        );
         assert_eq!(
             whole.under("outputConfig.sns").to_string(),
             "outputConfig.sns: invalid configuration: missing field `x`"

@@ -470,7 +470,9 @@ mod tests {
             out.slack.map(|c| c.hook.webhook_url).as_deref(),
             Some("https://hooks.example/x")
         );
-        assert!(DestinationConfig::from_stored("nope", &config).slack.is_none());
+        assert!(DestinationConfig::from_stored("nope", &config)
+            .slack
+            .is_none());
     }
 
     #[test]
@@ -490,5 +492,108 @@ mod tests {
                 .starts_with("outputConfig.slack: invalid configuration: missing field"),
             "{e}"
         );
+    }
+
+    /// A valid config of every type that sends one JSON request.
+    fn sample_configs() -> Vec<(&'static str, Value)> {
+        use serde_json::json;
+        let hook = json!({"webhookURL": "https://hooks.example/x"});
+        vec![
+            (
+                "customwebhook",
+                json!({"webhookURL": "https://hooks.example/x", "headers": [{"key": "X-A", "value": "b"}]}),
+            ),
+            ("slack", hook.clone()),
+            ("slackbot", json!({"botToken": "xoxb-1", "channel": "#sec"})),
+            ("msteams", hook.clone()),
+            (
+                "discord",
+                json!({"webhookURL": "https://hooks.example/x", "messageTemplate": "hi {{ title }}"}),
+            ),
+            (
+                "pagerduty",
+                json!({"integrationKey": "0123456789abcdef0123456789abcdef"}),
+            ),
+            ("opsgenie", json!({"apiKey": "k"})),
+            (
+                "jira",
+                json!({"orgDomain": "acme.atlassian.net", "projectKey": "SEC", "userName": "u", "apiKey": "k", "assigneeId": "a1", "labels": ["x"]}),
+            ),
+            (
+                "jiradatacenter",
+                json!({"url": "https://jira.example", "projectKey": "SEC", "personalAccessToken": "t"}),
+            ),
+            ("github", json!({"repoName": "acme/sec", "token": "t"})),
+            (
+                "asana",
+                json!({"personalAccessToken": "t", "projectGids": ["1", "2"]}),
+            ),
+            (
+                "googlepubsub",
+                json!({"projectId": "p", "topicId": "t", "serviceAccountKey": "{}"}),
+            ),
+            (
+                "splunk",
+                json!({"hecUrl": "https://splunk:8088", "hecToken": "t", "index": "main"}),
+            ),
+            (
+                "incidentio",
+                json!({"alertSourceUrl": "https://api.incident.io/v2/alert_events/http/1", "token": "t"}),
+            ),
+            ("tines", hook.clone()),
+            (
+                "torq",
+                json!({"webhookURL": "https://hooks.example/x", "authHeaderName": "X-K", "authHeaderValue": "v"}),
+            ),
+            ("blinkops", hook.clone()),
+            ("mindflow", hook.clone()),
+            (
+                "servicenow",
+                json!({"webhookURL": "https://sn.example/x", "username": "u", "password": "p"}),
+            ),
+            ("rapid7", hook),
+        ]
+    }
+
+    /// Herald has always sent JSON bodies with their members in key order (built as
+    /// `serde_json::Value`); the typed wire structs must keep every byte, so each body
+    /// must equal its own canonical re-serialization.
+    #[test]
+    fn json_bodies_keep_their_canonical_member_order() {
+        use crate::domain::payload::{panther_payload, test_alert};
+        let mut alert = test_alert(1_700_000_000_123);
+        alert.alert_context = serde_json::json!({"ip": "203.0.113.7", "user": "root"});
+        alert.tags = vec!["a".into(), "b".into()];
+        alert.severity = crate::domain::Severity::High;
+        for kind in [
+            DeliveryKind::Routed,
+            DeliveryKind::Resend,
+            DeliveryKind::Resolve,
+        ] {
+            let payload = panther_payload(&alert, "https://herald.example", kind);
+            let ctx = DeliveryContext {
+                delivery_id: "d-1",
+                alert: &alert,
+                payload: &payload,
+                public_url: "https://herald.example",
+                timestamp: 1_700_000_000,
+                kind,
+                template_budget: Default::default(),
+            };
+            for (output_type, config) in sample_configs() {
+                let i = integration(output_type).unwrap();
+                if output_type != "googlepubsub" {
+                    // (its key is checked at validation; building needs none)
+                    i.validate(&config).unwrap();
+                }
+                let req = i.build_request(&config, &ctx).unwrap();
+                let canonical: Value = serde_json::from_str(&req.body).unwrap();
+                assert_eq!(req.body, canonical.to_string(), "{output_type} {kind:?}");
+                if output_type != "customwebhook" && output_type != "tines" {
+                    continue;
+                }
+                assert_eq!(canonical, payload, "{output_type}");
+            }
+        }
     }
 }

@@ -89,12 +89,7 @@ pub fn check_opt(field: &str, source: Option<&str>) -> ConfigResult<()> {
 /// Render against the payload within the budget; a failure names the line and the
 /// reason, and going over the budget says so (a permanent error: the same template
 /// will go over it again).
-pub fn render(
-    field: &str,
-    source: &str,
-    payload: &Value,
-    budget: Budget,
-) -> ConfigResult<String> {
+pub fn render(field: &str, source: &str, payload: &Value, budget: Budget) -> ConfigResult<String> {
     let mut env = env();
     env.set_fuel(Some(budget.fuel));
     let tmpl = env
@@ -171,7 +166,8 @@ mod tests {
                 max_bytes: 1000,
             },
         )
-        .unwrap_err().to_string();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("template exceeded its budget") && e.contains("1000 bytes"),
             "{e}"
@@ -185,7 +181,8 @@ mod tests {
                 max_bytes: 5000,
             },
         )
-        .unwrap_err().to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("template exceeded its budget"), "{e}");
         assert_eq!(
             render(
@@ -220,7 +217,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_line() {
-        let e = check("payloadTemplate", "line one\n{{ title ").unwrap_err().to_string();
+        let e = check("payloadTemplate", "line one\n{{ title ")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("payloadTemplate: syntax error on line 2"),
             "{e}"
@@ -235,7 +234,8 @@ mod tests {
             &json!({"alertContext": {}}),
             B,
         )
-        .unwrap_err().to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("render error"), "{e}");
     }
 
@@ -248,7 +248,8 @@ mod tests {
             &p,
             B,
         )
-        .unwrap_err().to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("exceeded its budget"), "{e}");
         let e = render(
             "t",
@@ -256,7 +257,8 @@ mod tests {
             &p,
             B,
         )
-        .unwrap_err().to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("larger than"), "{e}");
     }
 

@@ -79,5 +79,4 @@ mod tests {
             MAX_RETRY_AFTER
         );
     }
-
 }
