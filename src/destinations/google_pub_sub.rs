@@ -131,79 +131,79 @@ impl GooglePubSub {
             .remove(&format!("{}|{uri}", k.client_email));
     }
 
-/// A cached or fresh access token; `Err` is the outcome to record.
-async fn access_token(
-    &self,
-    out: &Outbound,
-    scrubber: &Scrubber,
-    k: &ServiceAccountKey,
-    uri: &str,
-    now: i64,
-) -> Result<String, Outcome> {
-    let cache_key = format!("{}|{uri}", k.client_email);
-    if let Some(token) = self.cached(&cache_key) {
-        return Ok(token);
-    }
-    let jwt = assertion(k, uri, now).map_err(|e| Outcome::not_sent(e, Class::Permanent))?;
-    let started = Instant::now();
-    let form = [
-        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-        ("assertion", jwt.as_str()),
-    ];
-    let failed = |status: u16, class: Class, message: String| Outcome {
-        status_code: status,
-        class,
-        message: truncate(&message),
-        duration_ms: started.elapsed().as_millis() as i64,
-        retry_after: None,
-        external: None,
-    };
-    if let Err(b) = out.check_url(uri) {
-        return Err(Outcome::blocked(&b, started));
-    }
-    let resp = match out.client().post(uri).form(&form).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let mut o = transport::request_error(e, scrubber, started);
-            o.message = format!("token exchange failed: {}", o.message);
-            return Err(o);
+    /// A cached or fresh access token; `Err` is the outcome to record.
+    async fn access_token(
+        &self,
+        out: &Outbound,
+        scrubber: &Scrubber,
+        k: &ServiceAccountKey,
+        uri: &str,
+        now: i64,
+    ) -> Result<String, Outcome> {
+        let cache_key = format!("{}|{uri}", k.client_email);
+        if let Some(token) = self.cached(&cache_key) {
+            return Ok(token);
         }
-    };
-    let http_status = resp.status();
-    let status = http_status.as_u16();
-    let (body, truncated) = match out.read(resp).await {
-        Ok(b) => (b.text(), b.truncated),
-        Err(_) => (String::new(), false),
-    };
-    if classify(Some(status)) != Class::Success {
-        let text = excerpt(&scrubber.scrub(&body), truncated);
-        return Err(failed(
-            status,
-            classify(Some(status)),
-            format!(
-                "token exchange failed: {}",
-                status_message(http_status, &text)
-            ),
-        ));
+        let jwt = assertion(k, uri, now).map_err(|e| Outcome::not_sent(e, Class::Permanent))?;
+        let started = Instant::now();
+        let form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", jwt.as_str()),
+        ];
+        let failed = |status: u16, class: Class, message: String| Outcome {
+            status_code: status,
+            class,
+            message: truncate(&message),
+            duration_ms: started.elapsed().as_millis() as i64,
+            retry_after: None,
+            external: None,
+        };
+        if let Err(b) = out.check_url(uri) {
+            return Err(Outcome::blocked(&b, started));
+        }
+        let resp = match out.client().post(uri).form(&form).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let mut o = transport::request_error(e, scrubber, started);
+                o.message = format!("token exchange failed: {}", o.message);
+                return Err(o);
+            }
+        };
+        let http_status = resp.status();
+        let status = http_status.as_u16();
+        let (body, truncated) = match out.read(resp).await {
+            Ok(b) => (b.text(), b.truncated),
+            Err(_) => (String::new(), false),
+        };
+        if classify(Some(status)) != Class::Success {
+            let text = excerpt(&scrubber.scrub(&body), truncated);
+            return Err(failed(
+                status,
+                classify(Some(status)),
+                format!(
+                    "token exchange failed: {}",
+                    status_message(http_status, &text)
+                ),
+            ));
+        }
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let Some(token) = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        else {
+            return Err(failed(
+                status,
+                Class::Permanent,
+                "token exchange reply has no access_token".into(),
+            ));
+        };
+        let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        // Stop using a token a minute before it expires.
+        let until = Instant::now() + Duration::from_secs(ttl.saturating_sub(60));
+        self.remember(cache_key, token, until);
+        Ok(token.to_string())
     }
-    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let Some(token) = v
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    else {
-        return Err(failed(
-            status,
-            Class::Permanent,
-            "token exchange reply has no access_token".into(),
-        ));
-    };
-    let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
-    // Stop using a token a minute before it expires.
-    let until = Instant::now() + Duration::from_secs(ttl.saturating_sub(60));
-    self.remember(cache_key, token, until);
-    Ok(token.to_string())
-}
 }
 
 /// `POST …:publish` (members in the order Herald has always sent them).
@@ -318,5 +318,31 @@ impl Sender<GooglePubSubConfig> for GooglePubSub {
             }
             outcome
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_instance_owns_its_token_cache() {
+        let k = ServiceAccountKey {
+            client_email: "herald@p.iam.gserviceaccount.com".into(),
+            private_key: String::new(),
+            private_key_id: None,
+            token_uri: None,
+        };
+        let cache_key = format!("{}|{DEFAULT_TOKEN_URI}", k.client_email);
+        let a = GooglePubSub::default();
+        let b = GooglePubSub::default();
+        a.remember(cache_key.clone(), "tok", Instant::now() + Duration::from_secs(60));
+        assert_eq!(a.cached(&cache_key).as_deref(), Some("tok"));
+        assert_eq!(b.cached(&cache_key), None);
+        a.forget_token(&k, DEFAULT_TOKEN_URI);
+        assert_eq!(a.cached(&cache_key), None);
+        // An expired token is not used.
+        a.remember(cache_key.clone(), "old", Instant::now());
+        assert_eq!(a.cached(&cache_key), None);
     }
 }
