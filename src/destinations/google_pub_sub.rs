@@ -13,7 +13,7 @@ use crate::outbound::Outbound;
 use async_graphql::{InputObject, SimpleObject};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -91,12 +91,27 @@ fn valid_id(field: &str, id: &str) -> ConfigResult<()> {
     Ok(())
 }
 
+/// The claims of the token request (members in the order Herald has always sent them).
+#[derive(Serialize)]
+struct Claims<'a> {
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    iss: &'a str,
+    scope: &'static str,
+}
+
 /// The signed JWT assertion for the token exchange.
 fn assertion(k: &ServiceAccountKey, aud: &str, now: i64) -> Result<String, String> {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = k.private_key_id.clone();
-    let claims =
-        json!({"iss": k.client_email, "scope": SCOPE, "aud": aud, "iat": now, "exp": now + 3600});
+    let claims = Claims {
+        aud,
+        exp: now + 3600,
+        iat: now,
+        iss: &k.client_email,
+        scope: SCOPE,
+    };
     let enc = jsonwebtoken::EncodingKey::from_rsa_pem(k.private_key.as_bytes())
         .map_err(|e| format!("serviceAccountKey: {e}"))?;
     jsonwebtoken::encode(&header, &claims, &enc)
