@@ -4,7 +4,7 @@
 //! [`Alert`]. The stored JSON is parsed once per call, by the one generic
 //! implementation of [`DynIntegration`] (what the rest of Herald holds).
 //!
-//! Every type is declared once, in the [`destinations!`] list below: that line makes
+//! Every type is declared once, in the `destinations!` list below: that line makes
 //! its module, puts an instance in the registry, and gives it its field in the GraphQL
 //! one-of input [`DestinationConfigInput`] and output [`DestinationConfig`]. Adding a
 //! type is one new file here and one line in that list (see the README, "Adding a
@@ -40,6 +40,12 @@ use transport::{Class, Outcome};
 macro_rules! destinations {
     ($($module:ident :: $ty:ident),* $(,)?) => {
         $(pub mod $module;)*
+
+        /// Every type's module (its GraphQL field in snake case) and `outputType`.
+        #[cfg(test)]
+        const DECLARED: &[(&str, &str)] = &[
+            $((stringify!($module), <$module::$ty as Integration>::OUTPUT_TYPE)),*
+        ];
 
         /// One instance of every type, in declaration order.
         fn instances() -> Vec<Box<dyn DynIntegration>> {
@@ -449,6 +455,14 @@ mod tests {
             assert_eq!(integration(n).map(|i| i.output_type()), Some(*n));
         }
         assert!(integration("slak").is_none());
+    }
+
+    #[test]
+    fn output_types_are_the_lower_cased_field_names() {
+        assert_eq!(DECLARED.len(), registry().count());
+        for (module, output_type) in DECLARED {
+            assert_eq!(module.replace('_', ""), *output_type, "{module}");
+        }
     }
 
     #[test]
