@@ -28,7 +28,7 @@ use crate::domain::{Alert, DeliveryKind};
 use crate::outbound::Outbound;
 use async_graphql::{OneofObject, SimpleObject};
 use secrets::Scrubber;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize as _, Serialize};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -301,8 +301,6 @@ fn parse<T: Integration>(config: &Value) -> ConfigResult<T::Config> {
     T::Config::deserialize(config)
         .map_err(|e| ConfigError::whole(format!("invalid configuration: {e}")))
 }
-
-use serde::Deserialize as _;
 
 impl<T: Integration> DynIntegration for T {
     fn output_type(&self) -> &'static str {
