@@ -3,11 +3,10 @@
 //! the SSRF guard in every notation, SMTP servers that are refused or stall, and
 //! receivers echoing the request back to fish for secrets. Each test prints what it
 //! injected and what survived.
-mod common;
 
+use crate::support::{eventually, Receiver, Reply, TestDb, TestServer};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{eventually, Receiver, Reply, TestDb, TestServer};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -745,7 +744,7 @@ async fn smtp_replies_echoing_credentials_are_scrubbed(db: TestDb) {
 #[tokio::test]
 async fn a_bad_allowlist_entry_stops_start_up() {
     let db = TestDb::sqlite().await;
-    let mut args = common::test_args(&db);
+    let mut args = crate::support::test_args(&db);
     args.outbound_allowlist = vec!["10.0.0.0/8".into(), "10.0.0.0/33".into()];
     let err = match herald::app::start(args).await {
         Ok(_) => panic!("started with a bad HERALD_OUTBOUND_ALLOWLIST"),

@@ -1,8 +1,7 @@
 //! Delivery operations end to end: polling destinations, routing dry-run, unrouted
 //! alerts, delivery failure alerts, replay, destination health and rate limits.
-mod common;
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! End-to-end tests of the foundation API: the real server on a free port, a real HTTP
 //! client, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
-mod common;
 
-use common::{add_webhook, Receiver, TestDb, TestServer, ADD_WEBHOOK};
+use crate::support::{add_webhook, Receiver, TestDb, TestServer, ADD_WEBHOOK};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Test harness: real databases (a SQLite file, or a fresh PostgreSQL database when
 //! `TEST_DATABASE_URL` is set), the real server on a free port, and real HTTP
 //! receivers on 127.0.0.1 standing in for destinations.
-#![allow(dead_code)]
 
 pub mod process;
 
@@ -15,14 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Run an async test body against SQLite, and against PostgreSQL when configured.
-#[macro_export]
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::common::TestDb::sqlite().await;
+                    let db = $crate::support::TestDb::sqlite().await;
                     super::$name(db).await;
                 }
             )+
@@ -32,7 +30,7 @@ macro_rules! on_both {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[cfg_attr(not(herald_pg), ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped")]
                 async fn $name() {
-                    let Some(db) = $crate::common::TestDb::postgres().await else {
+                    let Some(db) = $crate::support::TestDb::postgres().await else {
                         eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
                         return;
                     };
@@ -257,9 +255,30 @@ impl TestServer {
         )
     }
 
+    /// Graceful stop; it must succeed.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean stop");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    /// A server that was not stopped (its test failed, or ended early) is stopped in
+    /// the background, so it neither keeps serving nor keeps claiming deliveries while
+    /// other tests run in this process.
+    fn drop(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = running.stop().await;
+                });
+            }
+            // Outside a runtime its tasks are gone with the runtime that ran them.
+            Err(_) => drop(running),
         }
     }
 }
@@ -328,6 +347,16 @@ struct ReceiverState {
 pub struct Receiver {
     pub url: String,
     state: Arc<Mutex<ReceiverState>>,
+    _serving: Arc<AbortOnDrop>,
+}
+
+/// Aborts a spawned task when dropped (the last clone of its owner is gone).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Receiver {
@@ -373,10 +402,13 @@ impl Receiver {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
         Receiver {
             url: format!("http://{addr}"),
             state,
+            _serving: Arc::new(AbortOnDrop(serving)),
         }
     }
 

@@ -2,9 +2,8 @@
 //! its actor, target and redacted before/after; failed changes leave none; `auditLog`
 //! needs `AuditLogRead` and pages newest first. SQLite and (with `TEST_DATABASE_URL`)
 //! PostgreSQL.
-mod common;
 
-use common::{TestDb, TestServer};
+use crate::support::{TestDb, TestServer};
 use herald::auth::Permission;
 use serde_json::{json, Value};
 
@@ -537,14 +536,14 @@ async fn audit_log_is_guarded_filtered_and_paged(db: TestDb) {
 
 /// `herald token create|revoke` are audited as `herald-cli`.
 async fn command_line_token_changes_are_recorded(db: TestDb) {
-    let args = common::test_args(&db);
+    let args = crate::support::test_args(&db);
     db.ensure_exists();
     let cli = |a: &'static [&'static str]| {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(a)
             .env("HERALD_DATABASE_URL", &db.url)
             .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
-            .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+            .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
             .env("HERALD_LOG", "warn")
             .output()
     };
@@ -578,7 +577,7 @@ async fn command_line_token_changes_are_recorded(db: TestDb) {
         .args(["token", "revoke", &id])
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .env("HERALD_LOG", "warn")
         .output()
         .await

@@ -2,9 +2,8 @@
 //! delay the others, a dead one is paused by the circuit breaker (its deliveries wait,
 //! none is dropped or burns attempts) and resumed by a successful probe, and
 //! `sendTestAlert` de-duplicates ids and keeps to the destination's limits.
-mod common;
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,7 @@
 //! Alerts end to end: ingestion, routing precedence, dedup, delivery with retries,
 //! re-sends, test sends, alert updates and polling — on SQLite and PostgreSQL.
-mod common;
 
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -5,9 +5,8 @@
 //!
 //! Bounded to a few seconds per target; `HERALD_FUZZ_CASES=20000 cargo test --test fuzz`
 //! runs longer. A failure prints the shrunk input.
-mod common;
 
-use common::TEST_RSA_PRIVATE;
+use crate::support::TEST_RSA_PRIVATE;
 use herald::destinations::{registry, template, DeliveryContext};
 use herald::domain::payload::{panther_payload, test_alert};
 use herald::domain::{

@@ -2,9 +2,8 @@
 //! reading), GraphQL cost limits, response size, alert input limits, template budgets,
 //! `/metrics` exposure and log lines that cannot be forged. Real server, raw sockets
 //! where a well-behaved client would hide the behaviour.
-mod common;
 
-use common::{TestDb, TestServer};
+use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -580,7 +579,7 @@ async fn templates_render_within_a_budget(db: TestDb) {
     );
 
     // Deliveries use the same budget: the delivery fails permanently, saying why.
-    let receiver = common::Receiver::start().await;
+    let receiver = crate::support::Receiver::start().await;
     let receiver_url = format!("{}/hook", receiver.url);
     let add = s
         .ok(
@@ -696,7 +695,7 @@ async fn serve_and_log(format: &str) -> String {
         .args(["token", "create", "--name", "admin"])
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret)
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .env("HERALD_LOG", "warn")
         .output()
         .await
@@ -711,7 +710,7 @@ async fn serve_and_log(format: &str) -> String {
         .arg("serve")
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret)
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .env("HERALD_LISTEN", "127.0.0.1:0")
         .env("HERALD_LOG", "info")
         .env("HERALD_LOG_FORMAT", format)

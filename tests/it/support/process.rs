@@ -50,18 +50,31 @@ impl Herald {
     }
 
     /// `cmd serve`, listening on `port` (set here), once `/healthz` answers 200.
-    pub async fn spawn(mut cmd: Command, port: u16) -> Herald {
+    pub async fn spawn(cmd: Command, port: u16) -> Herald {
+        let h = Herald::spawn_unready(cmd, port);
+        h.wait_healthy(Duration::from_secs(30)).await;
+        h
+    }
+
+    /// `cmd serve`, listening on `port` (set here), without waiting for it to be healthy
+    /// (tests of a server that starts without its database).
+    pub fn spawn_unready(mut cmd: Command, port: u16) -> Herald {
         let child = cmd
             .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
             .arg("serve")
             .spawn()
             .expect("start herald");
-        let h = Herald {
+        Herald {
             child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
-        };
-        h.wait_healthy(Duration::from_secs(30)).await;
-        h
+        }
+    }
+
+    /// Whether the process has exited (it is not waited for).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|c| c.try_wait().expect("try_wait").is_some())
     }
 
     /// Graceful stop (SIGTERM); the process must exit successfully.

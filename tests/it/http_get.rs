@@ -2,9 +2,8 @@
 //! token check of POST, mutations are refused (405) and write nothing, browsers get a
 //! GraphiQL page whose assets all come from Herald itself, and (when Chromium is
 //! installed) a headless browser with no network beyond 127.0.0.1 renders it.
-mod common;
 
-use common::{TestDb, TestServer};
+use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 
 async fn get(
@@ -340,7 +339,7 @@ impl Cdp {
             .expect("chromium starts");
         // With port 0 Chromium writes the port it chose into the profile.
         let port_file = profile.path().join("DevToolsActivePort");
-        let port: u16 = common::eventually(
+        let port: u16 = crate::support::eventually(
             std::time::Duration::from_secs(30),
             "DevToolsActivePort",
             || async {

@@ -3,10 +3,9 @@
 //! of two Herald processes sharing PostgreSQL is killed mid-burst. In every case each
 //! alert a client saw acknowledged is stored and delivered afterwards; refusals are
 //! typed (`UNAVAILABLE`), and each test prints what it injected and what survived.
-mod common;
 
-use common::process::{cli_token, post, Herald};
-use common::*;
+use crate::support::process::{cli_token, post, Herald};
+use crate::support::*;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

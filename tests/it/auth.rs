@@ -1,10 +1,9 @@
 //! API tokens: every refusal case (on SQLite and PostgreSQL), the token API, the
 //! `herald token` command line, introspection, and the authorization matrix: every query
 //! and mutation run with a token holding each single permission, none, and all.
-mod common;
 
+use crate::support::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use herald::auth::Permission;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
@@ -20,7 +19,7 @@ const PROBE: &str = "{ destinations { outputId } }";
 
 /// The secret the test server signs with.
 fn secret(db: &TestDb) -> String {
-    common::test_args(db)
+    crate::support::test_args(db)
         .db
         .jwt_secret
         .expect("tests set a JWT secret")
@@ -514,7 +513,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     assert!(all.iter().all(|t| t["value"].is_null()), "{all:#?}");
     // …and reaches the database within the flush interval.
     let db_id = id.clone();
-    common::eventually(Duration::from_secs(12), "lastUsedAt flushed", || {
+    crate::support::eventually(Duration::from_secs(12), "lastUsedAt flushed", || {
         let db_id = db_id.clone();
         let conn = s.services().db.clone();
         async move {

@@ -2,10 +2,9 @@
 //! `apiUrl`) pointing at a real HTTP receiver on 127.0.0.1, sent a real alert by the real
 //! dispatcher; the vendor-native request is asserted. Plus secrets, templates,
 //! `sendTestAlert` and `previewPayload` for every type.
-mod common;
 
+use crate::support::{eventually, Receiver, Recorded, Reply, TestDb, TestServer, TEST_RSA_PRIVATE};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::{eventually, Receiver, Recorded, Reply, TestDb, TestServer, TEST_RSA_PRIVATE};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

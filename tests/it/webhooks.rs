@@ -1,8 +1,7 @@
 //! Standard Webhooks: what a custom webhook signs is verified by the official library,
 //! secrets outside the specification are refused, and Herald generates valid ones.
-mod common;
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use std::time::Duration;
 

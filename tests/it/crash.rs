@@ -1,9 +1,8 @@
 //! Real processes: SIGKILL while deliveries are in flight loses nothing (the outbox
 //! and leases bring them back after a restart); SIGTERM finishes in-flight work.
-mod common;
 
-use common::process::{cli_token_with, command, free_port, gql_ok, Herald};
-use common::*;
+use crate::support::process::{cli_token_with, command, free_port, gql_ok, Herald};
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 

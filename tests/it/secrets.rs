@@ -2,11 +2,10 @@
 //! its secrets again; secrets and the JWT signing secret are encrypted at rest (the raw
 //! database holds none in clear); plaintext rows from before are sealed on start; a
 //! wrong key refuses to start; `herald secrets rotate-key` re-encrypts (real processes).
-mod common;
 
+use crate::support::process::{self, gql_ok, Herald};
+use crate::support::*;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::process::{self, gql_ok, Herald};
-use common::*;
 use herald::crypto::Key;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
