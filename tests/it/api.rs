@@ -1,7 +1,8 @@
 //! End-to-end tests of the foundation API: the real server on a free port, a real HTTP
 //! client, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
-use crate::support::{add_webhook, Receiver, TestDb, TestServer, ADD_WEBHOOK};
+use crate::ops;
+use crate::support::{Receiver, TestDb, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -38,8 +39,6 @@ fn q_override() -> String {
 fn m_put_override() -> String {
     format!("mutation($input: DetectionOverrideInput!) {{ putDetectionOverride(input: $input) {{ {OVR} }} }}")
 }
-const DELETE_DESTINATION: &str = "mutation($id: ID!) { deleteDestination(id: $id) }";
-const DELETE_OVERRIDE: &str = "mutation($id: ID!) { deleteDetectionOverride(detectionId: $id) }";
 
 /// Everything the configuration API stores, as the API shows it.
 async fn snapshot(s: &TestServer) -> Value {
@@ -112,7 +111,7 @@ async fn http_surface_and_authentication(db: TestDb) {
         );
     }
 
-    let query = json!({"query": "{ destinations { outputId } }"});
+    let query = json!({"query": ops::DESTINATION_IDS});
     let post = |path: &str| c.post(format!("{}{path}", s.url)).json(&query);
 
     // Refused: no token, empty token, garbage, a JWT-looking forgery, a wrong scheme.
@@ -175,7 +174,7 @@ async fn http_surface_and_authentication(db: TestDb) {
     let r: Value = c
         .post(format!("{}/public/graphql", s.url))
         .bearer_auth(&s.token)
-        .json(&json!({"query": ADD_WEBHOOK, "variables": {"input": webhook_input("Via Alias", "https://example.test/a")}}))
+        .json(&json!({"query": ops::ADD_DESTINATION_DETAILED, "variables": {"input": webhook_input("Via Alias", "https://example.test/a")}}))
         .send()
         .await
         .unwrap()
@@ -200,7 +199,7 @@ async fn http_surface_and_authentication(db: TestDb) {
         .await
         .unwrap();
     assert!(s
-        .gql_as(&issued.value, "{ destinations { outputId } }", json!({}))
+        .gql_as(&issued.value, ops::DESTINATION_IDS, json!({}))
         .await
         .get("errors")
         .is_none());
@@ -243,7 +242,9 @@ async fn destination_create_read_update(db: TestDb) {
         "alertTypes": ["RULE", "POLICY"],
         "logTypes": ["AWS.CloudTrail", " AWS.S3 "],
     });
-    let reply = s.gql(ADD_WEBHOOK, json!({"input": input})).await;
+    let reply = s
+        .gql(ops::ADD_DESTINATION_DETAILED, json!({"input": input}))
+        .await;
     assert!(reply.get("errors").is_none(), "{reply:#}");
     assert_no_secret(&reply, &secrets);
     let added = &reply["data"]["addDestination"];
@@ -286,7 +287,9 @@ async fn destination_create_read_update(db: TestDb) {
     // addDestination ignores an outputId: it always creates.
     let mut copy = webhook_input("Copy", "https://example.test/copy");
     copy["outputId"] = json!(id);
-    let r = s.ok(ADD_WEBHOOK, json!({"input": copy})).await;
+    let r = s
+        .ok(ops::ADD_DESTINATION_DETAILED, json!({"input": copy}))
+        .await;
     let copy_id = r["addDestination"]["outputId"]
         .as_str()
         .unwrap()
@@ -297,12 +300,14 @@ async fn destination_create_read_update(db: TestDb) {
         "Ops Webhook"
     );
     assert_eq!(
-        s.ok(DELETE_DESTINATION, json!({"id": copy_id})).await["deleteDestination"],
+        s.ok(ops::DELETE_DESTINATION, json!({"id": copy_id})).await["deleteDestination"],
         true
     );
 
     // Omitted alertTypes = all; omitted logTypes = [].
-    let other = add_webhook(&s, "Other", "https://example.test/other", &["LOW"]).await;
+    let other = s
+        .add_webhook("Other", "https://example.test/other", &["LOW"])
+        .await;
     let r = s.gql(&q_destination(), json!({"id": other})).await;
     assert_eq!(
         r["data"]["destination"]["alertTypes"],
@@ -466,14 +471,12 @@ async fn destination_create_read_update(db: TestDb) {
 
 async fn destination_errors_write_nothing(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let id = add_webhook(
-        &s,
-        "Primary",
-        "https://example.test/primary-secret",
-        &["HIGH"],
-    )
-    .await;
-    let second = add_webhook(&s, "Secondary", "https://example.test/secondary", &["LOW"]).await;
+    let id = s
+        .add_webhook("Primary", "https://example.test/primary-secret", &["HIGH"])
+        .await;
+    let second = s
+        .add_webhook("Secondary", "https://example.test/secondary", &["LOW"])
+        .await;
     let before = snapshot(&s).await;
     let stored_before = stored(&s, &id).await.destination;
 
@@ -484,13 +487,13 @@ async fn destination_errors_write_nothing(db: TestDb) {
     let cases: Vec<(&str, &str, Value, &str)> = vec![
         (
             "add: no config field",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", json!({}), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: two config fields",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add(
                 "New",
                 json!({"customWebhook": {"webhookURL": "https://a.test"}, "slack": {"webhookURL": "https://b.test"}}),
@@ -500,61 +503,61 @@ async fn destination_errors_write_nothing(db: TestDb) {
         ),
         (
             "add: customWebhook null",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", json!({"customWebhook": null}), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: unknown severity",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("https://a.test"), json!(["HIGH", "URGENT"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: lower-case severity",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("https://a.test"), json!(["high"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: empty displayName",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("", hook("https://a.test"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: blank displayName",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("   ", hook("https://a.test"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: malformed URL",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("not a url"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: URL without scheme",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("example.test/hook"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: non-http URL",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("ftp://example.test/x"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: empty URL",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook(""), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: bad header name",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add(
                 "New",
                 json!({"customWebhook": {"webhookURL": "https://a.test", "headers": [{"key": "Bad Header", "value": "v"}]}}),
@@ -564,37 +567,37 @@ async fn destination_errors_write_nothing(db: TestDb) {
         ),
         (
             "add: displayName over 200 characters",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add(&"n".repeat(201), hook("https://a.test"), json!(["HIGH"])),
             "BAD_USER_INPUT",
         ),
         (
             "add: empty log type",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             json!({"input": {"displayName": "New", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"], "logTypes": ["AWS.S3", " "]}}),
             "BAD_USER_INPUT",
         ),
         (
             "add: unknown alert type",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             json!({"input": {"displayName": "New", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"], "alertTypes": ["DETECTION"]}}),
             "BAD_USER_INPUT",
         ),
         (
             "add: duplicate name",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("Primary", hook("https://a.test"), json!(["HIGH"])),
             "CONFLICT",
         ),
         (
             "add: duplicate name, other case",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("pRIMARY", hook("https://a.test"), json!(["HIGH"])),
             "CONFLICT",
         ),
         (
             "add: duplicate name, padded",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("  PRIMARY ", hook("https://a.test"), json!(["HIGH"])),
             "CONFLICT",
         ),
@@ -644,7 +647,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
         ),
         (
             "delete: unknown id",
-            DELETE_DESTINATION,
+            ops::DELETE_DESTINATION,
             json!({"id": uuid::Uuid::new_v4().to_string()}),
             "NOT_FOUND",
         ),
@@ -710,7 +713,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
         .await
         .unwrap();
     let r = s
-        .gql_as(&reader.value, "{ destinations { outputId } }", json!({}))
+        .gql_as(&reader.value, ops::DESTINATION_IDS, json!({}))
         .await;
     assert_eq!(
         r["data"]["destinations"].as_array().map(Vec::len),
@@ -720,7 +723,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
     for (what, query, vars) in [
         (
             "add",
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add("New", hook("https://a.test"), json!(["HIGH"])),
         ),
         (
@@ -728,7 +731,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
             update_q.as_str(),
             upd(&id, "Renamed", hook("https://a.test")),
         ),
-        ("delete", DELETE_DESTINATION, json!({"id": id})),
+        ("delete", ops::DELETE_DESTINATION, json!({"id": id})),
     ] {
         let r = s.gql_as(&reader.value, query, vars).await;
         assert_eq!(
@@ -749,8 +752,12 @@ async fn destination_errors_write_nothing(db: TestDb) {
 
 async fn delete_destination_cleans_overrides(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let a = add_webhook(&s, "Alpha", "https://example.test/a", &["HIGH"]).await;
-    let b = add_webhook(&s, "Bravo", "https://example.test/b", &["HIGH"]).await;
+    let a = s
+        .add_webhook("Alpha", "https://example.test/a", &["HIGH"])
+        .await;
+    let b = s
+        .add_webhook("Bravo", "https://example.test/b", &["HIGH"])
+        .await;
     let put = |det: &str, ids: Value| json!({"input": {"detectionId": det, "outputIds": ids}});
     s.ok(&m_put_override(), put("det.both", json!(["alpha", b])))
         .await;
@@ -774,11 +781,11 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
         .await
         .unwrap();
     let r = s
-        .gql_as(&bot.value, DELETE_DESTINATION, json!({"id": a}))
+        .gql_as(&bot.value, ops::DELETE_DESTINATION, json!({"id": a}))
         .await;
     assert_eq!(r["data"]["deleteDestination"], true, "{r:#}");
 
-    let d = s.ok("{ destinations { outputId } }", json!({})).await;
+    let d = s.ok(ops::DESTINATION_IDS, json!({})).await;
     assert_eq!(d["destinations"], json!([{"outputId": b}]));
     assert_eq!(
         s.ok(&q_destination(), json!({"id": a})).await["destination"],
@@ -817,7 +824,7 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
     assert_eq!(o("det.skip").await["outputIds"], json!(["SKIP"]));
 
     // Gone: deleting again is NOT_FOUND; naming it in an override is rejected.
-    let (code, _) = s.err(DELETE_DESTINATION, json!({"id": a})).await;
+    let (code, _) = s.err(ops::DELETE_DESTINATION, json!({"id": a})).await;
     assert_eq!(code, "NOT_FOUND");
     let (code, _) = s.err(&m_put_override(), put("det.new", json!([a]))).await;
     assert_eq!(code, "BAD_USER_INPUT");
@@ -825,7 +832,8 @@ async fn delete_destination_cleans_overrides(db: TestDb) {
     assert_eq!(code, "NOT_FOUND");
 
     // The name is free again.
-    add_webhook(&s, "ALPHA", "https://example.test/a2", &["LOW"]).await;
+    s.add_webhook("ALPHA", "https://example.test/a2", &["LOW"])
+        .await;
     s.stop().await;
 }
 
@@ -835,7 +843,7 @@ async fn concurrent_adds_keep_names_unique(db: TestDb) {
     let same = (0..8).map(|i| {
         let name = if i % 2 == 0 { "Race" } else { "RACE" };
         s.gql(
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             json!({"input": webhook_input(name, "https://example.test/race")}),
         )
     });
@@ -861,7 +869,7 @@ async fn concurrent_adds_keep_names_unique(db: TestDb) {
 
     let distinct = (0..8).map(|i| {
         s.gql(
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             json!({"input": webhook_input(&format!("Parallel {i}"), "https://example.test/p")}),
         )
     });
@@ -876,10 +884,12 @@ async fn concurrent_adds_keep_names_unique(db: TestDb) {
 /// Names are unique case-insensitively beyond ASCII, and overrides find them the same way.
 async fn non_ascii_display_names(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let id = add_webhook(&s, "Équipe Sécurité", "https://example.test/fr", &["HIGH"]).await;
+    let id = s
+        .add_webhook("Équipe Sécurité", "https://example.test/fr", &["HIGH"])
+        .await;
     let (code, message) = s
         .err(
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             json!({"input": webhook_input("ÉQUIPE SÉCURITÉ", "https://example.test/x")}),
         )
         .await;
@@ -907,8 +917,12 @@ async fn non_ascii_display_names(db: TestDb) {
 
 async fn detection_overrides(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let a = add_webhook(&s, "Pager Team", "https://example.test/a", &["HIGH"]).await;
-    let b = add_webhook(&s, "Chat Room", "https://example.test/b", &["LOW"]).await;
+    let a = s
+        .add_webhook("Pager Team", "https://example.test/a", &["HIGH"])
+        .await;
+    let b = s
+        .add_webhook("Chat Room", "https://example.test/b", &["LOW"])
+        .await;
 
     assert_eq!(
         s.ok(&format!("{{ detectionOverrides {{ {OVR} }} }}"), json!({}))
@@ -974,9 +988,7 @@ async fn detection_overrides(db: TestDb) {
     assert_eq!(minimal["displayName"], Value::Null);
 
     // List: sorted by detection id.
-    let list = s
-        .ok("{ detectionOverrides { detectionId } }", json!({}))
-        .await;
+    let list = s.ok(ops::OVERRIDE_IDS, json!({})).await;
     assert_eq!(
         list["detectionOverrides"],
         json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}, {"detectionId": "Noisy.Rule"}])
@@ -1077,9 +1089,7 @@ async fn detection_overrides(db: TestDb) {
         assert_aws_datetime(&replaced["lastModifiedTime"], "lastModifiedTime")
             > assert_aws_datetime(&created["lastModifiedTime"], "lastModifiedTime")
     );
-    let list = s
-        .ok("{ detectionOverrides { detectionId } }", json!({}))
-        .await;
+    let list = s.ok(ops::OVERRIDE_IDS, json!({})).await;
     assert_eq!(
         list["detectionOverrides"].as_array().unwrap().len(),
         3,
@@ -1097,24 +1107,26 @@ async fn detection_overrides(db: TestDb) {
     let found = s.ok(&q_override(), json!({"id": " Padded.Id "})).await;
     assert_eq!(found["detectionOverride"]["detectionId"], "Padded.Id");
     assert_eq!(
-        s.ok(DELETE_OVERRIDE, json!({"id": " Padded.Id "})).await["deleteDetectionOverride"],
+        s.ok(ops::DELETE_OVERRIDE, json!({"id": " Padded.Id "}))
+            .await["deleteDetectionOverride"],
         true
     );
 
     // Delete.
     assert_eq!(
-        s.ok(DELETE_OVERRIDE, json!({"id": "Noisy.Rule"})).await["deleteDetectionOverride"],
+        s.ok(ops::DELETE_OVERRIDE, json!({"id": "Noisy.Rule"}))
+            .await["deleteDetectionOverride"],
         true
     );
     assert_eq!(
         s.ok(&q_override(), json!({"id": "Noisy.Rule"})).await["detectionOverride"],
         Value::Null
     );
-    let (code, _) = s.err(DELETE_OVERRIDE, json!({"id": "Noisy.Rule"})).await;
-    assert_eq!(code, "NOT_FOUND");
-    let list = s
-        .ok("{ detectionOverrides { detectionId } }", json!({}))
+    let (code, _) = s
+        .err(ops::DELETE_OVERRIDE, json!({"id": "Noisy.Rule"}))
         .await;
+    assert_eq!(code, "NOT_FOUND");
+    let list = s.ok(ops::OVERRIDE_IDS, json!({})).await;
     assert_eq!(
         list["detectionOverrides"],
         json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}])
@@ -1227,7 +1239,9 @@ async fn aws_scalars_through_the_api(db: TestDb) {
 /// and data already accepted is untouched.
 async fn garbage_requests_get_typed_errors(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let id = add_webhook(&s, "Keep me", "https://example.com/hook", &["HIGH"]).await;
+    let id = s
+        .add_webhook("Keep me", "https://example.com/hook", &["HIGH"])
+        .await;
     let post = |body: String, ct: &'static str| {
         s.client
             .post(format!("{}/graphql", s.url))
@@ -1304,7 +1318,7 @@ async fn config_type_errors_read_well(db: TestDb) {
     let add = |config: Value| json!({"input": {"displayName": "x", "outputConfig": config, "defaultForSeverity": ["HIGH"]}});
     let r = s
         .gql(
-            ADD_WEBHOOK,
+            ops::ADD_DESTINATION_DETAILED,
             add(json!({"slak": {"webhookURL": "https://e.example"}})),
         )
         .await;
@@ -1320,7 +1334,7 @@ async fn config_type_errors_read_well(db: TestDb) {
         json!({}),
         json!({"slack": {"webhookURL": "https://e.example"}, "discord": {"webhookURL": "https://e.example"}}),
     ] {
-        let r = s.gql(ADD_WEBHOOK, add(config)).await;
+        let r = s.gql(ops::ADD_DESTINATION_DETAILED, add(config)).await;
         let errors = r["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 1, "{r}");
         let m = errors[0]["message"].as_str().unwrap();
@@ -1370,7 +1384,7 @@ async fn cors_allows_configured_console_origins() {
         .post(format!("{}/graphql", s.url))
         .header("origin", "https://console.example")
         .header("x-api-key", &s.token)
-        .json(&json!({"query": "{ destinations { outputId } }"}))
+        .json(&json!({"query": ops::DESTINATION_IDS}))
         .send()
         .await
         .unwrap();

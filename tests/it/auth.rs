@@ -2,7 +2,8 @@
 //! `herald token` command line, introspection, and the authorization matrix: every query
 //! and mutation run with a token holding each single permission, none, and all.
 
-use crate::support::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
+use crate::ops;
+use crate::support::{str_of, TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use herald::auth::Permission;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -14,8 +15,6 @@ use std::time::Duration;
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-const PROBE: &str = "{ destinations { outputId } }";
 
 /// The secret the test server signs with.
 fn secret(db: &TestDb) -> String {
@@ -41,7 +40,7 @@ async fn raw(s: &TestServer, headers: &[(&str, &str)], query: &str) -> (u16, Val
 
 /// The reply to a request without a token: what every refusal must look like.
 async fn refusal(s: &TestServer) -> Value {
-    let (status, body) = raw(s, &[], PROBE).await;
+    let (status, body) = raw(s, &[], ops::DESTINATION_IDS).await;
     assert_eq!(status, 401, "{body:#}");
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
@@ -59,7 +58,7 @@ async fn assert_refused(s: &TestServer, token: &str, case: &str) {
         [("authorization", format!("Bearer {token}"))],
     ] {
         let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (status, body) = raw(s, &h, PROBE).await;
+        let (status, body) = raw(s, &h, ops::DESTINATION_IDS).await;
         assert_eq!(status, 401, "{case}: expected 401, got {status}: {body:#}");
         assert_eq!(
             body, expected,
@@ -84,7 +83,7 @@ async fn assert_refused(s: &TestServer, token: &str, case: &str) {
 }
 
 async fn assert_accepted(s: &TestServer, token: &str, case: &str) {
-    let (status, body) = raw(s, &[("x-api-key", token)], PROBE).await;
+    let (status, body) = raw(s, &[("x-api-key", token)], ops::DESTINATION_IDS).await;
     assert_eq!(status, 200, "{case}: {body:#}");
     assert!(body.get("errors").is_none(), "{case}: {body:#}");
 }
@@ -95,12 +94,6 @@ const TOKEN_FIELDS: &str = "id name permissions createdAt createdBy expiresAt la
 async fn create_token(s: &TestServer, input: Value) -> Value {
     let q = format!("mutation($input: CreateAPITokenInput!) {{ createAPIToken(input: $input) {{ token {{ {TOKEN_FIELDS} }} }} }}");
     s.ok(&q, json!({ "input": input })).await["createAPIToken"]["token"].clone()
-}
-
-fn str_of(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
 }
 
 /// The stored `jti` and id of a token, to forge JWTs around a real record.
@@ -154,7 +147,7 @@ async fn missing_or_malformed_token_is_refused(db: TestDb) {
         ("basic auth", vec![("authorization", "Basic dXNlcjpwYXNz")]),
         ("bearer without a token", vec![("authorization", "Bearer ")]),
     ] {
-        let (status, body) = raw(&s, &headers, PROBE).await;
+        let (status, body) = raw(&s, &headers, ops::DESTINATION_IDS).await;
         assert_eq!(status, 401, "{case}: {body:#}");
         assert_eq!(body, generic, "{case}");
     }
@@ -166,7 +159,7 @@ async fn missing_or_malformed_token_is_refused(db: TestDb) {
         vec![("authorization", lower.as_str())],
         vec![("x-api-key", ""), ("authorization", bearer.as_str())],
     ] {
-        let (status, body) = raw(&s, &headers, PROBE).await;
+        let (status, body) = raw(&s, &headers, ops::DESTINATION_IDS).await;
         assert_eq!(status, 200, "{headers:?}: {body:#}");
     }
     s.stop().await;
@@ -328,18 +321,13 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
     assert_accepted(&a, &value, "on A before revocation").await;
     assert_accepted(&b, &value, "on B before revocation").await;
 
-    let d = a
-        .ok(
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": id}),
-        )
-        .await;
+    let d = a.ok(ops::DELETE_TOKEN, json!({"id": id})).await;
     assert_eq!(d["deleteAPIToken"], true);
     assert_refused(&b, &value, "revoked, other process").await;
     assert_refused(&a, &value, "revoked, same process").await;
 
-    // Gone from the API; a second delete, a rotate and a lookup are NOT_FOUND.
-    let list = a.ok("{ apiTokens { id } }", json!({})).await;
+    // Gone from the API; a second delete, a ops::ROTATE_TOKEN and a lookup are NOT_FOUND.
+    let list = a.ok(ops::TOKEN_IDS, json!({})).await;
     assert!(
         list["apiTokens"]
             .as_array()
@@ -349,8 +337,8 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
         "{list:#}"
     );
     for q in [
-        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }",
+        ops::DELETE_TOKEN,
+        ops::ROTATE_TOKEN,
         "query($id: ID!) { apiToken(id: $id) { id } }",
     ] {
         assert_eq!(a.err(q, json!({"id": id})).await.0, "NOT_FOUND", "{q}");
@@ -392,7 +380,7 @@ async fn rotated_token_old_value_is_refused(db: TestDb) {
     let newer = str_of(&a.ok(&q, json!({"id": id})).await["rotateAPIToken"]["token"]["value"]);
     assert_refused(&b, &new, "second value after a second rotation").await;
     assert_accepted(&b, &newer, "third value").await;
-    // Values are shown in create/rotate results only.
+    // Values are shown in ops::CREATE_TOKEN/ops::ROTATE_TOKEN results only.
     let listed = a
         .ok(
             "query($id: ID!) { apiToken(id: $id) { value rotatedAt } }",
@@ -453,7 +441,7 @@ async fn admin_token_id(s: &TestServer) -> String {
 }
 
 async fn token_count(s: &TestServer) -> usize {
-    s.ok("{ apiTokens { id } }", json!({})).await["apiTokens"]
+    s.ok(ops::TOKEN_IDS, json!({})).await["apiTokens"]
         .as_array()
         .unwrap()
         .len()
@@ -484,9 +472,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     assert_eq!(value.split('.').count(), 3);
 
     // It works for what it holds, and is FORBIDDEN (naming the permission) elsewhere.
-    let d = s
-        .gql_as(&value, "{ destinations { outputId } }", json!({}))
-        .await;
+    let d = s.gql_as(&value, ops::DESTINATION_IDS, json!({})).await;
     assert!(d.get("errors").is_none(), "{d:#}");
     let f = s
         .gql_as(&value, "{ alerts { edges { cursor } } }", json!({}))
@@ -528,8 +514,6 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
 
     // Bad input writes nothing.
     let before = token_count(&s).await;
-    let create =
-        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
     for (case, input) in [
         ("empty name", json!({"name": "", "permissions": []})),
@@ -558,7 +542,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
             json!({"name": "x", "permissions": [], "expiresAt": "tomorrow"}),
         ),
     ] {
-        let (code, msg) = s.err(create, json!({"input": input})).await;
+        let (code, msg) = s.err(ops::CREATE_TOKEN, json!({"input": input})).await;
         assert_eq!(code, "BAD_USER_INPUT", "{case}: {msg}");
     }
     assert_eq!(
@@ -570,8 +554,8 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     // Unknown ids.
     for q in [
         "query($id: ID!) { apiToken(id: $id) { id } }",
-        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { id } } }",
-        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
+        ops::ROTATE_TOKEN,
+        ops::DELETE_TOKEN,
     ] {
         assert_eq!(
             s.err(q, json!({"id": "no-such-token"})).await.0,
@@ -587,13 +571,12 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     let admin_id = admin_token_id(&s).await;
     let manager = create_token(&s, json!({"name": "token-manager", "permissions": ["OrganizationAPITokenRead", "OrganizationAPITokenModify", "AlertRead"]})).await;
     let mv = str_of(&manager["value"]);
-    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value permissions createdBy } } }";
 
     // Within what it holds: fine, recorded as created by it.
     let ok = s
         .gql_as(
             &mv,
-            create,
+            ops::CREATE_TOKEN,
             json!({"input": {"name": "poller", "permissions": ["AlertRead"]}}),
         )
         .await;
@@ -614,7 +597,7 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
         let r = s
             .gql_as(
                 &mv,
-                create,
+                ops::CREATE_TOKEN,
                 json!({"input": {"name": "escalated", "permissions": perms}}),
             )
             .await;
@@ -640,16 +623,21 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     );
 
     // Rotating a token that holds more than the caller: FORBIDDEN, and the token keeps working.
-    let rotate = "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }";
-    let r = s.gql_as(&mv, rotate, json!({"id": admin_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": admin_id}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
     assert_accepted(&s, &s.token, "admin token after a refused rotation").await;
     assert!(stored(&s, &admin_id).await.rotated_at.is_none());
     // Rotating one within its own permissions (and itself) is fine.
-    let r = s.gql_as(&mv, rotate, json!({"id": poller_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": poller_id}))
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
     let manager_id = str_of(&manager["id"]);
-    let r = s.gql_as(&mv, rotate, json!({"id": manager_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": manager_id}))
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
     assert_refused(
         &s,
@@ -1344,8 +1332,6 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         "OrganizationAPITokenModify",
         "AlertRead"
     ]);
-    let create =
-        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
     let code = |r: &Value| {
         r["errors"][0]["extensions"]["code"]
             .as_str()
@@ -1364,11 +1350,13 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         json!({"name": "forever", "permissions": ["AlertRead"]}),
         json!({"name": "later", "permissions": ["AlertRead"], "expiresAt": "2999-06-01T00:00:00Z"}),
     ] {
-        let r = s.gql_as(&ev, create, json!({ "input": input })).await;
+        let r = s
+            .gql_as(&ev, ops::CREATE_TOKEN, json!({ "input": input }))
+            .await;
         assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
     }
     assert_eq!(token_count(&s).await, before, "refusals write nothing");
-    let r = s.gql_as(&ev, create, json!({"input": {"name": "sooner", "permissions": ["AlertRead"], "expiresAt": "2998-01-01T00:00:00Z"}})).await;
+    let r = s.gql_as(&ev, ops::CREATE_TOKEN, json!({"input": {"name": "sooner", "permissions": ["AlertRead"], "expiresAt": "2998-01-01T00:00:00Z"}})).await;
     assert_eq!(code(&r), "ok", "{r:#}");
 
     let fenced = create_token(
@@ -1383,20 +1371,16 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         json!(["0.0.0.0/0"]),
         json!(["127.0.0.1", "10.0.0.0/8"]),
     ] {
-        let r = s.gql_as(&fv, create, json!({"input": {"name": "wider", "permissions": ["AlertRead"], "allowedCIDRBlocks": blocks}})).await;
+        let r = s.gql_as(&fv, ops::CREATE_TOKEN, json!({"input": {"name": "wider", "permissions": ["AlertRead"], "allowedCIDRBlocks": blocks}})).await;
         assert_eq!(code(&r), "FORBIDDEN", "{blocks}: {r:#}");
     }
-    let r = s.gql_as(&fv, create, json!({"input": {"name": "narrower", "permissions": ["AlertRead"], "allowedCIDRBlocks": ["127.0.0.1/32"]}})).await;
+    let r = s.gql_as(&fv, ops::CREATE_TOKEN, json!({"input": {"name": "narrower", "permissions": ["AlertRead"], "allowedCIDRBlocks": ["127.0.0.1/32"]}})).await;
     assert_eq!(code(&r), "ok", "{r:#}");
 
     // Revoking a token that holds more than the caller is refused too.
     let admin_id = admin_token_id(&s).await;
     let r = s
-        .gql_as(
-            &fv,
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": admin_id}),
-        )
+        .gql_as(&fv, ops::DELETE_TOKEN, json!({"id": admin_id}))
         .await;
     assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
     assert_accepted(&s, &s.token, "admin token after a refused revocation").await;
@@ -1407,14 +1391,13 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
 /// tokens outside its lineage keep working.
 async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value } } }";
     let mint = |by: String, name: &'static str, perms: Value| {
         let s = &s;
         async move {
             let r = s
                 .gql_as(
                     &by,
-                    create,
+                    ops::CREATE_TOKEN,
                     json!({"input": {"name": name, "permissions": perms}}),
                 )
                 .await;
@@ -1449,12 +1432,7 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
         assert_accepted(&s, t, &format!("{what} before the revocation")).await;
     }
 
-    let r = s
-        .ok(
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": a_id}),
-        )
-        .await;
+    let r = s.ok(ops::DELETE_TOKEN, json!({"id": a_id})).await;
     assert_eq!(r["deleteAPIToken"], true);
     for (t, what) in [
         (&a, "a"),
@@ -1475,7 +1453,7 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
             "revoked together with a"
         );
     }
-    let list = s.ok("{ apiTokens { id } }", json!({})).await;
+    let list = s.ok(ops::TOKEN_IDS, json!({})).await;
     let listed: Vec<String> = list["apiTokens"]
         .as_array()
         .unwrap()
@@ -1503,7 +1481,7 @@ async fn authentication_with_the_database_down_is_503(db: TestDb) {
         .client
         .post(format!("{}/graphql", s.url))
         .header("x-api-key", &s.token)
-        .json(&json!({"query": "{ destinations { outputId } }"}))
+        .json(&json!({"query": ops::DESTINATION_IDS}))
         .send()
         .await
         .unwrap();
@@ -1522,7 +1500,7 @@ async fn authentication_with_the_database_down_is_503(db: TestDb) {
         "{body:#}"
     );
     // A request without a token is still refused as before.
-    let (status, _) = raw(&s, &[], "{ destinations { outputId } }").await;
+    let (status, _) = raw(&s, &[], ops::DESTINATION_IDS).await;
     assert_eq!(status, 401);
     // The pool is closed for good: the server is dropped, not stopped cleanly.
     drop(s);

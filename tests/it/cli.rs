@@ -3,6 +3,7 @@
 //! named quickly (and the server waits for it behind a 503 `/healthz`), help texts,
 //! `token list` output and error reports.
 
+use crate::ops;
 use crate::support::process::{self, command, Herald};
 use crate::support::*;
 use std::process::{Command, Output, Stdio};
@@ -260,13 +261,10 @@ async fn database_flags_before_or_after_the_subcommand_and_token_list() {
 
     // A token made by the CLI works against the server.
     let token = stdout(&created).trim().to_string();
-    process::gql_ok(
-        &server.url,
-        &token,
-        "{ apiTokens { id } }",
-        serde_json::json!({}),
-    )
-    .await;
+    server
+        .api(&token)
+        .ok(ops::TOKEN_IDS, serde_json::json!({}))
+        .await;
 
     // `serve`'s own flags are refused before another subcommand instead of ignored.
     let o = herald_in(

@@ -3,6 +3,7 @@
 //! GraphiQL page whose assets all come from Herald itself, and (when Chromium is
 //! installed) a headless browser with no network beyond 127.0.0.1 renders it.
 
+use crate::ops;
 use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 
@@ -59,7 +60,7 @@ async fn get_runs_queries_and_refuses_mutations() {
         &s,
         "/graphql",
         Some(&token),
-        &[("query", "{ destinations { outputId } }")],
+        &[("query", ops::DESTINATION_IDS)],
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -86,7 +87,7 @@ async fn get_runs_queries_and_refuses_mutations() {
         );
         assert!(v["data"].is_null());
     }
-    let data = s.ok("{ destinations { outputId } }", json!({})).await;
+    let data = s.ok(ops::DESTINATION_IDS, json!({})).await;
     assert_eq!(
         data["destinations"],
         json!([]),
@@ -95,13 +96,7 @@ async fn get_runs_queries_and_refuses_mutations() {
 
     // No token, a wrong token: 401 as over POST, before the query is looked at.
     for t in [None, Some("not-a-token")] {
-        let (status, _, body) = get(
-            &s,
-            "/graphql",
-            t,
-            &[("query", "{ destinations { outputId } }")],
-        )
-        .await;
+        let (status, _, body) = get(&s, "/graphql", t, &[("query", ops::DESTINATION_IDS)]).await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(
             json_of(&body)["errors"][0]["extensions"]["code"],

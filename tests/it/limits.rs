@@ -3,6 +3,7 @@
 //! `/metrics` exposure and log lines that cannot be forged. Real server, raw sockets
 //! where a well-behaved client would hide the behaviour.
 
+use crate::ops;
 use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -183,7 +184,7 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     // Within the limit: a real request on the raw socket works.
-    let body = json!({"query": "{ destinations { outputId } }"}).to_string();
+    let body = json!({"query": ops::DESTINATION_IDS}).to_string();
     let mut sock = TcpStream::connect(host(&s)).await.unwrap();
     sock.write_all(
         format!(
@@ -234,7 +235,7 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
         .client
         .post(format!("{}/graphql", s.url))
         .header("x-api-key", &s.token)
-        .json(&json!([{"query": "{ destinations { outputId } }"}, {"query": "{ apiTokens { name } }"}]))
+        .json(&json!([{"query": ops::DESTINATION_IDS}, {"query": "{ apiTokens { name } }"}]))
         .send()
         .await
         .unwrap()
@@ -435,8 +436,8 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
     // Responses over the size limit are replaced by an error.
     for i in 0..10 {
         s.ok(
-            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-            json!({"i": {"detectionId": "size.rule", "title": format!("{i} {}", "t".repeat(900)), "severity": "LOW", "dedupString": format!("d{i}")}}),
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "size.rule", "title": format!("{i} {}", "t".repeat(900)), "severity": "LOW", "dedupString": format!("d{i}")}}),
         )
         .await;
     }
@@ -465,12 +466,11 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
 
 async fn alert_input_is_bounded(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let create = "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }";
     let base = json!({"detectionId": "limits.rule", "title": "ok", "severity": "LOW"});
     let with = |k: &str, v: Value| {
         let mut i = base.clone();
         i[k] = v;
-        json!({ "i": i })
+        json!({ "input": i })
     };
     let big_context: serde_json::Map<String, Value> = (0..300)
         .map(|i| (format!("k{i}"), json!("v".repeat(1000))))
@@ -496,7 +496,7 @@ async fn alert_input_is_bounded(db: TestDb) {
         ("alertContext", Value::Object(big_context), "262144"),
     ];
     for (field, value, limit) in cases {
-        let (code, msg) = s.err(create, with(field, value)).await;
+        let (code, msg) = s.err(ops::CREATE_ALERT, with(field, value)).await;
         assert_eq!(code, "BAD_USER_INPUT", "{field}: {msg}");
         assert!(msg.contains(field) && msg.contains(limit), "{field}: {msg}");
     }
@@ -507,7 +507,7 @@ async fn alert_input_is_bounded(db: TestDb) {
         .map(|n| format!("{n}{}", "x".repeat(190)))
         .collect::<Vec<_>>());
     i["description"] = json!("d".repeat(10_000));
-    s.ok(create, json!({ "i": i })).await;
+    s.ok(ops::CREATE_ALERT, json!({ "input": i })).await;
     s.stop().await;
 }
 
@@ -583,15 +583,15 @@ async fn templates_render_within_a_budget(db: TestDb) {
     let receiver_url = format!("{}/hook", receiver.url);
     let add = s
         .ok(
-            "mutation($input: DestinationInput!) { addDestination(input: $input) { outputId } }",
+            ops::ADD_DESTINATION,
             json!({"input": {"displayName": "budget", "outputConfig": {"customWebhook": {"webhookURL": receiver_url, "payloadTemplate": NESTED}}, "defaultForSeverity": ["HIGH"]}}),
         )
         .await;
     assert!(add["addDestination"]["outputId"].is_string());
     let id = s
         .ok(
-            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-            json!({"i": {"detectionId": "budget.rule", "title": "t", "severity": "HIGH"}}),
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "budget.rule", "title": "t", "severity": "HIGH"}}),
         )
         .await["createAlert"]["id"]
         .clone();
@@ -683,7 +683,7 @@ async fn metrics_can_need_a_token_or_its_own_address(db: TestDb) {
 // Logs (the real binary)
 // ---------------------------------------------------------------------------------------
 
-/// Run `herald serve` with this log format, create a token named with a newline, stop;
+/// Run `herald serve` with this log format, ops::CREATE_ALERT a token named with a newline, stop;
 /// stderr.
 async fn serve_and_log(format: &str) -> String {
     use std::process::Stdio;
@@ -741,8 +741,8 @@ async fn serve_and_log(format: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
         .header("x-api-key", &token)
-        .json(&json!({"query": "mutation($i: CreateAPITokenInput!) { createAPIToken(input: $i) { token { id } } }",
-            "variables": {"i": {"name": "a\nFORGED line \u{1b}[2J\r", "permissions": ["AlertRead"]}}}))
+        .json(&json!({"query": ops::CREATE_TOKEN,
+            "variables": {"input": {"name": "a\nFORGED line \u{1b}[2J\r", "permissions": ["AlertRead"]}}}))
         .send()
         .await
         .unwrap()

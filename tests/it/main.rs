@@ -10,6 +10,7 @@
 //! A new area gets a new module here (`mod <topic>;` next to the others).
 #[macro_use]
 mod support;
+mod ops;
 
 mod alerts;
 mod api;

@@ -1,7 +1,6 @@
 //! Herald as a real process (`herald serve` from the built binary): started on a free
-//! port, killed on drop, plus a raw GraphQL client that reports HTTP status and body.
-use super::{eventually, TestDb, TEST_ENCRYPTION_KEY};
-use serde_json::{json, Value};
+//! port, killed on drop. Talk to it with `herald.api(token)`.
+use super::{eventually, GqlClient, TestDb, TEST_ENCRYPTION_KEY};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -77,6 +76,11 @@ impl Herald {
             .is_none_or(|c| c.try_wait().expect("try_wait").is_some())
     }
 
+    /// A GraphQL client for this process with `token`.
+    pub fn api(&self, token: &str) -> GqlClient {
+        GqlClient::new(&self.url, token)
+    }
+
     /// Graceful stop (SIGTERM); the process must exit successfully.
     pub async fn stop(mut self) {
         let mut child = self.child.take().expect("running");
@@ -144,39 +148,4 @@ pub fn cli_token_with(db: &TestDb, mut cmd: Command) -> String {
         .expect("herald token create");
     assert!(out.status.success(), "token create failed: {out:?}");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// One GraphQL POST: (HTTP status, JSON body or Null). Never panics on transport errors
-/// (status 0), so fault tests can count what a client saw.
-pub async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    query: &str,
-    variables: Value,
-) -> (u16, Value) {
-    let sent = client
-        .post(format!("{url}/graphql"))
-        .header("authorization", format!("Bearer {token}"))
-        .json(&json!({"query": query, "variables": variables}))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await;
-    match sent {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (status, r.json().await.unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
-}
-
-/// `data` of a GraphQL POST that must succeed without errors.
-pub async fn gql_ok(url: &str, token: &str, query: &str, variables: Value) -> Value {
-    let (status, v) = post(&reqwest::Client::new(), url, token, query, variables).await;
-    assert!(
-        status == 200 && v.get("errors").is_none(),
-        "{status}: {v:#}"
-    );
-    v["data"].clone()
 }
