@@ -182,7 +182,7 @@ async fn http_surface_and_authentication(db: TestDb) {
         .await
         .unwrap();
     assert!(r.get("errors").is_none(), "{r}");
-    let d = s.ok("{ destinations { displayName } }", json!({})).await;
+    let d = s.ok(ops::DESTINATION_NAMES, json!({})).await;
     assert_eq!(d["destinations"], json!([{"displayName": "Via Alias"}]));
 
     // A revoked token is refused.
@@ -876,7 +876,7 @@ async fn concurrent_adds_keep_names_unique(db: TestDb) {
     for r in futures::future::join_all(distinct).await {
         assert!(r.get("errors").is_none(), "{r:#}");
     }
-    let all = s.ok("{ destinations { displayName } }", json!({})).await;
+    let all = s.ok(ops::DESTINATION_NAMES, json!({})).await;
     assert_eq!(all["destinations"].as_array().unwrap().len(), 9);
     s.stop().await;
 }

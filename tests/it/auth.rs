@@ -336,11 +336,7 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
             .all(|t| t["id"] != json!(id)),
         "{list:#}"
     );
-    for q in [
-        ops::DELETE_TOKEN,
-        ops::ROTATE_TOKEN,
-        "query($id: ID!) { apiToken(id: $id) { id } }",
-    ] {
+    for q in [ops::DELETE_TOKEN, ops::ROTATE_TOKEN, ops::TOKEN_BY_ID] {
         assert_eq!(a.err(q, json!({"id": id})).await.0, "NOT_FOUND", "{q}");
     }
     assert_refused(&a, &value, "still revoked after a rotate attempt").await;
@@ -474,9 +470,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     // It works for what it holds, and is FORBIDDEN (naming the permission) elsewhere.
     let d = s.gql_as(&value, ops::DESTINATION_IDS, json!({})).await;
     assert!(d.get("errors").is_none(), "{d:#}");
-    let f = s
-        .gql_as(&value, "{ alerts { edges { cursor } } }", json!({}))
-        .await;
+    let f = s.gql_as(&value, ops::ALERT_CURSORS, json!({})).await;
     assert_eq!(f["errors"][0]["extensions"]["code"], "FORBIDDEN", "{f:#}");
     assert!(
         f["errors"][0]["message"]
@@ -552,11 +546,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     );
 
     // Unknown ids.
-    for q in [
-        "query($id: ID!) { apiToken(id: $id) { id } }",
-        ops::ROTATE_TOKEN,
-        ops::DELETE_TOKEN,
-    ] {
+    for q in [ops::TOKEN_BY_ID, ops::ROTATE_TOKEN, ops::DELETE_TOKEN] {
         assert_eq!(
             s.err(q, json!({"id": "no-such-token"})).await.0,
             "NOT_FOUND",
@@ -760,9 +750,7 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
 
     let s = TestServer::start(&db).await;
     assert_accepted(&s, &ci, "CLI token").await;
-    let r = s
-        .gql_as(&ci, "{ alerts { edges { cursor } } }", json!({}))
-        .await;
+    let r = s.gql_as(&ci, ops::ALERT_CURSORS, json!({})).await;
     assert!(r.get("errors").is_none(), "{r:#}");
     let r = s
         .gql_as(&ci, "mutation { deleteDestination(id: \"x\") }", json!({}))

@@ -195,9 +195,7 @@ async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
         ),
         ["routed", "skipped"]
     );
-    let w = s
-        .ok("{ destinations { displayName warnings } }", json!({}))
-        .await;
+    let w = s.ok(ops::DESTINATION_WARNINGS, json!({})).await;
     let warnings = |name: &str| {
         w["destinations"]
             .as_array()
@@ -218,9 +216,7 @@ async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
         json!({"input": {"detectionId": "y", "outputIds": [lonely]}}),
     )
     .await;
-    let w = s
-        .ok("{ destinations { displayName warnings } }", json!({}))
-        .await;
+    let w = s.ok(ops::DESTINATION_WARNINGS, json!({})).await;
     assert!(w["destinations"]
         .as_array()
         .unwrap()

@@ -86,3 +86,14 @@ pub const PENDING_DELIVERIES: &str = "query($input: PendingDeliveriesInput!) { p
 
 pub const ACKNOWLEDGE_DELIVERIES: &str =
     "mutation($input: AcknowledgeDeliveriesInput!) { acknowledgeDeliveries(input: $input) }";
+
+pub const TOKEN_BY_ID: &str = "query($id: ID!) { apiToken(id: $id) { id } }";
+
+// ---------------------------------------------------------------------- small reads
+
+pub const DESTINATION_NAMES: &str = "{ destinations { displayName } }";
+
+pub const DESTINATION_WARNINGS: &str = "{ destinations { displayName warnings } }";
+
+/// The cheapest read of alerts (`AlertRead`).
+pub const ALERT_CURSORS: &str = "{ alerts { edges { cursor } } }";

@@ -1,7 +1,8 @@
 //! The one raw-HTTP GraphQL client: the tests (in-process servers and `herald`
 //! processes) and the benchmark (`benches/throughput.rs` includes this file with
 //! `#[path]`) all talk to Herald through it. Self-contained on purpose: it may only use
-//! crates both of them depend on.
+//! crates both of them depend on, and holds only what both use (the tests' conveniences
+//! on it are in `support/mod.rs`).
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use std::time::Duration;
 /// `X-API-Key`).
 #[derive(Clone)]
 pub struct GqlClient {
-    http: reqwest::Client,
-    endpoint: String,
-    token: String,
+    pub http: reqwest::Client,
+    pub endpoint: String,
+    pub token: String,
 }
 
 impl GqlClient {
@@ -21,14 +22,6 @@ impl GqlClient {
             http: reqwest::Client::new(),
             endpoint: format!("{}/graphql", base.trim_end_matches('/')),
             token: token.to_string(),
-        }
-    }
-
-    /// The same endpoint with another token.
-    pub fn with_token(&self, token: &str) -> Self {
-        GqlClient {
-            token: token.to_string(),
-            ..self.clone()
         }
     }
 
@@ -50,25 +43,5 @@ impl GqlClient {
             }
             Err(_) => (0, Value::Null),
         }
-    }
-
-    /// The whole JSON reply of a request that must be answered with JSON.
-    pub async fn reply(&self, query: &str, variables: Value) -> Value {
-        let (status, v) = self.post(query, variables).await;
-        assert!(
-            status != 0 && !v.is_null(),
-            "no JSON reply (status {status})"
-        );
-        v
-    }
-
-    /// `data` of a request that must succeed (200, no errors).
-    pub async fn ok(&self, query: &str, variables: Value) -> Value {
-        let (status, v) = self.post(query, variables).await;
-        assert!(
-            status == 200 && v.get("errors").is_none(),
-            "{status}: {v:#}"
-        );
-        v["data"].clone()
     }
 }

@@ -157,6 +157,37 @@ impl Drop for TestDb {
     }
 }
 
+/// The tests' conveniences on the shared client.
+impl GqlClient {
+    /// The same endpoint with another token.
+    pub fn with_token(&self, token: &str) -> Self {
+        GqlClient {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The whole JSON reply of a request that must be answered with JSON.
+    pub async fn reply(&self, query: &str, variables: Value) -> Value {
+        let (status, v) = self.post(query, variables).await;
+        assert!(
+            status != 0 && !v.is_null(),
+            "no JSON reply (status {status})"
+        );
+        v
+    }
+
+    /// `data` of a request that must succeed (200, no errors).
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let (status, v) = self.post(query, variables).await;
+        assert!(
+            status == 200 && v.get("errors").is_none(),
+            "{status}: {v:#}"
+        );
+        v["data"].clone()
+    }
+}
+
 /// Settings that keep tests fast: millisecond retries, short polls.
 pub fn test_args(db: &TestDb) -> ServeArgs {
     let mut a = ServeArgs::for_database(&db.url);
