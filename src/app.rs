@@ -2,8 +2,8 @@
 use crate::auth::Tokens;
 use crate::config::ServeArgs;
 use crate::dispatch::{retry::RetryPolicy, DispatchConfig, Dispatcher};
-use crate::graphql::{self, HeraldSchema};
-use crate::http::{cors_layer, metrics_router, router, HttpSettings};
+use crate::graphql;
+use crate::http::{cors_layer, metrics_router, router, AppState, HttpSettings};
 use crate::outbound::OutboundPolicy;
 use crate::service::Services;
 use axum::http::StatusCode;
@@ -14,13 +14,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub services: Services,
-    pub schema: HeraldSchema,
-    pub http: std::sync::Arc<HttpSettings>,
-}
 
 /// A started server: its address and how to stop it.
 pub struct Running {

@@ -1,7 +1,8 @@
 //! HTTP surface: routes, token authentication in front of GraphQL, typed errors for
 //! what async-graphql rejects itself, health, metrics and CORS.
-use crate::app::AppState;
 use crate::auth::{AuthError, Principal};
+use crate::graphql::HeraldSchema;
+use crate::service::Services;
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +11,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;
+
+/// What every request handler shares: the services, the schema and the HTTP settings.
+/// It lives here, beside the router it is handed to; `app` only assembles it.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: HeraldSchema,
+    pub http: std::sync::Arc<HttpSettings>,
+}
 
 /// CORS for the console: the configured origins may call the API with their token headers.
 pub fn cors_layer(origins: &[String]) -> anyhow::Result<tower_http::cors::CorsLayer> {

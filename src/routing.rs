@@ -10,8 +10,7 @@ use crate::domain::{
     name_key, AlertType, Destination, DetectionOverride, ExclusionReason, RoutingStep, Severity,
     SKIP,
 };
-use async_graphql::SimpleObject;
-use serde::{Deserialize, Serialize};
+pub use crate::domain::{ExcludedDestination, RoutedDestination, RoutingDecision};
 
 /// The alert facts routing looks at.
 #[derive(Debug, Clone, Default)]
@@ -21,43 +20,6 @@ pub struct RoutingInput<'a> {
     pub generated_severity: Option<Severity>,
     pub log_type: Option<&'a str>,
     pub generated_destinations: Option<&'a [String]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
-#[serde(rename_all = "camelCase")]
-pub struct RoutedDestination {
-    pub output_id: String,
-    pub display_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
-#[serde(rename_all = "camelCase")]
-pub struct ExcludedDestination {
-    pub output_id: String,
-    pub display_name: String,
-    pub reasons: Vec<ExclusionReason>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
-#[serde(rename_all = "camelCase")]
-pub struct RoutingDecision {
-    /// The precedence step that decided.
-    pub step: RoutingStep,
-    /// Severity used by destination configuration: generated, else override, else the alert's.
-    pub effective_severity: Severity,
-    /// Where the alert goes (empty when skipped or nothing matched).
-    pub destinations: Vec<RoutedDestination>,
-    /// Names that matched no destination, and similar notes.
-    pub warnings: Vec<String>,
-    /// Step 3 only: destinations left out, and why.
-    pub excluded: Vec<ExcludedDestination>,
-}
-
-impl RoutingDecision {
-    /// Routed somewhere, or deliberately skipped. False when nothing matched.
-    pub fn is_routed(&self) -> bool {
-        self.step == RoutingStep::Skipped || !self.destinations.is_empty()
-    }
 }
 
 /// Find a destination by id, or by display name matched the way names are unique

@@ -1,5 +1,7 @@
 //! API tokens: HS256 JWTs whose `jti` is stored so they can be revoked and rotated,
 //! with permissions and optional CIDR allow-lists. `Principal` is who is calling.
+pub mod grant;
+
 use crate::domain::time::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, tokens::TokenRow};

@@ -1,8 +1,11 @@
 //! Plain domain types: no I/O. Enums derive the GraphQL enum so the API and the
 //! store share one spelling (stored as their GraphQL names).
+pub mod decision;
 pub mod payload;
 pub mod permission;
 pub mod time;
+
+pub use decision::{ExcludedDestination, RoutedDestination, RoutingDecision};
 
 use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
@@ -176,7 +179,7 @@ pub struct Alert {
     pub assignee_id: Option<String>,
     /// The detection's display name at ingestion (override displayName, else detection id).
     pub name: String,
-    pub routing: crate::routing::RoutingDecision,
+    pub routing: RoutingDecision,
     pub routed: bool,
     pub created_by: String,
     pub last_modified_by: String,

@@ -57,7 +57,7 @@ pub fn test_alert(now_ms: i64) -> Alert {
         event_count: 1,
         assignee_id: None,
         name: "Test.Alert".into(),
-        routing: crate::routing::RoutingDecision {
+        routing: super::RoutingDecision {
             step: RoutingStep::Skipped,
             effective_severity: Severity::Info,
             destinations: vec![],

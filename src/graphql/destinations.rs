@@ -181,15 +181,9 @@ impl DestinationMutation {
         input: DestinationInput,
     ) -> async_graphql::Result<Destination> {
         let s = ctx.data::<Services>()?;
-        let saved = service::destinations::save(
-            &s.db,
-            &s.cipher,
-            s.dispatcher.outbound().policy(),
-            input.into_draft(None),
-            principal(ctx)?,
-        )
-        .await
-        .gql()?;
+        let saved = service::destinations::save(s, input.into_draft(None), principal(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
@@ -206,22 +200,16 @@ impl DestinationMutation {
             .map(|i| i.0)
             .ok_or_else(|| bad_input("updateDestination needs input.outputId"))
             .gql()?;
-        let saved = service::destinations::save(
-            &s.db,
-            &s.cipher,
-            s.dispatcher.outbound().policy(),
-            input.into_draft(Some(id)),
-            principal(ctx)?,
-        )
-        .await
-        .gql()?;
+        let saved = service::destinations::save(s, input.into_draft(Some(id)), principal(ctx)?)
+            .await
+            .gql()?;
         Ok(shown(saved))
     }
 
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn delete_destination(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::destinations::delete(&s.db, &s.cipher, &id, principal(ctx)?)
+        service::destinations::delete(s, &id, principal(ctx)?)
             .await
             .gql()?;
         Ok(true)

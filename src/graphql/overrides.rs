@@ -123,7 +123,7 @@ impl OverrideMutation {
             tags: input.tags,
         };
         Ok(DetectionOverride(
-            service::overrides::put(&s.db, &s.cipher, value, principal(ctx)?)
+            service::overrides::put(s, value, principal(ctx)?)
                 .await
                 .gql()?,
         ))
@@ -136,7 +136,7 @@ impl OverrideMutation {
         detection_id: ID,
     ) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        service::overrides::delete(&s.db, &detection_id, principal(ctx)?)
+        service::overrides::delete(s, &detection_id, principal(ctx)?)
             .await
             .gql()?;
         Ok(true)

@@ -1,13 +1,11 @@
-//! API tokens: queries and mutations (named as in Panther's API). A token can only
-//! hand out what it holds itself: creating or rotating a token with a permission the
-//! caller lacks is `FORBIDDEN`.
+//! API tokens: queries and mutations (named as in Panther's API). The use cases and
+//! the granting policy (a token only hands out what it holds; `FORBIDDEN` otherwise)
+//! live in `service::tokens` and `auth::grant`.
 use super::error::GqlResultExt;
-use super::guard::{actor, need, principal};
+use super::guard::{need, principal};
 use super::scalars::AWSDateTime;
-use crate::auth::{self, IssuedToken, Permission, Principal};
-use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken, RotateApiToken};
-use crate::error::AppError;
-use crate::service::{audit, Services};
+use crate::auth::{self, IssuedToken, Permission};
+use crate::service::{tokens, Services};
 use crate::store::{self, tokens::TokenRow};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
@@ -99,75 +97,6 @@ pub struct RotateApiTokenOutput {
     token: ApiToken,
 }
 
-fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!("no API token with id {id}"))
-}
-
-/// A token cannot grant more than it holds.
-fn check_grantable(caller: &Principal, wanted: &[Permission], what: &str) -> Result<(), AppError> {
-    let mut missing: Vec<String> = wanted
-        .iter()
-        .filter(|p| !caller.has(**p))
-        .map(|p| p.name())
-        .collect();
-    missing.dedup();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "this API token cannot {what} permissions it lacks: {}",
-            missing.join(", ")
-        )))
-    }
-}
-
-/// A token cannot mint one that outlives it or reaches further than it does: with an
-/// expiry, the new token must expire no later; with CIDR blocks, the new token's
-/// blocks must lie inside them.
-fn check_bounds(
-    caller: &Principal,
-    expires_at: Option<i64>,
-    cidrs: &[ipnet::IpNet],
-) -> Result<(), AppError> {
-    if let Some(limit) = caller.expires_at {
-        if expires_at.is_none_or(|e| e > limit) {
-            return Err(AppError::Forbidden(
-                "this API token expires, so it can only create tokens that expire no later than it does".into(),
-            ));
-        }
-    }
-    if !caller.allowed_cidrs.is_empty() {
-        let inside = !cidrs.is_empty()
-            && cidrs
-                .iter()
-                .all(|c| caller.allowed_cidrs.iter().any(|own| own.contains(c)));
-        if !inside {
-            return Err(AppError::Forbidden(
-                "this API token is limited to CIDR blocks, so the tokens it creates must be limited to blocks inside them".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The token `id`, if the caller holds every permission it holds (to rotate or revoke it).
-async fn within_reach(
-    ctx: &Context<'_>,
-    s: &Services,
-    id: &str,
-    what: &str,
-) -> async_graphql::Result<TokenRow> {
-    let row = s
-        .tokens
-        .get(id)
-        .await
-        .gql()?
-        .ok_or_else(|| not_found(id))
-        .gql()?;
-    check_grantable(principal(ctx)?, &auth::permissions_of(&row), what).gql()?;
-    Ok(row)
-}
-
 #[derive(Default)]
 pub struct TokenQuery;
 
@@ -180,8 +109,7 @@ impl TokenQuery {
     )]
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
         let s = ctx.data::<Services>()?;
-        Ok(s.tokens
-            .list()
+        Ok(tokens::list(s)
             .await
             .gql()?
             .into_iter()
@@ -192,13 +120,7 @@ impl TokenQuery {
     #[graphql(guard = "need(Permission::OrganizationApiTokenRead)")]
     async fn api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let s = ctx.data::<Services>()?;
-        let row = s
-            .tokens
-            .get(&id)
-            .await
-            .gql()?
-            .ok_or_else(|| not_found(&id))
-            .gql()?;
+        let row = tokens::get(s, &id).await.gql()?;
         Ok(ApiToken::stored(s, row))
     }
 }
@@ -219,38 +141,13 @@ impl TokenMutation {
         input: CreateApiTokenInput,
     ) -> async_graphql::Result<CreateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        check_grantable(principal(ctx)?, &input.permissions, "grant").gql()?;
-        let cidrs = input
-            .allowed_cidr_blocks
-            .unwrap_or_default()
-            .iter()
-            .map(|c| auth::parse_cidr(c))
-            .collect::<Result<Vec<_>, _>>()
-            .gql()?;
-        check_bounds(principal(ctx)?, input.expires_at.map(|t| t.ms()), &cidrs).gql()?;
-        let issued = s
-            .tokens
-            .create_child(
-                &input.name,
-                &input.permissions,
-                input.expires_at.map(|t| t.ms()),
-                &cidrs,
-                &actor(ctx)?,
-                Some(&principal(ctx)?.token_id),
-            )
-            .await
-            .gql()?;
-        tracing::info!(token = %issued.row.id, name = %issued.row.name, by = %actor(ctx)?, "API token created");
-        let after = Some(audit::api_token(&issued.row));
-        audit::record_committed(
-            &s.db,
-            principal(ctx)?,
-            CreateApiToken,
-            &issued.row.id,
-            None,
-            after,
-        )
-        .await;
+        let new = tokens::NewToken {
+            name: &input.name,
+            permissions: &input.permissions,
+            expires_at: input.expires_at.map(|t| t.ms()),
+            allowed_cidr_blocks: input.allowed_cidr_blocks.as_deref().unwrap_or_default(),
+        };
+        let issued = tokens::create(s, principal(ctx)?, new).await.gql()?;
         Ok(CreateApiTokenOutput {
             token: ApiToken::issued(issued),
         })
@@ -267,19 +164,7 @@ impl TokenMutation {
         id: ID,
     ) -> async_graphql::Result<RotateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        let before = within_reach(ctx, s, &id, "rotate a token holding").await?;
-        let issued = s.tokens.rotate(&id).await.gql()?;
-        tracing::info!(token = %issued.row.id, by = %actor(ctx)?, "API token rotated");
-        let (before, after) = (audit::api_token(&before), audit::api_token(&issued.row));
-        audit::record_committed(
-            &s.db,
-            principal(ctx)?,
-            RotateApiToken,
-            &id,
-            Some(before),
-            Some(after),
-        )
-        .await;
+        let issued = tokens::rotate(s, principal(ctx)?, &id).await.gql()?;
         Ok(RotateApiTokenOutput {
             token: ApiToken::issued(issued),
         })
@@ -293,13 +178,7 @@ impl TokenMutation {
     )]
     async fn delete_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let s = ctx.data::<Services>()?;
-        let before = within_reach(ctx, s, &id, "revoke a token holding").await?;
-        if !s.tokens.revoke(&id).await.gql()? {
-            return Err(not_found(&id)).gql();
-        }
-        tracing::info!(token = %id.as_str(), by = %actor(ctx)?, "API token revoked");
-        let before = Some(audit::api_token(&before));
-        audit::record_committed(&s.db, principal(ctx)?, DeleteApiToken, &id, before, None).await;
+        tokens::revoke(s, principal(ctx)?, &id).await.gql()?;
         Ok(true)
     }
 }

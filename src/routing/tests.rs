@@ -852,8 +852,8 @@ fn resolve_prefers_an_id_over_a_display_name() {
 fn resolve_folds_case_like_name_uniqueness() {
     let dests = vec![dest("id-e", "Équipe Sécurité", ALL_SEV, None, &[])];
     assert_eq!(
-        crate::store::destinations::name_key("ÉQUIPE SÉCURITÉ"),
-        crate::store::destinations::name_key("Équipe Sécurité")
+        crate::domain::name_key("ÉQUIPE SÉCURITÉ"),
+        crate::domain::name_key("Équipe Sécurité")
     );
     assert_eq!(
         resolve("ÉQUIPE SÉCURITÉ", &dests).map(|d| d.id.as_str()),

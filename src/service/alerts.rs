@@ -2,12 +2,13 @@
 use super::Services;
 use crate::crypto::Cipher;
 use crate::dispatch::AttemptReport;
+use crate::domain::RoutingDecision;
 use crate::domain::{
     time::now_ms, Alert, AlertStatus, AlertType, DeliveryKind, DeliveryStatus, Severity,
     DEFAULT_DEDUP_PERIOD_MINUTES,
 };
 use crate::error::{bad_input, AppError, AppResult};
-use crate::routing::{route, RoutingDecision, RoutingInput};
+use crate::routing::{route, RoutingInput};
 use crate::store::{self, deliveries};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 

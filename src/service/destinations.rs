@@ -1,13 +1,11 @@
 //! Adding, updating and deleting destinations.
-use super::audit;
+use super::{audit, Services};
 use crate::auth::Principal;
-use crate::crypto::Cipher;
 use crate::destinations::{integration, secrets, Integration};
 use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
-use crate::outbound::OutboundPolicy;
 use crate::store::{self, destinations::DestinationRecord};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 /// A destination as submitted (`DestinationInput`), secrets possibly left empty.
 #[derive(Debug, Clone)]
@@ -83,12 +81,12 @@ fn changed_targets(
 
 /// Create (no `output_id`) or update a destination; nothing is written on error.
 pub async fn save(
-    db: &DatabaseConnection,
-    cipher: &Cipher,
-    policy: &OutboundPolicy,
+    s: &Services,
     draft: DestinationDraft,
     who: &Principal,
 ) -> AppResult<DestinationRecord> {
+    let (db, cipher) = (&s.db, &s.cipher);
+    let policy = s.dispatcher.outbound().policy();
     let by = who.name.as_str();
     let name = draft.display_name.trim().to_string();
     if name.is_empty() {
@@ -197,12 +195,8 @@ pub async fn save(
 }
 
 /// Delete a destination and remove it from every detection override naming it.
-pub async fn delete(
-    db: &DatabaseConnection,
-    cipher: &Cipher,
-    id: &str,
-    who: &Principal,
-) -> AppResult<()> {
+pub async fn delete(s: &Services, id: &str, who: &Principal) -> AppResult<()> {
+    let (db, cipher) = (&s.db, &s.cipher);
     let by = who.name.as_str();
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_CONFIG).await?;
@@ -229,7 +223,7 @@ pub fn redacted(mut r: DestinationRecord) -> DestinationRecord {
 
 /// The destination an API argument names: an `outputId` or a display name (matched as
 /// routing matches names). An unknown one is `NOT_FOUND`, naming it.
-pub async fn named(s: &super::Services, id_or_name: &str) -> AppResult<DestinationRecord> {
+pub async fn named(s: &Services, id_or_name: &str) -> AppResult<DestinationRecord> {
     store::destinations::get_by_id_or_name(&s.db, &s.cipher, id_or_name)
         .await?
         .ok_or_else(|| unknown(id_or_name))

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod overrides;
 pub mod preview;
+pub mod tokens;
 
 use crate::auth::Tokens;
 use crate::dispatch::Dispatcher;

@@ -1,22 +1,22 @@
 //! Detection overrides: per-detection routing, severity and dedup settings.
-use super::audit;
+use super::{audit, Services};
 use crate::auth::Principal;
 use crate::domain::{time::now_ms, AuditAction, DetectionOverride, SKIP};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::resolve;
 use crate::store::{self, overrides::OverrideRecord};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 pub const MAX_DEDUP_PERIOD_MINUTES: i32 = 7 * 24 * 60;
 
 /// Create or replace the override of a detection. Destination names are resolved to
 /// ids; an unknown destination is rejected.
 pub async fn put(
-    db: &DatabaseConnection,
-    cipher: &crate::crypto::Cipher,
+    s: &Services,
     mut value: DetectionOverride,
     who: &Principal,
 ) -> AppResult<OverrideRecord> {
+    let (db, cipher) = (&s.db, &s.cipher);
     let by = who.name.as_str();
     value.detection_id = value.detection_id.trim().to_string();
     if value.detection_id.is_empty() {
@@ -81,7 +81,8 @@ pub async fn put(
     Ok(record)
 }
 
-pub async fn delete(db: &DatabaseConnection, detection_id: &str, who: &Principal) -> AppResult<()> {
+pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppResult<()> {
+    let db = &s.db;
     // Stored trimmed by `put`.
     let detection_id = detection_id.trim();
     let txn = db.begin().await?;
