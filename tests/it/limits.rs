@@ -4,6 +4,7 @@
 //! where a well-behaved client would hide the behaviour.
 
 use crate::ops;
+use crate::support::process::Herald;
 use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -13,18 +14,6 @@ use tokio::net::TcpStream;
 /// Tests that measure time or memory take this, so they do not compete with each other
 /// inside this process.
 static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Resident memory of this process (the server runs in it), in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|n| n.parse().unwrap_or(0)))
-        })
-        .unwrap_or(0)
-}
 
 /// Read an HTTP response head (and what follows of the body) within `limit`.
 async fn read_response(sock: &mut TcpStream, limit: Duration) -> String {
@@ -49,19 +38,20 @@ async fn read_response(sock: &mut TcpStream, limit: Duration) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-fn host(s: &TestServer) -> String {
-    s.url.trim_start_matches("http://").to_string()
+/// `host:port` of a server URL.
+fn host(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
 }
 
 /// Send a request head, then keep sending body bytes (in the background) for a while;
 /// the answer as text and how long it took.
 async fn send_streaming(
-    s: &TestServer,
+    host: &str,
     head: String,
     chunked: bool,
     bytes: usize,
 ) -> (String, Duration) {
-    let sock = TcpStream::connect(host(s)).await.unwrap();
+    let sock = TcpStream::connect(host).await.unwrap();
     let (rd, mut wr) = sock.into_split();
     let started = Instant::now();
     wr.write_all(head.as_bytes()).await.unwrap();
@@ -123,10 +113,12 @@ fn status_of(reply: &str) -> u16 {
 // Request bodies
 // ---------------------------------------------------------------------------------------
 
+/// The server is a `herald` process of its own, so its memory is measured without the
+/// other tests of this process in it.
 async fn unauthenticated_bodies_are_never_read(db: TestDb) {
     let _measuring = MEASURING.lock().await;
-    let s = TestServer::start(&db).await;
-    let before = rss_kib();
+    let s = Herald::start(&db, &[]).await;
+    let before = s.rss_kib();
     // Two 700 MiB declared bodies without a token, streamed concurrently.
     let head = |chunked: bool| {
         let framing = if chunked {
@@ -138,9 +130,10 @@ async fn unauthenticated_bodies_are_never_read(db: TestDb) {
             "POST /graphql HTTP/1.1\r\nHost: herald\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
         )
     };
+    let at = host(&s.url);
     let (a, b) = tokio::join!(
-        send_streaming(&s, head(false), false, 200 * 1024 * 1024),
-        send_streaming(&s, head(true), true, 200 * 1024 * 1024),
+        send_streaming(&at, head(false), false, 200 * 1024 * 1024),
+        send_streaming(&at, head(true), true, 200 * 1024 * 1024),
     );
     for (what, (reply, took)) in [("content-length", a), ("chunked", b)] {
         eprintln!(
@@ -154,7 +147,7 @@ async fn unauthenticated_bodies_are_never_read(db: TestDb) {
             "{what}: answered after {took:?}"
         );
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = s.rss_kib().saturating_sub(before);
     eprintln!("RSS before {before} KiB, grew by {grown} KiB");
     assert!(grown < 32 * 1024, "RSS grew by {grown} KiB");
     s.stop().await;
@@ -169,7 +162,7 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
         "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         700u64 * 1024 * 1024
     );
-    let (reply, took) = send_streaming(&s, head, false, 8 * 1024 * 1024).await;
+    let (reply, took) = send_streaming(&host(&s.url), head, false, 8 * 1024 * 1024).await;
     assert_eq!(status_of(&reply), 413, "{reply}");
     assert!(reply.contains("PAYLOAD_TOO_LARGE"), "{reply}");
     assert!(took < Duration::from_secs(2), "{took:?}");
@@ -178,14 +171,14 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
     let head = format!(
         "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
-    let (reply, took) = send_streaming(&s, head, true, 8 * 1024 * 1024).await;
+    let (reply, took) = send_streaming(&host(&s.url), head, true, 8 * 1024 * 1024).await;
     assert_eq!(status_of(&reply), 413, "{reply}");
     assert!(reply.contains("PAYLOAD_TOO_LARGE"), "{reply}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     // Within the limit: a real request on the raw socket works.
     let body = json!({"query": ops::DESTINATION_IDS}).to_string();
-    let mut sock = TcpStream::connect(host(&s)).await.unwrap();
+    let mut sock = TcpStream::connect(host(&s.url)).await.unwrap();
     sock.write_all(
         format!(
             "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

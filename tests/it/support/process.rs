@@ -118,6 +118,21 @@ impl Herald {
             .unwrap_or(0)
     }
 
+    /// Resident memory of the process, in KiB (0 once it is gone).
+    pub fn rss_kib(&self) -> u64 {
+        let Some(child) = &self.child else {
+            return 0;
+        };
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// SIGKILL and reap.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
