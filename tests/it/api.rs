@@ -469,8 +469,17 @@ async fn destination_create_read_update(db: TestDb) {
     s.stop().await;
 }
 
-async fn destination_errors_write_nothing(db: TestDb) {
-    let s = TestServer::start(&db).await;
+/// Two webhooks ("Primary" with a secret in its URL, "Secondary"), and what the
+/// database holds with them: the set-up of the `destination_errors_*` tests.
+struct TwoDestinations {
+    s: TestServer,
+    id: String,
+    second: String,
+    before: Value,
+}
+
+async fn two_destinations(db: &TestDb) -> TwoDestinations {
+    let s = TestServer::start(db).await;
     let id = s
         .add_webhook("Primary", "https://example.test/primary-secret", &["HIGH"])
         .await;
@@ -478,12 +487,35 @@ async fn destination_errors_write_nothing(db: TestDb) {
         .add_webhook("Secondary", "https://example.test/secondary", &["LOW"])
         .await;
     let before = snapshot(&s).await;
-    let stored_before = stored(&s, &id).await.destination;
+    TwoDestinations {
+        s,
+        id,
+        second,
+        before,
+    }
+}
 
-    let hook = |url: &str| json!({"customWebhook": {"webhookURL": url}});
-    let add = |name: &str, config: Value, sev: Value| json!({"input": {"displayName": name, "outputConfig": config, "defaultForSeverity": sev}});
-    let upd = |out: &str, name: &str, config: Value| json!({"input": {"outputId": out, "displayName": name, "outputConfig": config, "defaultForSeverity": ["HIGH"]}});
-    let update_q = m_update();
+fn hook(url: &str) -> Value {
+    json!({"customWebhook": {"webhookURL": url}})
+}
+
+/// `addDestination` variables.
+fn add(name: &str, config: Value, sev: Value) -> Value {
+    json!({"input": {"displayName": name, "outputConfig": config, "defaultForSeverity": sev}})
+}
+
+/// `updateDestination` variables.
+fn upd(out: &str, name: &str, config: Value) -> Value {
+    json!({"input": {"outputId": out, "displayName": name, "outputConfig": config, "defaultForSeverity": ["HIGH"]}})
+}
+
+/// Invalid adds, updates and deletes against `two_destinations`: (what, query,
+/// variables, expected error code).
+fn invalid_destination_calls(
+    id: &str,
+    second: &str,
+    update_q: &str,
+) -> Vec<(&'static str, String, Value, &'static str)> {
     let cases: Vec<(&str, &str, Value, &str)> = vec![
         (
             "add: no config field",
@@ -603,7 +635,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
         ),
         (
             "update: unknown outputId",
-            &update_q,
+            update_q,
             upd(
                 &uuid::Uuid::new_v4().to_string(),
                 "Ghost",
@@ -613,33 +645,33 @@ async fn destination_errors_write_nothing(db: TestDb) {
         ),
         (
             "update: no outputId",
-            &update_q,
+            update_q,
             json!({"input": {"displayName": "Primary", "outputConfig": hook("https://a.test"), "defaultForSeverity": ["HIGH"]}}),
             "BAD_USER_INPUT",
         ),
         (
             "update: rename onto another's name",
-            &update_q,
-            upd(&second, "PRIMARY", hook("https://a.test")),
+            update_q,
+            upd(second, "PRIMARY", hook("https://a.test")),
             "CONFLICT",
         ),
         (
             "update: empty displayName",
-            &update_q,
-            upd(&id, "", hook("https://a.test")),
+            update_q,
+            upd(id, "", hook("https://a.test")),
             "BAD_USER_INPUT",
         ),
         (
             "update: malformed URL",
-            &update_q,
-            upd(&id, "Primary", hook("https//missing-colon")),
+            update_q,
+            upd(id, "Primary", hook("https//missing-colon")),
             "BAD_USER_INPUT",
         ),
         (
             "update: two config fields",
-            &update_q,
+            update_q,
             upd(
-                &id,
+                id,
                 "Primary",
                 json!({"customWebhook": {"webhookURL": ""}, "pagerDuty": {}}),
             ),
@@ -652,6 +684,22 @@ async fn destination_errors_write_nothing(db: TestDb) {
             "NOT_FOUND",
         ),
     ];
+    cases
+        .into_iter()
+        .map(|(what, query, vars, code)| (what, query.to_string(), vars, code))
+        .collect()
+}
+
+async fn destination_errors_write_nothing(db: TestDb) {
+    let TwoDestinations {
+        s,
+        id,
+        second,
+        before,
+    } = two_destinations(&db).await;
+    let stored_before = stored(&s, &id).await.destination;
+    let update_q = m_update();
+    let cases = invalid_destination_calls(&id, &second, &update_q);
     for (what, query, vars, code) in &cases {
         let reply = s.gql(query, vars.clone()).await;
         let e = &reply["errors"][0];
@@ -678,6 +726,11 @@ async fn destination_errors_write_nothing(db: TestDb) {
         "stored config untouched"
     );
 
+    s.stop().await;
+}
+
+async fn destination_errors_in_literals_write_nothing(db: TestDb) {
+    let TwoDestinations { s, before, .. } = two_destinations(&db).await;
     // The same checks with literals in the query text (validated before execution).
     let literal_cases = [
         (
@@ -698,7 +751,12 @@ async fn destination_errors_write_nothing(db: TestDb) {
         assert_eq!(code, "BAD_USER_INPUT", "{what}: {message}");
         assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
     }
+    s.stop().await;
+}
 
+async fn destination_writes_need_destination_modify(db: TestDb) {
+    let TwoDestinations { s, id, before, .. } = two_destinations(&db).await;
+    let update_q = m_update();
     // A token without DestinationModify may read but not write.
     let reader = s
         .services()
@@ -740,13 +798,17 @@ async fn destination_errors_write_nothing(db: TestDb) {
         );
     }
     assert_eq!(snapshot(&s).await, before, "forbidden calls write nothing");
+    s.stop().await;
+}
 
+async fn destination_errors_do_not_echo_secrets(db: TestDb) {
+    let TwoDestinations { s, id, .. } = two_destinations(&db).await;
+    let update_q = m_update();
     // Error messages do not echo stored secrets either.
     let reply = s
         .gql(&update_q, upd(&id, "Primary", hook("not a url")))
         .await;
     assert_no_secret(&reply, &["primary-secret"]);
-
     s.stop().await;
 }
 
@@ -1303,6 +1365,9 @@ on_both!(
     http_surface_and_authentication,
     destination_create_read_update,
     destination_errors_write_nothing,
+    destination_errors_in_literals_write_nothing,
+    destination_writes_need_destination_modify,
+    destination_errors_do_not_echo_secrets,
     delete_destination_cleans_overrides,
     detection_overrides,
     aws_scalars_through_the_api,
