@@ -248,16 +248,7 @@ async fn sqlite_disk_fills_mid_burst() {
 
 /// PostgreSQL backends are terminated repeatedly during a burst: every acknowledged
 /// alert is stored and delivered, refusals are typed, and the pool heals by itself.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    not(herald_pg),
-    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
-)]
-async fn postgres_connections_terminated_mid_burst() {
-    let Some(db) = TestDb::postgres().await else {
-        println!("SKIPPED postgres_connections_terminated_mid_burst: TEST_DATABASE_URL not set");
-        return;
-    };
+async fn postgres_connections_terminated_mid_burst(db: TestDb) {
     let receiver = Receiver::start().await;
     let token = cli_token(&db);
     let herald = Herald::start(&db, &[]).await;
@@ -309,16 +300,7 @@ async fn postgres_connections_terminated_mid_burst() {
 /// Two processes share PostgreSQL and split a burst; one is SIGKILLed mid-burst. The
 /// survivor delivers every alert either acknowledged (the killed one's in-flight work
 /// comes back when its leases expire).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    not(herald_pg),
-    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
-)]
-async fn two_processes_one_killed_mid_burst() {
-    let Some(db) = TestDb::postgres().await else {
-        println!("SKIPPED two_processes_one_killed_mid_burst: TEST_DATABASE_URL not set");
-        return;
-    };
+async fn two_processes_one_killed_mid_burst(db: TestDb) {
     let receiver = Receiver::start().await;
     // Slow answers keep deliveries in flight in the process that dies.
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(200)));
@@ -417,3 +399,8 @@ async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
     );
     assert_eq!(receiver.requests().len(), 2, "not sent a third time");
 }
+
+on_postgres!(
+    postgres_connections_terminated_mid_burst,
+    two_processes_one_killed_mid_burst,
+);

@@ -45,6 +45,26 @@ macro_rules! on_both {
     };
 }
 
+/// Tests that only make sense on PostgreSQL (a shared server, backends to terminate):
+/// ignored, with the reason, when `TEST_DATABASE_URL` was not set at build time.
+macro_rules! on_postgres {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(herald_pg), ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped")]
+                async fn $name() {
+                    let Some(db) = $crate::support::TestDb::postgres().await else {
+                        eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            )+
+        }
+    };
+}
+
 pub struct TestDb {
     pub url: String,
     pub is_postgres: bool,
