@@ -84,8 +84,25 @@ fn doc(v: &Value) -> Value {
     }
 }
 
-async fn every_change_is_recorded_once(db: TestDb) {
-    let s = TestServer::start(&db).await;
+/// Every kind of audited change, made once by one token (a destination created, updated
+/// and deleted, an override created, updated and deleted, a replay, a token created,
+/// rotated and deleted), and the audit log read back: the set-up of the tests below.
+struct Changes {
+    s: TestServer,
+    actor_id: String,
+    actor_name: String,
+    /// Every secret that passed through the changes.
+    secrets: Vec<String>,
+    /// The destination.
+    id: String,
+    /// The token created, rotated and deleted.
+    new_id: String,
+    /// The audit log (`pageSize` 200).
+    reply: Value,
+}
+
+async fn make_every_change(db: &TestDb) -> Changes {
+    let s = TestServer::start(db).await;
     let (actor_id, actor_name, tok) = token(&s, "audit-operator", &Permission::ALL).await;
     let mut secrets = vec![
         URL_SECRET.to_string(),
@@ -174,34 +191,27 @@ async fn every_change_is_recorded_once(db: TestDb) {
     ok_as(&s, &tok, ops::DELETE_DESTINATION, json!({"id": id})).await;
 
     let reply = s.gql(&q_audit(), json!({"input": {"pageSize": 200}})).await;
-    let text = reply.to_string();
-    for secret in &secrets {
-        assert!(
-            !text.contains(secret.as_str()),
-            "secret {secret:?} in the audit log: {reply:#}"
-        );
+    Changes {
+        s,
+        actor_id,
+        actor_name,
+        secrets,
+        id,
+        new_id,
+        reply,
     }
-    // And not in the table either (nothing redacted only on the way out).
-    let raw = herald::store::audit::list(
-        &s.services().db,
-        &herald::store::audit::AuditFilter {
-            limit: 1000,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .0;
-    for row in &raw {
-        let row = format!("{row:?}");
-        for secret in &secrets {
-            assert!(
-                !row.contains(secret.as_str()),
-                "secret {secret:?} stored: {row}"
-            );
-        }
-    }
+}
 
+async fn every_change_is_recorded_once(db: TestDb) {
+    let Changes {
+        s,
+        actor_id,
+        actor_name,
+        id,
+        new_id,
+        reply,
+        ..
+    } = make_every_change(&db).await;
     let list = reply["data"]["auditLog"]["entries"]
         .as_array()
         .unwrap()
@@ -256,6 +266,57 @@ async fn every_change_is_recorded_once(db: TestDb) {
         }
         at_prev = Some(at);
     }
+    s.stop().await;
+}
+
+/// Neither the audit log nor its table holds a secret that passed through a change.
+async fn audited_changes_hold_no_secret(db: TestDb) {
+    let Changes {
+        s, secrets, reply, ..
+    } = make_every_change(&db).await;
+    let text = reply.to_string();
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "secret {secret:?} in the audit log: {reply:#}"
+        );
+    }
+    // And not in the table either (nothing redacted only on the way out).
+    let raw = herald::store::audit::list(
+        &s.services().db,
+        &herald::store::audit::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .0;
+    for row in &raw {
+        let row = format!("{row:?}");
+        for secret in &secrets {
+            assert!(
+                !row.contains(secret.as_str()),
+                "secret {secret:?} stored: {row}"
+            );
+        }
+    }
+    s.stop().await;
+}
+
+/// Each entry's before and after.
+async fn audited_changes_show_before_and_after(db: TestDb) {
+    let Changes {
+        s,
+        actor_name,
+        id,
+        reply,
+        ..
+    } = make_every_change(&db).await;
+    let list = reply["data"]["auditLog"]["entries"]
+        .as_array()
+        .unwrap()
+        .clone();
     let by = |action: &str| list.iter().find(|e| e["action"] == action).unwrap();
 
     // Destination: after of the create, before/after of the update, before of the delete.
@@ -316,7 +377,6 @@ async fn every_change_is_recorded_once(db: TestDb) {
     let t = by("DELETE_API_TOKEN");
     assert_eq!(doc(&t["before"])["name"], "audited-token");
     assert!(t["after"].is_null());
-
     s.stop().await;
 }
 
@@ -655,6 +715,8 @@ on_both!(
     every_permission_tokens_get_audit_log_read_on_upgrade,
     command_line_token_changes_are_recorded,
     every_change_is_recorded_once,
+    audited_changes_hold_no_secret,
+    audited_changes_show_before_and_after,
     failed_changes_record_nothing,
     audit_log_is_guarded_filtered_and_paged,
 );
