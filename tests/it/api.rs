@@ -977,6 +977,20 @@ async fn non_ascii_display_names(db: TestDb) {
 // Detection overrides
 // ---------------------------------------------------------------------------------------
 
+/// `putDetectionOverride` variables: "AWS.Root.Login" with every field, naming its
+/// destinations by display name (any case) and by id (`b`, "Chat Room"), one twice.
+fn root_login_override(b: &str) -> Value {
+    json!({"input": {
+        "detectionId": "AWS.Root.Login",
+        "displayName": "Root login",
+        "outputIds": ["pager team", b, "Chat Room"],
+        "severity": "CRITICAL",
+        "dedupPeriodMinutes": 15,
+        "runbook": "Call the on-call.",
+        "tags": ["aws", "iam"],
+    }})
+}
+
 async fn detection_overrides(db: TestDb) {
     let s = TestServer::start(&db).await;
     let a = s
@@ -997,15 +1011,7 @@ async fn detection_overrides(db: TestDb) {
     );
 
     // Create, naming destinations by display name (any case) and by id; duplicates merged.
-    let full = json!({"input": {
-        "detectionId": "AWS.Root.Login",
-        "displayName": "Root login",
-        "outputIds": ["pager team", b, "Chat Room"],
-        "severity": "CRITICAL",
-        "dedupPeriodMinutes": 15,
-        "runbook": "Call the on-call.",
-        "tags": ["aws", "iam"],
-    }});
+    let full = root_login_override(&b);
     let created = s.ok(&m_put_override(), full).await["putDetectionOverride"].clone();
     assert_eq!(created["detectionId"], "AWS.Root.Login");
     assert_eq!(created["displayName"], "Root login");
@@ -1054,71 +1060,6 @@ async fn detection_overrides(db: TestDb) {
     assert_eq!(
         list["detectionOverrides"],
         json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}, {"detectionId": "Noisy.Rule"}])
-    );
-
-    // Errors: nothing written.
-    let before = snapshot(&s).await;
-    let bad: Vec<(&str, Value, &str)> = vec![
-        (
-            "unknown destination",
-            json!({"detectionId": "AWS.Root.Login", "outputIds": ["Pager Team", "Nobody"]}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "unknown destination on a new override",
-            json!({"detectionId": "New.One", "outputIds": [uuid::Uuid::new_v4().to_string()]}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "SKIP with a destination",
-            json!({"detectionId": "AWS.Root.Login", "outputIds": ["SKIP", "Pager Team"]}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "unknown severity",
-            json!({"detectionId": "AWS.Root.Login", "severity": "SEVERE"}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "empty detectionId",
-            json!({"detectionId": "  "}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "dedup period 0",
-            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 0}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "dedup period negative",
-            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": -5}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "dedup period over a week",
-            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 7 * 24 * 60 + 1}),
-            "BAD_USER_INPUT",
-        ),
-        (
-            "outputIds not a list of strings",
-            json!({"detectionId": "AWS.Root.Login", "outputIds": [1, 2]}),
-            "BAD_USER_INPUT",
-        ),
-    ];
-    for (what, input, code) in bad {
-        let (got, message) = s.err(&m_put_override(), json!({"input": input})).await;
-        assert_eq!(got, code, "{what}: {message}");
-        assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
-    }
-    let (_, message) = s
-        .err(
-            &m_put_override(),
-            json!({"input": {"detectionId": "X", "outputIds": ["Nobody"]}}),
-        )
-        .await;
-    assert!(
-        message.contains("Nobody"),
-        "the message names the unknown destination: {message}"
     );
 
     // Replace (not merge): omitted fields are cleared; creation kept, modification moves.
@@ -1194,6 +1135,83 @@ async fn detection_overrides(db: TestDb) {
         json!([{"detectionId": "A.First"}, {"detectionId": "AWS.Root.Login"}])
     );
 
+    s.stop().await;
+}
+
+/// Invalid overrides (a new one, and changes to an existing one) write nothing.
+async fn detection_override_errors_write_nothing(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    s.add_webhook("Pager Team", "https://example.test/a", &["HIGH"])
+        .await;
+    let b = s
+        .add_webhook("Chat Room", "https://example.test/b", &["LOW"])
+        .await;
+    s.ok(&m_put_override(), root_login_override(&b)).await;
+
+    // Errors: nothing written.
+    let before = snapshot(&s).await;
+    let bad: Vec<(&str, Value, &str)> = vec![
+        (
+            "unknown destination",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": ["Pager Team", "Nobody"]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unknown destination on a new override",
+            json!({"detectionId": "New.One", "outputIds": [uuid::Uuid::new_v4().to_string()]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "SKIP with a destination",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": ["SKIP", "Pager Team"]}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unknown severity",
+            json!({"detectionId": "AWS.Root.Login", "severity": "SEVERE"}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "empty detectionId",
+            json!({"detectionId": "  "}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period 0",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 0}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period negative",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": -5}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "dedup period over a week",
+            json!({"detectionId": "AWS.Root.Login", "dedupPeriodMinutes": 7 * 24 * 60 + 1}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "outputIds not a list of strings",
+            json!({"detectionId": "AWS.Root.Login", "outputIds": [1, 2]}),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (what, input, code) in bad {
+        let (got, message) = s.err(&m_put_override(), json!({"input": input})).await;
+        assert_eq!(got, code, "{what}: {message}");
+        assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
+    }
+    let (_, message) = s
+        .err(
+            &m_put_override(),
+            json!({"input": {"detectionId": "X", "outputIds": ["Nobody"]}}),
+        )
+        .await;
+    assert!(
+        message.contains("Nobody"),
+        "the message names the unknown destination: {message}"
+    );
     s.stop().await;
 }
 
@@ -1370,6 +1388,7 @@ on_both!(
     destination_errors_do_not_echo_secrets,
     delete_destination_cleans_overrides,
     detection_overrides,
+    detection_override_errors_write_nothing,
     aws_scalars_through_the_api,
     concurrent_adds_keep_names_unique,
     non_ascii_display_names,
