@@ -99,7 +99,12 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         (c["apiUrl"].as_str(), c["integrationKey"].as_str()),
         (Some("https://other.example"), Some(PD_KEY_2))
     );
+    s.stop().await;
+}
 
+/// Jira: orgDomain and apiUrl are both targets; a template-like field is not.
+async fn changing_a_jira_target_requires_the_secrets_again(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // Jira: orgDomain and apiUrl are both targets; a template-like field is not.
     let jira_config = |domain: &str, key: &str, labels: &[&str], api: Option<&str>| json!({"jira": {"orgDomain": domain, "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": key, "labels": labels, "apiUrl": api}});
     let jira = s
@@ -170,7 +175,13 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
     )
     .await;
     assert_eq!(stored(&s, &jira).await["apiKey"], "jira-api-token-2");
+    s.stop().await;
+}
 
+/// A custom webhook's URL is itself a secret: with a new one, its header values and
+/// signing secret must be entered again.
+async fn changing_a_webhook_url_requires_its_other_secrets_again(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // A custom webhook's URL is itself a secret: a new one was entered, but the header
     // value and the signing secret must be too.
     let hook = |url: &str, header: &str, signing: &str| json!({"customWebhook": {"webhookURL": url, "headers": [{"key": "X-Token", "value": header}], "signingSecret": signing}});
@@ -598,6 +609,8 @@ async fn postgres_requires_a_key(db: TestDb) {
 
 on_both!(
     changing_a_target_requires_the_secrets_again,
+    changing_a_jira_target_requires_the_secrets_again,
+    changing_a_webhook_url_requires_its_other_secrets_again,
     no_secret_is_stored_in_clear,
     plaintext_rows_from_before_are_sealed_on_start,
     a_wrong_key_refuses_to_start_naming_the_destination,
