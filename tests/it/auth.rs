@@ -865,6 +865,12 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
             o.stderr
         );
     }
+    s.stop().await;
+}
+
+/// `token create --allowed-cidr` fences a token to blocks.
+async fn token_cli_fences_tokens_to_allowed_cidrs(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // --allowed-cidr fences a token to blocks: this one is refused from 127.0.0.1.
     let c = herald_cli(
         &db,
@@ -1510,5 +1516,6 @@ on_both!(
     token_cannot_grant_more_than_it_holds,
     introspection_can_be_disabled,
     token_cli_creates_lists_and_revokes,
+    token_cli_fences_tokens_to_allowed_cidrs,
     authorization_matrix,
 );
