@@ -218,8 +218,22 @@ async fn http_surface_and_authentication(db: TestDb) {
 // Destinations
 // ---------------------------------------------------------------------------------------
 
-async fn destination_create_read_update(db: TestDb) {
-    let s = TestServer::start(&db).await;
+/// "Ops Webhook": a custom webhook with every field (secrets in its URL, headers and
+/// signing secret), added through the API; the set-up of the destination CRUD tests.
+struct OpsWebhook {
+    s: TestServer,
+    rx: Receiver,
+    url: String,
+    signing: &'static str,
+    secrets: [&'static str; 4],
+    /// The `addDestination` reply.
+    reply: Value,
+    added: Value,
+    id: String,
+}
+
+async fn add_ops_webhook(db: &TestDb) -> OpsWebhook {
+    let s = TestServer::start(db).await;
     let rx = Receiver::start().await;
     let url = format!("{}/hook/secret-path-123", rx.url);
     let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -246,9 +260,33 @@ async fn destination_create_read_update(db: TestDb) {
         .gql(ops::ADD_DESTINATION_DETAILED, json!({"input": input}))
         .await;
     assert!(reply.get("errors").is_none(), "{reply:#}");
-    assert_no_secret(&reply, &secrets);
-    let added = &reply["data"]["addDestination"];
+    let added = reply["data"]["addDestination"].clone();
     let id = added["outputId"].as_str().unwrap().to_string();
+    OpsWebhook {
+        s,
+        rx,
+        url,
+        signing,
+        secrets,
+        reply,
+        added,
+        id,
+    }
+}
+
+async fn destination_create_read_update(db: TestDb) {
+    let OpsWebhook {
+        s,
+        url,
+        signing,
+        secrets,
+        reply,
+        added,
+        id,
+        ..
+    } = add_ops_webhook(&db).await;
+    let added = &added;
+    assert_no_secret(&reply, &secrets);
     uuid::Uuid::parse_str(&id).expect("outputId is a UUID");
     assert_eq!(
         added["displayName"], "Ops Webhook",
@@ -343,7 +381,23 @@ async fn destination_create_read_update(db: TestDb) {
         )
         .await;
     assert_eq!(missing["destination"], Value::Null);
+    s.stop().await;
+}
 
+/// Updates keep the secrets left empty or sent back masked, and a new target needs the
+/// other secrets again.
+async fn destination_update_keeps_or_replaces_secrets(db: TestDb) {
+    let OpsWebhook {
+        s,
+        rx,
+        url,
+        signing,
+        secrets,
+        added,
+        id,
+        ..
+    } = add_ops_webhook(&db).await;
+    let created = assert_aws_datetime(&added["creationTime"], "creationTime");
     // Update as another token, leaving every secret empty (or sent back masked).
     let bot = s
         .services()
@@ -465,7 +519,6 @@ async fn destination_create_read_update(db: TestDb) {
         json!([{"key": "Authorization", "value": "Bearer rotated"}])
     );
     assert_eq!(rec.destination.alert_types, Some(vec![]));
-
     s.stop().await;
 }
 
@@ -1382,6 +1435,7 @@ async fn garbage_requests_get_typed_errors(db: TestDb) {
 on_both!(
     http_surface_and_authentication,
     destination_create_read_update,
+    destination_update_keeps_or_replaces_secrets,
     destination_errors_write_nothing,
     destination_errors_in_literals_write_nothing,
     destination_writes_need_destination_modify,
