@@ -1,9 +1,9 @@
 //! `asana`: a task in the configured projects.
-use super::common::{base_url, bearer, field, markdown_body, require_secret, validate_opt_url};
-use super::{parse_config, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::common::{base_url, bearer, markdown_body, require, validate_opt_url};
+use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "AsanaConfigInput")]
@@ -18,60 +18,68 @@ pub struct AsanaConfig {
     pub api_url: Option<String>,
 }
 
+/// `POST /tasks`: `{"data": …}`.
+#[derive(Debug, Serialize)]
+struct NewTask<'a> {
+    data: Task<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct Task<'a> {
+    name: String,
+    notes: String,
+    projects: Vec<&'a str>,
+}
+
+#[derive(Default)]
 pub struct Asana;
 
 impl Integration for Asana {
-    fn output_type(&self) -> &'static str {
-        "asana"
-    }
+    type Config = AsanaConfig;
+    const OUTPUT_TYPE: &'static str = "asana";
+    const TARGET_PATHS: &'static [&'static str] = &["apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["personalAccessToken"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["personalAccessToken"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: AsanaConfig = parse_config(config)?;
-        require_secret("personalAccessToken", &c.personal_access_token)?;
+    fn validate(&self, c: &AsanaConfig) -> ConfigResult<()> {
+        require("personalAccessToken", &c.personal_access_token)?;
         if c.project_gids.is_empty() {
-            return Err("projectGids must name at least one project".into());
+            return Err(ConfigError::at(
+                "projectGids",
+                "must name at least one project",
+            ));
         }
         if let Some(bad) = c
             .project_gids
             .iter()
             .find(|g| g.trim().is_empty() || !g.trim().chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(format!("project gid {bad:?} must be numeric"));
+            return Err(ConfigError::at(
+                "projectGids",
+                format!("project gid {bad:?} must be numeric"),
+            ));
         }
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &AsanaConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: AsanaConfig = parse_config(config)?;
+    ) -> ConfigResult<OutboundRequest> {
         let url = format!(
             "{}/tasks",
             base_url(c.api_url.as_deref(), "https://app.asana.com/api/1.0")
         );
-        let p = ctx.payload;
-        let projects: Vec<&str> = c.project_gids.iter().map(|g| g.trim()).collect();
-        let body = json!({"data": {
-            "name": field(p, "title"),
-            "notes": markdown_body(p),
-            "projects": projects,
-        }});
-        let mut req = OutboundRequest::post_json(url, &body);
-        req.headers
-            .push(("accept".into(), "application/json".into()));
-        req.headers
-            .push(("authorization".into(), bearer(&c.personal_access_token)));
-        Ok(req)
+        let task = NewTask {
+            data: Task {
+                name: ctx.title(),
+                notes: markdown_body(ctx),
+                projects: c.project_gids.iter().map(|g| g.trim()).collect(),
+            },
+        };
+        Ok(OutboundRequest::post_json(url, &task)
+            .with_header("accept", "application/json")
+            .with_header("authorization", bearer(&c.personal_access_token)))
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {

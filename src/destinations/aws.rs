@@ -1,71 +1,131 @@
 //! AWS query-protocol requests (SNS `Publish`, SQS `SendMessage`) signed with SigV4 by
 //! `aws-sigv4`. Credentials come from the config, or from the standard environment
 //! variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
-use super::common::is_set;
-use super::OutboundRequest;
+use super::common::{base_url, is_set, validate_opt_url};
+use super::{ConfigError, ConfigResult, ExternalRef, OutboundRequest};
+use async_graphql::{InputObject, SimpleObject};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Both static credential fields or neither.
-pub fn validate_credentials(
-    access_key_id: &Option<String>,
-    secret_access_key: &Option<String>,
-) -> Result<(), String> {
-    match (is_set(access_key_id), is_set(secret_access_key)) {
-        (true, false) => Err("secretAccessKey is required with accessKeyId".into()),
-        (false, true) => Err("accessKeyId is required with secretAccessKey".into()),
-        _ => Ok(()),
+/// Static credentials, part of the SNS and SQS configs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, SimpleObject, InputObject)]
+#[graphql(input_name = "AwsCredentialsInput")]
+#[serde(rename_all = "camelCase")]
+pub struct AwsCredentials {
+    /// Leave both keys empty to use Herald's AWS environment credentials.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret: shown redacted.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+}
+
+impl AwsCredentials {
+    /// The secret of the config.
+    pub const SECRET_PATHS: &'static [&'static str] = &["secretAccessKey"];
+
+    /// Both static credential fields or neither.
+    pub fn validate(&self) -> ConfigResult<()> {
+        match (is_set(&self.access_key_id), is_set(&self.secret_access_key)) {
+            (true, false) => Err(ConfigError::at(
+                "secretAccessKey",
+                "is required with accessKeyId",
+            )),
+            (false, true) => Err(ConfigError::at(
+                "accessKeyId",
+                "is required with secretAccessKey",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve(&self) -> ConfigResult<Credentials> {
+        if is_set(&self.access_key_id) && is_set(&self.secret_access_key) {
+            return Ok(Credentials::new(
+                self.access_key_id.as_deref().unwrap_or_default().trim(),
+                self.secret_access_key.as_deref().unwrap_or_default().trim(),
+                None,
+                None,
+                "herald-config",
+            ));
+        }
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment")),
+            _ => Err(ConfigError::whole("no AWS credentials: set accessKeyId and secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in Herald's environment")),
+        }
     }
 }
 
-pub fn validate_region(region: &str) -> Result<(), String> {
+pub fn validate_region(region: &str) -> ConfigResult<()> {
     if region.is_empty()
         || !region
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        return Err(format!("region {region:?} is not an AWS region name"));
+        return Err(ConfigError::at(
+            "region",
+            format!("{region:?} is not an AWS region name"),
+        ));
     }
     Ok(())
 }
 
-fn credentials(
-    access_key_id: &Option<String>,
-    secret_access_key: &Option<String>,
-) -> Result<Credentials, String> {
-    if is_set(access_key_id) && is_set(secret_access_key) {
-        return Ok(Credentials::new(
-            access_key_id.as_deref().unwrap_or_default().trim(),
-            secret_access_key.as_deref().unwrap_or_default().trim(),
-            None,
-            None,
-            "herald-config",
-        ));
+/// Where an SNS or SQS request goes and how it is signed: the service, its region,
+/// the endpoint (`apiUrl`, else `https://{service}.{region}.amazonaws.com`) and the
+/// credentials.
+pub struct AwsTarget<'a> {
+    pub service: &'static str,
+    pub region: String,
+    pub api_url: Option<&'a str>,
+    pub credentials: &'a AwsCredentials,
+}
+
+impl AwsTarget<'_> {
+    /// The region's name, the credentials and the endpoint are valid.
+    pub fn validate(&self) -> ConfigResult<()> {
+        validate_region(&self.region)?;
+        self.credentials.validate()?;
+        validate_opt_url("apiUrl", self.api_url)
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment")),
-        _ => Err("no AWS credentials: set accessKeyId and secretAccessKey, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in Herald's environment".into()),
+
+    /// A signed `POST` of the query-protocol `form`, signed at `timestamp`.
+    pub fn post(&self, form: &[(&str, &str)], timestamp: i64) -> ConfigResult<OutboundRequest> {
+        let default = format!("https://{}.{}.amazonaws.com", self.service, self.region);
+        let url = format!("{}/", base_url(self.api_url, &default));
+        signed_form_post(
+            &url,
+            form,
+            self.service,
+            &self.region,
+            &self.credentials.resolve()?,
+            timestamp,
+        )
     }
 }
 
+/// The `MessageId` an SNS or SQS reply carries.
+pub fn message_id(body: &str) -> Option<ExternalRef> {
+    xml_value(body, "MessageId").map(|id| ExternalRef { id, url: None })
+}
+
 /// A signed `POST {url}` with a form body, for `service` in `region`, signed at `timestamp`.
-pub fn signed_form_post(
+fn signed_form_post(
     url: &str,
     form: &[(&str, &str)],
     service: &str,
     region: &str,
-    access_key_id: &Option<String>,
-    secret_access_key: &Option<String>,
+    credentials: &Credentials,
     timestamp: i64,
-) -> Result<OutboundRequest, String> {
+) -> ConfigResult<OutboundRequest> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let identity = credentials(access_key_id, secret_access_key)?.into();
+    let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -73,7 +133,7 @@ pub fn signed_form_post(
         .time(UNIX_EPOCH + Duration::from_secs(timestamp.max(0) as u64))
         .settings(SigningSettings::default())
         .build()
-        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .map_err(|e| ConfigError::whole(format!("cannot sign the request: {e}")))?
         .into();
     let headers = [("content-type", content_type)];
     let signable = SignableRequest::new(
@@ -82,9 +142,9 @@ pub fn signed_form_post(
         headers.into_iter(),
         SignableBody::Bytes(body.as_bytes()),
     )
-    .map_err(|e| format!("cannot sign the request: {e}"))?;
+    .map_err(|e| ConfigError::whole(format!("cannot sign the request: {e}")))?;
     let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .map_err(|e| ConfigError::whole(format!("cannot sign the request: {e}")))?
         .into_parts();
     let mut out = OutboundRequest {
         method: reqwest::Method::POST,
@@ -99,7 +159,7 @@ pub fn signed_form_post(
 }
 
 /// The text of `<tag>…</tag>` in an XML reply.
-pub fn xml_value(body: &str, tag: &str) -> Option<String> {
+fn xml_value(body: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = body.find(&open)? + open.len();
     let end = body[start..].find(&format!("</{tag}>"))?;
@@ -117,8 +177,13 @@ mod tests {
             &[("Action", "Publish"), ("Message", "hi")],
             "sns",
             "us-east-1",
-            &Some("AKIDEXAMPLE".into()),
-            &Some("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+            &Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            ),
             1_700_000_000,
         )
         .unwrap();
@@ -144,7 +209,11 @@ mod tests {
 
     #[test]
     fn half_credentials_are_rejected() {
-        assert!(validate_credentials(&Some("A".into()), &None).is_err());
-        assert!(validate_credentials(&None, &None).is_ok());
+        let half = AwsCredentials {
+            access_key_id: Some("A".into()),
+            secret_access_key: None,
+        };
+        assert_eq!(half.validate().unwrap_err().path, "secretAccessKey");
+        assert!(AwsCredentials::default().validate().is_ok());
     }
 }

@@ -1,5 +1,6 @@
 //! `blinkOps`: the Panther payload JSON to a Blink Ops webhook, with its auth header.
-super::json_webhook::header_webhook!(
+super::json_webhook::json_webhook!(
     /// A Blink Ops webhook.
-    BlinkOps, BlinkOpsConfig, "BlinkOpsConfigInput", "blinkops"
+    BlinkOps, BlinkOpsConfig, "BlinkOpsConfigInput", "blinkops",
+    auth: AuthHeader
 );

@@ -1,12 +1,11 @@
 //! `customWebhook`: the Panther payload as JSON to any URL, with optional custom headers
 //! and an optional Standard Webhooks signature.
 use super::{
-    json_webhook, parse_config, signing, template, validate_url, DeliveryContext, Integration,
-    OutboundRequest,
+    json_webhook, signing, template, validate_url, ConfigError, ConfigResult, DeliveryContext,
+    Integration, OutboundRequest,
 };
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "HeaderInput")]
@@ -34,31 +33,32 @@ pub struct CustomWebhookConfig {
     pub payload_template: Option<String>,
 }
 
+#[derive(Default)]
 pub struct CustomWebhook;
 
 impl Integration for CustomWebhook {
-    fn output_type(&self) -> &'static str {
-        "customwebhook"
-    }
+    type Config = CustomWebhookConfig;
+    const OUTPUT_TYPE: &'static str = "customwebhook";
+    const TARGET_PATHS: &'static [&'static str] = &["webhookURL"];
+    const SECRET_PATHS: &'static [&'static str] =
+        &["webhookURL", "headers[key].value", "signingSecret"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["webhookURL", "headers[key].value", "signingSecret"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: CustomWebhookConfig = parse_config(config)?;
+    fn validate(&self, c: &CustomWebhookConfig) -> ConfigResult<()> {
         validate_url("webhookURL", &c.webhook_url)?;
         for h in c.headers.iter().flatten() {
-            reqwest::header::HeaderName::from_bytes(h.key.as_bytes())
-                .map_err(|_| format!("header name {:?} is not a valid HTTP header name", h.key))?;
+            reqwest::header::HeaderName::from_bytes(h.key.as_bytes()).map_err(|_| {
+                ConfigError::at(
+                    format!("headers[{}].key", h.key),
+                    format!("header name {:?} is not a valid HTTP header name", h.key),
+                )
+            })?;
             reqwest::header::HeaderValue::from_str(&h.value).map_err(|_| {
-                format!(
-                    "the value of header {:?} is not a valid HTTP header value",
-                    h.key
+                ConfigError::at(
+                    format!("headers[{}].value", h.key),
+                    format!(
+                        "the value of header {:?} is not a valid HTTP header value",
+                        h.key
+                    ),
                 )
             })?;
         }
@@ -70,21 +70,18 @@ impl Integration for CustomWebhook {
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &CustomWebhookConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: CustomWebhookConfig = parse_config(config)?;
+    ) -> ConfigResult<OutboundRequest> {
         let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?;
-        for h in c.headers.unwrap_or_default() {
-            req.headers.push((h.key, h.value));
+        for h in c.headers.iter().flatten() {
+            req.headers.push((h.key.clone(), h.value.clone()));
         }
-        if let Some(secret) = c.signing_secret.filter(|s| !s.is_empty()) {
-            req.headers
-                .push(("webhook-timestamp".into(), ctx.timestamp.to_string()));
-            req.headers.push((
-                "webhook-signature".into(),
-                signing::sign(&secret, ctx.delivery_id, ctx.timestamp, &req.body)?,
-            ));
+        if let Some(secret) = c.signing_secret.as_deref().filter(|s| !s.is_empty()) {
+            let signature = signing::sign(secret, ctx.delivery_id, ctx.timestamp, &req.body)?;
+            req = req
+                .with_header("webhook-timestamp", ctx.timestamp.to_string())
+                .with_header("webhook-signature", signature);
         }
         Ok(req)
     }

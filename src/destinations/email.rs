@@ -1,9 +1,11 @@
 //! `email`: a plain-text + HTML e-mail over SMTP (lettre). Not one HTTP request, so it
-//! sends through [`CustomSender`]; `build_request` describes the message for previews.
-use super::common::{field, is_set, plain_body};
-use super::{parse_config, secrets, CustomSender, DeliveryContext, Integration, OutboundRequest};
-use crate::dispatch::retry::Class;
-use crate::dispatch::sender::{excerpt, truncate, Outcome};
+//! sends through its own [`Sender`]; `build_request` describes the message for previews.
+use super::common::{is_set, plain_body};
+use super::secrets::Scrubber;
+use super::transport::{excerpt, truncate, Class, Outcome};
+use super::{
+    ConfigError, ConfigResult, DeliveryContext, Integration, OutboundRequest, SendFuture, Sender,
+};
 use crate::outbound::{resolver, Outbound};
 use async_graphql::{InputObject, SimpleObject};
 use lettre::message::{Mailbox, MultiPart};
@@ -13,7 +15,6 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::{SMTP_PORT, SUBMISSIONS_PORT, SUBMISSION_PORT};
 use lettre::Message;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
@@ -37,26 +38,31 @@ pub struct EmailConfig {
 /// Longest SMTP exchange, whatever the request timeout says.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn mailbox(field: &str, s: &str) -> Result<Mailbox, String> {
+fn mailbox(field: &str, s: &str) -> ConfigResult<Mailbox> {
     s.trim()
         .parse::<Mailbox>()
-        .map_err(|e| format!("{field} {s:?} is not an e-mail address: {e}"))
+        .map_err(|e| ConfigError::at(field, format!("{s:?} is not an e-mail address: {e}")))
 }
 
-fn check_url(u: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(u.trim()).map_err(|e| format!("smtpUrl is not a valid URL: {e}"))?;
+fn check_url(u: &str) -> ConfigResult<url::Url> {
+    let bad = |reason: String| ConfigError::at("smtpUrl", reason);
+    let url = url::Url::parse(u.trim()).map_err(|e| bad(format!("is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "smtp" | "smtps") {
-        return Err("smtpUrl must be an smtp:// or smtps:// URL".into());
+        return Err(bad("must be an smtp:// or smtps:// URL".into()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("smtpUrl must have a host".into());
+        return Err(bad("must have a host".into()));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("smtpUrl must not contain credentials: use username and password".into());
+        return Err(bad(
+            "must not contain credentials: use username and password".into(),
+        ));
     }
     if let Some((_, tls)) = url.query_pairs().find(|(k, _)| k == "tls") {
         if url.scheme() == "smtps" || !matches!(tls.as_ref(), "required" | "opportunistic") {
-            return Err("smtpUrl: tls must be required or opportunistic, on smtp:// URLs".into());
+            return Err(bad(
+                "tls must be required or opportunistic, on smtp:// URLs".into(),
+            ));
         }
     }
     Ok(url)
@@ -69,20 +75,16 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn subject(payload: &Value) -> String {
-    format!(
-        "[{}] {}",
-        field(payload, "severity"),
-        field(payload, "title")
-    )
+fn subject(ctx: &DeliveryContext<'_>) -> String {
+    format!("[{}] {}", ctx.alert.severity.as_str(), ctx.title())
 }
 
-fn html_body(payload: &Value) -> String {
-    let link = escape_html(field(payload, "link"));
+fn html_body(ctx: &DeliveryContext<'_>) -> String {
+    let link = escape_html(&ctx.link());
     format!(
         "<html><body><h2><a href=\"{link}\">{}</a></h2><pre style=\"font-family:inherit;white-space:pre-wrap\">{}</pre></body></html>",
-        escape_html(field(payload, "title")),
-        escape_html(&plain_body(payload)),
+        escape_html(&ctx.title()),
+        escape_html(&plain_body(ctx)),
     )
 }
 
@@ -102,51 +104,44 @@ fn message_id(delivery_id: &str, from: &Mailbox) -> String {
     format!("<{local}@herald.{domain}>")
 }
 
-fn message(c: &EmailConfig, payload: &Value, delivery_id: &str) -> Result<Message, String> {
+fn message(c: &EmailConfig, ctx: &DeliveryContext<'_>) -> ConfigResult<Message> {
     let from = mailbox("from", &c.from)?;
     // `Date` is added by the builder (the send time).
     let mut builder = Message::builder()
-        .message_id(Some(message_id(delivery_id, &from)))
+        .message_id(Some(message_id(ctx.delivery_id, &from)))
         .from(from)
-        .subject(subject(payload));
+        .subject(subject(ctx));
     for to in &c.to {
         builder = builder.to(mailbox("to", to)?);
     }
     builder
         .multipart(MultiPart::alternative_plain_html(
-            plain_body(payload),
-            html_body(payload),
+            plain_body(ctx),
+            html_body(ctx),
         ))
-        .map_err(|e| format!("cannot build the e-mail: {e}"))
+        .map_err(|e| ConfigError::whole(format!("cannot build the e-mail: {e}")))
 }
 
+#[derive(Default)]
 pub struct Email;
 
 impl Integration for Email {
-    fn output_type(&self) -> &'static str {
-        "email"
-    }
+    type Config = EmailConfig;
+    const OUTPUT_TYPE: &'static str = "email";
+    const TARGET_PATHS: &'static [&'static str] = &["smtpUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["password"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["smtpUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["password"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: EmailConfig = parse_config(config)?;
+    fn validate(&self, c: &EmailConfig) -> ConfigResult<()> {
         check_url(&c.smtp_url)?;
         mailbox("from", &c.from)?;
         if c.to.is_empty() {
-            return Err("to must name at least one recipient".into());
+            return Err(ConfigError::at("to", "must name at least one recipient"));
         }
         for t in &c.to {
             mailbox("to", t)?;
         }
         if is_set(&c.password) && !is_set(&c.username) {
-            return Err("username is required with password".into());
+            return Err(ConfigError::at("username", "is required with password"));
         }
         Ok(())
     }
@@ -154,13 +149,13 @@ impl Integration for Email {
     /// What would be sent: method `SMTP`, the server URL, the envelope headers, the text.
     fn build_request(
         &self,
-        config: &Value,
+        c: &EmailConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: EmailConfig = parse_config(config)?;
+    ) -> ConfigResult<OutboundRequest> {
         let url = check_url(&c.smtp_url)?;
         Ok(OutboundRequest {
-            method: reqwest::Method::from_bytes(b"SMTP").map_err(|e| e.to_string())?,
+            method: reqwest::Method::from_bytes(b"SMTP")
+                .map_err(|e| ConfigError::whole(e.to_string()))?,
             url: url.to_string(),
             headers: vec![
                 ("from".into(), c.from.trim().to_string()),
@@ -168,7 +163,7 @@ impl Integration for Email {
                     "to".into(),
                     c.to.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", "),
                 ),
-                ("subject".into(), subject(ctx.payload)),
+                ("subject".into(), subject(ctx)),
                 (
                     "message-id".into(),
                     message_id(ctx.delivery_id, &mailbox("from", &c.from)?),
@@ -178,11 +173,11 @@ impl Integration for Email {
                     "multipart/alternative (text/plain, text/html)".into(),
                 ),
             ],
-            body: plain_body(ctx.payload),
+            body: plain_body(ctx),
         })
     }
 
-    fn custom_sender(&self) -> Option<&dyn CustomSender> {
+    fn sender(&self) -> Option<&dyn Sender<EmailConfig>> {
         Some(self)
     }
 }
@@ -371,25 +366,23 @@ fn server(url: &url::Url) -> Server {
     }
 }
 
-impl CustomSender for Email {
+impl Sender<EmailConfig> for Email {
     fn send<'a>(
         &'a self,
         out: &'a Outbound,
-        config: &'a Value,
+        c: &'a EmailConfig,
         ctx: &'a DeliveryContext<'a>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>> {
+        mut scrubber: Scrubber,
+    ) -> SendFuture<'a> {
         Box::pin(async move {
-            let mut scrubber = secrets::Scrubber::for_config(config, self.secret_paths());
             let started = Instant::now();
-            let prepared = (|| {
-                let c: EmailConfig = parse_config(config)?;
-                let url = check_url(&c.smtp_url)?;
-                let msg = message(&c, ctx.payload, ctx.delivery_id)?;
-                Ok::<_, String>((c, server(&url), msg))
-            })();
-            let (c, srv, msg) = match prepared {
+            let prepared = check_url(&c.smtp_url)
+                .and_then(|url| Ok((server(&url), message(c, ctx)?)));
+            let (srv, msg) = match prepared {
                 Ok(p) => p,
-                Err(e) => return Outcome::not_sent(scrubber.scrub(&e), Class::Permanent),
+                Err(e) => {
+                    return Outcome::not_sent(scrubber.scrub(&e.to_string()), Class::Permanent)
+                }
             };
             let budget = out.timeout().min(TIMEOUT);
             let hello = srv.hello.clone().map(ClientId::Domain).unwrap_or_default();
@@ -407,8 +400,8 @@ impl CustomSender for Email {
                 }
             };
             let credentials = match (
-                c.username.filter(|u| !u.is_empty()),
-                c.password.filter(|p| !p.is_empty()),
+                c.username.clone().filter(|u| !u.is_empty()),
+                c.password.clone().filter(|p| !p.is_empty()),
             ) {
                 (Some(user), Some(pass)) => {
                     // A server echoing the AUTH PLAIN line back sends base64("\0user\0password").
@@ -536,8 +529,18 @@ mod tests {
             username: None,
             password: None,
         };
-        let payload = serde_json::json!({"title": "t", "severity": "HIGH"});
-        let raw = String::from_utf8(message(&c, &payload, "d-1").unwrap().formatted()).unwrap();
+        let alert = crate::domain::payload::test_alert(0);
+        let payload = serde_json::json!({});
+        let ctx = DeliveryContext {
+            delivery_id: "d-1",
+            alert: &alert,
+            payload: &payload,
+            public_url: "https://herald.example",
+            timestamp: 0,
+            kind: crate::domain::DeliveryKind::Test,
+            template_budget: Default::default(),
+        };
+        let raw = String::from_utf8(message(&c, &ctx).unwrap().formatted()).unwrap();
         assert!(
             raw.contains("Message-ID: <d-1@herald.example.com>"),
             "{raw}"

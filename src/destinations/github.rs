@@ -1,11 +1,9 @@
 //! `github`: an issue with the alert title and a Markdown body.
-use super::common::{
-    base_url, bearer, cut, field, markdown_body, require_secret, validate_opt_url,
-};
-use super::{parse_config, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::common::{base_url, bearer, cut, markdown_body, require, validate_opt_url};
+use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "GithubConfigInput")]
@@ -20,7 +18,7 @@ pub struct GithubConfig {
     pub api_url: Option<String>,
 }
 
-fn split_repo(name: &str) -> Result<(&str, &str), String> {
+fn split_repo(name: &str) -> ConfigResult<(&str, &str)> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -28,55 +26,56 @@ fn split_repo(name: &str) -> Result<(&str, &str), String> {
     };
     match name.trim().split_once('/') {
         Some((owner, repo)) if valid(owner) && valid(repo) => Ok((owner, repo)),
-        _ => Err(format!("repoName must be owner/repo, not {name:?}")),
+        _ => Err(ConfigError::at(
+            "repoName",
+            format!("must be owner/repo, not {name:?}"),
+        )),
     }
 }
 
+/// `POST /repos/{owner}/{repo}/issues`.
+#[derive(Debug, Serialize)]
+struct NewIssue {
+    body: String,
+    title: String,
+}
+
+#[derive(Default)]
 pub struct Github;
 
 impl Integration for Github {
-    fn output_type(&self) -> &'static str {
-        "github"
-    }
+    type Config = GithubConfig;
+    const OUTPUT_TYPE: &'static str = "github";
+    const TARGET_PATHS: &'static [&'static str] = &["apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["token"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["token"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: GithubConfig = parse_config(config)?;
+    fn validate(&self, c: &GithubConfig) -> ConfigResult<()> {
         split_repo(&c.repo_name)?;
-        require_secret("token", &c.token)?;
+        require("token", &c.token)?;
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &GithubConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: GithubConfig = parse_config(config)?;
+    ) -> ConfigResult<OutboundRequest> {
         let (owner, repo) = split_repo(&c.repo_name)?;
         let url = format!(
             "{}/repos/{owner}/{repo}/issues",
             base_url(c.api_url.as_deref(), "https://api.github.com")
         );
-        let p = ctx.payload;
-        let body = json!({
-            "title": cut(&format!("[{}] {}", field(p, "severity"), field(p, "title")), 256),
-            "body": markdown_body(p),
-        });
-        let mut req = OutboundRequest::post_json(url, &body);
-        req.headers
-            .push(("accept".into(), "application/vnd.github+json".into()));
-        req.headers
-            .push(("x-github-api-version".into(), "2022-11-28".into()));
-        req.headers.push(("authorization".into(), bearer(&c.token)));
-        Ok(req)
+        let issue = NewIssue {
+            title: cut(
+                &format!("[{}] {}", ctx.alert.severity.as_str(), ctx.title()),
+                256,
+            ),
+            body: markdown_body(ctx),
+        };
+        Ok(OutboundRequest::post_json(url, &issue)
+            .with_header("accept", "application/vnd.github+json")
+            .with_header("x-github-api-version", "2022-11-28")
+            .with_header("authorization", bearer(&c.token)))
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {

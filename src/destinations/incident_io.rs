@@ -1,13 +1,11 @@
 //! `incidentIo`: an incident.io HTTP alert source event, deduplicated on the alert id;
 //! resolving or closing the alert sends the same key with status `resolved`.
-use super::common::{bearer, field, require_secret};
-use super::{
-    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
-};
+use super::common::{bearer, reply_member, require};
+use super::{validate_url, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use crate::domain::DeliveryKind;
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "IncidentIoConfigInput")]
@@ -19,62 +17,54 @@ pub struct IncidentIoConfig {
     pub token: String,
 }
 
+/// An HTTP alert source event (members in the order Herald has always sent them).
+#[derive(Debug, Serialize)]
+struct AlertEvent<'a> {
+    deduplication_key: &'a str,
+    description: &'a str,
+    metadata: &'a Value,
+    source_url: String,
+    status: &'static str,
+    title: String,
+}
+
+#[derive(Default)]
 pub struct IncidentIo;
 
 impl Integration for IncidentIo {
-    fn output_type(&self) -> &'static str {
-        "incidentio"
-    }
+    type Config = IncidentIoConfig;
+    const OUTPUT_TYPE: &'static str = "incidentio";
+    const TARGET_PATHS: &'static [&'static str] = &["alertSourceUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["token"];
+    const SUPPORTS_RESOLVE: bool = true;
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["alertSourceUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["token"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: IncidentIoConfig = parse_config(config)?;
+    fn validate(&self, c: &IncidentIoConfig) -> ConfigResult<()> {
         validate_url("alertSourceUrl", &c.alert_source_url)?;
-        require_secret("token", &c.token)
+        require("token", &c.token)
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &IncidentIoConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: IncidentIoConfig = parse_config(config)?;
-        let p = ctx.payload;
-        let status = if ctx.kind == DeliveryKind::Resolve {
-            "resolved"
-        } else {
-            "firing"
+    ) -> ConfigResult<OutboundRequest> {
+        let event = AlertEvent {
+            title: ctx.title(),
+            description: &ctx.alert.description,
+            deduplication_key: &ctx.alert.id,
+            status: if ctx.kind == DeliveryKind::Resolve {
+                "resolved"
+            } else {
+                "firing"
+            },
+            source_url: ctx.link(),
+            metadata: ctx.payload,
         };
-        let body = json!({
-            "title": field(p, "title"),
-            "description": field(p, "description"),
-            "deduplication_key": ctx.alert.id,
-            "status": status,
-            "source_url": field(p, "link"),
-            "metadata": p,
-        });
-        let mut req = OutboundRequest::post_json(c.alert_source_url.trim(), &body);
-        req.headers.push(("authorization".into(), bearer(&c.token)));
-        Ok(req)
+        Ok(OutboundRequest::post_json(c.alert_source_url.trim(), &event)
+            .with_header("authorization", bearer(&c.token)))
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
-        let v: Value = serde_json::from_str(body).ok()?;
-        let key = v.get("deduplication_key").and_then(Value::as_str)?;
-        Some(ExternalRef {
-            id: key.to_string(),
-            url: None,
-        })
-    }
-
-    fn supports_resolve(&self) -> bool {
-        true
+        reply_member(body, "deduplication_key")
     }
 }

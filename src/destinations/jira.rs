@@ -1,12 +1,10 @@
 //! `jira`: a Jira Cloud issue through the REST API with Basic auth (user + API token).
 //! The reply's issue key and browse URL are stored on the delivery.
-use super::common::{
-    base_url, basic_auth, cut, field, markdown_body, require, require_secret, validate_opt_url,
-};
-use super::{parse_config, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::common::{base_url, basic_auth, cut, markdown_body, opt, require, validate_opt_url};
+use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "JiraConfigInput")]
@@ -42,45 +40,87 @@ pub fn site_url(domain: &str) -> String {
     }
 }
 
-pub fn validate_labels(labels: &Option<Vec<String>>) -> Result<(), String> {
+pub fn validate_labels(labels: &Option<Vec<String>>) -> ConfigResult<()> {
     for l in labels.iter().flatten() {
         if l.trim().is_empty() || l.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "label {l:?} must be non-empty and contain no spaces"
+            return Err(ConfigError::at(
+                "labels",
+                format!("label {l:?} must be non-empty and contain no spaces"),
             ));
         }
     }
     Ok(())
 }
 
-pub fn validate_project_key(key: &str) -> Result<(), String> {
+pub fn validate_project_key(key: &str) -> ConfigResult<()> {
     require("projectKey", key)?;
     if !key
         .trim()
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
-        return Err(format!(
-            "projectKey {key:?} must be letters, digits and underscores"
+        return Err(ConfigError::at(
+            "projectKey",
+            format!("{key:?} must be letters, digits and underscores"),
         ));
     }
     Ok(())
 }
 
-/// The `fields` of a new issue.
-pub fn issue_fields(
-    project_key: &str,
-    issue_type: Option<&str>,
-    labels: &Option<Vec<String>>,
-    payload: &Value,
-) -> Value {
-    json!({
-        "project": {"key": project_key.trim()},
-        "issuetype": {"name": issue_type.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("Task")},
-        "summary": cut(field(payload, "title"), 255),
-        "description": markdown_body(payload),
-        "labels": labels.clone().unwrap_or_default(),
-    })
+/// `POST /rest/api/2/issue`.
+#[derive(Debug, Serialize)]
+pub struct NewIssue<'a> {
+    pub fields: IssueFields<'a>,
+}
+
+/// The `fields` of a new issue (members in the order Herald has always sent them).
+#[derive(Debug, Serialize)]
+pub struct IssueFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee<'a>>,
+    pub description: String,
+    pub issuetype: Named<'a>,
+    pub labels: &'a [String],
+    pub project: Key<'a>,
+    pub summary: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Assignee<'a> {
+    pub id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Named<'a> {
+    pub name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Key<'a> {
+    pub key: &'a str,
+}
+
+/// A new issue for the alert.
+pub fn new_issue<'a>(
+    project_key: &'a str,
+    issue_type: &'a Option<String>,
+    labels: &'a Option<Vec<String>>,
+    ctx: &DeliveryContext<'_>,
+) -> NewIssue<'a> {
+    NewIssue {
+        fields: IssueFields {
+            assignee: None,
+            project: Key {
+                key: project_key.trim(),
+            },
+            issuetype: Named {
+                name: opt(issue_type).unwrap_or("Task"),
+            },
+            summary: cut(&ctx.title(), 255),
+            description: markdown_body(ctx),
+            labels: labels.as_deref().unwrap_or_default(),
+        },
+    }
 }
 
 /// `{"key": "SEC-1", "self": "https://site/rest/api/2/issue/10001"}` → key and browse URL.
@@ -97,64 +137,41 @@ pub fn issue_reference(body: &str) -> Option<ExternalRef> {
     })
 }
 
+#[derive(Default)]
 pub struct Jira;
 
 impl Integration for Jira {
-    fn output_type(&self) -> &'static str {
-        "jira"
-    }
+    type Config = JiraConfig;
+    const OUTPUT_TYPE: &'static str = "jira";
+    const TARGET_PATHS: &'static [&'static str] = &["orgDomain", "apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["apiKey"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["orgDomain", "apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["apiKey"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: JiraConfig = parse_config(config)?;
+    fn validate(&self, c: &JiraConfig) -> ConfigResult<()> {
         require("orgDomain", &c.org_domain)?;
         super::validate_url("orgDomain", &site_url(&c.org_domain))?;
         validate_project_key(&c.project_key)?;
         require("userName", &c.user_name)?;
-        require_secret("apiKey", &c.api_key)?;
+        require("apiKey", &c.api_key)?;
         validate_labels(&c.labels)?;
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &JiraConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: JiraConfig = parse_config(config)?;
+    ) -> ConfigResult<OutboundRequest> {
         let base = base_url(c.api_url.as_deref(), &site_url(&c.org_domain));
-        let mut fields = issue_fields(
-            &c.project_key,
-            c.issue_type.as_deref(),
-            &c.labels,
-            ctx.payload,
-        );
-        if let Some(a) = c
-            .assignee_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-        {
-            fields["assignee"] = json!({"id": a});
-        }
-        let mut req = OutboundRequest::post_json(
-            format!("{base}/rest/api/2/issue"),
-            &json!({"fields": fields}),
-        );
-        req.headers
-            .push(("accept".into(), "application/json".into()));
-        req.headers.push((
-            "authorization".into(),
-            basic_auth(c.user_name.trim(), c.api_key.trim()),
-        ));
-        Ok(req)
+        let mut issue = new_issue(&c.project_key, &c.issue_type, &c.labels, ctx);
+        issue.fields.assignee = opt(&c.assignee_id).map(|id| Assignee { id });
+        Ok(
+            OutboundRequest::post_json(format!("{base}/rest/api/2/issue"), &issue)
+                .with_header("accept", "application/json")
+                .with_header(
+                    "authorization",
+                    basic_auth(c.user_name.trim(), c.api_key.trim()),
+                ),
+        )
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {

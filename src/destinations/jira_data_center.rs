@@ -1,12 +1,9 @@
 //! `jiraDataCenter`: a Jira Data Center / Server issue with a Bearer personal access token.
-use super::common::{bearer, require_secret};
-use super::jira::{issue_fields, issue_reference, validate_labels, validate_project_key};
-use super::{
-    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
-};
+use super::common::{bearer, require};
+use super::jira::{issue_reference, new_issue, validate_labels, validate_project_key};
+use super::{validate_url, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "JiraDataCenterConfigInput")]
@@ -24,48 +21,32 @@ pub struct JiraDataCenterConfig {
     pub labels: Option<Vec<String>>,
 }
 
+#[derive(Default)]
 pub struct JiraDataCenter;
 
 impl Integration for JiraDataCenter {
-    fn output_type(&self) -> &'static str {
-        "jiradatacenter"
-    }
+    type Config = JiraDataCenterConfig;
+    const OUTPUT_TYPE: &'static str = "jiradatacenter";
+    const TARGET_PATHS: &'static [&'static str] = &["url"];
+    const SECRET_PATHS: &'static [&'static str] = &["personalAccessToken"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["url"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["personalAccessToken"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: JiraDataCenterConfig = parse_config(config)?;
+    fn validate(&self, c: &JiraDataCenterConfig) -> ConfigResult<()> {
         validate_url("url", &c.url)?;
         validate_project_key(&c.project_key)?;
-        require_secret("personalAccessToken", &c.personal_access_token)?;
+        require("personalAccessToken", &c.personal_access_token)?;
         validate_labels(&c.labels)
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &JiraDataCenterConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: JiraDataCenterConfig = parse_config(config)?;
-        let fields = issue_fields(
-            &c.project_key,
-            c.issue_type.as_deref(),
-            &c.labels,
-            ctx.payload,
-        );
+    ) -> ConfigResult<OutboundRequest> {
+        let issue = new_issue(&c.project_key, &c.issue_type, &c.labels, ctx);
         let url = format!("{}/rest/api/2/issue", c.url.trim().trim_end_matches('/'));
-        let mut req = OutboundRequest::post_json(url, &json!({"fields": fields}));
-        req.headers
-            .push(("accept".into(), "application/json".into()));
-        req.headers
-            .push(("authorization".into(), bearer(&c.personal_access_token)));
-        Ok(req)
+        Ok(OutboundRequest::post_json(url, &issue)
+            .with_header("accept", "application/json")
+            .with_header("authorization", bearer(&c.personal_access_token)))
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {

@@ -1,87 +1,116 @@
 //! `msTeams`: a Microsoft Teams webhook card with title, facts and an open-link action.
-use super::common::{context_json, field, severity_hex, tags};
-use super::{parse_config, template, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::common::{context_json, severity_hex, tags, ChatWebhook};
+use super::{ConfigResult, DeliveryContext, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "MsTeamsConfigInput")]
 #[serde(rename_all = "camelCase")]
 pub struct MsTeamsConfig {
-    /// Secret: shown redacted.
-    #[graphql(name = "webhookURL")]
-    #[serde(rename = "webhookURL")]
-    pub webhook_url: String,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub hook: ChatWebhook,
     /// Optional minijinja template for the card text.
     #[serde(default)]
     pub message_template: Option<String>,
 }
 
+/// A legacy `MessageCard` (members in the order Herald has always sent them).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageCard {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    potential_action: [OpenUri; 1],
+    sections: [Section; 1],
+    summary: String,
+    text: String,
+    theme_color: &'static str,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Section {
+    facts: Vec<Fact>,
+}
+
+#[derive(Debug, Serialize)]
+struct Fact {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OpenUri {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: &'static str,
+    targets: [Target; 1],
+}
+
+#[derive(Debug, Serialize)]
+struct Target {
+    os: &'static str,
+    uri: String,
+}
+
+#[derive(Default)]
 pub struct MsTeams;
 
 impl Integration for MsTeams {
+    type Config = MsTeamsConfig;
+    const OUTPUT_TYPE: &'static str = "msteams";
+    const TARGET_PATHS: &'static [&'static str] = ChatWebhook::PATHS;
+    const SECRET_PATHS: &'static [&'static str] = ChatWebhook::PATHS;
     /// Teams webhooks throttle above about four requests per second.
-    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
-        (Some(4.0), Some(2))
-    }
+    const DEFAULT_RATE_LIMIT: (Option<f64>, Option<usize>) = (Some(4.0), Some(2));
 
-    fn output_type(&self) -> &'static str {
-        "msteams"
-    }
-
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: MsTeamsConfig = parse_config(config)?;
-        validate_url("webhookURL", &c.webhook_url)?;
-        template::check_opt("messageTemplate", c.message_template.as_deref())
+    fn validate(&self, c: &MsTeamsConfig) -> ConfigResult<()> {
+        c.hook.validate(c.message_template.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &MsTeamsConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: MsTeamsConfig = parse_config(config)?;
-        let p = ctx.payload;
-        let text = template::render_opt(
-            "messageTemplate",
-            c.message_template.as_deref(),
-            p,
-            ctx.template_budget,
-        )?;
-        let mut facts = vec![json!({"name": "Severity", "value": field(p, "severity")})];
+    ) -> ConfigResult<OutboundRequest> {
+        let a = ctx.alert;
+        let text = ctx.render("messageTemplate", c.message_template.as_deref())?;
+        let mut facts = vec![Fact {
+            name: "Severity",
+            value: a.severity.as_str().to_string(),
+        }];
         for (name, value) in [
-            ("Description", field(p, "description").to_string()),
-            ("Runbook", field(p, "runbook").to_string()),
-            ("Tags", tags(p)),
-            ("Alert Context", context_json(p)),
+            ("Description", a.description.clone()),
+            ("Runbook", a.runbook.clone()),
+            ("Tags", tags(a)),
+            ("Alert Context", context_json(a)),
         ] {
             if !value.is_empty() {
-                facts.push(json!({"name": name, "value": value}));
+                facts.push(Fact { name, value });
             }
         }
-        let body = json!({
-            "@type": "MessageCard",
-            "@context": "http://schema.org/extensions",
-            "themeColor": severity_hex(field(p, "severity")).trim_start_matches('#'),
-            "summary": field(p, "title"),
-            "title": field(p, "title"),
-            "text": text.unwrap_or_else(|| field(p, "description").to_string()),
-            "sections": [{"facts": facts}],
-            "potentialAction": [{
-                "@type": "OpenUri",
-                "name": "Open in Herald",
-                "targets": [{"os": "default", "uri": field(p, "link")}],
+        let title = ctx.title();
+        let card = MessageCard {
+            kind: "MessageCard",
+            context: "http://schema.org/extensions",
+            theme_color: severity_hex(a.severity).trim_start_matches('#'),
+            summary: title.clone(),
+            title,
+            text: text.unwrap_or_else(|| a.description.clone()),
+            sections: [Section { facts }],
+            potential_action: [OpenUri {
+                kind: "OpenUri",
+                name: "Open in Herald",
+                targets: [Target {
+                    os: "default",
+                    uri: ctx.link(),
+                }],
             }],
-        });
-        Ok(OutboundRequest::post_json(c.webhook_url, &body))
+        };
+        Ok(OutboundRequest::post_json(&c.hook.webhook_url, &card))
     }
 }

@@ -1,11 +1,11 @@
 //! `pagerDuty`: Events API v2. A routed alert triggers an event deduplicated on the
 //! alert id; resolving or closing the alert sends `resolve` for the same key.
-use super::common::{base_url, cut, field, require_secret, validate_opt_url};
-use super::{parse_config, DeliveryContext, ExternalRef, Integration, OutboundRequest};
-use crate::domain::DeliveryKind;
+use super::common::{base_url, cut, reply_member, require, validate_opt_url};
+use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use crate::domain::{DeliveryKind, Severity};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "PagerDutyConfigInput")]
@@ -18,96 +18,114 @@ pub struct PagerDutyConfig {
     pub api_url: Option<String>,
 }
 
-/// Panther severity → PagerDuty severity.
-pub fn severity(s: &str) -> &'static str {
+/// Herald severity → PagerDuty severity.
+pub fn severity(s: Severity) -> &'static str {
     match s {
-        "CRITICAL" => "critical",
-        "HIGH" => "error",
-        "MEDIUM" => "warning",
-        _ => "info",
+        Severity::Critical => "critical",
+        Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "info",
     }
 }
 
+/// An Events API v2 event (members in the order Herald has always sent them).
+#[derive(Debug, Serialize)]
+struct Event<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_url: Option<String>,
+    dedup_key: &'a str,
+    event_action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<[Link; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Payload<'a>>,
+    routing_key: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct Link {
+    href: String,
+    text: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Payload<'a> {
+    class: &'static str,
+    component: &'a str,
+    custom_details: &'a Value,
+    severity: &'static str,
+    source: &'static str,
+    summary: String,
+    timestamp: String,
+}
+
+#[derive(Default)]
 pub struct PagerDuty;
 
 impl Integration for PagerDuty {
-    fn output_type(&self) -> &'static str {
-        "pagerduty"
-    }
+    type Config = PagerDutyConfig;
+    const OUTPUT_TYPE: &'static str = "pagerduty";
+    const TARGET_PATHS: &'static [&'static str] = &["apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["integrationKey"];
+    const SUPPORTS_RESOLVE: bool = true;
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["integrationKey"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: PagerDutyConfig = parse_config(config)?;
-        require_secret("integrationKey", &c.integration_key)?;
-        if c.integration_key.trim().len() != 32
-            || !c
-                .integration_key
-                .trim()
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric())
-        {
-            return Err("integrationKey must be a 32-character PagerDuty integration key".into());
+    fn validate(&self, c: &PagerDutyConfig) -> ConfigResult<()> {
+        let key = c.integration_key.trim();
+        require("integrationKey", key)?;
+        if key.len() != 32 || !key.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+            return Err(ConfigError::at(
+                "integrationKey",
+                "must be a 32-character PagerDuty integration key",
+            ));
         }
         validate_opt_url("apiUrl", c.api_url.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &PagerDutyConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: PagerDutyConfig = parse_config(config)?;
-        let p = ctx.payload;
+    ) -> ConfigResult<OutboundRequest> {
+        let a = ctx.alert;
         let url = format!(
             "{}/v2/enqueue",
             base_url(c.api_url.as_deref(), "https://events.pagerduty.com")
         );
-        let body = if ctx.kind == DeliveryKind::Resolve {
-            json!({
-                "routing_key": c.integration_key.trim(),
-                "event_action": "resolve",
-                "dedup_key": ctx.alert.id,
-            })
-        } else {
-            json!({
-                "routing_key": c.integration_key.trim(),
-                "event_action": "trigger",
-                "dedup_key": ctx.alert.id,
-                "payload": {
-                    "summary": cut(field(p, "title"), 1024),
-                    "source": "Herald",
-                    "severity": severity(field(p, "severity")),
-                    "timestamp": field(p, "createdAt"),
-                    "component": field(p, "id"),
-                    "class": field(p, "type"),
-                    "custom_details": p,
-                },
-                "links": [{"href": field(p, "link"), "text": "Alert in Herald"}],
-                "client": "Herald",
-                "client_url": field(p, "link"),
-            })
+        let mut event = Event {
+            client: None,
+            client_url: None,
+            dedup_key: &a.id,
+            event_action: "resolve",
+            links: None,
+            payload: None,
+            routing_key: c.integration_key.trim(),
         };
-        Ok(OutboundRequest::post_json(url, &body))
+        if ctx.kind != DeliveryKind::Resolve {
+            let link = ctx.link();
+            event.event_action = "trigger";
+            event.client = Some("Herald");
+            event.client_url = Some(link.clone());
+            event.links = Some([Link {
+                href: link,
+                text: "Alert in Herald",
+            }]);
+            event.payload = Some(Payload {
+                summary: cut(&ctx.title(), 1024),
+                source: "Herald",
+                severity: severity(a.severity),
+                timestamp: ctx.created_at(),
+                component: &a.detection_id,
+                class: a.alert_type.as_str(),
+                custom_details: ctx.payload,
+            });
+        }
+        Ok(OutboundRequest::post_json(url, &event))
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
-        let v: Value = serde_json::from_str(body).ok()?;
-        let key = v.get("dedup_key").and_then(Value::as_str)?;
-        Some(ExternalRef {
-            id: key.to_string(),
-            url: None,
-        })
-    }
-
-    fn supports_resolve(&self) -> bool {
-        true
+        reply_member(body, "dedup_key")
     }
 }
 
@@ -117,10 +135,10 @@ mod tests {
 
     #[test]
     fn maps_severities() {
-        assert_eq!(severity("INFO"), "info");
-        assert_eq!(severity("LOW"), "info");
-        assert_eq!(severity("MEDIUM"), "warning");
-        assert_eq!(severity("HIGH"), "error");
-        assert_eq!(severity("CRITICAL"), "critical");
+        assert_eq!(severity(Severity::Info), "info");
+        assert_eq!(severity(Severity::Low), "info");
+        assert_eq!(severity(Severity::Medium), "warning");
+        assert_eq!(severity(Severity::High), "error");
+        assert_eq!(severity(Severity::Critical), "critical");
     }
 }

@@ -1,6 +1,6 @@
 //! `polling`: for systems without a public API. Nothing is sent; deliveries wait until a
 //! poller leases them with `pendingDeliveries` and confirms with `acknowledgeDeliveries`.
-use super::{parse_config, DeliveryContext, Integration, OutboundRequest};
+use super::{ConfigError, ConfigResult, DeliveryContext, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub struct PollingConfig {
 
 impl PollingConfig {
     pub fn visibility_ms(config: &Value) -> i64 {
-        let c: PollingConfig = parse_config(config).unwrap_or_default();
+        let c: PollingConfig = serde_json::from_value(config.clone()).unwrap_or_default();
         i64::from(
             c.visibility_timeout_seconds
                 .unwrap_or(DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
@@ -27,40 +27,33 @@ impl PollingConfig {
     }
 }
 
+#[derive(Default)]
 pub struct Polling;
 
 impl Integration for Polling {
-    fn output_type(&self) -> &'static str {
-        "polling"
-    }
+    type Config = PollingConfig;
+    const OUTPUT_TYPE: &'static str = "polling";
+    const TARGET_PATHS: &'static [&'static str] = &[];
+    const SECRET_PATHS: &'static [&'static str] = &[];
+    const IS_PULL: bool = true;
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: PollingConfig = parse_config(config)?;
+    fn validate(&self, c: &PollingConfig) -> ConfigResult<()> {
         match c.visibility_timeout_seconds {
-            Some(v) if !(1..=43_200).contains(&v) => {
-                Err("visibilityTimeoutSeconds must be between 1 and 43200".into())
-            }
+            Some(v) if !(1..=43_200).contains(&v) => Err(ConfigError::at(
+                "visibilityTimeoutSeconds",
+                "must be between 1 and 43200",
+            )),
             _ => Ok(()),
         }
     }
 
     fn build_request(
         &self,
-        _config: &Value,
+        _config: &PollingConfig,
         _ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        Err("polling destinations are not sent to; their deliveries wait for pickup".into())
-    }
-
-    fn is_pull(&self) -> bool {
-        true
+    ) -> ConfigResult<OutboundRequest> {
+        Err(ConfigError::whole(
+            "polling destinations are not sent to; their deliveries wait for pickup",
+        ))
     }
 }

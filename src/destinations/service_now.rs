@@ -1,13 +1,12 @@
 //! `serviceNow`: the Panther payload JSON to a ServiceNow endpoint (e.g. a Scripted REST
 //! API) with Basic auth.
-use super::common::{basic_auth, require, require_secret};
+use super::common::{basic_auth, require};
 use super::{
-    json_webhook, parse_config, template, validate_url, DeliveryContext, Integration,
+    json_webhook, template, validate_url, ConfigError, ConfigResult, DeliveryContext, Integration,
     OutboundRequest,
 };
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "ServiceNowConfigInput")]
@@ -24,45 +23,34 @@ pub struct ServiceNowConfig {
     pub payload_template: Option<String>,
 }
 
+#[derive(Default)]
 pub struct ServiceNow;
 
 impl Integration for ServiceNow {
-    fn output_type(&self) -> &'static str {
-        "servicenow"
-    }
+    type Config = ServiceNowConfig;
+    const OUTPUT_TYPE: &'static str = "servicenow";
+    const TARGET_PATHS: &'static [&'static str] = &["webhookURL"];
+    const SECRET_PATHS: &'static [&'static str] = &["password"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["password"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: ServiceNowConfig = parse_config(config)?;
+    fn validate(&self, c: &ServiceNowConfig) -> ConfigResult<()> {
         validate_url("webhookURL", &c.webhook_url)?;
         require("username", &c.username)?;
         if c.username.contains(':') {
-            return Err("username must not contain ':'".into());
+            return Err(ConfigError::at("username", "must not contain ':'"));
         }
-        require_secret("password", &c.password)?;
+        require("password", &c.password)?;
         template::check_opt("payloadTemplate", c.payload_template.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &ServiceNowConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: ServiceNowConfig = parse_config(config)?;
-        let mut req = json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?;
-        req.headers
-            .push(("accept".into(), "application/json".into()));
-        req.headers.push((
-            "authorization".into(),
-            basic_auth(c.username.trim(), &c.password),
-        ));
-        Ok(req)
+    ) -> ConfigResult<OutboundRequest> {
+        Ok(
+            json_webhook::request(&c.webhook_url, c.payload_template.as_deref(), ctx)?
+                .with_header("accept", "application/json")
+                .with_header("authorization", basic_auth(c.username.trim(), &c.password)),
+        )
     }
 }

@@ -2,25 +2,28 @@
 //! the base64-decoded part of a `whsec_…` secret. Secrets follow the specification
 //! (`whsec_` + base64 of 24 to 64 random bytes), so the official Standard Webhooks
 //! libraries verify what Herald signs; anything else is refused when it is entered.
+use super::{ConfigError, ConfigResult};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
+/// The config field that holds the secret.
+const FIELD: &str = "signingSecret";
 
 /// The key bytes of a `whsec_…` secret, or what is wrong with it.
-pub fn key_bytes(secret: &str) -> Result<Vec<u8>, String> {
+pub fn key_bytes(secret: &str) -> ConfigResult<Vec<u8>> {
     let b64 = secret.trim().strip_prefix(PREFIX).ok_or_else(|| {
-        "signingSecret must be a Standard Webhooks secret: \"whsec_\" followed by base64 (generateSigningSecret makes one)".to_string()
+        ConfigError::at(FIELD, "must be a Standard Webhooks secret: \"whsec_\" followed by base64 (generateSigningSecret makes one)")
     })?;
     let key = STANDARD
         .decode(b64)
-        .map_err(|_| "signingSecret: the part after \"whsec_\" is not valid base64".to_string())?;
+        .map_err(|_| ConfigError::at(FIELD, "the part after \"whsec_\" is not valid base64"))?;
     if !(24..=64).contains(&key.len()) {
-        return Err(format!(
-            "signingSecret must hold 24 to 64 bytes of key, not {}",
-            key.len()
+        return Err(ConfigError::at(
+            FIELD,
+            format!("must hold 24 to 64 bytes of key, not {}", key.len()),
         ));
     }
     Ok(key)
@@ -34,9 +37,9 @@ pub fn generate() -> String {
 }
 
 /// The `webhook-signature` header value: `v1,<base64>`.
-pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String, String> {
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> ConfigResult<String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes(secret)?)
-        .map_err(|e| format!("signingSecret: {e}"))?;
+        .map_err(|e| ConfigError::at(FIELD, e.to_string()))?;
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     Ok(format!(
         "v1,{}",

@@ -1,101 +1,116 @@
 //! `slack`: a Slack incoming webhook. The message has the severity colour, a title
 //! linking to the alert, and fields for severity, runbook, description and context.
-use super::common::{context_json, field, severity_hex, tags};
-use super::{parse_config, template, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::common::{context_json, severity_hex, tags, ChatWebhook};
+use super::{ConfigResult, DeliveryContext, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "SlackConfigInput")]
 #[serde(rename_all = "camelCase")]
 pub struct SlackConfig {
-    /// Secret: shown redacted.
-    #[graphql(name = "webhookURL")]
-    #[serde(rename = "webhookURL")]
-    pub webhook_url: String,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub hook: ChatWebhook,
     /// Optional minijinja template for the message text.
     #[serde(default)]
     pub message_template: Option<String>,
 }
 
-/// The Slack message (attachments with colour and fields); `text` replaces the default text.
-pub fn message(payload: &Value, text: Option<String>) -> Value {
-    let title = field(payload, "title");
-    let sev = field(payload, "severity");
-    let mut fields = vec![json!({"title": "Severity", "value": sev, "short": true})];
-    let runbook = field(payload, "runbook");
-    if !runbook.is_empty() {
-        fields.push(json!({"title": "Runbook", "value": runbook, "short": false}));
-    }
-    let desc = field(payload, "description");
-    if !desc.is_empty() {
-        fields.push(json!({"title": "Description", "value": desc, "short": false}));
-    }
-    let t = tags(payload);
-    if !t.is_empty() {
-        fields.push(json!({"title": "Tags", "value": t, "short": true}));
-    }
-    let context = context_json(payload);
-    if !context.is_empty() {
-        fields.push(
-            json!({"title": "Alert Context", "value": format!("```{context}```"), "short": false}),
-        );
-    }
-    json!({
-        "text": text.unwrap_or_else(|| format!("{sev} alert: {title}")),
-        "attachments": [{
-            "color": severity_hex(sev),
-            "fallback": title,
-            "title": title,
-            "title_link": field(payload, "link"),
-            "fields": fields,
-            "footer": "Herald",
-        }],
-    })
+/// A Slack message (incoming webhook or `chat.postMessage`). Members are in the order
+/// Herald has always sent them (alphabetical).
+#[derive(Debug, Serialize)]
+pub struct Message {
+    pub attachments: Vec<Attachment>,
+    /// Only for `chat.postMessage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    pub text: String,
 }
 
+#[derive(Debug, Serialize)]
+pub struct Attachment {
+    pub color: &'static str,
+    pub fallback: String,
+    pub fields: Vec<Field>,
+    pub footer: &'static str,
+    pub title: String,
+    pub title_link: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Field {
+    pub short: bool,
+    pub title: &'static str,
+    pub value: String,
+}
+
+impl Message {
+    /// The message for the alert (attachments with colour and fields); `text` replaces
+    /// the default text.
+    pub fn new(ctx: &DeliveryContext<'_>, text: Option<String>) -> Self {
+        let a = ctx.alert;
+        let title = ctx.title();
+        let sev = a.severity.as_str();
+        let field = |title, value: String, short| Field {
+            short,
+            title,
+            value,
+        };
+        let mut fields = vec![field("Severity", sev.to_string(), true)];
+        if !a.runbook.is_empty() {
+            fields.push(field("Runbook", a.runbook.clone(), false));
+        }
+        if !a.description.is_empty() {
+            fields.push(field("Description", a.description.clone(), false));
+        }
+        let t = tags(a);
+        if !t.is_empty() {
+            fields.push(field("Tags", t, true));
+        }
+        let context = context_json(a);
+        if !context.is_empty() {
+            fields.push(field("Alert Context", format!("```{context}```"), false));
+        }
+        Message {
+            text: text.unwrap_or_else(|| format!("{sev} alert: {title}")),
+            attachments: vec![Attachment {
+                color: severity_hex(a.severity),
+                fallback: title.clone(),
+                title,
+                title_link: ctx.link(),
+                fields,
+                footer: "Herald",
+            }],
+            channel: None,
+        }
+    }
+}
+
+#[derive(Default)]
 pub struct Slack;
 
 impl Integration for Slack {
+    type Config = SlackConfig;
+    const OUTPUT_TYPE: &'static str = "slack";
+    const TARGET_PATHS: &'static [&'static str] = ChatWebhook::PATHS;
+    const SECRET_PATHS: &'static [&'static str] = ChatWebhook::PATHS;
     /// Slack incoming webhooks accept about one message per second.
-    fn default_rate_limit(&self) -> (Option<f64>, Option<usize>) {
-        (Some(1.0), Some(2))
-    }
+    const DEFAULT_RATE_LIMIT: (Option<f64>, Option<usize>) = (Some(1.0), Some(2));
 
-    fn output_type(&self) -> &'static str {
-        "slack"
-    }
-
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["webhookURL"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: SlackConfig = parse_config(config)?;
-        validate_url("webhookURL", &c.webhook_url)?;
-        template::check_opt("messageTemplate", c.message_template.as_deref())
+    fn validate(&self, c: &SlackConfig) -> ConfigResult<()> {
+        c.hook.validate(c.message_template.as_deref())
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &SlackConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: SlackConfig = parse_config(config)?;
-        let text = template::render_opt(
-            "messageTemplate",
-            c.message_template.as_deref(),
-            ctx.payload,
-            ctx.template_budget,
-        )?;
+    ) -> ConfigResult<OutboundRequest> {
+        let text = ctx.render("messageTemplate", c.message_template.as_deref())?;
         Ok(OutboundRequest::post_json(
-            c.webhook_url,
-            &message(ctx.payload, text),
+            &c.hook.webhook_url,
+            &Message::new(ctx, text),
         ))
     }
 }

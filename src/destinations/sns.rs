@@ -1,11 +1,10 @@
 //! `sns`: SNS `Publish` signed with SigV4; message = the Panther payload JSON,
 //! subject = the title cut to 100 characters.
-use super::aws::{signed_form_post, validate_credentials, validate_region, xml_value};
-use super::common::{base_url, field, require, validate_opt_url};
-use super::{parse_config, DeliveryContext, ExternalRef, Integration, OutboundRequest};
+use super::aws::{message_id, AwsCredentials, AwsTarget};
+use super::common::{opt, require};
+use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "SnsConfigInput")]
@@ -16,29 +15,39 @@ pub struct SnsConfig {
     /// Default: the region in the topic ARN.
     #[serde(default)]
     pub region: Option<String>,
-    /// Leave both keys empty to use Herald's AWS environment credentials.
-    #[serde(default)]
-    pub access_key_id: Option<String>,
-    /// Secret: shown redacted.
-    #[serde(default)]
-    pub secret_access_key: Option<String>,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub credentials: AwsCredentials,
     /// Replaces `https://sns.{region}.amazonaws.com`.
     #[serde(default)]
     pub api_url: Option<String>,
 }
 
-fn region(c: &SnsConfig) -> Result<String, String> {
-    if let Some(r) = c.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+fn not_an_arn(c: &SnsConfig) -> ConfigError {
+    ConfigError::at(
+        "topicArn",
+        format!("{:?} is not an SNS topic ARN", c.topic_arn),
+    )
+}
+
+fn region(c: &SnsConfig) -> ConfigResult<String> {
+    if let Some(r) = opt(&c.region) {
         return Ok(r.to_string());
     }
     let parts: Vec<&str> = c.topic_arn.trim().split(':').collect();
     match parts.as_slice() {
         ["arn", _, "sns", region, _, _] if !region.is_empty() => Ok(region.to_string()),
-        _ => Err(format!(
-            "topicArn {:?} is not an SNS topic ARN",
-            c.topic_arn
-        )),
+        _ => Err(not_an_arn(c)),
     }
+}
+
+fn target(c: &SnsConfig) -> ConfigResult<AwsTarget<'_>> {
+    Ok(AwsTarget {
+        service: "sns",
+        region: region(c)?,
+        api_url: c.api_url.as_deref(),
+        credentials: &c.credentials,
+    })
 }
 
 /// SNS subjects: ASCII, no line breaks, at most 100 characters.
@@ -60,51 +69,31 @@ fn subject(title: &str) -> String {
     clean.chars().take(100).collect()
 }
 
+#[derive(Default)]
 pub struct Sns;
 
 impl Integration for Sns {
-    fn output_type(&self) -> &'static str {
-        "sns"
-    }
+    type Config = SnsConfig;
+    const OUTPUT_TYPE: &'static str = "sns";
+    const TARGET_PATHS: &'static [&'static str] = &["topicArn", "region", "apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = AwsCredentials::SECRET_PATHS;
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["topicArn", "region", "apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["secretAccessKey"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: SnsConfig = parse_config(config)?;
+    fn validate(&self, c: &SnsConfig) -> ConfigResult<()> {
         require("topicArn", &c.topic_arn)?;
         if !c.topic_arn.trim().starts_with("arn:") || c.topic_arn.trim().split(':').count() != 6 {
-            return Err(format!(
-                "topicArn {:?} is not an SNS topic ARN",
-                c.topic_arn
-            ));
+            return Err(not_an_arn(c));
         }
-        validate_region(&region(&c)?)?;
-        validate_credentials(&c.access_key_id, &c.secret_access_key)?;
-        validate_opt_url("apiUrl", c.api_url.as_deref())
+        target(c)?.validate()
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &SnsConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: SnsConfig = parse_config(config)?;
-        let region = region(&c)?;
-        let url = format!(
-            "{}/",
-            base_url(
-                c.api_url.as_deref(),
-                &format!("https://sns.{region}.amazonaws.com")
-            )
-        );
+    ) -> ConfigResult<OutboundRequest> {
+        let target = target(c)?;
         let message = ctx.payload.to_string();
-        let subject = subject(field(ctx.payload, "title"));
+        let subject = subject(&ctx.title());
         let form = [
             ("Action", "Publish"),
             ("Version", "2010-03-31"),
@@ -112,19 +101,11 @@ impl Integration for Sns {
             ("Subject", subject.as_str()),
             ("Message", message.as_str()),
         ];
-        signed_form_post(
-            &url,
-            &form,
-            "sns",
-            &region,
-            &c.access_key_id,
-            &c.secret_access_key,
-            ctx.timestamp,
-        )
+        target.post(&form, ctx.timestamp)
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
-        xml_value(body, "MessageId").map(|id| ExternalRef { id, url: None })
+        message_id(body)
     }
 }
 

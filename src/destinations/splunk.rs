@@ -1,9 +1,9 @@
 //! `splunk`: the HTTP Event Collector, `Authorization: Splunk <token>`, the payload as the event.
-use super::common::require_secret;
-use super::{parse_config, validate_url, DeliveryContext, Integration, OutboundRequest};
+use super::common::{opt, require};
+use super::{validate_url, ConfigResult, DeliveryContext, Integration, OutboundRequest};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "SplunkConfigInput")]
@@ -31,48 +31,45 @@ fn endpoint(hec_url: &str) -> String {
     }
 }
 
+/// A HEC event (members in the order Herald has always sent them).
+#[derive(Debug, Serialize)]
+struct Event<'a> {
+    event: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<&'a str>,
+    source: &'static str,
+    sourcetype: &'a str,
+    time: f64,
+}
+
+#[derive(Default)]
 pub struct Splunk;
 
 impl Integration for Splunk {
-    fn output_type(&self) -> &'static str {
-        "splunk"
-    }
+    type Config = SplunkConfig;
+    const OUTPUT_TYPE: &'static str = "splunk";
+    const TARGET_PATHS: &'static [&'static str] = &["hecUrl"];
+    const SECRET_PATHS: &'static [&'static str] = &["hecToken"];
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["hecUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["hecToken"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: SplunkConfig = parse_config(config)?;
+    fn validate(&self, c: &SplunkConfig) -> ConfigResult<()> {
         validate_url("hecUrl", &c.hec_url)?;
-        require_secret("hecToken", &c.hec_token)
+        require("hecToken", &c.hec_token)
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &SplunkConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: SplunkConfig = parse_config(config)?;
-        let mut body = json!({
-            "time": ctx.alert.created_at as f64 / 1000.0,
-            "source": "herald",
-            "sourcetype": c.sourcetype.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("herald:alert"),
-            "event": ctx.payload,
-        });
-        if let Some(index) = c.index.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            body["index"] = Value::String(index.into());
-        }
-        let mut req = OutboundRequest::post_json(endpoint(&c.hec_url), &body);
-        req.headers.push((
-            "authorization".into(),
-            format!("Splunk {}", c.hec_token.trim()),
-        ));
-        Ok(req)
+    ) -> ConfigResult<OutboundRequest> {
+        let event = Event {
+            time: ctx.alert.created_at as f64 / 1000.0,
+            source: "herald",
+            sourcetype: opt(&c.sourcetype).unwrap_or("herald:alert"),
+            event: ctx.payload,
+            index: opt(&c.index),
+        };
+        Ok(OutboundRequest::post_json(endpoint(&c.hec_url), &event)
+            .with_header("authorization", format!("Splunk {}", c.hec_token.trim())))
     }
 
     fn reply_error(&self, _status: u16, body: &str) -> Option<String> {

@@ -1,12 +1,12 @@
 //! `sqs`: SQS `SendMessage` signed with SigV4; body = the Panther payload JSON.
-use super::aws::{signed_form_post, validate_credentials, validate_region, xml_value};
-use super::common::{base_url, validate_opt_url};
+use super::aws::{message_id, AwsCredentials, AwsTarget};
+use super::common::opt;
 use super::{
-    parse_config, validate_url, DeliveryContext, ExternalRef, Integration, OutboundRequest,
+    validate_url, ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration,
+    OutboundRequest,
 };
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "SqsConfigInput")]
@@ -17,19 +17,16 @@ pub struct SqsConfig {
     /// Default: the region in the queue URL.
     #[serde(default)]
     pub region: Option<String>,
-    /// Leave both keys empty to use Herald's AWS environment credentials.
-    #[serde(default)]
-    pub access_key_id: Option<String>,
-    /// Secret: shown redacted.
-    #[serde(default)]
-    pub secret_access_key: Option<String>,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub credentials: AwsCredentials,
     /// Replaces `https://sqs.{region}.amazonaws.com` as the endpoint.
     #[serde(default)]
     pub api_url: Option<String>,
 }
 
-fn region(c: &SqsConfig) -> Result<String, String> {
-    if let Some(r) = c.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+fn region(c: &SqsConfig) -> ConfigResult<String> {
+    if let Some(r) = opt(&c.region) {
         return Ok(r.to_string());
     }
     let host = url::Url::parse(c.queue_url.trim())
@@ -40,49 +37,41 @@ fn region(c: &SqsConfig) -> Result<String, String> {
     match parts.as_slice() {
         ["sqs", region, "amazonaws", ..] => Ok(region.to_string()),
         [region, "queue", "amazonaws", ..] => Ok(region.to_string()),
-        _ => {
-            Err("region is required when queueUrl is not an sqs.<region>.amazonaws.com URL".into())
-        }
+        _ => Err(ConfigError::at(
+            "region",
+            "is required when queueUrl is not an sqs.<region>.amazonaws.com URL",
+        )),
     }
 }
 
+fn target(c: &SqsConfig) -> ConfigResult<AwsTarget<'_>> {
+    Ok(AwsTarget {
+        service: "sqs",
+        region: region(c)?,
+        api_url: c.api_url.as_deref(),
+        credentials: &c.credentials,
+    })
+}
+
+#[derive(Default)]
 pub struct Sqs;
 
 impl Integration for Sqs {
-    fn output_type(&self) -> &'static str {
-        "sqs"
-    }
+    type Config = SqsConfig;
+    const OUTPUT_TYPE: &'static str = "sqs";
+    const TARGET_PATHS: &'static [&'static str] = &["queueUrl", "region", "apiUrl"];
+    const SECRET_PATHS: &'static [&'static str] = AwsCredentials::SECRET_PATHS;
 
-    fn target_paths(&self) -> &'static [&'static str] {
-        &["queueUrl", "region", "apiUrl"]
-    }
-
-    fn secret_paths(&self) -> &'static [&'static str] {
-        &["secretAccessKey"]
-    }
-
-    fn validate(&self, config: &Value) -> Result<(), String> {
-        let c: SqsConfig = parse_config(config)?;
+    fn validate(&self, c: &SqsConfig) -> ConfigResult<()> {
         validate_url("queueUrl", &c.queue_url)?;
-        validate_region(&region(&c)?)?;
-        validate_credentials(&c.access_key_id, &c.secret_access_key)?;
-        validate_opt_url("apiUrl", c.api_url.as_deref())
+        target(c)?.validate()
     }
 
     fn build_request(
         &self,
-        config: &Value,
+        c: &SqsConfig,
         ctx: &DeliveryContext<'_>,
-    ) -> Result<OutboundRequest, String> {
-        let c: SqsConfig = parse_config(config)?;
-        let region = region(&c)?;
-        let url = format!(
-            "{}/",
-            base_url(
-                c.api_url.as_deref(),
-                &format!("https://sqs.{region}.amazonaws.com")
-            )
-        );
+    ) -> ConfigResult<OutboundRequest> {
         let message = ctx.payload.to_string();
         let form = [
             ("Action", "SendMessage"),
@@ -90,19 +79,11 @@ impl Integration for Sqs {
             ("QueueUrl", c.queue_url.trim()),
             ("MessageBody", message.as_str()),
         ];
-        signed_form_post(
-            &url,
-            &form,
-            "sqs",
-            &region,
-            &c.access_key_id,
-            &c.secret_access_key,
-            ctx.timestamp,
-        )
+        target(c)?.post(&form, ctx.timestamp)
     }
 
     fn reply_reference(&self, body: &str) -> Option<ExternalRef> {
-        xml_value(body, "MessageId").map(|id| ExternalRef { id, url: None })
+        message_id(body)
     }
 }
 

@@ -5,6 +5,7 @@
 //! runs out of it) and the output is written into a writer that stops at a size cap, so
 //! a template can neither stall a worker nor fill memory, in previews and deliveries
 //! alike.
+use super::{ConfigError, ConfigResult};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 
@@ -58,19 +59,19 @@ fn env() -> Environment<'static> {
     env
 }
 
-fn describe(field: &str, what: &str, e: &minijinja::Error) -> String {
+fn describe(field: &str, what: &str, e: &minijinja::Error) -> ConfigError {
     let reason = e
         .detail()
         .map(str::to_owned)
         .unwrap_or_else(|| e.kind().to_string());
     match e.line() {
-        Some(line) => format!("{field}: {what} on line {line}: {reason}"),
-        None => format!("{field}: {what}: {reason}"),
+        Some(line) => ConfigError::at(field, format!("{what} on line {line}: {reason}")),
+        None => ConfigError::at(field, format!("{what}: {reason}")),
     }
 }
 
 /// Parse a template; the error names the line and the reason.
-pub fn check(field: &str, source: &str) -> Result<(), String> {
+pub fn check(field: &str, source: &str) -> ConfigResult<()> {
     let env = env();
     env.template_from_str(source)
         .map(|_| ())
@@ -78,7 +79,7 @@ pub fn check(field: &str, source: &str) -> Result<(), String> {
 }
 
 /// Check an optional template (unset or empty is fine).
-pub fn check_opt(field: &str, source: Option<&str>) -> Result<(), String> {
+pub fn check_opt(field: &str, source: Option<&str>) -> ConfigResult<()> {
     match source.filter(|s| !s.trim().is_empty()) {
         Some(s) => check(field, s),
         None => Ok(()),
@@ -88,12 +89,7 @@ pub fn check_opt(field: &str, source: Option<&str>) -> Result<(), String> {
 /// Render against the payload within the budget; a failure names the line and the
 /// reason, and going over the budget says so (a permanent error: the same template
 /// will go over it again).
-pub fn render(
-    field: &str,
-    source: &str,
-    payload: &Value,
-    budget: Budget,
-) -> Result<String, String> {
+pub fn render(field: &str, source: &str, payload: &Value, budget: Budget) -> ConfigResult<String> {
     let mut env = env();
     env.set_fuel(Some(budget.fuel));
     let tmpl = env
@@ -109,15 +105,15 @@ pub fn render(
         .map(|_| ());
     match result {
         Ok(_) => String::from_utf8(out.out)
-            .map_err(|_| format!("{field}: render error: the output is not UTF-8")),
-        Err(_) if out.overflowed => Err(format!(
-            "{field}: template exceeded its budget: the output is larger than {} bytes (HERALD_TEMPLATE_MAX_BYTES)",
+            .map_err(|_| ConfigError::at(field, "render error: the output is not UTF-8")),
+        Err(_) if out.overflowed => Err(ConfigError::at(field, format!(
+            "template exceeded its budget: the output is larger than {} bytes (HERALD_TEMPLATE_MAX_BYTES)",
             budget.max_bytes
-        )),
-        Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(format!(
-            "{field}: template exceeded its budget: it ran more than {} steps (HERALD_TEMPLATE_FUEL)",
+        ))),
+        Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(ConfigError::at(field, format!(
+            "template exceeded its budget: it ran more than {} steps (HERALD_TEMPLATE_FUEL)",
             budget.fuel
-        )),
+        ))),
         Err(e) => Err(describe(field, "render error", &e)),
     }
 }
@@ -128,7 +124,7 @@ pub fn render_opt(
     source: Option<&str>,
     payload: &Value,
     budget: Budget,
-) -> Result<Option<String>, String> {
+) -> ConfigResult<Option<String>> {
     match source.filter(|s| !s.trim().is_empty()) {
         Some(s) => render(field, s, payload, budget).map(Some),
         None => Ok(None),
@@ -154,7 +150,7 @@ mod tests {
             &json!({}),
             Budget { fuel: 200_000, max_bytes: usize::MAX },
         )
-        .unwrap_err();
+        .unwrap_err().to_string();
         assert!(e.contains("template exceeded its budget"), "{e}");
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
@@ -170,7 +166,8 @@ mod tests {
                 max_bytes: 1000,
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("template exceeded its budget") && e.contains("1000 bytes"),
             "{e}"
@@ -184,7 +181,8 @@ mod tests {
                 max_bytes: 5000,
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("template exceeded its budget"), "{e}");
         assert_eq!(
             render(
@@ -219,7 +217,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_line() {
-        let e = check("payloadTemplate", "line one\n{{ title ").unwrap_err();
+        let e = check("payloadTemplate", "line one\n{{ title ")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("payloadTemplate: syntax error on line 2"),
             "{e}"
@@ -234,7 +234,8 @@ mod tests {
             &json!({"alertContext": {}}),
             B,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("render error"), "{e}");
     }
 
@@ -247,7 +248,8 @@ mod tests {
             &p,
             B,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("exceeded its budget"), "{e}");
         let e = render(
             "t",
@@ -255,7 +257,8 @@ mod tests {
             &p,
             B,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("larger than"), "{e}");
     }
 

@@ -1,5 +1,5 @@
 //! `tines`: the Panther payload JSON to a Tines webhook action (its secret is part of the URL).
-super::json_webhook::plain_webhook!(
+super::json_webhook::json_webhook!(
     /// A Tines webhook.
     Tines, TinesConfig, "TinesConfigInput", "tines"
 );

@@ -3,9 +3,9 @@
 //! schedules retries. Resolvers only enqueue (in the alert's transaction) and wake it.
 pub mod limits;
 pub mod retry;
-pub mod sender;
 
-use crate::destinations::{self, secrets::Scrubber, DeliveryContext, Integration};
+use crate::destinations::transport::{self, Outcome};
+use crate::destinations::{self, DeliveryContext, DynIntegration};
 use crate::domain::payload::{panther_payload, test_alert};
 use crate::domain::{time::now_ms, DeliveryKind};
 use crate::outbound::{Outbound, OutboundPolicy};
@@ -16,7 +16,6 @@ use crate::store::{
 use limits::{Limiters, Limits};
 use retry::{Class, RetryPolicy};
 use sea_orm::{DatabaseConnection, DbErr};
-use sender::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify, Semaphore};
@@ -544,6 +543,7 @@ impl Inner {
             delivery_id: &d.id,
             alert: &alert,
             payload: &payload,
+            public_url: &self.cfg.public_url,
             timestamp: now_ms() / 1000,
             kind,
             template_budget: self.cfg.template_budget,
@@ -572,21 +572,23 @@ impl Inner {
 
     async fn send_built(
         &self,
-        integration: &dyn Integration,
+        integration: &dyn DynIntegration,
         config: &serde_json::Value,
         ctx: &DeliveryContext<'_>,
     ) -> Outcome {
-        let scrubber = Scrubber::for_config(config, integration.secret_paths());
+        let scrubber = integration.scrubber(config);
         let out = &self.outbound;
         let send = async {
-            if let Some(custom) = integration.custom_sender() {
-                let mut outcome = custom.send(out, config, ctx).await;
-                outcome.message = sender::truncate(&scrubber.scrub(&outcome.message));
+            if let Some(sending) = integration.send_itself(out, config, ctx) {
+                let mut outcome = sending.await;
+                outcome.message = transport::truncate(&scrubber.scrub(&outcome.message));
                 return outcome;
             }
             match integration.build_request(config, ctx) {
-                Ok(req) => sender::send(out, integration, req, ctx.delivery_id, &scrubber).await,
-                Err(reason) => Outcome::not_sent(scrubber.scrub(&reason), Class::Permanent),
+                Ok(req) => transport::send(out, integration, req, ctx.delivery_id, &scrubber).await,
+                Err(reason) => {
+                    Outcome::not_sent(scrubber.scrub(&reason.to_string()), Class::Permanent)
+                }
             }
         };
         // Nothing may hold a worker past the request timeout, whatever the sender does.

@@ -1,27 +1,9 @@
 //! Retry policy, in one place for every destination type: which outcomes retry, and
 //! how long to wait (exponential backoff with full jitter, or the server's Retry-After).
+//! How a single reply classifies is the transport's ([`Class`], [`classify`]).
+pub use crate::destinations::transport::{classify, Class};
 use rand::Rng;
-use std::time::{Duration, SystemTime};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    Success,
-    /// 408, 429, 5xx, timeouts, connection errors.
-    Retryable,
-    /// Other 4xx, bad configuration, a template that cannot render.
-    Permanent,
-}
-
-/// Classify an HTTP status; `None` is a network error or timeout.
-pub fn classify(status: Option<u16>) -> Class {
-    match status {
-        None => Class::Retryable,
-        Some(s) if (200..300).contains(&s) => Class::Success,
-        Some(408 | 429) => Class::Retryable,
-        Some(s) if s >= 500 => Class::Retryable,
-        Some(_) => Class::Permanent,
-    }
-}
+use std::time::Duration;
 
 /// Longest Retry-After honoured, so a hostile server cannot park a delivery forever.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -58,33 +40,9 @@ impl RetryPolicy {
     }
 }
 
-/// Parse a Retry-After value: delta-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn classifies_statuses() {
-        assert_eq!(classify(Some(200)), Class::Success);
-        assert_eq!(classify(Some(204)), Class::Success);
-        assert_eq!(classify(Some(408)), Class::Retryable);
-        assert_eq!(classify(Some(429)), Class::Retryable);
-        assert_eq!(classify(Some(500)), Class::Retryable);
-        assert_eq!(classify(Some(503)), Class::Retryable);
-        assert_eq!(classify(None), Class::Retryable);
-        assert_eq!(classify(Some(400)), Class::Permanent);
-        assert_eq!(classify(Some(404)), Class::Permanent);
-        assert_eq!(classify(Some(301)), Class::Permanent);
-    }
 
     #[test]
     fn backoff_is_exponential_capped_and_jittered() {
@@ -120,19 +78,5 @@ mod tests {
             p.delay(1, Some(Duration::from_secs(99999))),
             MAX_RETRY_AFTER
         );
-    }
-
-    #[test]
-    fn parses_retry_after_forms() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

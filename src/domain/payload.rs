@@ -7,21 +7,25 @@ pub fn alert_link(public_url: &str, alert_id: &str) -> String {
     format!("{}/alerts/{}", public_url.trim_end_matches('/'), alert_id)
 }
 
+/// The title a delivery of `kind` shows: re-sends prefix it with `[Re-sent]: `.
+pub fn delivered_title(alert: &Alert, kind: DeliveryKind) -> String {
+    if kind == DeliveryKind::Resend {
+        format!("[Re-sent]: {}", alert.title)
+    } else {
+        alert.title.clone()
+    }
+}
+
 /// Build the payload a delivery of `kind` carries: every field present, empty strings
 /// and lists rather than missing. Re-sends prefix the title with `[Re-sent]: `.
 pub fn panther_payload(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Value {
-    let title_prefix = if kind == DeliveryKind::Resend {
-        "[Re-sent]: "
-    } else {
-        ""
-    };
     json!({
         "id": alert.detection_id,
         "createdAt": to_rfc3339(alert.created_at),
         "severity": alert.severity.as_str(),
         "type": alert.alert_type.as_str(),
         "link": alert_link(public_url, &alert.id),
-        "title": format!("{title_prefix}{}", alert.title),
+        "title": delivered_title(alert, kind),
         "name": alert.name,
         "alertId": alert.id,
         "description": alert.description,

@@ -1,7 +1,7 @@
 //! Adding, updating and deleting destinations.
 use super::{audit, Services};
 use crate::auth::Principal;
-use crate::destinations::{integration, secrets, Integration};
+use crate::destinations::{integration, secrets, DynIntegration};
 use crate::domain::{time::now_ms, AlertType, AuditAction, Destination, Severity};
 use crate::error::{bad_input, AppError, AppResult};
 use crate::store::{self, destinations::DestinationRecord};
@@ -39,7 +39,7 @@ pub fn prepared_config(
     output_type: &str,
     mut config: serde_json::Value,
     old: Option<&Destination>,
-) -> AppResult<(&'static dyn Integration, serde_json::Value)> {
+) -> AppResult<(&'static dyn DynIntegration, serde_json::Value)> {
     let kind = integration(output_type)
         .ok_or_else(|| bad_input(format!("unsupported destination type {output_type}")))?;
     if let Some(old) = old.filter(|o| o.output_type == output_type) {
@@ -53,8 +53,7 @@ pub fn prepared_config(
             )));
         }
     }
-    kind.validate(&config)
-        .map_err(|e| bad_input(format!("outputConfig.{output_type}: {e}")))?;
+    kind.validate(&config).map_err(bad_input)?;
     Ok((kind, config))
 }
 
@@ -253,7 +252,7 @@ mod tests {
         }
     }
 
-    fn err(r: AppResult<(&'static dyn Integration, serde_json::Value)>) -> String {
+    fn err(r: AppResult<(&'static dyn DynIntegration, serde_json::Value)>) -> String {
         match r {
             Err(AppError::BadInput(m)) => m,
             Err(e) => panic!("expected BAD_USER_INPUT, got {e:?}"),

@@ -51,6 +51,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         delivery_id: &delivery_id,
         alert: &alert,
         payload: &payload,
+        public_url: s.dispatcher.public_url(),
         timestamp: now_ms() / 1000,
         kind: DeliveryKind::Routed,
         template_budget: s.dispatcher.template_budget(),
@@ -59,7 +60,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
     let built = kind.build_request(&config, &ctx).map_err(|e| {
         bad_input(format!(
             "the {output_type} request cannot be built: {}",
-            secrets::scrub(&e, &secret_values)
+            secrets::scrub(&e.to_string(), &secret_values)
         ))
     })?;
     Ok(redact(built, &secret_values))

@@ -524,6 +524,7 @@ fn fuzz_destination_configs() {
                     delivery_id: "d-1",
                     alert: &alert,
                     payload: &payload,
+                    public_url: "https://herald.test",
                     timestamp,
                     kind,
                     template_budget: Default::default(),

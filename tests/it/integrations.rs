@@ -324,7 +324,7 @@ async fn pager_duty_rejects_a_malformed_key() {
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(
-        msg.contains("integrationKey must be a 32-character"),
+        msg.contains("outputConfig.pagerduty.integrationKey: must be a 32-character"),
         "{msg}"
     );
 }
@@ -682,7 +682,7 @@ async fn google_pub_sub_rejects_a_key_that_is_not_a_service_account_key() {
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(
-        msg.contains("private_key is not an RSA private key"),
+        msg.contains("serviceAccountKey.private_key: is not an RSA private key"),
         "{msg}"
     );
     assert!(!msg.contains("nope"), "{msg}");
@@ -775,7 +775,10 @@ async fn auth_header_value_needs_a_name() {
         .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "t", "outputConfig": {"torq": {"webhookURL": "https://hooks.torq.io/v1/x", "authHeaderValue": "v"}}, "defaultForSeverity": []}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
-    assert!(msg.contains("authHeaderName is required"), "{msg}");
+    assert!(
+        msg.contains("outputConfig.torq.authHeaderName: is required"),
+        "{msg}"
+    );
 }
 
 // ---------------------------------------------------------------- templates
@@ -825,7 +828,7 @@ async fn template_syntax_errors_are_rejected_with_the_line() {
         .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "x", "outputConfig": {"customWebhook": {"webhookURL": "https://example.com/x", "payloadTemplate": "{\n  \"t\": {{ title }\n}"}}, "defaultForSeverity": []}}))
         .await;
     assert!(
-        msg.starts_with("outputConfig.customwebhook: payloadTemplate: syntax error on line 2"),
+        msg.starts_with("outputConfig.customwebhook.payloadTemplate: syntax error on line 2"),
         "{msg}"
     );
 }

@@ -1,10 +1,43 @@
-//! Sends one built request and describes what happened, ready to store as an attempt.
-//! A reply is read up to the configured cap and reported as a status line and a short
-//! excerpt, scrubbed of the destination's secrets in every form Herald sent them.
-use crate::destinations::{secrets::Scrubber, Integration, OutboundRequest};
-use crate::dispatch::retry::{classify, parse_retry_after, Class};
+//! The transport every destination type sends through: one built request sent with
+//! the guarded client, the reply read up to its cap and described as an [`Outcome`]
+//! (status line, short excerpt, scrubbed of the destination's secrets in every form
+//! Herald sent them), and how an HTTP status classifies ([`Class`]). It sits below the
+//! integrations, so custom senders (Pub/Sub's token exchange) use it too; `dispatch`
+//! records what it returns and decides on retries.
+use super::{secrets::Scrubber, DynIntegration, OutboundRequest};
 use crate::outbound::{self, Outbound};
 use std::time::{Duration, Instant, SystemTime};
+
+/// What an outcome means for the delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Success,
+    /// 408, 429, 5xx, timeouts, connection errors.
+    Retryable,
+    /// Other 4xx, bad configuration, a template that cannot render.
+    Permanent,
+}
+
+/// Classify an HTTP status; `None` is a network error or timeout.
+pub fn classify(status: Option<u16>) -> Class {
+    match status {
+        None => Class::Retryable,
+        Some(s) if (200..300).contains(&s) => Class::Success,
+        Some(408 | 429) => Class::Retryable,
+        Some(s) if s >= 500 => Class::Retryable,
+        Some(_) => Class::Permanent,
+    }
+}
+
+/// Parse a Retry-After value: delta-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
 
 /// Longest error text kept on an attempt.
 pub const MESSAGE_LIMIT: usize = 2048;
@@ -20,7 +53,7 @@ pub struct Outcome {
     pub duration_ms: i64,
     pub retry_after: Option<Duration>,
     /// What the vendor's reply identified (issue key, URL…).
-    pub external: Option<crate::destinations::ExternalRef>,
+    pub external: Option<super::ExternalRef>,
 }
 
 impl Outcome {
@@ -121,7 +154,7 @@ pub fn request_error(e: reqwest::Error, scrubber: &Scrubber, started: Instant) -
 /// Send `req`, adding the stable `webhook-id` header. Secrets are scrubbed from the message.
 pub async fn send(
     out: &Outbound,
-    integration: &dyn Integration,
+    integration: &dyn DynIntegration,
     req: OutboundRequest,
     delivery_id: &str,
     scrubber: &Scrubber,
@@ -222,5 +255,33 @@ mod tests {
             status_message(reqwest::StatusCode::from_u16(599).unwrap(), "x"),
             "HTTP 599: x"
         );
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        assert_eq!(classify(Some(200)), Class::Success);
+        assert_eq!(classify(Some(204)), Class::Success);
+        assert_eq!(classify(Some(408)), Class::Retryable);
+        assert_eq!(classify(Some(429)), Class::Retryable);
+        assert_eq!(classify(Some(500)), Class::Retryable);
+        assert_eq!(classify(Some(503)), Class::Retryable);
+        assert_eq!(classify(None), Class::Retryable);
+        assert_eq!(classify(Some(400)), Class::Permanent);
+        assert_eq!(classify(Some(404)), Class::Permanent);
+        assert_eq!(classify(Some(301)), Class::Permanent);
+    }
+
+    #[test]
+    fn parses_retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }
