@@ -6,7 +6,7 @@ use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn names(alert: &Value) -> Vec<String> {
+fn routed_names(alert: &Value) -> Vec<String> {
     let mut v: Vec<String> = alert["routing"]["destinations"]
         .as_array()
         .unwrap()
@@ -35,22 +35,22 @@ async fn routing_follows_the_precedence(db: TestDb) {
         .create_alert_detailed(json!({"detectionId": "r1", "title": "t", "severity": "HIGH"}))
         .await;
     assert_eq!(a["routing"]["step"], "DESTINATION_CONFIGURATION");
-    assert_eq!(names(&a), ["High"]);
+    assert_eq!(routed_names(&a), ["High"]);
     // generated severity wins over the static one.
     let a = s.create_alert_detailed(json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"}),
     )
     .await;
-    assert_eq!(names(&a), ["Low"]);
+    assert_eq!(routed_names(&a), ["Low"]);
     assert_eq!(a["severity"], "LOW");
     // 1. generated destinations, by display name (any case) and by id.
     let a = s.create_alert_detailed(json!({"detectionId": "r3", "title": "t", "severity": "HIGH", "generatedDestinations": ["other", high]})).await;
     assert_eq!(a["routing"]["step"], "GENERATED_DESTINATIONS");
-    assert_eq!(names(&a), ["High", "Other"]);
+    assert_eq!(routed_names(&a), ["High", "Other"]);
     // empty list and SKIP route nowhere.
     for generated in [json!([]), json!(["SKIP", "Other"])] {
         let a = s.create_alert_detailed(json!({"detectionId": "r4", "title": "t", "severity": "HIGH", "generatedDestinations": generated, "dedupString": generated.to_string()})).await;
         assert_eq!(a["routing"]["step"], "SKIPPED");
-        assert_eq!(names(&a), Vec::<String>::new());
+        assert_eq!(routed_names(&a), Vec::<String>::new());
         assert_eq!(a["routed"], true, "an explicit skip is not 'unrouted'");
     }
     // unknown names only: warning, fall through to the override.
@@ -58,7 +58,7 @@ async fn routing_follows_the_precedence(db: TestDb) {
         .await;
     let a = s.create_alert_detailed(json!({"detectionId": "r5", "title": "t", "severity": "HIGH", "generatedDestinations": ["nope"]})).await;
     assert_eq!(a["routing"]["step"], "DETECTION_OVERRIDE");
-    assert_eq!(names(&a), ["Other"]);
+    assert_eq!(routed_names(&a), ["Other"]);
     assert!(a["routing"]["warnings"][0]
         .as_str()
         .unwrap()
@@ -76,7 +76,7 @@ async fn routing_follows_the_precedence(db: TestDb) {
     let a = s
         .create_alert_detailed(json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"}))
         .await;
-    assert_eq!(names(&a), ["Low"]);
+    assert_eq!(routed_names(&a), ["Low"]);
     // nothing matches: unrouted.
     let a = s
         .create_alert_detailed(json!({"detectionId": "r8", "title": "t", "severity": "INFO"}))
@@ -107,7 +107,7 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
     let rule_okta = s.create_alert_detailed(json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"}),
     )
     .await;
-    assert_eq!(names(&rule_okta), ["Okta only"]);
+    assert_eq!(routed_names(&rule_okta), ["Okta only"]);
     let rule_aws = s.create_alert_detailed(json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"}),
     )
     .await;
@@ -117,7 +117,7 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
     );
     // the log-type filter is ignored for non-RULE alerts.
     let policy = s.create_alert_detailed(json!({"detectionId": "c", "title": "t", "severity": "HIGH", "type": "POLICY", "logType": "AWS.CloudTrail"})).await;
-    assert_eq!(names(&policy), ["Okta only"]);
+    assert_eq!(routed_names(&policy), ["Okta only"]);
     let scheduled = s
         .create_alert_detailed(
             json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"}),

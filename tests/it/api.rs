@@ -41,7 +41,7 @@ fn m_put_override() -> String {
 }
 
 /// Everything the configuration API stores, as the API shows it.
-async fn snapshot(s: &TestServer) -> Value {
+async fn config_snapshot(s: &TestServer) -> Value {
     s.ok(
         &format!("{{ destinations {{ {DEST} }} detectionOverrides {{ {OVR} }} }}"),
         json!({}),
@@ -73,7 +73,10 @@ fn webhook_input(name: &str, url: &str) -> Value {
 }
 
 /// The stored record, read straight from the store (secrets unredacted).
-async fn stored(s: &TestServer, id: &str) -> herald::store::destinations::DestinationRecord {
+async fn stored_destination(
+    s: &TestServer,
+    id: &str,
+) -> herald::store::destinations::DestinationRecord {
     herald::store::destinations::get(&s.services().db, &s.services().cipher, id)
         .await
         .expect("store read")
@@ -314,7 +317,7 @@ async fn destination_create_read_update(db: TestDb) {
     );
 
     // The store holds the real values.
-    let rec = stored(&s, &id).await;
+    let rec = stored_destination(&s, &id).await;
     assert_eq!(rec.destination.config["webhookURL"], url.as_str());
     assert_eq!(
         rec.destination.config["headers"][0]["value"],
@@ -334,7 +337,7 @@ async fn destination_create_read_update(db: TestDb) {
         .to_string();
     assert_ne!(copy_id, id);
     assert_eq!(
-        stored(&s, &id).await.destination.display_name,
+        stored_destination(&s, &id).await.destination.display_name,
         "Ops Webhook"
     );
     assert_eq!(
@@ -443,7 +446,7 @@ async fn destination_update_keeps_or_replaces_secrets(db: TestDb) {
         updated["outputConfig"]["customWebhook"],
         json!({"webhookURL": MASK, "headers": [{"key": "Authorization", "value": MASK}, {"key": "X-Team", "value": MASK}], "signingSecret": MASK})
     );
-    let rec = stored(&s, &id).await;
+    let rec = stored_destination(&s, &id).await;
     assert_eq!(
         rec.destination.config["webhookURL"],
         url.as_str(),
@@ -512,7 +515,7 @@ async fn destination_update_keeps_or_replaces_secrets(db: TestDb) {
         reply["data"]["updateDestination"]["logTypes"],
         json!(["Custom.Log"])
     );
-    let rec = stored(&s, &id).await;
+    let rec = stored_destination(&s, &id).await;
     assert_eq!(rec.destination.config["webhookURL"], new_url.as_str());
     assert_eq!(
         rec.destination.config["headers"],
@@ -539,7 +542,7 @@ async fn two_destinations(db: &TestDb) -> TwoDestinations {
     let second = s
         .add_webhook("Secondary", "https://example.test/secondary", &["LOW"])
         .await;
-    let before = snapshot(&s).await;
+    let before = config_snapshot(&s).await;
     TwoDestinations {
         s,
         id,
@@ -750,7 +753,7 @@ async fn destination_errors_write_nothing(db: TestDb) {
         second,
         before,
     } = two_destinations(&db).await;
-    let stored_before = stored(&s, &id).await.destination;
+    let stored_before = stored_destination(&s, &id).await.destination;
     let update_q = m_update();
     let cases = invalid_destination_calls(&id, &second, &update_q);
     for (what, query, vars, code) in &cases {
@@ -771,10 +774,14 @@ async fn destination_errors_write_nothing(db: TestDb) {
                     .all(Value::is_null),
             "{what}: {reply:#}"
         );
-        assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
+        assert_eq!(
+            config_snapshot(&s).await,
+            before,
+            "{what}: nothing may be written"
+        );
     }
     assert_eq!(
-        stored(&s, &id).await.destination,
+        stored_destination(&s, &id).await.destination,
         stored_before,
         "stored config untouched"
     );
@@ -802,7 +809,11 @@ async fn destination_errors_in_literals_write_nothing(db: TestDb) {
     for (what, query) in literal_cases {
         let (code, message) = s.err(query, json!({})).await;
         assert_eq!(code, "BAD_USER_INPUT", "{what}: {message}");
-        assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
+        assert_eq!(
+            config_snapshot(&s).await,
+            before,
+            "{what}: nothing may be written"
+        );
     }
     s.stop().await;
 }
@@ -850,7 +861,11 @@ async fn destination_writes_need_destination_modify(db: TestDb) {
             "{what}: {r:#}"
         );
     }
-    assert_eq!(snapshot(&s).await, before, "forbidden calls write nothing");
+    assert_eq!(
+        config_snapshot(&s).await,
+        before,
+        "forbidden calls write nothing"
+    );
     s.stop().await;
 }
 
@@ -1202,7 +1217,7 @@ async fn detection_override_errors_write_nothing(db: TestDb) {
     s.ok(&m_put_override(), root_login_override(&b)).await;
 
     // Errors: nothing written.
-    let before = snapshot(&s).await;
+    let before = config_snapshot(&s).await;
     let bad: Vec<(&str, Value, &str)> = vec![
         (
             "unknown destination",
@@ -1253,7 +1268,11 @@ async fn detection_override_errors_write_nothing(db: TestDb) {
     for (what, input, code) in bad {
         let (got, message) = s.err(&m_put_override(), json!({"input": input})).await;
         assert_eq!(got, code, "{what}: {message}");
-        assert_eq!(snapshot(&s).await, before, "{what}: nothing may be written");
+        assert_eq!(
+            config_snapshot(&s).await,
+            before,
+            "{what}: nothing may be written"
+        );
     }
     let (_, message) = s
         .err(

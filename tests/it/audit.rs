@@ -20,7 +20,7 @@ const HEADER_SECRET: &str = "Bearer header-secret-77c1";
 const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A token made straight in the store: (id, name, value).
-async fn token(s: &TestServer, name: &str, perms: &[Permission]) -> (String, String, String) {
+async fn store_token(s: &TestServer, name: &str, perms: &[Permission]) -> (String, String, String) {
     let t = s
         .services()
         .tokens
@@ -103,7 +103,7 @@ struct Changes {
 
 async fn make_every_change(db: &TestDb) -> Changes {
     let s = TestServer::start(db).await;
-    let (actor_id, actor_name, tok) = token(&s, "audit-operator", &Permission::ALL).await;
+    let (actor_id, actor_name, tok) = store_token(&s, "audit-operator", &Permission::ALL).await;
     let mut secrets = vec![
         URL_SECRET.to_string(),
         HEADER_SECRET.into(),
@@ -472,7 +472,8 @@ async fn failed_changes_record_nothing(db: TestDb) {
         assert_eq!(stored_count(&s).await, before, "{what} recorded an entry");
     }
     // A token that may change destinations but not grant tokens: FORBIDDEN, nothing recorded.
-    let (_, _, limited) = token(&s, "limited", &[Permission::OrganizationApiTokenModify]).await;
+    let (_, _, limited) =
+        store_token(&s, "limited", &[Permission::OrganizationApiTokenModify]).await;
     let code = code_as(
         &s,
         &limited,
@@ -498,7 +499,7 @@ async fn failed_changes_record_nothing(db: TestDb) {
 async fn audit_log_is_guarded_filtered_and_paged(db: TestDb) {
     let s = TestServer::start(&db).await;
     // Without AuditLogRead: FORBIDDEN, naming the permission, no data.
-    let (writer_id, _, writer) = token(&s, "rule-writer", &[Permission::RuleModify]).await;
+    let (writer_id, _, writer) = store_token(&s, "rule-writer", &[Permission::RuleModify]).await;
     let r = s.gql_as(&writer, &q_audit(), json!({})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
     assert!(r["errors"][0]["message"]
@@ -510,7 +511,7 @@ async fn audit_log_is_guarded_filtered_and_paged(db: TestDb) {
         "{r:#}"
     );
     // AuditLogRead alone is enough.
-    let (_, _, reader) = token(&s, "auditor", &[Permission::AuditLogRead]).await;
+    let (_, _, reader) = store_token(&s, "auditor", &[Permission::AuditLogRead]).await;
     ok_as(&s, &reader, &q_audit(), json!({})).await;
 
     // 7 entries by the writer, 1 by the admin.

@@ -97,7 +97,7 @@ async fn create_token(s: &TestServer, input: Value) -> Value {
 }
 
 /// The stored `jti` and id of a token, to forge JWTs around a real record.
-async fn stored(s: &TestServer, id: &str) -> herald::store::tokens::TokenRow {
+async fn stored_token(s: &TestServer, id: &str) -> herald::store::tokens::TokenRow {
     herald::store::tokens::get(&s.services().db, id)
         .await
         .expect("lookup")
@@ -183,7 +183,7 @@ async fn expired_token_is_refused(db: TestDb) {
         json!({"name": "live", "permissions": ["DestinationRead"]}),
     )
     .await;
-    let row = stored(&s, &str_of(&live["id"])).await;
+    let row = stored_token(&s, &str_of(&live["id"])).await;
     let forged = sign(
         &json!({"sub": row.id, "jti": row.current_jti, "iat": now_s() - 100, "exp": now_s() - 10}),
         Algorithm::HS256,
@@ -206,7 +206,7 @@ async fn token_signed_with_another_key_is_refused(db: TestDb) {
         json!({"name": "victim", "permissions": ["DestinationRead"]}),
     )
     .await;
-    let row = stored(&s, &str_of(&t["id"])).await;
+    let row = stored_token(&s, &str_of(&t["id"])).await;
     let claims = json!({"sub": row.id, "jti": row.current_jti, "iat": now_s()});
     assert_refused(
         &s,
@@ -237,7 +237,7 @@ async fn tampered_token_is_refused(db: TestDb) {
     let value = str_of(&weak["value"]);
     let parts: Vec<&str> = value.split('.').collect();
     let admin_id = admin_token_id(&s).await;
-    let admin = stored(&s, &admin_id).await;
+    let admin = stored_token(&s, &admin_id).await;
 
     // Payload swapped for the admin token's identity, original signature kept.
     let mut p = payload_of(&value);
@@ -281,7 +281,7 @@ async fn tampered_token_is_refused(db: TestDb) {
 
 async fn alg_none_token_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let admin = stored(&s, &admin_token_id(&s).await).await;
+    let admin = stored_token(&s, &admin_token_id(&s).await).await;
     let claims = json!({"sub": admin.id, "jti": admin.current_jti, "iat": now_s()});
     for header in [
         json!({"alg": "none", "typ": "JWT"}),
@@ -618,7 +618,7 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
     assert_accepted(&s, &s.token, "admin token after a refused rotation").await;
-    assert!(stored(&s, &admin_id).await.rotated_at.is_none());
+    assert!(stored_token(&s, &admin_id).await.rotated_at.is_none());
     // Rotating one within its own permissions (and itself) is fine.
     let r = s
         .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": poller_id}))
@@ -1143,7 +1143,7 @@ fn matrix_covers_every_operation() {
 }
 
 /// Every table's rows (`last_used_at` left out: the coalesced token-use flush writes it).
-async fn snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
+async fn table_snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
     let backend = db.get_database_backend();
     let list = match backend {
         sea_orm::DatabaseBackend::Sqlite => "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
@@ -1246,7 +1246,7 @@ async fn authorization_matrix(db: TestDb) {
             let before = if allowed {
                 None
             } else {
-                Some(snapshot(&conn).await)
+                Some(table_snapshot(&conn).await)
             };
             let r = s.gql_as(token, &doc, json!({})).await;
             let errors = r["errors"].as_array().cloned().unwrap_or_default();
@@ -1295,7 +1295,7 @@ async fn authorization_matrix(db: TestDb) {
                     if !(r["data"].is_null() || r["data"][o.name].is_null()) {
                         failures.push(format!("{cell}: FORBIDDEN but returned data: {r}"));
                     }
-                    let after = snapshot(&conn).await;
+                    let after = table_snapshot(&conn).await;
                     let changed = changed_tables(before.as_ref().unwrap(), &after);
                     if !changed.is_empty() {
                         failures.push(format!("{cell}: FORBIDDEN but wrote to {changed:?}"));
@@ -1411,15 +1411,15 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     let (d_id, d) = mint(a.clone(), "lineage-d", json!(["DestinationRead"])).await;
     let (_, other) = mint(s.token.clone(), "unrelated", json!(["DestinationRead"])).await;
     assert_eq!(
-        stored(&s, &b_id).await.parent_id.as_deref(),
+        stored_token(&s, &b_id).await.parent_id.as_deref(),
         Some(a_id.as_str())
     );
     assert_eq!(
-        stored(&s, &c_id).await.parent_id.as_deref(),
+        stored_token(&s, &c_id).await.parent_id.as_deref(),
         Some(b_id.as_str())
     );
     assert_eq!(
-        stored(&s, &d_id).await.parent_id.as_deref(),
+        stored_token(&s, &d_id).await.parent_id.as_deref(),
         Some(a_id.as_str())
     );
     for (t, what) in [(&a, "a"), (&b, "b"), (&c, "c"), (&d, "d")] {
@@ -1438,11 +1438,11 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     }
     assert_accepted(&s, &other, "a token a did not mint").await;
     assert_accepted(&s, &s.token, "the admin token that minted a").await;
-    let at = stored(&s, &a_id).await.revoked_at;
+    let at = stored_token(&s, &a_id).await.revoked_at;
     assert!(at.is_some());
     for id in [&b_id, &c_id, &d_id] {
         assert_eq!(
-            stored(&s, id).await.revoked_at,
+            stored_token(&s, id).await.revoked_at,
             at,
             "revoked together with a"
         );

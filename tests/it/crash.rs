@@ -8,7 +8,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// The crash tests' settings on top of the shared process defaults.
-fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Command {
+fn crash_herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Command {
     let mut c = command(db, port, extra);
     c.env("HERALD_JWT_SECRET", "crash-test-secret")
         .env("HERALD_RETRY_MAX_DELAY_MS", "100")
@@ -21,12 +21,12 @@ fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Comma
 
 async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
     let port = free_port();
-    Herald::spawn(herald(db, port, extra), port).await
+    Herald::spawn(crash_herald(db, port, extra), port).await
 }
 
 /// A token signed with the crash tests' JWT secret.
-fn token(db: &TestDb) -> String {
-    cli_token_with(db, herald(db, 0, &[]))
+fn crash_token(db: &TestDb) -> String {
+    cli_token_with(db, crash_herald(db, 0, &[]))
 }
 
 const STATUSES: &str =
@@ -67,7 +67,7 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
     let receiver = Receiver::start().await;
     // Slow answers so deliveries are in flight when the process dies.
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(1000)));
-    let token = token(&db);
+    let token = crash_token(&db);
     let mut first = spawn(&db, &[]).await;
     setup(&first.url, &token, &receiver, 12).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
@@ -115,7 +115,7 @@ async fn statuses_from_db(db: &TestDb) -> Vec<String> {
 async fn sigterm_finishes_in_flight_work(db: TestDb) {
     let receiver = Receiver::start().await;
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(700)));
-    let token = token(&db);
+    let token = crash_token(&db);
     let p = spawn(&db, &[("HERALD_SHUTDOWN_GRACE_MS", "5000")]).await;
     setup(&p.url, &token, &receiver, 3).await;
     receiver.wait_for(3, Duration::from_secs(10)).await;
@@ -132,10 +132,10 @@ async fn sigterm_finishes_in_flight_work(db: TestDb) {
 async fn secrets_never_appear_in_logs(db: TestDb) {
     let receiver = Receiver::start().await;
     receiver.default_reply(Reply::status(400).body("rejected"));
-    let token = token(&db);
+    let token = crash_token(&db);
     let log = tempfile::NamedTempFile::new().unwrap();
     let port = free_port();
-    let mut cmd = herald(
+    let mut cmd = crash_herald(
         &db,
         port,
         &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")],

@@ -256,7 +256,7 @@ fn sdl() -> Sdl {
     out
 }
 
-fn service_account_key() -> String {
+fn any_service_account_key() -> String {
     json!({
         "client_email": "herald@project.iam.gserviceaccount.com",
         "private_key": TEST_RSA_PRIVATE,
@@ -312,7 +312,7 @@ fn string_for(field: &str) -> BoxedStrategy<String> {
             "",
         ]
     } else if f.contains("serviceaccountkey") {
-        let valid = service_account_key();
+        let valid = any_service_account_key();
         let picked = vec![
             valid.clone(),
             "{}".into(),
@@ -772,7 +772,7 @@ fn destinations() -> impl Strategy<Value = Vec<Destination>> {
     })
 }
 
-fn names() -> impl Strategy<Value = Vec<String>> {
+fn display_name_lists() -> impl Strategy<Value = Vec<String>> {
     // Ids of generated destinations too ("id-…"), so they resolve sometimes.
     proptest::collection::vec(
         prop_oneof![name(), name().prop_map(|n| format!("id-{n}"))],
@@ -784,9 +784,9 @@ fn names() -> impl Strategy<Value = Vec<String>> {
 fn fuzz_router() {
     let strategy = (
         destinations(),
-        proptest::option::of(names()),
+        proptest::option::of(display_name_lists()),
         proptest::option::of((
-            proptest::option::of(names()),
+            proptest::option::of(display_name_lists()),
             proptest::option::of(severity()),
         )),
         (

@@ -591,7 +591,7 @@ async fn sqs_sends_a_message_with_sigv4() {
     succeeded(&t.finished(&alert_id, "ROUTED").await);
 }
 
-fn service_account_key(email: &str) -> String {
+fn service_account_key_for(email: &str) -> String {
     json!({
         "type": "service_account",
         "project_id": "acme-sec",
@@ -609,7 +609,7 @@ async fn google_pub_sub_exchanges_a_jwt_and_publishes() {
         "herald-{}@acme-sec.iam.gserviceaccount.com",
         uuid::Uuid::new_v4().simple()
     );
-    let key = service_account_key(&email);
+    let key = service_account_key_for(&email);
     let t = Setup::new("googlePubSub", |u| {
         json!({"projectId": "acme-sec", "topicId": "alerts", "serviceAccountKey": key, "apiUrl": u, "tokenUri": format!("{u}/token")})
     })
@@ -1069,7 +1069,7 @@ async fn email_to_a_closed_port_is_retried_then_fails() {
 
 /// A config per type pointing at `rx` (or `smtp`), and the secret it holds.
 fn every_type(rx: &str, smtp: &str) -> Vec<(&'static str, Value, &'static str)> {
-    let sa = service_account_key(&format!(
+    let sa = service_account_key_for(&format!(
         "all-{}@acme-sec.iam.gserviceaccount.com",
         uuid::Uuid::new_v4().simple()
     ));

@@ -21,7 +21,7 @@ fn update_input(id: &str, name: &str, config: Value, severities: &[&str]) -> Val
 }
 
 /// The stored config, secrets opened (what the dispatcher would send with).
-async fn stored(s: &TestServer, id: &str) -> Value {
+async fn opened_config(s: &TestServer, id: &str) -> Value {
     let svc = s.services();
     herald::store::destinations::get(&svc.db, &svc.cipher, id)
         .await
@@ -61,7 +61,7 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
             msg,
             "changing apiUrl requires re-entering the secrets: integrationKey"
         );
-        let c = stored(&s, &pd).await;
+        let c = opened_config(&s, &pd).await;
         assert_eq!(c["apiUrl"], "https://events.pagerduty.com");
         assert_eq!(c["integrationKey"], PD_KEY);
     }
@@ -82,7 +82,7 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &pd).await["integrationKey"], PD_KEY);
+    assert_eq!(opened_config(&s, &pd).await["integrationKey"], PD_KEY);
     // The secret entered again with the new target: accepted.
     s.ok(
         ops::UPDATE_DESTINATION,
@@ -94,7 +94,7 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    let c = stored(&s, &pd).await;
+    let c = opened_config(&s, &pd).await;
     assert_eq!(
         (c["apiUrl"].as_str(), c["integrationKey"].as_str()),
         (Some("https://other.example"), Some(PD_KEY_2))
@@ -147,7 +147,10 @@ async fn changing_a_jira_target_requires_the_secrets_again(db: TestDb) {
         msg,
         "changing orgDomain requires re-entering the secrets: apiKey"
     );
-    assert_eq!(stored(&s, &jira).await["orgDomain"], "acme.atlassian.net");
+    assert_eq!(
+        opened_config(&s, &jira).await["orgDomain"],
+        "acme.atlassian.net"
+    );
     s.ok(
         ops::UPDATE_DESTINATION,
         update_input(
@@ -158,7 +161,7 @@ async fn changing_a_jira_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &jira).await["apiKey"], "jira-api-token-1");
+    assert_eq!(opened_config(&s, &jira).await["apiKey"], "jira-api-token-1");
     s.ok(
         ops::UPDATE_DESTINATION,
         update_input(
@@ -174,7 +177,7 @@ async fn changing_a_jira_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &jira).await["apiKey"], "jira-api-token-2");
+    assert_eq!(opened_config(&s, &jira).await["apiKey"], "jira-api-token-2");
     s.stop().await;
 }
 
@@ -214,7 +217,7 @@ async fn changing_a_webhook_url_requires_its_other_secrets_again(db: TestDb) {
         update_input(&wh, "Hook", hook("********", "", ""), &["LOW"]),
     )
     .await;
-    let c = stored(&s, &wh).await;
+    let c = opened_config(&s, &wh).await;
     assert_eq!(c["webhookURL"], "https://a.example/hook");
     assert_eq!(c["headers"][0]["value"], "tok-1");
     s.stop().await;
@@ -414,7 +417,7 @@ async fn a_wrong_key_refuses_to_start_naming_the_destination(db: TestDb) {
 
 // --- herald secrets rotate-key, through the real binary -------------------------------
 
-fn herald(db: &TestDb, key: Option<&str>) -> Command {
+fn herald_with_key(db: &TestDb, key: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
     c.env("HERALD_DATABASE_URL", &db.url)
         .env_remove("HERALD_JWT_SECRET")
@@ -431,7 +434,7 @@ fn herald(db: &TestDb, key: Option<&str>) -> Command {
 }
 
 async fn serve(db: &TestDb, key: Option<&str>) -> Herald {
-    let mut cmd = herald(db, key);
+    let mut cmd = herald_with_key(db, key);
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     Herald::spawn(cmd, process::free_port()).await
 }
@@ -459,7 +462,7 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
         None => TEST_ENCRYPTION_KEY.to_string(),
     };
     let (ok, token, err) = run({
-        let mut c = herald(&db, old_key);
+        let mut c = herald_with_key(&db, old_key);
         c.args(["token", "create", "--name", "rotation"]);
         c
     });
@@ -472,7 +475,7 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
     p.stop().await;
 
     let (ok, out, err) = run({
-        let mut c = herald(&db, old_key);
+        let mut c = herald_with_key(&db, old_key);
         c.args(["secrets", "rotate-key"]);
         c
     });
@@ -517,7 +520,7 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
 
     // The old key no longer opens anything.
     let (ok, _, err) = run({
-        let mut c = herald(&db, Some(&old_b64));
+        let mut c = herald_with_key(&db, Some(&old_b64));
         c.args(["token", "list"]);
         c
     });
@@ -561,7 +564,7 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
     let pending = format!("{key_file}.new");
     std::fs::write(&pending, Key::generate().to_base64()).unwrap();
     let (ok, _, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["secrets", "rotate-key"]);
         c
     });
@@ -571,7 +574,7 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
     // A chosen key replaces the key file.
     let chosen = Key::generate().to_base64();
     let (ok, out, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["secrets", "rotate-key", "--new-key", &chosen]);
         c
     });
@@ -585,7 +588,7 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
     })
     .await;
     assert_eq!(
-        stored(&s, &wh).await["webhookURL"],
+        opened_config(&s, &wh).await["webhookURL"],
         "https://a.example/chosen-secret"
     );
     s.stop().await;
@@ -596,7 +599,7 @@ async fn postgres_requires_a_key(db: TestDb) {
         return;
     }
     let (ok, _, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["token", "list"]);
         c
     });
