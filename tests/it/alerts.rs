@@ -589,7 +589,7 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
 async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    // The ops::RETRY_FAILED_DELIVERIES waits 2 s (Retry-After), so the destination is surely deleted before it.
+    // The retry waits 2 s (Retry-After), so the destination is surely deleted before it.
     r.push(Reply::status(503).header("retry-after", "2"));
     let id = s.add_webhook("Gone soon", &r.url, &["HIGH"]).await;
     let a = s

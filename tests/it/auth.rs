@@ -326,7 +326,7 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
     assert_refused(&b, &value, "revoked, other process").await;
     assert_refused(&a, &value, "revoked, same process").await;
 
-    // Gone from the API; a second delete, a ops::ROTATE_TOKEN and a lookup are NOT_FOUND.
+    // Gone from the API; a second delete, a rotate and a lookup are NOT_FOUND.
     let list = a.ok(ops::TOKEN_IDS, json!({})).await;
     assert!(
         list["apiTokens"]
@@ -376,7 +376,7 @@ async fn rotated_token_old_value_is_refused(db: TestDb) {
     let newer = str_of(&a.ok(&q, json!({"id": id})).await["rotateAPIToken"]["token"]["value"]);
     assert_refused(&b, &new, "second value after a second rotation").await;
     assert_accepted(&b, &newer, "third value").await;
-    // Values are shown in ops::CREATE_TOKEN/ops::ROTATE_TOKEN results only.
+    // Values are shown in create/rotate results only.
     let listed = a
         .ok(
             "query($id: ID!) { apiToken(id: $id) { value rotatedAt } }",

@@ -676,7 +676,7 @@ async fn metrics_can_need_a_token_or_its_own_address(db: TestDb) {
 // Logs (the real binary)
 // ---------------------------------------------------------------------------------------
 
-/// Run `herald serve` with this log format, ops::CREATE_ALERT a token named with a newline, stop;
+/// Run `herald serve` with this log format, create a token named with a newline, stop;
 /// stderr.
 async fn serve_and_log(format: &str) -> String {
     use std::process::Stdio;
