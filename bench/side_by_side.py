@@ -4,6 +4,8 @@
 Started by bench/alertmanager.sh (which installs the tools and builds Herald). Every
 figure counts what was stored and delivered (nginx's access log), not requests sent.
 """
+import atexit
+import base64
 import json
 import os
 import re
@@ -24,6 +26,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 ALL_SEVERITIES = ["INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 work = tempfile.mkdtemp(prefix="herald-bench-")
 procs = []
+KEY = base64.b64encode(os.urandom(32)).decode()
 
 
 def free_port():
@@ -48,9 +51,11 @@ def stop(p):
             p.kill()
 
 
-def wait_http(url, timeout=60):
+def wait_http(url, timeout=60, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"the process serving {url} exited (logs in {work})")
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
@@ -77,6 +82,12 @@ def rss_kib(pid):
     except OSError:
         pass
     return 0
+
+
+@atexit.register
+def stop_all():
+    for p in procs:
+        stop(p)
 
 
 # --- the receiver ---------------------------------------------------------------------
@@ -244,11 +255,11 @@ def herald_run(label, db_url, script_text, path):
     env = dict(os.environ,
                HERALD_DATABASE_URL=db_url,
                HERALD_LISTEN=f"127.0.0.1:{port}",
-               HERALD_ENCRYPTION_KEY="bench-only-key",
+               HERALD_ENCRYPTION_KEY=KEY,
                HERALD_OUTBOUND_ALLOWLIST="127.0.0.0/8",
                RUST_LOG="warn")
     h = start([HERALD, "serve"], env=env, log=f"herald-{path.strip('/')}.log")
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc=h)
     token = subprocess.run([HERALD, "token", "create", "--name", "bench"], env=env,
                            capture_output=True, text=True, check=True).stdout.strip()
     gql = f"http://127.0.0.1:{port}/graphql"
@@ -311,6 +322,4 @@ for k, v in results.items():
         continue
     print(f"  {k}: {v:,.0f}/s = {v / am_rate:.2f}x Alertmanager, {v / results['ceiling']:.3f}x the loopback ceiling")
 print(f"  Alertmanager: {am_rate / results['ceiling']:.3f}x the loopback ceiling")
-for p in procs:
-    stop(p)
 shutil.rmtree(work, ignore_errors=True)

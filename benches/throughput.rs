@@ -4,6 +4,10 @@
 //! with every alert routed and delivered; a page of `alerts` costs the same at 2k and
 //! 200k stored alerts (p99 < 25 ms); resident memory < 150 MB. Set
 //! `BENCH_DATABASE_URL=postgres://…/db` to measure PostgreSQL instead.
+#[path = "../tests/it/support/client.rs"]
+mod client;
+
+use client::GqlClient;
 use herald::config::ServeArgs;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,32 +47,22 @@ async fn receiver() -> (String, Arc<AtomicUsize>) {
     (url, count)
 }
 
-async fn gql(c: &reqwest::Client, url: &str, token: &str, query: &str, variables: Value) -> Value {
-    c.post(url)
-        .header("x-api-key", token)
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+/// `data` of a request that must succeed.
+async fn gql(api: &GqlClient, query: &str, variables: Value) -> Value {
+    let (status, v) = api.post(query, variables).await;
+    assert!(status == 200 && v.get("errors").is_none(), "{status}: {v}");
+    v["data"].clone()
 }
 
-async fn page_latency(
-    c: &reqwest::Client,
-    url: &str,
-    token: &str,
-    rounds: usize,
-) -> (Duration, Duration) {
+async fn page_latency(api: &GqlClient, rounds: usize) -> (Duration, Duration) {
     let q = "query($c: String) { alerts(input: {pageSize: 25, cursor: $c}) { edges { node { id title } } pageInfo { endCursor } } }";
     let mut times = Vec::new();
     let mut cursor = Value::Null;
     for _ in 0..rounds {
         let t = Instant::now();
-        let v = gql(c, url, token, q, json!({"c": cursor})).await;
+        let v = gql(api, q, json!({"c": cursor})).await;
         times.push(t.elapsed());
-        cursor = v["data"]["alerts"]["pageInfo"]["endCursor"].clone();
+        cursor = v["alerts"]["pageInfo"]["endCursor"].clone();
     }
     times.sort();
     (percentile(&times, 0.5), percentile(&times, 0.99))
@@ -115,10 +109,9 @@ async fn main() {
         .await
         .unwrap()
         .value;
-    let url = format!("http://{}/graphql", running.addr);
-    let c = reqwest::Client::new();
+    let api = GqlClient::new(&format!("http://{}", running.addr), &token);
     let (hook, delivered) = receiver().await;
-    gql(&c, &url, &token, "mutation($i: DestinationInput!) { addDestination(input: $i) { outputId } }",
+    gql(&api, "mutation($i: DestinationInput!) { addDestination(input: $i) { outputId } }",
         json!({"i": {"displayName": "bench", "outputConfig": {"customWebhook": {"webhookURL": hook}}, "defaultForSeverity": ["HIGH"]}})).await;
     println!(
         "database: {}",
@@ -133,14 +126,13 @@ async fn main() {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..CONCURRENCY {
-        let (c, url, token) = (c.clone(), url.clone(), token.clone());
+        let api = api.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             for i in 0..ALERTS / CONCURRENCY {
                 let t = Instant::now();
-                let v = gql(&c, &url, &token, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
+                gql(&api, "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
                     json!({"i": {"detectionId": format!("bench{w}"), "title": "bench", "severity": "HIGH", "dedupString": i.to_string(), "alertContext": {"i": i}}})).await;
-                assert!(v.get("errors").is_none(), "{v}");
                 lat.push(t.elapsed());
             }
             lat
@@ -167,7 +159,7 @@ async fn main() {
     println!("delivery: {ALERTS} deliveries done {:.2?} after the first alert = {:.0} deliveries/s end to end", total, ALERTS as f64 / total.as_secs_f64());
 
     // 3. Pagination cost vs table size.
-    let (p50, p99) = page_latency(&c, &url, &token, 80).await;
+    let (p50, p99) = page_latency(&api, 80).await;
     println!(
         "alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}",
         ALERTS, p50, p99
@@ -176,7 +168,7 @@ async fn main() {
     let t = Instant::now();
     bulk_insert(&running.services.db, extra).await;
     println!("(bulk-inserted {extra} alerts in {:.1?})", t.elapsed());
-    let (p50, p99) = page_latency(&c, &url, &token, 80).await;
+    let (p50, p99) = page_latency(&api, 80).await;
     println!(
         "alerts page (25) with {:>7} alerts stored: p50 {:.2?}, p99 {:.2?}",
         ALERTS + extra,

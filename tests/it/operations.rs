@@ -1,39 +1,19 @@
 //! Delivery operations end to end: polling destinations, routing dry-run, unrouted
 //! alerts, delivery failure alerts, replay, destination health and rate limits.
-mod common;
 
-use common::*;
+use crate::ops;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn create(s: &TestServer, input: Value) -> Value {
-    s.ok(
-        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id routed routing { step destinations { displayName } } } }",
-        json!({ "i": input }),
-    )
-    .await["createAlert"]
-    .clone()
-}
-
-async fn add(s: &TestServer, input: Value) -> String {
-    s.ok(ADD_WEBHOOK, json!({ "input": input })).await["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn add_polling(s: &TestServer, name: &str, visibility: i32) -> String {
-    add(s, json!({"displayName": name, "outputConfig": {"polling": {"visibilityTimeoutSeconds": visibility}}, "defaultForSeverity": ["MEDIUM"]})).await
+    s.add_destination(json!({"displayName": name, "outputConfig": {"polling": {"visibilityTimeoutSeconds": visibility}}, "defaultForSeverity": ["MEDIUM"]})).await
 }
-
-const PENDING: &str =
-    "query($i: PendingDeliveriesInput!) { pendingDeliveries(input: $i) { deliveryId payload } }";
-const ACK: &str = "mutation($i: AcknowledgeDeliveriesInput!) { acknowledgeDeliveries(input: $i) }";
 
 async fn pending(s: &TestServer, output_id: &str, n: i32) -> Vec<Value> {
     s.ok(
-        PENDING,
-        json!({"i": {"outputId": output_id, "pageSize": n}}),
+        ops::PENDING_DELIVERIES,
+        json!({"input": {"outputId": output_id, "pageSize": n}}),
     )
     .await["pendingDeliveries"]
         .as_array()
@@ -52,7 +32,7 @@ async fn polling_destinations(db: TestDb) {
     );
     let mut alert_ids = vec![];
     for i in 0..20 {
-        let a = create(&s, json!({"detectionId": "p", "title": format!("t{i}"), "severity": "MEDIUM", "dedupString": i.to_string()})).await;
+        let a = s.create_alert_detailed(json!({"detectionId": "p", "title": format!("t{i}"), "severity": "MEDIUM", "dedupString": i.to_string()})).await;
         assert_eq!(
             a["routing"]["destinations"][0]["displayName"],
             "SIEM poller"
@@ -90,12 +70,18 @@ async fn polling_destinations(db: TestDb) {
     // Acknowledge the first poller's; the rest come back after the visibility timeout.
     let acked: Vec<Value> = a.iter().map(|d| d["deliveryId"].clone()).collect();
     let n = s
-        .ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}}))
+        .ok(
+            ops::ACKNOWLEDGE_DELIVERIES,
+            json!({"input": {"outputId": out, "deliveryIds": acked}}),
+        )
         .await["acknowledgeDeliveries"]
         .clone();
     assert_eq!(n, json!(a.len()));
     let again = s
-        .ok(ACK, json!({"i": {"outputId": out, "deliveryIds": acked}}))
+        .ok(
+            ops::ACKNOWLEDGE_DELIVERIES,
+            json!({"input": {"outputId": out, "deliveryIds": acked}}),
+        )
         .await["acknowledgeDeliveries"]
         .clone();
     assert_eq!(again, 0, "acknowledging twice counts once");
@@ -109,10 +95,20 @@ async fn polling_destinations(db: TestDb) {
     assert_eq!(d["alert"]["deliveries"][0]["attempts"][0]["success"], true);
     // Polling a webhook destination is refused.
     let r = Receiver::start().await;
-    let hook = add_webhook(&s, "Hook", &r.url, &[]).await;
-    let (code, _) = s.err(PENDING, json!({"i": {"outputId": hook}})).await;
+    let hook = s.add_webhook("Hook", &r.url, &[]).await;
+    let (code, _) = s
+        .err(
+            ops::PENDING_DELIVERIES,
+            json!({"input": {"outputId": hook}}),
+        )
+        .await;
     assert_eq!(code, "BAD_USER_INPUT");
-    let (code, _) = s.err(PENDING, json!({"i": {"outputId": "missing"}})).await;
+    let (code, _) = s
+        .err(
+            ops::PENDING_DELIVERIES,
+            json!({"input": {"outputId": "missing"}}),
+        )
+        .await;
     assert_eq!(code, "NOT_FOUND");
     s.stop().await;
 }
@@ -120,9 +116,9 @@ async fn polling_destinations(db: TestDb) {
 async fn routing_dry_run(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    add(&s, json!({"displayName": "Pager", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["CRITICAL"]})).await;
-    add(&s, json!({"displayName": "Okta", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "logTypes": ["Okta.SystemLog"]})).await;
-    add(&s, json!({"displayName": "Policies", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["POLICY"]})).await;
+    s.add_destination(json!({"displayName": "Pager", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["CRITICAL"]})).await;
+    s.add_destination(json!({"displayName": "Okta", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "logTypes": ["Okta.SystemLog"]})).await;
+    s.add_destination(json!({"displayName": "Policies", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["POLICY"]})).await;
     let q = "mutation($i: CreateAlertInput!) { routeAlert(input: $i) { step effectiveSeverity destinations { displayName } warnings excluded { displayName reasons } } }";
     let d = s.ok(q, json!({"i": {"detectionId": "x", "title": "t", "severity": "LOW", "generatedSeverity": "HIGH", "logType": "AWS.CloudTrail"}})).await["routeAlert"].clone();
     assert_eq!(d["step"], "DESTINATION_CONFIGURATION");
@@ -167,19 +163,15 @@ async fn routing_dry_run(db: TestDb) {
 async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    let lonely = add_webhook(&s, "Lonely", &r.url, &[]).await;
-    add_webhook(&s, "High", &r.url, &["HIGH"]).await;
-    let routed = create(
-        &s,
-        json!({"detectionId": "x", "title": "routed", "severity": "HIGH"}),
-    )
-    .await;
-    let unrouted = create(
-        &s,
-        json!({"detectionId": "y", "title": "unrouted", "severity": "LOW"}),
-    )
-    .await;
-    let skipped = create(&s, json!({"detectionId": "z", "title": "skipped", "severity": "LOW", "generatedDestinations": []})).await;
+    let lonely = s.add_webhook("Lonely", &r.url, &[]).await;
+    s.add_webhook("High", &r.url, &["HIGH"]).await;
+    let routed = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "routed", "severity": "HIGH"}))
+        .await;
+    let unrouted = s
+        .create_alert_detailed(json!({"detectionId": "y", "title": "unrouted", "severity": "LOW"}))
+        .await;
+    let skipped = s.create_alert_detailed(json!({"detectionId": "z", "title": "skipped", "severity": "LOW", "generatedDestinations": []})).await;
     assert_eq!(routed["routed"], true);
     assert_eq!(unrouted["routed"], false);
     assert_eq!(skipped["routed"], true);
@@ -203,9 +195,7 @@ async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
         ),
         ["routed", "skipped"]
     );
-    let w = s
-        .ok("{ destinations { displayName warnings } }", json!({}))
-        .await;
+    let w = s.ok(ops::DESTINATION_WARNINGS, json!({})).await;
     let warnings = |name: &str| {
         w["destinations"]
             .as_array()
@@ -222,13 +212,11 @@ async fn unrouted_alerts_and_unreachable_destinations(db: TestDb) {
     assert_eq!(warnings("High"), json!([]));
     // Named by an override: reachable.
     s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "y", "outputIds": [lonely]}}),
+        ops::PUT_OVERRIDE,
+        json!({"input": {"detectionId": "y", "outputIds": [lonely]}}),
     )
     .await;
-    let w = s
-        .ok("{ destinations { displayName warnings } }", json!({}))
-        .await;
+    let w = s.ok(ops::DESTINATION_WARNINGS, json!({})).await;
     assert!(w["destinations"]
         .as_array()
         .unwrap()
@@ -244,13 +232,13 @@ async fn delivery_failure_alerts(db: TestDb) {
     let broken = Receiver::start().await;
     broken.default_reply(Reply::status(400).body("invalid token"));
     let ops = Receiver::start().await;
-    let broken_id = add(&s, json!({"displayName": "Broken", "outputConfig": {"customWebhook": {"webhookURL": broken.url}}, "defaultForSeverity": ["CRITICAL", "HIGH"]})).await;
-    add(&s, json!({"displayName": "Ops", "outputConfig": {"customWebhook": {"webhookURL": ops.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["SYSTEM_ERROR"]})).await;
-    let a1 = create(
-        &s,
-        json!({"detectionId": "x", "title": "t1", "severity": "CRITICAL", "dedupString": "1"}),
-    )
-    .await;
+    let broken_id = s.add_destination(json!({"displayName": "Broken", "outputConfig": {"customWebhook": {"webhookURL": broken.url}}, "defaultForSeverity": ["CRITICAL", "HIGH"]})).await;
+    s.add_destination(json!({"displayName": "Ops", "outputConfig": {"customWebhook": {"webhookURL": ops.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["SYSTEM_ERROR"]})).await;
+    let a1 = s
+        .create_alert_detailed(
+            json!({"detectionId": "x", "title": "t1", "severity": "CRITICAL", "dedupString": "1"}),
+        )
+        .await;
     let sys = eventually(Duration::from_secs(10), "a system error alert", || async {
         let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
         v["alerts"]["edges"]
@@ -281,8 +269,7 @@ async fn delivery_failure_alerts(db: TestDb) {
     let got = ops.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].json()["type"], "SYSTEM_ERROR");
     // A second failure within the hour joins the same system alert.
-    create(
-        &s,
+    s.create_alert_detailed(
         json!({"detectionId": "x", "title": "t2", "severity": "CRITICAL", "dedupString": "2"}),
     )
     .await;
@@ -318,14 +305,11 @@ async fn failures_of_system_alerts_do_not_recurse(db: TestDb) {
     a.default_reply(Reply::status(400));
     let b = Receiver::start().await;
     b.default_reply(Reply::status(400));
-    add_webhook(&s, "A", &a.url, &["HIGH"]).await;
-    add_webhook(&s, "B", &b.url, &["LOW"]).await;
+    s.add_webhook("A", &a.url, &["HIGH"]).await;
+    s.add_webhook("B", &b.url, &["LOW"]).await;
     // A fails → system alert (HIGH) to B?  B only takes LOW, so route it with an override.
-    create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
+    s.create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
     let sys = eventually(Duration::from_secs(10), "system alert", || async {
         let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
         v["alerts"]["edges"]
@@ -341,17 +325,14 @@ async fn failures_of_system_alerts_do_not_recurse(db: TestDb) {
     );
     // Now make B take the system alerts and fail too: no alert about the system alert.
     s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "Herald.DeliveryFailure", "outputIds": ["B"]}}),
+        ops::PUT_OVERRIDE,
+        json!({"input": {"detectionId": "Herald.DeliveryFailure", "outputIds": ["B"]}}),
     )
     .await;
     // B fails → system alert 2: B is excluded from it, so configuration sends it to A,
     // which fails too — and that failure raises nothing more.
-    create(
-        &s,
-        json!({"detectionId": "y", "title": "t", "severity": "LOW"}),
-    )
-    .await;
+    s.create_alert_detailed(json!({"detectionId": "y", "title": "t", "severity": "LOW"}))
+        .await;
     a.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     let v = s.ok(ALERTS_OF_TYPE, json!({})).await;
@@ -366,17 +347,17 @@ async fn replay_failed_deliveries(db: TestDb) {
     let r = Receiver::start().await;
     r.push(Reply::status(401).body("bad url"))
         .push(Reply::status(401).body("bad url"));
-    let out = add_webhook(&s, "Fixable", &r.url, &["HIGH"]).await;
-    let a1 = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "1"}),
-    )
-    .await;
-    let a2 = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "2"}),
-    )
-    .await;
+    let out = s.add_webhook("Fixable", &r.url, &["HIGH"]).await;
+    let a1 = s
+        .create_alert_detailed(
+            json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "1"}),
+        )
+        .await;
+    let a2 = s
+        .create_alert_detailed(
+            json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": "2"}),
+        )
+        .await;
     let status = |v: Value| {
         v["alert"]["deliveries"][0]["status"]
             .as_str()
@@ -390,15 +371,19 @@ async fn replay_failed_deliveries(db: TestDb) {
         })
         .await;
     }
-    let retry = "mutation($i: RetryFailedDeliveriesInput!) { retryFailedDeliveries(input: $i) }";
     let future = s
         .ok(
-            retry,
-            json!({"i": {"outputId": out, "since": "2999-01-01T00:00:00Z"}}),
+            ops::RETRY_FAILED_DELIVERIES,
+            json!({"input": {"outputId": out, "since": "2999-01-01T00:00:00Z"}}),
         )
         .await;
     assert_eq!(future["retryFailedDeliveries"], 0);
-    let n = s.ok(retry, json!({"i": {"outputId": out}})).await;
+    let n = s
+        .ok(
+            ops::RETRY_FAILED_DELIVERIES,
+            json!({"input": {"outputId": out}}),
+        )
+        .await;
     assert_eq!(n["retryFailedDeliveries"], 2);
     for a in [&a1, &a2] {
         let v = eventually(Duration::from_secs(10), "SUCCEEDED", || async {
@@ -412,39 +397,36 @@ async fn replay_failed_deliveries(db: TestDb) {
         assert_eq!(attempts[1]["attemptNumber"], 2, "numbering continues");
         assert_eq!(attempts[1]["statusCode"], 200);
     }
-    let (code, _) = s.err(retry, json!({"i": {"outputId": "missing"}})).await;
+    let (code, _) = s
+        .err(
+            ops::RETRY_FAILED_DELIVERIES,
+            json!({"input": {"outputId": "missing"}}),
+        )
+        .await;
     assert_eq!(code, "NOT_FOUND");
     s.stop().await;
 }
-
-const HEALTH: &str = "{ destinations { displayName health { state lastAttemptAt lastSuccessAt lastError consecutiveFailures pendingCount } } }";
 
 async fn destination_health(db: TestDb) {
     let s = TestServer::start_with(&db, |a| a.max_attempts = 2).await;
     let good = Receiver::start().await;
     let bad = Receiver::start().await;
     bad.default_reply(Reply::status(500).body("down"));
-    add_webhook(&s, "Good", &good.url, &["HIGH"]).await;
-    add_webhook(&s, "Bad", &bad.url, &["HIGH"]).await;
+    s.add_webhook("Good", &good.url, &["HIGH"]).await;
+    s.add_webhook("Bad", &bad.url, &["HIGH"]).await;
     add_polling(&s, "Poll", 300).await;
-    let fresh = s.ok(HEALTH, json!({})).await;
+    let fresh = s.ok(ops::DESTINATION_HEALTH, json!({})).await;
     for d in fresh["destinations"].as_array().unwrap() {
         assert_eq!(d["health"]["state"], "HEALTHY");
         assert_eq!(d["health"]["consecutiveFailures"], 0);
         assert!(d["health"]["lastAttemptAt"].is_null());
     }
-    create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
-    create(
-        &s,
-        json!({"detectionId": "y", "title": "t", "severity": "MEDIUM"}),
-    )
-    .await; // → Poll
+    s.create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
+    s.create_alert_detailed(json!({"detectionId": "y", "title": "t", "severity": "MEDIUM"}))
+        .await; // → Poll
     let h = eventually(Duration::from_secs(10), "health to settle", || async {
-        let v = s.ok(HEALTH, json!({})).await;
+        let v = s.ok(ops::DESTINATION_HEALTH, json!({})).await;
         let bad = v["destinations"]
             .as_array()
             .unwrap()
@@ -485,13 +467,10 @@ async fn destination_health(db: TestDb) {
     assert_eq!(by("Poll")["pendingCount"], 1);
     // A success resets the failure count.
     bad.default_reply(Reply::status(200));
-    create(
-        &s,
-        json!({"detectionId": "z", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
+    s.create_alert_detailed(json!({"detectionId": "z", "title": "t", "severity": "HIGH"}))
+        .await;
     eventually(Duration::from_secs(10), "recovery", || async {
-        let v = s.ok(HEALTH, json!({})).await;
+        let v = s.ok(ops::DESTINATION_HEALTH, json!({})).await;
         let b = v["destinations"]
             .as_array()
             .unwrap()
@@ -509,10 +488,10 @@ async fn a_429_pauses_the_whole_destination(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
     r.push(Reply::status(429).header("retry-after", "2"));
-    add(&s, json!({"displayName": "Slack-ish", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxConcurrency": 1})).await;
+    s.add_destination(json!({"displayName": "Slack-ish", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxConcurrency": 1})).await;
     let mut ids = vec![];
     for i in 0..8 {
-        ids.push(create(&s, json!({"detectionId": "burst", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await["id"].clone());
+        ids.push(s.create_alert_detailed(json!({"detectionId": "burst", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await["id"].clone());
     }
     let reqs = r.wait_for(9, Duration::from_secs(20)).await;
     let first = reqs
@@ -547,9 +526,9 @@ async fn a_429_pauses_the_whole_destination(db: TestDb) {
 async fn max_requests_per_second(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    add(&s, json!({"displayName": "Teams-ish", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxRequestsPerSecond": 4.0})).await;
+    s.add_destination(json!({"displayName": "Teams-ish", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxRequestsPerSecond": 4.0})).await;
     for i in 0..10 {
-        create(&s, json!({"detectionId": "rps", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await;
+        s.create_alert_detailed(json!({"detectionId": "rps", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await;
     }
     let reqs = r.wait_for(10, Duration::from_secs(20)).await;
     let mut times: Vec<_> = reqs.iter().map(|q| q.at).collect();
@@ -588,17 +567,11 @@ async fn prometheus_metrics() {
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    add_webhook(&s, "Hook", &r.url, &["HIGH"]).await;
-    create(
-        &s,
-        json!({"detectionId": "m", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
-    create(
-        &s,
-        json!({"detectionId": "m2", "title": "t", "severity": "LOW"}),
-    )
-    .await;
+    s.add_webhook("Hook", &r.url, &["HIGH"]).await;
+    s.create_alert_detailed(json!({"detectionId": "m", "title": "t", "severity": "HIGH"}))
+        .await;
+    s.create_alert_detailed(json!({"detectionId": "m2", "title": "t", "severity": "LOW"}))
+        .await;
     r.wait_for(1, Duration::from_secs(10)).await;
     let text = eventually(Duration::from_secs(10), "metrics", || async {
         let t = reqwest::get(format!("{}/metrics", s.url))

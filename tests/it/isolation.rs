@@ -2,26 +2,11 @@
 //! delay the others, a dead one is paused by the circuit breaker (its deliveries wait,
 //! none is dropped or burns attempts) and resumed by a successful probe, and
 //! `sendTestAlert` de-duplicates ids and keeps to the destination's limits.
-mod common;
 
-use common::*;
+use crate::ops;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-async fn add(s: &TestServer, input: Value) -> String {
-    s.ok(ADD_WEBHOOK, json!({ "input": input })).await["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-async fn create(s: &TestServer, dedup: &str) {
-    s.ok(
-        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-        json!({"i": {"detectionId": "iso", "title": "t", "severity": "HIGH", "dedupString": dedup}}),
-    )
-    .await;
-}
 
 /// 40 alerts go to a destination that hangs for 3 s and to a healthy one: the healthy
 /// one gets all 40 while the hanging one still holds its share of workers.
@@ -34,11 +19,16 @@ async fn a_hanging_destination_does_not_delay_others(db: TestDb) {
     let hanging = Receiver::start().await;
     hanging.default_reply(Reply::status(200).delay(Duration::from_secs(3)));
     let healthy = Receiver::start().await;
-    add(&s, json!({"displayName": "Hanging", "outputConfig": {"customWebhook": {"webhookURL": hanging.url}}, "defaultForSeverity": ["HIGH"]})).await;
-    add(&s, json!({"displayName": "Healthy", "outputConfig": {"customWebhook": {"webhookURL": healthy.url}}, "defaultForSeverity": ["HIGH"]})).await;
+    s.add_destination(json!({"displayName": "Hanging", "outputConfig": {"customWebhook": {"webhookURL": hanging.url}}, "defaultForSeverity": ["HIGH"]})).await;
+    s.add_destination(json!({"displayName": "Healthy", "outputConfig": {"customWebhook": {"webhookURL": healthy.url}}, "defaultForSeverity": ["HIGH"]})).await;
     let start = Instant::now();
     for i in 0..40 {
-        create(&s, &i.to_string()).await;
+        s.create_alert(NewAlert {
+            detection_id: "iso",
+            dedup_string: Some(&i.to_string()),
+            ..Default::default()
+        })
+        .await;
     }
     healthy.wait_for(40, Duration::from_secs(10)).await;
     let took = start.elapsed();
@@ -57,13 +47,12 @@ async fn a_hanging_destination_does_not_delay_others(db: TestDb) {
     s.stop().await;
 }
 
-const HEALTH: &str = "{ destinations { outputId displayName health { state consecutiveFailures pausedAt nextProbeAt pendingCount } } }";
 const PAUSE_ALERTS: &str =
     r#"{ alerts(input: {types: [SYSTEM_ERROR]}) { edges { node { title detectionId } } } }"#;
 const DELIVERIES: &str = r#"{ alerts(input: {detectionId: "iso"}) { edges { node { deliveries { status attemptCount } } } } }"#;
 
 async fn health_of(s: &TestServer, name: &str) -> Value {
-    s.ok(HEALTH, json!({})).await["destinations"]
+    s.ok(ops::DESTINATION_HEALTH, json!({})).await["destinations"]
         .as_array()
         .unwrap()
         .iter()
@@ -85,10 +74,15 @@ async fn a_dead_destination_is_paused_and_resumed(db: TestDb) {
     let dead = Receiver::start().await;
     dead.default_reply(Reply::status(503));
     let ops = Receiver::start().await;
-    add(&s, json!({"displayName": "Dead", "outputConfig": {"customWebhook": {"webhookURL": dead.url}}, "defaultForSeverity": ["HIGH"]})).await;
-    add(&s, json!({"displayName": "Ops", "outputConfig": {"customWebhook": {"webhookURL": ops.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["SYSTEM_ERROR"]})).await;
+    s.add_destination(json!({"displayName": "Dead", "outputConfig": {"customWebhook": {"webhookURL": dead.url}}, "defaultForSeverity": ["HIGH"]})).await;
+    s.add_destination(json!({"displayName": "Ops", "outputConfig": {"customWebhook": {"webhookURL": ops.url}}, "defaultForSeverity": ["HIGH"], "alertTypes": ["SYSTEM_ERROR"]})).await;
     for i in 0..3 {
-        create(&s, &format!("dead-{i}")).await;
+        s.create_alert(NewAlert {
+            detection_id: "iso",
+            dedup_string: Some(&format!("dead-{i}")),
+            ..Default::default()
+        })
+        .await;
     }
     let h = eventually(
         Duration::from_secs(10),
@@ -163,7 +157,7 @@ const SEND_TEST: &str = "mutation($i: SendTestAlertInput!) { sendTestAlert(input
 async fn send_test_alert_deduplicates_and_keeps_limits(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    let id = add(&s, json!({"displayName": "Limited", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxRequestsPerSecond": 2.0})).await;
+    let id = s.add_destination(json!({"displayName": "Limited", "outputConfig": {"customWebhook": {"webhookURL": r.url}}, "defaultForSeverity": ["HIGH"], "maxRequestsPerSecond": 2.0})).await;
     let ids: Vec<&str> = std::iter::repeat_n(id.as_str(), 1000).collect();
     let res = s.ok(SEND_TEST, json!({"i": {"outputIds": ids}})).await;
     assert_eq!(res["sendTestAlert"].as_array().unwrap().len(), 1, "{res}");

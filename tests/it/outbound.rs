@@ -3,28 +3,17 @@
 //! the SSRF guard in every notation, SMTP servers that are refused or stall, and
 //! receivers echoing the request back to fish for secrets. Each test prints what it
 //! injected and what survived.
-mod common;
 
+use crate::ops;
+use crate::support::{eventually, NewAlert, NewDestination, Receiver, Reply, TestDb, TestServer};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{eventually, Receiver, Reply, TestDb, TestServer};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-const ADD: &str =
-    r#"mutation($input: DestinationInput!) { addDestination(input: $input) { outputId } }"#;
-const UPDATE: &str =
-    r#"mutation($input: DestinationInput!) { updateDestination(input: $input) { outputId } }"#;
-const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) { id } }"#;
-const DELIVERIES: &str = r#"query($id: ID!) { alert(id: $id) { deliveries { outputId label status statusCode message attemptCount attempts { statusCode message durationMs } } } }"#;
-const SEND_TEST: &str = r#"mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode message } }"#;
-const PREVIEW: &str =
-    r#"query($input: PreviewPayloadInput!) { previewPayload(input: $input) { url } }"#;
-const HEALTH: &str = r#"{ destinations { outputId displayName health { lastError } } }"#;
 
 /// A one-second request timeout and three attempts keep every test to seconds.
 async fn server(db: &TestDb, allow_private: bool, allowlist: &[&str]) -> TestServer {
@@ -38,38 +27,13 @@ async fn server(db: &TestDb, allow_private: bool, allowlist: &[&str]) -> TestSer
     .await
 }
 
-async fn add(s: &TestServer, name: &str, field: &str, config: Value) -> String {
-    let d = s
-        .ok(ADD, json!({"input": {"displayName": name, "outputConfig": {field: config}, "defaultForSeverity": []}}))
-        .await;
-    d["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A new alert (its own detection, so it is not merged into an earlier one) routed to `ids`.
 async fn alert_to(s: &TestServer, ids: &[&str]) -> String {
     let detection = format!("Outbound.{}", uuid::Uuid::new_v4().simple());
-    let d = s
-        .ok(CREATE, json!({"input": {"detectionId": detection, "title": "t", "severity": "HIGH", "generatedDestinations": ids}}))
-        .await;
-    d["createAlert"]["id"].as_str().unwrap().to_string()
-}
-
-/// The deliveries of an alert once each is SUCCEEDED or FAILED.
-async fn settled(s: &TestServer, alert_id: &str, within: Duration) -> Vec<Value> {
-    eventually(within, "deliveries to settle", || async {
-        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
-        let list = d["alert"]["deliveries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        (!list.is_empty()
-            && list
-                .iter()
-                .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED"))
-        .then_some(list)
+    s.create_alert(NewAlert {
+        detection_id: &detection,
+        destinations: Some(ids),
+        ..Default::default()
     })
     .await
 }
@@ -127,11 +91,17 @@ async fn endless_body_is_cut_off(db: TestDb) {
             }
         });
     }
-    let id = add(&s, "Endless", "customWebhook", json!({"webhookURL": url})).await;
+    let id = s
+        .add_destination(NewDestination::of(
+            "Endless",
+            "customWebhook",
+            json!({"webhookURL": url}),
+        ))
+        .await;
     let before = rss_kib();
     let started = Instant::now();
     let alert = alert_to(&s, &[&id]).await;
-    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    let d = s.settled(&alert, Duration::from_secs(10)).await;
     let took = started.elapsed();
     let after = rss_kib();
     eventually(
@@ -179,13 +149,25 @@ async fn hanging_receiver_times_out_and_others_are_unaffected(db: TestDb) {
         });
     }
     let ok = Receiver::start().await;
-    let hang_id = add(&s, "Hang", "customWebhook", json!({"webhookURL": url})).await;
-    let ok_id = add(&s, "Ok", "customWebhook", json!({"webhookURL": ok.url})).await;
+    let hang_id = s
+        .add_destination(NewDestination::of(
+            "Hang",
+            "customWebhook",
+            json!({"webhookURL": url}),
+        ))
+        .await;
+    let ok_id = s
+        .add_destination(NewDestination::of(
+            "Ok",
+            "customWebhook",
+            json!({"webhookURL": ok.url}),
+        ))
+        .await;
     let started = Instant::now();
     let alert = alert_to(&s, &[&hang_id, &ok_id]).await;
     ok.wait_for(1, Duration::from_secs(2)).await;
     let ok_after = started.elapsed();
-    let d = settled(&s, &alert, Duration::from_secs(15)).await;
+    let d = s.settled(&alert, Duration::from_secs(15)).await;
     let hang = by_label(&d, "Hang");
     println!(
         "injected: a receiver that accepts and never answers ({} connections); survived: the other destination got its request after {ok_after:?}; hanging one {} after {} attempts: {:?}",
@@ -221,9 +203,15 @@ async fn reset_connections_are_retried(db: TestDb) {
             }
         });
     }
-    let id = add(&s, "Reset", "customWebhook", json!({"webhookURL": url})).await;
+    let id = s
+        .add_destination(NewDestination::of(
+            "Reset",
+            "customWebhook",
+            json!({"webhookURL": url}),
+        ))
+        .await;
     let alert = alert_to(&s, &[&id]).await;
-    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    let d = s.settled(&alert, Duration::from_secs(10)).await;
     println!(
         "injected: accept then RST ({} connections reset); survived: {} after {} attempts, last message {:?}",
         resets.load(Ordering::Relaxed),
@@ -244,15 +232,15 @@ async fn redirects_are_not_followed(db: TestDb) {
     let rx = Receiver::start().await;
     rx.push(Reply::status(302).header("location", "http://169.254.169.254/latest/meta-data"));
     rx.push(Reply::status(302).header("location", &format!("{}/followed", target.url)));
-    let id = add(
-        &s,
-        "Redirect",
-        "customWebhook",
-        json!({"webhookURL": rx.url}),
-    )
-    .await;
-    let sent = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
-    let sent2 = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let id = s
+        .add_destination(NewDestination::of(
+            "Redirect",
+            "customWebhook",
+            json!({"webhookURL": rx.url}),
+        ))
+        .await;
+    let sent = s.send_test_alert(&[&id]).await[0].clone();
+    let sent2 = s.send_test_alert(&[&id]).await[0].clone();
     println!("injected: 302 to the metadata address, then 302 to another receiver; survived: {sent} / {sent2}; requests at the redirect target: {}", target.requests().len());
     for r in [&sent, &sent2] {
         assert_eq!(r["success"], false);
@@ -294,7 +282,7 @@ async fn literal_blocked_addresses_are_refused_on_input(db: TestDb) {
     let s = server(&db, false, &[]).await;
     for url in BLOCKED_URLS {
         let (code, msg) = s
-            .err(ADD, json!({"input": {"displayName": format!("d {url}"), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+            .err(ops::ADD_DESTINATION, json!({"input": {"displayName": format!("d {url}"), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
             .await;
         println!("injected: addDestination webhookURL {url}; survived: {code} {msg}");
         assert_eq!(code, "BAD_USER_INPUT", "{url}: {msg}");
@@ -305,34 +293,34 @@ async fn literal_blocked_addresses_are_refused_on_input(db: TestDb) {
     }
     // Other types name their own field; the SMTP host too.
     let (code, msg) = s
-        .err(ADD, json!({"input": {"displayName": "pd", "outputConfig": {"pagerDuty": {"integrationKey": "0123456789abcdef0123456789abcdef", "apiUrl": "http://0x7f.1:8080"}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "pd", "outputConfig": {"pagerDuty": {"integrationKey": "0123456789abcdef0123456789abcdef", "apiUrl": "http://0x7f.1:8080"}}, "defaultForSeverity": []}}))
         .await;
     println!("injected: pagerDuty apiUrl http://0x7f.1:8080; survived: {code} {msg}");
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(msg.contains("apiUrl: blocked: 127.0.0.1"), "{msg}");
     let (code, msg) = s
-        .err(ADD, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": "smtp://2130706433:25", "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": "smtp://2130706433:25", "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
         .await;
     println!("injected: email smtpUrl smtp://2130706433:25; survived: {code} {msg}");
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(msg.contains("smtpUrl: blocked: 127.0.0.1"), "{msg}");
     // updateDestination and previewPayload refuse the same.
-    let id = add(
-        &s,
-        "Public",
-        "customWebhook",
-        json!({"webhookURL": "https://hooks.example.com/x"}),
-    )
-    .await;
+    let id = s
+        .add_destination(NewDestination::of(
+            "Public",
+            "customWebhook",
+            json!({"webhookURL": "https://hooks.example.com/x"}),
+        ))
+        .await;
     let (code, msg) = s
-        .err(UPDATE, json!({"input": {"outputId": id, "displayName": "Public", "outputConfig": {"customWebhook": {"webhookURL": "http://[::ffff:169.254.169.254]/"}}, "defaultForSeverity": []}}))
+        .err(ops::UPDATE_DESTINATION, json!({"input": {"outputId": id, "displayName": "Public", "outputConfig": {"customWebhook": {"webhookURL": "http://[::ffff:169.254.169.254]/"}}, "defaultForSeverity": []}}))
         .await;
     println!("injected: updateDestination to [::ffff:169.254.169.254]; survived: {code} {msg}");
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(msg.contains("webhookURL: blocked"), "{msg}");
     let (code, msg) = s
         .err(
-            PREVIEW,
+            ops::PREVIEW_PAYLOAD,
             json!({"input": {"outputConfig": {"customWebhook": {"webhookURL": "http://127.1/"}}}}),
         )
         .await;
@@ -347,10 +335,16 @@ async fn names_resolving_inward_fail_permanently_unless_allowlisted(db: TestDb) 
     let url = format!("http://localhost.:{port}/hook");
     {
         let s = server(&db, false, &[]).await;
-        let id = add(&s, "Named", "customWebhook", json!({"webhookURL": url})).await;
+        let id = s
+            .add_destination(NewDestination::of(
+                "Named",
+                "customWebhook",
+                json!({"webhookURL": url}),
+            ))
+            .await;
         let alert = alert_to(&s, &[&id]).await;
-        let d = settled(&s, &alert, Duration::from_secs(10)).await;
-        let test = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+        let d = s.settled(&alert, Duration::from_secs(10)).await;
+        let test = s.send_test_alert(&[&id]).await[0].clone();
         println!(
             "injected: webhook {url} with the guard on; survived: {} after {} attempt(s): {:?}; sendTestAlert: {test}; requests received: {}",
             d[0]["status"],
@@ -376,9 +370,15 @@ async fn names_resolving_inward_fail_permanently_unless_allowlisted(db: TestDb) 
     }
     {
         let s = server(&db, false, &["127.0.0.0/8"]).await;
-        let id = add(&s, "Named2", "customWebhook", json!({"webhookURL": url})).await;
+        let id = s
+            .add_destination(NewDestination::of(
+                "Named2",
+                "customWebhook",
+                json!({"webhookURL": url}),
+            ))
+            .await;
         let alert = alert_to(&s, &[&id]).await;
-        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        let d = s.settled(&alert, Duration::from_secs(10)).await;
         println!(
             "injected: the same with HERALD_OUTBOUND_ALLOWLIST=127.0.0.0/8; survived: {} {:?}",
             d[0]["status"], d[0]["message"]
@@ -393,20 +393,20 @@ async fn stored_literal_destinations_are_refused_once_the_guard_is_on(db: TestDb
     let rx = Receiver::start().await;
     let id = {
         let s = server(&db, true, &[]).await;
-        let id = add(
-            &s,
-            "Loopback",
-            "customWebhook",
-            json!({"webhookURL": rx.url}),
-        )
-        .await;
+        let id = s
+            .add_destination(NewDestination::of(
+                "Loopback",
+                "customWebhook",
+                json!({"webhookURL": rx.url}),
+            ))
+            .await;
         s.stop().await;
         id
     };
     let s = server(&db, false, &[]).await;
-    let (code, msg) = s.err(SEND_TEST, json!({"ids": [id]})).await;
+    let (code, msg) = s.err(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     let alert = alert_to(&s, &[&id]).await;
-    let d = settled(&s, &alert, Duration::from_secs(10)).await;
+    let d = s.settled(&alert, Duration::from_secs(10)).await;
     println!(
         "injected: a destination on {} saved while private networks were allowed, then the guard on; survived: sendTestAlert {code} {msg}; routed delivery {} after {} attempt(s): {:?}",
         rx.url, d[0]["status"], d[0]["attemptCount"], d[0]["message"]
@@ -449,15 +449,15 @@ async fn smtp_is_guarded_and_time_boxed(db: TestDb) {
     {
         let s = server(&db, false, &[]).await;
         let (code, msg) = s
-            .err(ADD, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
+            .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "mail", "outputConfig": {"email": {"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]}}, "defaultForSeverity": []}}))
             .await;
         println!(
             "injected: email to smtp://127.0.0.1:{port} with the guard on; survived: {code} {msg}"
         );
         assert_eq!(code, "BAD_USER_INPUT");
-        let id = add(&s, "Mail", "email", json!({"smtpUrl": format!("smtp://localhost:{port}"), "from": "h@example.com", "to": ["a@example.com"]})).await;
+        let id = s.add_destination(NewDestination::of("Mail", "email", json!({"smtpUrl": format!("smtp://localhost:{port}"), "from": "h@example.com", "to": ["a@example.com"]}))).await;
         let alert = alert_to(&s, &[&id]).await;
-        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        let d = s.settled(&alert, Duration::from_secs(10)).await;
         println!(
             "injected: email to smtp://localhost:{port}; survived: {} after {} attempt(s): {:?}; connections: {}",
             d[0]["status"],
@@ -479,15 +479,21 @@ async fn smtp_is_guarded_and_time_boxed(db: TestDb) {
         s.stop().await;
     }
     let s = server(&db, true, &[]).await;
-    let id = add(&s, "Stall", "email", json!({"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]})).await;
+    let id = s.add_destination(NewDestination::of("Stall", "email", json!({"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "h@example.com", "to": ["a@example.com"]}))).await;
     let ok = Receiver::start().await;
-    let ok_id = add(&s, "Ok", "customWebhook", json!({"webhookURL": ok.url})).await;
+    let ok_id = s
+        .add_destination(NewDestination::of(
+            "Ok",
+            "customWebhook",
+            json!({"webhookURL": ok.url}),
+        ))
+        .await;
     let started = Instant::now();
-    let test = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let test = s.send_test_alert(&[&id]).await[0].clone();
     let test_took = started.elapsed();
     let alert = alert_to(&s, &[&id, &ok_id]).await;
     ok.wait_for(1, Duration::from_secs(2)).await;
-    let d = settled(&s, &alert, Duration::from_secs(15)).await;
+    let d = s.settled(&alert, Duration::from_secs(15)).await;
     let stall = by_label(&d, "Stall");
     println!(
         "injected: an SMTP server that accepts and stalls; survived: sendTestAlert returned in {test_took:?}: {test}; routed: {} after {} attempts {:?}",
@@ -648,18 +654,20 @@ async fn echoed_secrets_never_come_back(db: TestDb) {
         ),
     ];
     for (field, config, forms) in cases {
-        let id = add(&s, &format!("Echo {field}"), field, config).await;
+        let id = s
+            .add_destination(NewDestination::of(&format!("Echo {field}"), field, config))
+            .await;
         let mut seen = Vec::new();
         for _ in 0..7 {
-            let r = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+            let r = s.send_test_alert(&[&id]).await[0].clone();
             seen.push(r["message"].as_str().unwrap().to_string());
         }
         let alert = alert_to(&s, &[&id]).await;
-        let d = settled(&s, &alert, Duration::from_secs(10)).await;
+        let d = s.settled(&alert, Duration::from_secs(10)).await;
         for a in d[0]["attempts"].as_array().unwrap() {
             seen.push(a["message"].as_str().unwrap().to_string());
         }
-        let health = s.ok(HEALTH, json!({})).await;
+        let health = s.ok(ops::DESTINATION_HEALTH, json!({})).await;
         let last = health["destinations"]
             .as_array()
             .unwrap()
@@ -729,8 +737,8 @@ async fn echoing_smtp() -> String {
 async fn smtp_replies_echoing_credentials_are_scrubbed(db: TestDb) {
     let s = server(&db, true, &[]).await;
     let url = echoing_smtp().await;
-    let id = add(&s, "Mail echo", "email", json!({"smtpUrl": url, "from": "h@example.com", "to": ["a@example.com"], "username": "mailer", "password": "smtp-echo-secret"})).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await["sendTestAlert"][0].clone();
+    let id = s.add_destination(NewDestination::of("Mail echo", "email", json!({"smtpUrl": url, "from": "h@example.com", "to": ["a@example.com"], "username": "mailer", "password": "smtp-echo-secret"}))).await;
+    let r = s.send_test_alert(&[&id]).await[0].clone();
     let auth_plain = STANDARD.encode("\0mailer\0smtp-echo-secret");
     let msg = r["message"].as_str().unwrap();
     println!("injected: an SMTP server quoting `AUTH PLAIN {auth_plain}` in its 535 reply; survived: {r}");
@@ -745,7 +753,7 @@ async fn smtp_replies_echoing_credentials_are_scrubbed(db: TestDb) {
 #[tokio::test]
 async fn a_bad_allowlist_entry_stops_start_up() {
     let db = TestDb::sqlite().await;
-    let mut args = common::test_args(&db);
+    let mut args = crate::support::test_args(&db);
     args.outbound_allowlist = vec!["10.0.0.0/8".into(), "10.0.0.0/33".into()];
     let err = match herald::app::start(args).await {
         Ok(_) => panic!("started with a bad HERALD_OUTBOUND_ALLOWLIST"),
@@ -864,7 +872,7 @@ impl Proxy {
 
 async fn add_hook(s: &TestServer, url: &str) -> String {
     let d = s
-        .ok(ADD, json!({"input": {"displayName": format!("hook {}", uuid::Uuid::new_v4()), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+        .ok(ops::ADD_DESTINATION, json!({"input": {"displayName": format!("hook {}", uuid::Uuid::new_v4()), "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
         .await;
     d["addDestination"]["outputId"]
         .as_str()
@@ -886,15 +894,15 @@ async fn deliveries_go_through_the_configured_proxy() {
     })
     .await;
     let id = add_hook(&s, &format!("{}/hook", rx.url)).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
     let a = s
-        .ok(CREATE, json!({"input": {"detectionId": "egress", "title": "through the proxy", "severity": "HIGH", "generatedDestinations": [id]}}))
+        .ok(ops::CREATE_ALERT, json!({"input": {"detectionId": "egress", "title": "through the proxy", "severity": "HIGH", "generatedDestinations": [id]}}))
         .await;
     let alert_id = a["createAlert"]["id"].as_str().unwrap().to_string();
     eventually(Duration::from_secs(10), "the routed delivery", || async {
-        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
-        (d["alert"]["deliveries"][0]["status"] == "SUCCEEDED").then_some(())
+        let d = s.deliveries(&alert_id).await;
+        (d[0]["status"] == "SUCCEEDED").then_some(())
     })
     .await;
     let got = rx.requests();
@@ -923,7 +931,7 @@ async fn https_deliveries_tunnel_through_the_proxy() {
     })
     .await;
     let id = add_hook(&s, &format!("https://{target}/hook")).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
     let seen = proxy.seen();
     assert_eq!(seen[0].1, format!("CONNECT {target} HTTP/1.1"), "{seen:?}");
@@ -944,7 +952,7 @@ async fn the_guard_still_applies_through_a_proxy() {
     .await;
     for url in ["http://169.254.169.254/latest", "http://127.1:9/x"] {
         let (code, message) = s
-            .err(ADD, json!({"input": {"displayName": "inward", "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
+            .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "inward", "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": []}}))
             .await;
         assert_eq!(code, "BAD_USER_INPUT", "{url}: {message}");
         assert!(message.contains("blocked"), "{url}: {message}");
@@ -968,7 +976,7 @@ async fn a_named_private_proxy_is_allowed_with_the_guard_on() {
     })
     .await;
     let id = add_hook(&s, "http://93.184.216.34/hook").await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
     assert_eq!(proxy.seen()[0].1, "POST http://93.184.216.34/hook HTTP/1.1");
     assert_eq!(rx.requests().len(), 1);
@@ -1008,7 +1016,7 @@ async fn deliveries_leave_from_the_bind_address() {
     })
     .await;
     let id = add_hook(&s, &url).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
     let peers = peers.lock().unwrap().clone();
     assert!(!peers.is_empty());
@@ -1105,8 +1113,10 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
         a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
     })
     .await;
-    let id = add(&s, "Mail bound", "email", mail.clone()).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let id = s
+        .add_destination(NewDestination::of("Mail bound", "email", mail.clone()))
+        .await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
     assert_eq!(mails.lock().unwrap().len(), 1);
     assert_eq!(peers.lock().unwrap()[0].ip().to_string(), "127.0.0.2");
@@ -1119,7 +1129,7 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
         a.outbound_bind_address = Some("127.0.0.2".parse().unwrap());
     })
     .await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], true, "{r:#}");
     assert_eq!(mails.lock().unwrap().len(), 2);
     let seen = proxy.seen();
@@ -1135,14 +1145,9 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
     // The SMTP server saw the proxy's connection, not Herald's.
     assert_eq!(peers.lock().unwrap()[1].ip().to_string(), "127.0.0.1");
     // Implicit TLS cannot be tunnelled: refused, not sent around the proxy.
-    let smtps = add(
-        &s,
-        "Mail smtps",
-        "email",
-        json!({"smtpUrl": format!("smtps://{target}"), "from": "h@example.com", "to": ["a@example.com"]}),
-    )
+    let smtps = s.add_destination(NewDestination::of("Mail smtps", "email", json!({"smtpUrl": format!("smtps://{target}"), "from": "h@example.com", "to": ["a@example.com"]})))
     .await;
-    let r = s.ok(SEND_TEST, json!({"ids": [smtps]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [smtps]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
     let message = r["sendTestAlert"][0]["message"].as_str().unwrap();
     assert!(
@@ -1156,7 +1161,7 @@ async fn email_leaves_from_the_bind_address_and_through_the_proxy() {
     // An https:// proxy cannot tunnel SMTP here: refused, never sent around the proxy.
     let https_proxy = proxy.url.replacen("http://", "https://", 1);
     let s = TestServer::start_with(&db, move |a| a.outbound_proxy = Some(https_proxy)).await;
-    let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(r["sendTestAlert"][0]["success"], false, "{r:#}");
     let message = r["sendTestAlert"][0]["message"].as_str().unwrap();
     assert!(

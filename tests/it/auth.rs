@@ -1,10 +1,10 @@
 //! API tokens: every refusal case (on SQLite and PostgreSQL), the token API, the
 //! `herald token` command line, introspection, and the authorization matrix: every query
 //! and mutation run with a token holding each single permission, none, and all.
-mod common;
 
+use crate::ops;
+use crate::support::{str_of, TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use herald::auth::Permission;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, JsonValue, Statement};
@@ -16,11 +16,9 @@ use std::time::Duration;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-const PROBE: &str = "{ destinations { outputId } }";
-
 /// The secret the test server signs with.
 fn secret(db: &TestDb) -> String {
-    common::test_args(db)
+    crate::support::test_args(db)
         .db
         .jwt_secret
         .expect("tests set a JWT secret")
@@ -42,7 +40,7 @@ async fn raw(s: &TestServer, headers: &[(&str, &str)], query: &str) -> (u16, Val
 
 /// The reply to a request without a token: what every refusal must look like.
 async fn refusal(s: &TestServer) -> Value {
-    let (status, body) = raw(s, &[], PROBE).await;
+    let (status, body) = raw(s, &[], ops::DESTINATION_IDS).await;
     assert_eq!(status, 401, "{body:#}");
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
@@ -60,7 +58,7 @@ async fn assert_refused(s: &TestServer, token: &str, case: &str) {
         [("authorization", format!("Bearer {token}"))],
     ] {
         let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (status, body) = raw(s, &h, PROBE).await;
+        let (status, body) = raw(s, &h, ops::DESTINATION_IDS).await;
         assert_eq!(status, 401, "{case}: expected 401, got {status}: {body:#}");
         assert_eq!(
             body, expected,
@@ -85,7 +83,7 @@ async fn assert_refused(s: &TestServer, token: &str, case: &str) {
 }
 
 async fn assert_accepted(s: &TestServer, token: &str, case: &str) {
-    let (status, body) = raw(s, &[("x-api-key", token)], PROBE).await;
+    let (status, body) = raw(s, &[("x-api-key", token)], ops::DESTINATION_IDS).await;
     assert_eq!(status, 200, "{case}: {body:#}");
     assert!(body.get("errors").is_none(), "{case}: {body:#}");
 }
@@ -98,14 +96,8 @@ async fn create_token(s: &TestServer, input: Value) -> Value {
     s.ok(&q, json!({ "input": input })).await["createAPIToken"]["token"].clone()
 }
 
-fn str_of(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
-}
-
 /// The stored `jti` and id of a token, to forge JWTs around a real record.
-async fn stored(s: &TestServer, id: &str) -> herald::store::tokens::TokenRow {
+async fn stored_token(s: &TestServer, id: &str) -> herald::store::tokens::TokenRow {
     herald::store::tokens::get(&s.services().db, id)
         .await
         .expect("lookup")
@@ -155,7 +147,7 @@ async fn missing_or_malformed_token_is_refused(db: TestDb) {
         ("basic auth", vec![("authorization", "Basic dXNlcjpwYXNz")]),
         ("bearer without a token", vec![("authorization", "Bearer ")]),
     ] {
-        let (status, body) = raw(&s, &headers, PROBE).await;
+        let (status, body) = raw(&s, &headers, ops::DESTINATION_IDS).await;
         assert_eq!(status, 401, "{case}: {body:#}");
         assert_eq!(body, generic, "{case}");
     }
@@ -167,7 +159,7 @@ async fn missing_or_malformed_token_is_refused(db: TestDb) {
         vec![("authorization", lower.as_str())],
         vec![("x-api-key", ""), ("authorization", bearer.as_str())],
     ] {
-        let (status, body) = raw(&s, &headers, PROBE).await;
+        let (status, body) = raw(&s, &headers, ops::DESTINATION_IDS).await;
         assert_eq!(status, 200, "{headers:?}: {body:#}");
     }
     s.stop().await;
@@ -191,7 +183,7 @@ async fn expired_token_is_refused(db: TestDb) {
         json!({"name": "live", "permissions": ["DestinationRead"]}),
     )
     .await;
-    let row = stored(&s, &str_of(&live["id"])).await;
+    let row = stored_token(&s, &str_of(&live["id"])).await;
     let forged = sign(
         &json!({"sub": row.id, "jti": row.current_jti, "iat": now_s() - 100, "exp": now_s() - 10}),
         Algorithm::HS256,
@@ -214,7 +206,7 @@ async fn token_signed_with_another_key_is_refused(db: TestDb) {
         json!({"name": "victim", "permissions": ["DestinationRead"]}),
     )
     .await;
-    let row = stored(&s, &str_of(&t["id"])).await;
+    let row = stored_token(&s, &str_of(&t["id"])).await;
     let claims = json!({"sub": row.id, "jti": row.current_jti, "iat": now_s()});
     assert_refused(
         &s,
@@ -245,7 +237,7 @@ async fn tampered_token_is_refused(db: TestDb) {
     let value = str_of(&weak["value"]);
     let parts: Vec<&str> = value.split('.').collect();
     let admin_id = admin_token_id(&s).await;
-    let admin = stored(&s, &admin_id).await;
+    let admin = stored_token(&s, &admin_id).await;
 
     // Payload swapped for the admin token's identity, original signature kept.
     let mut p = payload_of(&value);
@@ -289,7 +281,7 @@ async fn tampered_token_is_refused(db: TestDb) {
 
 async fn alg_none_token_is_refused(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let admin = stored(&s, &admin_token_id(&s).await).await;
+    let admin = stored_token(&s, &admin_token_id(&s).await).await;
     let claims = json!({"sub": admin.id, "jti": admin.current_jti, "iat": now_s()});
     for header in [
         json!({"alg": "none", "typ": "JWT"}),
@@ -329,18 +321,13 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
     assert_accepted(&a, &value, "on A before revocation").await;
     assert_accepted(&b, &value, "on B before revocation").await;
 
-    let d = a
-        .ok(
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": id}),
-        )
-        .await;
+    let d = a.ok(ops::DELETE_TOKEN, json!({"id": id})).await;
     assert_eq!(d["deleteAPIToken"], true);
     assert_refused(&b, &value, "revoked, other process").await;
     assert_refused(&a, &value, "revoked, same process").await;
 
     // Gone from the API; a second delete, a rotate and a lookup are NOT_FOUND.
-    let list = a.ok("{ apiTokens { id } }", json!({})).await;
+    let list = a.ok(ops::TOKEN_IDS, json!({})).await;
     assert!(
         list["apiTokens"]
             .as_array()
@@ -349,11 +336,7 @@ async fn revoked_token_is_refused_in_every_process(db: TestDb) {
             .all(|t| t["id"] != json!(id)),
         "{list:#}"
     );
-    for q in [
-        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }",
-        "query($id: ID!) { apiToken(id: $id) { id } }",
-    ] {
+    for q in [ops::DELETE_TOKEN, ops::ROTATE_TOKEN, ops::TOKEN_BY_ID] {
         assert_eq!(a.err(q, json!({"id": id})).await.0, "NOT_FOUND", "{q}");
     }
     assert_refused(&a, &value, "still revoked after a rotate attempt").await;
@@ -454,7 +437,7 @@ async fn admin_token_id(s: &TestServer) -> String {
 }
 
 async fn token_count(s: &TestServer) -> usize {
-    s.ok("{ apiTokens { id } }", json!({})).await["apiTokens"]
+    s.ok(ops::TOKEN_IDS, json!({})).await["apiTokens"]
         .as_array()
         .unwrap()
         .len()
@@ -485,13 +468,9 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     assert_eq!(value.split('.').count(), 3);
 
     // It works for what it holds, and is FORBIDDEN (naming the permission) elsewhere.
-    let d = s
-        .gql_as(&value, "{ destinations { outputId } }", json!({}))
-        .await;
+    let d = s.gql_as(&value, ops::DESTINATION_IDS, json!({})).await;
     assert!(d.get("errors").is_none(), "{d:#}");
-    let f = s
-        .gql_as(&value, "{ alerts { edges { cursor } } }", json!({}))
-        .await;
+    let f = s.gql_as(&value, ops::ALERT_CURSORS, json!({})).await;
     assert_eq!(f["errors"][0]["extensions"]["code"], "FORBIDDEN", "{f:#}");
     assert!(
         f["errors"][0]["message"]
@@ -514,7 +493,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     assert!(all.iter().all(|t| t["value"].is_null()), "{all:#?}");
     // …and reaches the database within the flush interval.
     let db_id = id.clone();
-    common::eventually(Duration::from_secs(12), "lastUsedAt flushed", || {
+    crate::support::eventually(Duration::from_secs(12), "lastUsedAt flushed", || {
         let db_id = db_id.clone();
         let conn = s.services().db.clone();
         async move {
@@ -529,8 +508,6 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
 
     // Bad input writes nothing.
     let before = token_count(&s).await;
-    let create =
-        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
     for (case, input) in [
         ("empty name", json!({"name": "", "permissions": []})),
@@ -559,7 +536,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
             json!({"name": "x", "permissions": [], "expiresAt": "tomorrow"}),
         ),
     ] {
-        let (code, msg) = s.err(create, json!({"input": input})).await;
+        let (code, msg) = s.err(ops::CREATE_TOKEN, json!({"input": input})).await;
         assert_eq!(code, "BAD_USER_INPUT", "{case}: {msg}");
     }
     assert_eq!(
@@ -569,11 +546,7 @@ async fn api_tokens_are_created_listed_and_validated(db: TestDb) {
     );
 
     // Unknown ids.
-    for q in [
-        "query($id: ID!) { apiToken(id: $id) { id } }",
-        "mutation($id: ID!) { rotateAPIToken(id: $id) { token { id } } }",
-        "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-    ] {
+    for q in [ops::TOKEN_BY_ID, ops::ROTATE_TOKEN, ops::DELETE_TOKEN] {
         assert_eq!(
             s.err(q, json!({"id": "no-such-token"})).await.0,
             "NOT_FOUND",
@@ -588,13 +561,12 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     let admin_id = admin_token_id(&s).await;
     let manager = create_token(&s, json!({"name": "token-manager", "permissions": ["OrganizationAPITokenRead", "OrganizationAPITokenModify", "AlertRead"]})).await;
     let mv = str_of(&manager["value"]);
-    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value permissions createdBy } } }";
 
     // Within what it holds: fine, recorded as created by it.
     let ok = s
         .gql_as(
             &mv,
-            create,
+            ops::CREATE_TOKEN,
             json!({"input": {"name": "poller", "permissions": ["AlertRead"]}}),
         )
         .await;
@@ -615,7 +587,7 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
         let r = s
             .gql_as(
                 &mv,
-                create,
+                ops::CREATE_TOKEN,
                 json!({"input": {"name": "escalated", "permissions": perms}}),
             )
             .await;
@@ -641,16 +613,21 @@ async fn token_cannot_grant_more_than_it_holds(db: TestDb) {
     );
 
     // Rotating a token that holds more than the caller: FORBIDDEN, and the token keeps working.
-    let rotate = "mutation($id: ID!) { rotateAPIToken(id: $id) { token { value } } }";
-    let r = s.gql_as(&mv, rotate, json!({"id": admin_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": admin_id}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
     assert_accepted(&s, &s.token, "admin token after a refused rotation").await;
-    assert!(stored(&s, &admin_id).await.rotated_at.is_none());
+    assert!(stored_token(&s, &admin_id).await.rotated_at.is_none());
     // Rotating one within its own permissions (and itself) is fine.
-    let r = s.gql_as(&mv, rotate, json!({"id": poller_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": poller_id}))
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
     let manager_id = str_of(&manager["id"]);
-    let r = s.gql_as(&mv, rotate, json!({"id": manager_id})).await;
+    let r = s
+        .gql_as(&mv, ops::ROTATE_TOKEN, json!({"id": manager_id}))
+        .await;
     assert!(r.get("errors").is_none(), "{r:#}");
     assert_refused(
         &s,
@@ -773,9 +750,7 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
 
     let s = TestServer::start(&db).await;
     assert_accepted(&s, &ci, "CLI token").await;
-    let r = s
-        .gql_as(&ci, "{ alerts { edges { cursor } } }", json!({}))
-        .await;
+    let r = s.gql_as(&ci, ops::ALERT_CURSORS, json!({})).await;
     assert!(r.get("errors").is_none(), "{r:#}");
     let r = s
         .gql_as(&ci, "mutation { deleteDestination(id: \"x\") }", json!({}))
@@ -890,6 +865,12 @@ async fn token_cli_creates_lists_and_revokes(db: TestDb) {
             o.stderr
         );
     }
+    s.stop().await;
+}
+
+/// `token create --allowed-cidr` fences a token to blocks.
+async fn token_cli_fences_tokens_to_allowed_cidrs(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // --allowed-cidr fences a token to blocks: this one is refused from 127.0.0.1.
     let c = herald_cli(
         &db,
@@ -1162,7 +1143,7 @@ fn matrix_covers_every_operation() {
 }
 
 /// Every table's rows (`last_used_at` left out: the coalesced token-use flush writes it).
-async fn snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
+async fn table_snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>> {
     let backend = db.get_database_backend();
     let list = match backend {
         sea_orm::DatabaseBackend::Sqlite => "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
@@ -1265,7 +1246,7 @@ async fn authorization_matrix(db: TestDb) {
             let before = if allowed {
                 None
             } else {
-                Some(snapshot(&conn).await)
+                Some(table_snapshot(&conn).await)
             };
             let r = s.gql_as(token, &doc, json!({})).await;
             let errors = r["errors"].as_array().cloned().unwrap_or_default();
@@ -1314,7 +1295,7 @@ async fn authorization_matrix(db: TestDb) {
                     if !(r["data"].is_null() || r["data"][o.name].is_null()) {
                         failures.push(format!("{cell}: FORBIDDEN but returned data: {r}"));
                     }
-                    let after = snapshot(&conn).await;
+                    let after = table_snapshot(&conn).await;
                     let changed = changed_tables(before.as_ref().unwrap(), &after);
                     if !changed.is_empty() {
                         failures.push(format!("{cell}: FORBIDDEN but wrote to {changed:?}"));
@@ -1345,8 +1326,6 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         "OrganizationAPITokenModify",
         "AlertRead"
     ]);
-    let create =
-        "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id } } }";
     let code = |r: &Value| {
         r["errors"][0]["extensions"]["code"]
             .as_str()
@@ -1365,11 +1344,13 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         json!({"name": "forever", "permissions": ["AlertRead"]}),
         json!({"name": "later", "permissions": ["AlertRead"], "expiresAt": "2999-06-01T00:00:00Z"}),
     ] {
-        let r = s.gql_as(&ev, create, json!({ "input": input })).await;
+        let r = s
+            .gql_as(&ev, ops::CREATE_TOKEN, json!({ "input": input }))
+            .await;
         assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
     }
     assert_eq!(token_count(&s).await, before, "refusals write nothing");
-    let r = s.gql_as(&ev, create, json!({"input": {"name": "sooner", "permissions": ["AlertRead"], "expiresAt": "2998-01-01T00:00:00Z"}})).await;
+    let r = s.gql_as(&ev, ops::CREATE_TOKEN, json!({"input": {"name": "sooner", "permissions": ["AlertRead"], "expiresAt": "2998-01-01T00:00:00Z"}})).await;
     assert_eq!(code(&r), "ok", "{r:#}");
 
     let fenced = create_token(
@@ -1384,20 +1365,16 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
         json!(["0.0.0.0/0"]),
         json!(["127.0.0.1", "10.0.0.0/8"]),
     ] {
-        let r = s.gql_as(&fv, create, json!({"input": {"name": "wider", "permissions": ["AlertRead"], "allowedCIDRBlocks": blocks}})).await;
+        let r = s.gql_as(&fv, ops::CREATE_TOKEN, json!({"input": {"name": "wider", "permissions": ["AlertRead"], "allowedCIDRBlocks": blocks}})).await;
         assert_eq!(code(&r), "FORBIDDEN", "{blocks}: {r:#}");
     }
-    let r = s.gql_as(&fv, create, json!({"input": {"name": "narrower", "permissions": ["AlertRead"], "allowedCIDRBlocks": ["127.0.0.1/32"]}})).await;
+    let r = s.gql_as(&fv, ops::CREATE_TOKEN, json!({"input": {"name": "narrower", "permissions": ["AlertRead"], "allowedCIDRBlocks": ["127.0.0.1/32"]}})).await;
     assert_eq!(code(&r), "ok", "{r:#}");
 
     // Revoking a token that holds more than the caller is refused too.
     let admin_id = admin_token_id(&s).await;
     let r = s
-        .gql_as(
-            &fv,
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": admin_id}),
-        )
+        .gql_as(&fv, ops::DELETE_TOKEN, json!({"id": admin_id}))
         .await;
     assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
     assert_accepted(&s, &s.token, "admin token after a refused revocation").await;
@@ -1408,14 +1385,13 @@ async fn token_cannot_outlive_or_outreach_its_creator(db: TestDb) {
 /// tokens outside its lineage keep working.
 async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let create = "mutation($input: CreateAPITokenInput!) { createAPIToken(input: $input) { token { id value } } }";
     let mint = |by: String, name: &'static str, perms: Value| {
         let s = &s;
         async move {
             let r = s
                 .gql_as(
                     &by,
-                    create,
+                    ops::CREATE_TOKEN,
                     json!({"input": {"name": name, "permissions": perms}}),
                 )
                 .await;
@@ -1435,27 +1411,22 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     let (d_id, d) = mint(a.clone(), "lineage-d", json!(["DestinationRead"])).await;
     let (_, other) = mint(s.token.clone(), "unrelated", json!(["DestinationRead"])).await;
     assert_eq!(
-        stored(&s, &b_id).await.parent_id.as_deref(),
+        stored_token(&s, &b_id).await.parent_id.as_deref(),
         Some(a_id.as_str())
     );
     assert_eq!(
-        stored(&s, &c_id).await.parent_id.as_deref(),
+        stored_token(&s, &c_id).await.parent_id.as_deref(),
         Some(b_id.as_str())
     );
     assert_eq!(
-        stored(&s, &d_id).await.parent_id.as_deref(),
+        stored_token(&s, &d_id).await.parent_id.as_deref(),
         Some(a_id.as_str())
     );
     for (t, what) in [(&a, "a"), (&b, "b"), (&c, "c"), (&d, "d")] {
         assert_accepted(&s, t, &format!("{what} before the revocation")).await;
     }
 
-    let r = s
-        .ok(
-            "mutation($id: ID!) { deleteAPIToken(id: $id) }",
-            json!({"id": a_id}),
-        )
-        .await;
+    let r = s.ok(ops::DELETE_TOKEN, json!({"id": a_id})).await;
     assert_eq!(r["deleteAPIToken"], true);
     for (t, what) in [
         (&a, "a"),
@@ -1467,16 +1438,16 @@ async fn revoking_a_token_revokes_what_it_minted(db: TestDb) {
     }
     assert_accepted(&s, &other, "a token a did not mint").await;
     assert_accepted(&s, &s.token, "the admin token that minted a").await;
-    let at = stored(&s, &a_id).await.revoked_at;
+    let at = stored_token(&s, &a_id).await.revoked_at;
     assert!(at.is_some());
     for id in [&b_id, &c_id, &d_id] {
         assert_eq!(
-            stored(&s, id).await.revoked_at,
+            stored_token(&s, id).await.revoked_at,
             at,
             "revoked together with a"
         );
     }
-    let list = s.ok("{ apiTokens { id } }", json!({})).await;
+    let list = s.ok(ops::TOKEN_IDS, json!({})).await;
     let listed: Vec<String> = list["apiTokens"]
         .as_array()
         .unwrap()
@@ -1504,7 +1475,7 @@ async fn authentication_with_the_database_down_is_503(db: TestDb) {
         .client
         .post(format!("{}/graphql", s.url))
         .header("x-api-key", &s.token)
-        .json(&json!({"query": "{ destinations { outputId } }"}))
+        .json(&json!({"query": ops::DESTINATION_IDS}))
         .send()
         .await
         .unwrap();
@@ -1523,7 +1494,7 @@ async fn authentication_with_the_database_down_is_503(db: TestDb) {
         "{body:#}"
     );
     // A request without a token is still refused as before.
-    let (status, _) = raw(&s, &[], "{ destinations { outputId } }").await;
+    let (status, _) = raw(&s, &[], ops::DESTINATION_IDS).await;
     assert_eq!(status, 401);
     // The pool is closed for good: the server is dropped, not stopped cleanly.
     drop(s);
@@ -1545,5 +1516,6 @@ on_both!(
     token_cannot_grant_more_than_it_holds,
     introspection_can_be_disabled,
     token_cli_creates_lists_and_revokes,
+    token_cli_fences_tokens_to_allowed_cidrs,
     authorization_matrix,
 );

@@ -1,9 +1,8 @@
 //! The command line keeps error causes: `herald token …` on a broken database prints
 //! what the database said, not the "internal error" API clients see. Also: invalid
 //! configuration stops `herald serve` with a message naming the flag.
-mod common;
 
-use common::TEST_ENCRYPTION_KEY;
+use crate::support::TEST_ENCRYPTION_KEY;
 use sea_orm::ConnectionTrait;
 use std::process::{Command, Output, Stdio};
 

@@ -1,10 +1,13 @@
 //! Test harness: real databases (a SQLite file, or a fresh PostgreSQL database when
 //! `TEST_DATABASE_URL` is set), the real server on a free port, and real HTTP
 //! receivers on 127.0.0.1 standing in for destinations.
-#![allow(dead_code)]
 
+pub mod client;
 pub mod process;
 
+pub use client::GqlClient;
+
+use crate::ops;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use herald::app::Running;
@@ -15,14 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Run an async test body against SQLite, and against PostgreSQL when configured.
-#[macro_export]
 macro_rules! on_both {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::common::TestDb::sqlite().await;
+                    let db = $crate::support::TestDb::sqlite().await;
                     super::$name(db).await;
                 }
             )+
@@ -32,7 +34,27 @@ macro_rules! on_both {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[cfg_attr(not(herald_pg), ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped")]
                 async fn $name() {
-                    let Some(db) = $crate::common::TestDb::postgres().await else {
+                    let Some(db) = $crate::support::TestDb::postgres().await else {
+                        eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            )+
+        }
+    };
+}
+
+/// Tests that only make sense on PostgreSQL (a shared server, backends to terminate):
+/// ignored, with the reason, when `TEST_DATABASE_URL` was not set at build time.
+macro_rules! on_postgres {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(herald_pg), ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped")]
+                async fn $name() {
+                    let Some(db) = $crate::support::TestDb::postgres().await else {
                         eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL run");
                         return;
                     };
@@ -155,6 +177,37 @@ impl Drop for TestDb {
     }
 }
 
+/// The tests' conveniences on the shared client.
+impl GqlClient {
+    /// The same endpoint with another token.
+    pub fn with_token(&self, token: &str) -> Self {
+        GqlClient {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The whole JSON reply of a request that must be answered with JSON.
+    pub async fn reply(&self, query: &str, variables: Value) -> Value {
+        let (status, v) = self.post(query, variables).await;
+        assert!(
+            status != 0 && !v.is_null(),
+            "no JSON reply (status {status})"
+        );
+        v
+    }
+
+    /// `data` of a request that must succeed (200, no errors).
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let (status, v) = self.post(query, variables).await;
+        assert!(
+            status == 200 && v.get("errors").is_none(),
+            "{status}: {v:#}"
+        );
+        v["data"].clone()
+    }
+}
+
 /// Settings that keep tests fast: millisecond retries, short polls.
 pub fn test_args(db: &TestDb) -> ServeArgs {
     let mut a = ServeArgs::for_database(&db.url);
@@ -181,7 +234,10 @@ pub const TEST_ENCRYPTION_KEY: &str = "aGVyYWxkLXRlc3QtZW5jcnlwdGlvbi1rZXktMzJie
 pub struct TestServer {
     pub url: String,
     pub token: String,
+    /// For raw HTTP (other paths, headers, bodies); GraphQL goes through `api`.
     pub client: reqwest::Client,
+    /// GraphQL with the admin token.
+    pub api: GqlClient,
     pub running: Option<Running>,
 }
 
@@ -206,8 +262,10 @@ impl TestServer {
             )
             .await
             .expect("token");
+        let url = format!("http://{}", running.addr);
         TestServer {
-            url: format!("http://{}", running.addr),
+            api: GqlClient::new(&url, &issued.value),
+            url,
             token: issued.value,
             client: reqwest::Client::new(),
             running: Some(running),
@@ -220,20 +278,12 @@ impl TestServer {
 
     /// POST a GraphQL request with this server's admin token; the whole JSON reply.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.gql_as(&self.token, query, variables).await
+        self.api.reply(query, variables).await
     }
 
+    /// The same with another token.
     pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.url))
-            .header("x-api-key", token)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json reply")
+        self.api.with_token(token).reply(query, variables).await
     }
 
     /// `data` of a reply that must have no errors.
@@ -243,7 +293,7 @@ impl TestServer {
         r["data"].clone()
     }
 
-    /// The `extensions.code` of the first error of a reply that must fail.
+    /// The `extensions.code` and message of the first error of a reply that must fail.
     pub async fn err(&self, query: &str, variables: Value) -> (String, String) {
         let r = self.gql(query, variables).await;
         let e = &r["errors"][0];
@@ -257,9 +307,105 @@ impl TestServer {
         )
     }
 
+    // ------------------------------------------------------------- typed operations
+
+    /// Create an alert (a `NewAlert` or any `CreateAlertInput` as JSON); its id.
+    pub async fn create_alert(&self, input: impl Into<Value>) -> String {
+        let d = self
+            .ok(ops::CREATE_ALERT, json!({"input": input.into()}))
+            .await;
+        str_of(&d["createAlert"]["id"])
+    }
+
+    /// Create an alert; the alert with its routing (`ops::CREATE_ALERT_DETAILED`).
+    pub async fn create_alert_detailed(&self, input: impl Into<Value>) -> Value {
+        self.ok(ops::CREATE_ALERT_DETAILED, json!({"input": input.into()}))
+            .await["createAlert"]
+            .clone()
+    }
+
+    /// Add a destination (a `NewDestination` or any `DestinationInput` as JSON); its id.
+    pub async fn add_destination(&self, input: impl Into<Value>) -> String {
+        let d = self
+            .ok(ops::ADD_DESTINATION, json!({"input": input.into()}))
+            .await;
+        str_of(&d["addDestination"]["outputId"])
+    }
+
+    /// Add a custom webhook to `url`, the default for `severities`; its id.
+    pub async fn add_webhook(&self, name: &str, url: &str, severities: &[&str]) -> String {
+        self.add_destination(NewDestination {
+            severities,
+            ..NewDestination::webhook(name, url)
+        })
+        .await
+    }
+
+    /// Create or replace a detection override (`DetectionOverrideInput` as JSON).
+    pub async fn put_override(&self, input: Value) {
+        self.ok(ops::PUT_OVERRIDE, json!({ "input": input })).await;
+    }
+
+    /// Send the test alert to these destinations; one result per destination.
+    pub async fn send_test_alert(&self, ids: &[impl AsRef<str>]) -> Vec<Value> {
+        let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+        let d = self.ok(ops::SEND_TEST_ALERT, json!({ "ids": ids })).await;
+        d["sendTestAlert"].as_array().expect("a list").clone()
+    }
+
+    /// One page of `alerts` (`input` is an `AlertsInput`): the connection.
+    pub async fn alerts_page(&self, input: Value) -> Value {
+        self.ok(ops::ALERTS_PAGE, json!({ "input": input })).await["alerts"].clone()
+    }
+
+    /// The deliveries of an alert now (`ops::ALERT_DELIVERIES`).
+    pub async fn deliveries(&self, alert_id: &str) -> Vec<Value> {
+        let d = self
+            .ok(ops::ALERT_DELIVERIES, json!({ "id": alert_id }))
+            .await;
+        d["alert"]["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The deliveries of an alert once there are some and each is SUCCEEDED or FAILED.
+    pub async fn settled(&self, alert_id: &str, within: Duration) -> Vec<Value> {
+        eventually(within, "deliveries to settle", || async {
+            let list = self.deliveries(alert_id).await;
+            (!list.is_empty()
+                && list
+                    .iter()
+                    .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED"))
+            .then_some(list)
+        })
+        .await
+    }
+
+    /// Graceful stop; it must succeed.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean stop");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    /// A server that was not stopped (its test failed, or ended early) is stopped in
+    /// the background, so it neither keeps serving nor keeps claiming deliveries while
+    /// other tests run in this process.
+    fn drop(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = running.stop().await;
+                });
+            }
+            // Outside a runtime its tasks are gone with the runtime that ran them.
+            Err(_) => drop(running),
         }
     }
 }
@@ -328,6 +474,16 @@ struct ReceiverState {
 pub struct Receiver {
     pub url: String,
     state: Arc<Mutex<ReceiverState>>,
+    _serving: Arc<AbortOnDrop>,
+}
+
+/// Aborts a spawned task when dropped (the last clone of its owner is gone).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Receiver {
@@ -373,10 +529,13 @@ impl Receiver {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
         Receiver {
             url: format!("http://{addr}"),
             state,
+            _serving: Arc::new(AbortOnDrop(serving)),
         }
     }
 
@@ -430,17 +589,106 @@ where
     }
 }
 
-pub const ADD_WEBHOOK: &str = r#"mutation($input: DestinationInput!) { addDestination(input: $input) { outputId displayName outputType outputConfig { customWebhook { webhookURL headers { key value } signingSecret } } defaultForSeverity alertTypes logTypes createdBy lastModifiedBy creationTime lastModifiedTime } }"#;
-
-/// Add a custom webhook destination; returns its outputId.
-pub async fn add_webhook(s: &TestServer, name: &str, url: &str, severities: &[&str]) -> String {
-    let d = s
-        .ok(ADD_WEBHOOK, json!({"input": {"displayName": name, "outputConfig": {"customWebhook": {"webhookURL": url}}, "defaultForSeverity": severities}}))
-        .await;
-    d["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
+/// A JSON string as a `String` (panics on anything else).
+pub fn str_of(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
         .to_string()
+}
+
+/// Follow `pageInfo.endCursor` from the first page (`fetch(Null)`) until
+/// `hasNextPage` is false; every page (the connection object), in order. `fetch` gets
+/// the cursor to pass on.
+pub async fn all_pages<F, Fut>(mut fetch: F) -> Vec<Value>
+where
+    F: FnMut(Value) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut pages = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = fetch(cursor).await;
+        let more = page["pageInfo"]["hasNextPage"] == true;
+        cursor = page["pageInfo"]["endCursor"].clone();
+        pages.push(page);
+        assert!(pages.len() <= 1000, "more than 1000 pages: a cursor loops");
+        if !more {
+            return pages;
+        }
+    }
+}
+
+/// A `CreateAlertInput` with defaults for what a test does not care about:
+/// `NewAlert { severity: "LOW", ..Default::default() }`.
+#[derive(Clone, Debug)]
+pub struct NewAlert<'a> {
+    pub detection_id: &'a str,
+    pub title: &'a str,
+    pub severity: &'a str,
+    pub dedup_string: Option<&'a str>,
+    /// `generatedDestinations` (names or ids), when set.
+    pub destinations: Option<&'a [&'a str]>,
+}
+
+impl Default for NewAlert<'_> {
+    fn default() -> Self {
+        NewAlert {
+            detection_id: "Test.Detection",
+            title: "t",
+            severity: "HIGH",
+            dedup_string: None,
+            destinations: None,
+        }
+    }
+}
+
+impl From<NewAlert<'_>> for Value {
+    fn from(a: NewAlert<'_>) -> Value {
+        let mut v =
+            json!({"detectionId": a.detection_id, "title": a.title, "severity": a.severity});
+        if let Some(d) = a.dedup_string {
+            v["dedupString"] = json!(d);
+        }
+        if let Some(ids) = a.destinations {
+            v["generatedDestinations"] = json!(ids);
+        }
+        v
+    }
+}
+
+/// A `DestinationInput`: `NewDestination { severities: &["HIGH"], ..NewDestination::webhook("Hook", &url) }`.
+#[derive(Clone, Debug)]
+pub struct NewDestination<'a> {
+    pub name: &'a str,
+    /// `outputConfig`: the one-of with one field set (`{"slack": {...}}`).
+    pub config: Value,
+    pub severities: &'a [&'a str],
+}
+
+impl<'a> NewDestination<'a> {
+    /// A custom webhook to `url`, the default for no severity.
+    pub fn webhook(name: &'a str, url: &str) -> Self {
+        NewDestination {
+            name,
+            config: json!({"customWebhook": {"webhookURL": url}}),
+            severities: &[],
+        }
+    }
+
+    /// A destination of type `field` (`slack`, `pagerDuty`, …) with this config.
+    pub fn of(name: &'a str, field: &str, config: Value) -> Self {
+        NewDestination {
+            name,
+            config: json!({ field: config }),
+            severities: &[],
+        }
+    }
+}
+
+impl From<NewDestination<'_>> for Value {
+    fn from(d: NewDestination<'_>) -> Value {
+        json!({"displayName": d.name, "outputConfig": d.config, "defaultForSeverity": d.severities})
+    }
 }
 
 /// A throw-away RSA key made for these tests (Google service accounts).

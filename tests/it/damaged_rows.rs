@@ -2,14 +2,12 @@
 //! names the row, never a default: the API answers INTERNAL_SERVER_ERROR without
 //! detail, and the store's error names the table, the row and the column. Rows are
 //! damaged with raw SQL. SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
-mod common;
 
-use common::{add_webhook, TestDb, TestServer};
+use crate::support::{TestDb, TestServer};
 use herald::domain::{AlertId, DestinationId};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-const CREATE: &str = "mutation($input: CreateAlertInput!) { createAlert(input: $input) { id } }";
 const ALERT: &str = "query($id: ID!) { alert(id: $id) { id severity tags } }";
 const DESTINATION: &str =
     "query($id: ID!) { destination(id: $id) { outputId defaultForSeverity } }";
@@ -26,13 +24,8 @@ async fn damage(s: &TestServer, sql: &str) {
 }
 
 async fn new_alert(s: &TestServer, detection: &str) -> String {
-    let d = s
-        .ok(
-            CREATE,
-            json!({"input": {"detectionId": detection, "title": "t", "severity": "HIGH"}}),
-        )
-        .await;
-    d["createAlert"]["id"].as_str().unwrap().to_string()
+    s.create_alert(json!({"detectionId": detection, "title": "t", "severity": "HIGH"}))
+        .await
 }
 
 /// The API's answer: an internal error that tells the client nothing more.
@@ -95,7 +88,9 @@ async fn alert_with_unreadable_tags(db: TestDb) {
 
 async fn destination_with_damaged_columns(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let id = add_webhook(&s, "hook", "https://example.com/hook", &["HIGH"]).await;
+    let id = s
+        .add_webhook("hook", "https://example.com/hook", &["HIGH"])
+        .await;
     let svc = s.services();
     // A severity no variant spells is not dropped from the list.
     damage(

@@ -2,46 +2,26 @@
 //! its secrets again; secrets and the JWT signing secret are encrypted at rest (the raw
 //! database holds none in clear); plaintext rows from before are sealed on start; a
 //! wrong key refuses to start; `herald secrets rotate-key` re-encrypts (real processes).
-mod common;
 
+use crate::ops;
+use crate::support::process::{self, Herald};
+use crate::support::*;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::process::{self, gql_ok, Herald};
-use common::*;
 use herald::crypto::Key;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const ADD: &str =
-    "mutation($input: DestinationInput!) { addDestination(input: $input) { outputId } }";
-const UPDATE: &str =
-    "mutation($input: DestinationInput!) { updateDestination(input: $input) { outputId } }";
-const SEND_TEST: &str = r#"mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode message } }"#;
-const PREVIEW: &str = r#"query($input: PreviewPayloadInput!) { previewPayload(input: $input) { url headers { key value } } }"#;
-
 const PD_KEY: &str = "0123456789abcdef0123456789abcdef";
 const PD_KEY_2: &str = "fedcba9876543210fedcba9876543210";
-
-async fn add(s: &TestServer, name: &str, config: Value) -> String {
-    let d = s
-        .ok(
-            ADD,
-            json!({"input": {"displayName": name, "outputConfig": config, "defaultForSeverity": ["HIGH"]}}),
-        )
-        .await;
-    d["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 fn update_input(id: &str, name: &str, config: Value, severities: &[&str]) -> Value {
     json!({"input": {"outputId": id, "displayName": name, "outputConfig": config, "defaultForSeverity": severities}})
 }
 
 /// The stored config, secrets opened (what the dispatcher would send with).
-async fn stored(s: &TestServer, id: &str) -> Value {
+async fn opened_config(s: &TestServer, id: &str) -> Value {
     let svc = s.services();
     herald::store::destinations::get(&svc.db, &svc.cipher, &id.into())
         .await
@@ -55,13 +35,19 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
     let s = TestServer::start(&db).await;
     let pd_config =
         |key: &str, url: &str| json!({"pagerDuty": {"integrationKey": key, "apiUrl": url}});
-    let pd = add(&s, "PD", pd_config(PD_KEY, "https://events.pagerduty.com")).await;
+    let pd = s
+        .add_destination(NewDestination {
+            name: "PD",
+            config: pd_config(PD_KEY, "https://events.pagerduty.com"),
+            severities: &["HIGH"],
+        })
+        .await;
 
     // Only apiUrl changes, the key left empty or sent back masked: refused, nothing stored.
     for key in ["", "********"] {
         let (code, msg) = s
             .err(
-                UPDATE,
+                ops::UPDATE_DESTINATION,
                 update_input(
                     &pd,
                     "PD",
@@ -75,19 +61,19 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
             msg,
             "changing apiUrl requires re-entering the secrets: integrationKey"
         );
-        let c = stored(&s, &pd).await;
+        let c = opened_config(&s, &pd).await;
         assert_eq!(c["apiUrl"], "https://events.pagerduty.com");
         assert_eq!(c["integrationKey"], PD_KEY);
     }
     // previewPayload with the changed target does not use the stored key either.
     let (code, msg) = s
-        .err(PREVIEW, json!({"input": {"outputId": pd, "outputConfig": pd_config("", "https://attacker.example")}}))
+        .err(ops::PREVIEW_PAYLOAD, json!({"input": {"outputId": pd, "outputConfig": pd_config("", "https://attacker.example")}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT", "{msg}");
     assert!(msg.contains("integrationKey"), "{msg}");
     // A non-target change with the secret left empty keeps it.
     s.ok(
-        UPDATE,
+        ops::UPDATE_DESTINATION,
         update_input(
             &pd,
             "PD",
@@ -96,10 +82,10 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &pd).await["integrationKey"], PD_KEY);
+    assert_eq!(opened_config(&s, &pd).await["integrationKey"], PD_KEY);
     // The secret entered again with the new target: accepted.
     s.ok(
-        UPDATE,
+        ops::UPDATE_DESTINATION,
         update_input(
             &pd,
             "PD",
@@ -108,23 +94,29 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    let c = stored(&s, &pd).await;
+    let c = opened_config(&s, &pd).await;
     assert_eq!(
         (c["apiUrl"].as_str(), c["integrationKey"].as_str()),
         (Some("https://other.example"), Some(PD_KEY_2))
     );
+    s.stop().await;
+}
 
+/// Jira: orgDomain and apiUrl are both targets; a template-like field is not.
+async fn changing_a_jira_target_requires_the_secrets_again(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // Jira: orgDomain and apiUrl are both targets; a template-like field is not.
     let jira_config = |domain: &str, key: &str, labels: &[&str], api: Option<&str>| json!({"jira": {"orgDomain": domain, "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": key, "labels": labels, "apiUrl": api}});
-    let jira = add(
-        &s,
-        "Jira",
-        jira_config("acme.atlassian.net", "jira-api-token-1", &[], None),
-    )
-    .await;
+    let jira = s
+        .add_destination(NewDestination {
+            name: "Jira",
+            config: jira_config("acme.atlassian.net", "jira-api-token-1", &[], None),
+            severities: &["HIGH"],
+        })
+        .await;
     let (code, msg) = s
         .err(
-            UPDATE,
+            ops::UPDATE_DESTINATION,
             update_input(
                 &jira,
                 "Jira",
@@ -142,7 +134,7 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
     );
     let (_, msg) = s
         .err(
-            UPDATE,
+            ops::UPDATE_DESTINATION,
             update_input(
                 &jira,
                 "Jira",
@@ -155,9 +147,12 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         msg,
         "changing orgDomain requires re-entering the secrets: apiKey"
     );
-    assert_eq!(stored(&s, &jira).await["orgDomain"], "acme.atlassian.net");
+    assert_eq!(
+        opened_config(&s, &jira).await["orgDomain"],
+        "acme.atlassian.net"
+    );
     s.ok(
-        UPDATE,
+        ops::UPDATE_DESTINATION,
         update_input(
             &jira,
             "Jira",
@@ -166,9 +161,9 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &jira).await["apiKey"], "jira-api-token-1");
+    assert_eq!(opened_config(&s, &jira).await["apiKey"], "jira-api-token-1");
     s.ok(
-        UPDATE,
+        ops::UPDATE_DESTINATION,
         update_input(
             &jira,
             "Jira",
@@ -182,24 +177,31 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
         ),
     )
     .await;
-    assert_eq!(stored(&s, &jira).await["apiKey"], "jira-api-token-2");
+    assert_eq!(opened_config(&s, &jira).await["apiKey"], "jira-api-token-2");
+    s.stop().await;
+}
 
+/// A custom webhook's URL is itself a secret: with a new one, its header values and
+/// signing secret must be entered again.
+async fn changing_a_webhook_url_requires_its_other_secrets_again(db: TestDb) {
+    let s = TestServer::start(&db).await;
     // A custom webhook's URL is itself a secret: a new one was entered, but the header
     // value and the signing secret must be too.
     let hook = |url: &str, header: &str, signing: &str| json!({"customWebhook": {"webhookURL": url, "headers": [{"key": "X-Token", "value": header}], "signingSecret": signing}});
-    let wh = add(
-        &s,
-        "Hook",
-        hook(
-            "https://a.example/hook",
-            "tok-1",
-            "whsec_c2VjcmV0LXNpZ25pbmcta2V5c2VjcmV0LXNpZ25pbmc=",
-        ),
-    )
-    .await;
+    let wh = s
+        .add_destination(NewDestination {
+            name: "Hook",
+            config: hook(
+                "https://a.example/hook",
+                "tok-1",
+                "whsec_c2VjcmV0LXNpZ25pbmcta2V5c2VjcmV0LXNpZ25pbmc=",
+            ),
+            severities: &["HIGH"],
+        })
+        .await;
     let (code, msg) = s
         .err(
-            UPDATE,
+            ops::UPDATE_DESTINATION,
             update_input(
                 &wh,
                 "Hook",
@@ -211,11 +213,11 @@ async fn changing_a_target_requires_the_secrets_again(db: TestDb) {
     assert_eq!(code, "BAD_USER_INPUT");
     assert_eq!(msg, "changing webhookURL requires re-entering the secrets: headers[X-Token].value, signingSecret");
     s.ok(
-        UPDATE,
+        ops::UPDATE_DESTINATION,
         update_input(&wh, "Hook", hook("********", "", ""), &["LOW"]),
     )
     .await;
-    let c = stored(&s, &wh).await;
+    let c = opened_config(&s, &wh).await;
     assert_eq!(c["webhookURL"], "https://a.example/hook");
     assert_eq!(c["headers"][0]["value"], "tok-1");
     s.stop().await;
@@ -259,19 +261,20 @@ async fn no_secret_is_stored_in_clear(db: TestDb) {
     // A JWT secret generated by the server (not configured).
     let s = TestServer::start_with(&db, |a| a.db.jwt_secret = None).await;
     let hook_url = format!("{}/hooks/T000/B000/url-secret-4f1d", rx.url);
-    let wh = add(
-        &s,
-        "Hook",
-        json!({"customWebhook": {"webhookURL": hook_url, "headers": [{"key": "X-Token", "value": "header-secret-9a7c"}, {"key": "X-Other", "value": "header-secret-2b8e"}], "signingSecret": "whsec_c2lnbmluZy1zZWNyZXQtNWU2ZnNpZ25pbmctc2VjcmU="}}),
-    )
+    let wh = s.add_destination(NewDestination { name: "Hook", config: json!({"customWebhook": {"webhookURL": hook_url, "headers": [{"key": "X-Token", "value": "header-secret-9a7c"}, {"key": "X-Other", "value": "header-secret-2b8e"}], "signingSecret": "whsec_c2lnbmluZy1zZWNyZXQtNWU2ZnNpZ25pbmctc2VjcmU="}}), severities: &["HIGH"] })
     .await;
-    add(&s, "Jira", json!({"jira": {"orgDomain": "acme.atlassian.net", "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": "jira-api-secret-7d3a"}})).await;
+    s.add_destination(NewDestination { name: "Jira", config: json!({"jira": {"orgDomain": "acme.atlassian.net", "projectKey": "SEC", "userName": "bot@acme.com", "apiKey": "jira-api-secret-7d3a"}}), severities: &["HIGH"] }).await;
     let sa_key = json!({"type": "service_account", "project_id": "acme", "private_key_id": "kid-1", "private_key": TEST_RSA_PRIVATE, "client_email": "h@acme.iam.gserviceaccount.com"}).to_string();
-    add(&s, "PubSub", json!({"googlePubSub": {"projectId": "acme", "topicId": "alerts", "serviceAccountKey": sa_key}})).await;
-    add(&s, "PD", json!({"pagerDuty": {"integrationKey": PD_KEY}})).await;
+    s.add_destination(NewDestination { name: "PubSub", config: json!({"googlePubSub": {"projectId": "acme", "topicId": "alerts", "serviceAccountKey": sa_key}}), severities: &["HIGH"] }).await;
+    s.add_destination(NewDestination {
+        name: "PD",
+        config: json!({"pagerDuty": {"integrationKey": PD_KEY}}),
+        severities: &["HIGH"],
+    })
+    .await;
 
     // The sealed values still open: the webhook is sent with its real URL and header.
-    let sent = s.ok(SEND_TEST, json!({"ids": [wh]})).await;
+    let sent = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [wh]})).await;
     assert_eq!(sent["sendTestAlert"][0]["success"], true, "{sent}");
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].path, "/hooks/T000/B000/url-secret-4f1d");
@@ -338,12 +341,13 @@ async fn exec(db: &TestDb, sql: &str) {
 async fn plaintext_rows_from_before_are_sealed_on_start(db: TestDb) {
     let rx = Receiver::start().await;
     let s = TestServer::start_with(&db, |a| a.db.jwt_secret = None).await;
-    let wh = add(
-        &s,
-        "Hook",
-        json!({"customWebhook": {"webhookURL": format!("{}/h", rx.url)}}),
-    )
-    .await;
+    let wh = s
+        .add_destination(NewDestination {
+            name: "Hook",
+            config: json!({"customWebhook": {"webhookURL": format!("{}/h", rx.url)}}),
+            severities: &["HIGH"],
+        })
+        .await;
     s.stop().await;
     // As a database from before encryption at rest holds them.
     let plain = json!({"webhookURL": format!("{}/legacy-path", rx.url), "headers": [{"key": "X-Token", "value": "legacy-header-secret"}]});
@@ -374,7 +378,7 @@ async fn plaintext_rows_from_before_are_sealed_on_start(db: TestDb) {
         "legacy-jwt-secret-0123456789abcdef"
     );
     // Read back through the API: the upgraded row delivers with its secrets.
-    let sent = s.ok(SEND_TEST, json!({"ids": [wh]})).await;
+    let sent = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [wh]})).await;
     assert_eq!(sent["sendTestAlert"][0]["success"], true, "{sent}");
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].path, "/legacy-path");
@@ -384,12 +388,13 @@ async fn plaintext_rows_from_before_are_sealed_on_start(db: TestDb) {
 
 async fn a_wrong_key_refuses_to_start_naming_the_destination(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let wh = add(
-        &s,
-        "Hook",
-        json!({"customWebhook": {"webhookURL": "https://a.example/secret-path"}}),
-    )
-    .await;
+    let wh = s
+        .add_destination(NewDestination {
+            name: "Hook",
+            config: json!({"customWebhook": {"webhookURL": "https://a.example/secret-path"}}),
+            severities: &["HIGH"],
+        })
+        .await;
     s.stop().await;
     let mut args = test_args(&db);
     args.db.encryption_key = Some(Key::generate().to_base64());
@@ -412,7 +417,7 @@ async fn a_wrong_key_refuses_to_start_naming_the_destination(db: TestDb) {
 
 // --- herald secrets rotate-key, through the real binary -------------------------------
 
-fn herald(db: &TestDb, key: Option<&str>) -> Command {
+fn herald_with_key(db: &TestDb, key: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
     c.env("HERALD_DATABASE_URL", &db.url)
         .env_remove("HERALD_JWT_SECRET")
@@ -429,7 +434,7 @@ fn herald(db: &TestDb, key: Option<&str>) -> Command {
 }
 
 async fn serve(db: &TestDb, key: Option<&str>) -> Herald {
-    let mut cmd = herald(db, key);
+    let mut cmd = herald_with_key(db, key);
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     Herald::spawn(cmd, process::free_port()).await
 }
@@ -457,12 +462,12 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
         None => TEST_ENCRYPTION_KEY.to_string(),
     };
     let (ok, token, err) = run({
-        let mut c = herald(&db, old_key);
+        let mut c = herald_with_key(&db, old_key);
         c.args(["token", "create", "--name", "rotation"]);
         c
     });
     assert!(ok, "{err}");
-    let d = gql_ok(&p.url, &token, ADD, json!({"input": {"displayName": "Hook", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/rotated-path", rx.url), "headers": [{"key": "X-Token", "value": "rotated-header-secret"}]}}, "defaultForSeverity": ["HIGH"]}})).await;
+    let d = p.api(&token).ok(ops::ADD_DESTINATION, json!({"input": {"displayName": "Hook", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/rotated-path", rx.url), "headers": [{"key": "X-Token", "value": "rotated-header-secret"}]}}, "defaultForSeverity": ["HIGH"]}})).await;
     let id = d["addDestination"]["outputId"]
         .as_str()
         .unwrap()
@@ -470,7 +475,7 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
     p.stop().await;
 
     let (ok, out, err) = run({
-        let mut c = herald(&db, old_key);
+        let mut c = herald_with_key(&db, old_key);
         c.args(["secrets", "rotate-key"]);
         c
     });
@@ -503,7 +508,10 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
     // Started with the new key: the same token (JWT secret carried over) and the same
     // destination secrets.
     let p = serve(&db, new_key).await;
-    let sent = gql_ok(&p.url, &token, SEND_TEST, json!({"ids": [id]})).await;
+    let sent = p
+        .api(&token)
+        .ok(ops::SEND_TEST_ALERT, json!({"ids": [id]}))
+        .await;
     assert_eq!(sent["sendTestAlert"][0]["success"], true, "{sent}");
     let got = rx.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].path, "/rotated-path");
@@ -512,7 +520,7 @@ async fn rotate_key_re_encrypts_everything(db: TestDb) {
 
     // The old key no longer opens anything.
     let (ok, _, err) = run({
-        let mut c = herald(&db, Some(&old_b64));
+        let mut c = herald_with_key(&db, Some(&old_b64));
         c.args(["token", "list"]);
         c
     });
@@ -544,18 +552,19 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
         a.db.jwt_secret = None;
     })
     .await;
-    let wh = add(
-        &s,
-        "Hook",
-        json!({"customWebhook": {"webhookURL": "https://a.example/chosen-secret"}}),
-    )
-    .await;
+    let wh = s
+        .add_destination(NewDestination {
+            name: "Hook",
+            config: json!({"customWebhook": {"webhookURL": "https://a.example/chosen-secret"}}),
+            severities: &["HIGH"],
+        })
+        .await;
     s.stop().await;
     // A pending key left by an interrupted rotation is never overwritten or deleted.
     let pending = format!("{key_file}.new");
     std::fs::write(&pending, Key::generate().to_base64()).unwrap();
     let (ok, _, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["secrets", "rotate-key"]);
         c
     });
@@ -565,7 +574,7 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
     // A chosen key replaces the key file.
     let chosen = Key::generate().to_base64();
     let (ok, out, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["secrets", "rotate-key", "--new-key", &chosen]);
         c
     });
@@ -579,7 +588,7 @@ async fn rotate_key_with_a_chosen_key_and_after_an_interrupted_rotation(db: Test
     })
     .await;
     assert_eq!(
-        stored(&s, &wh).await["webhookURL"],
+        opened_config(&s, &wh).await["webhookURL"],
         "https://a.example/chosen-secret"
     );
     s.stop().await;
@@ -590,7 +599,7 @@ async fn postgres_requires_a_key(db: TestDb) {
         return;
     }
     let (ok, _, err) = run({
-        let mut c = herald(&db, None);
+        let mut c = herald_with_key(&db, None);
         c.args(["token", "list"]);
         c
     });
@@ -603,6 +612,8 @@ async fn postgres_requires_a_key(db: TestDb) {
 
 on_both!(
     changing_a_target_requires_the_secrets_again,
+    changing_a_jira_target_requires_the_secrets_again,
+    changing_a_webhook_url_requires_its_other_secrets_again,
     no_secret_is_stored_in_clear,
     plaintext_rows_from_before_are_sealed_on_start,
     a_wrong_key_refuses_to_start_naming_the_destination,

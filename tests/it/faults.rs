@@ -3,17 +3,15 @@
 //! of two Herald processes sharing PostgreSQL is killed mid-burst. In every case each
 //! alert a client saw acknowledged is stored and delivered afterwards; refusals are
 //! typed (`UNAVAILABLE`), and each test prints what it injected and what survived.
-mod common;
 
-use common::process::{cli_token, post, Herald};
-use common::*;
+use crate::ops;
+use crate::support::process::{cli_token, Herald};
+use crate::support::*;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const CREATE: &str = "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }";
 
 /// What the clients of a burst saw.
 #[derive(Default, Debug)]
@@ -40,18 +38,15 @@ fn burst(
             let (urls, token, stop, tally) =
                 (urls.clone(), token.clone(), stop.clone(), tally.clone());
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let apis: Vec<GqlClient> =
+                    urls.iter().map(|u| GqlClient::new(u, &token)).collect();
                 let mut i = 0usize;
                 while !stop.load(Ordering::Relaxed) {
-                    let url = &urls[i % urls.len()];
+                    let api = &apis[i % apis.len()];
                     let dedup = format!("c{c}-{i}");
                     i += 1;
-                    let (status, body) = post(
-                        &client,
-                        url,
-                        &token,
-                        CREATE,
-                        json!({"i": {"detectionId": "burst", "title": "t", "severity": "HIGH", "dedupString": dedup}}),
+                    let (status, body) = api.post(ops::CREATE_ALERT,
+                        json!({"input": {"detectionId": "burst", "title": "t", "severity": "HIGH", "dedupString": dedup}}),
                     )
                     .await;
                     let refused = {
@@ -88,11 +83,7 @@ fn burst(
 }
 
 async fn add_receiver(url: &str, token: &str, receiver: &Receiver) {
-    let (status, body) = post(
-        &reqwest::Client::new(),
-        url,
-        token,
-        ADD_WEBHOOK,
+    let (status, body) = GqlClient::new(url, token).post(ops::ADD_DESTINATION_DETAILED,
         json!({"input": {"displayName": "Receiver", "outputConfig": {"customWebhook": {"webhookURL": receiver.url}}, "defaultForSeverity": ["HIGH"]}}),
     )
     .await;
@@ -102,17 +93,15 @@ async fn add_receiver(url: &str, token: &str, receiver: &Receiver) {
 /// Every acknowledged alert is stored (read back through the API of `url`) and reached
 /// the receiver; prints the summary line. Returns the number of duplicate deliveries.
 async fn verify(what: &str, url: &str, token: &str, tally: &Tally, receiver: &Receiver) -> usize {
-    let client = reqwest::Client::new();
+    let api = GqlClient::new(url, token);
     let acked: HashSet<&String> = tally.acked.values().collect();
     for id in &acked {
-        let (_, body) = post(
-            &client,
-            url,
-            token,
-            "query($id: ID!) { alert(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
+        let (_, body) = api
+            .post(
+                "query($id: ID!) { alert(id: $id) { id } }",
+                json!({"id": id}),
+            )
+            .await;
         assert_eq!(
             body["data"]["alert"]["id"].as_str(),
             Some(id.as_str()),
@@ -259,16 +248,7 @@ async fn sqlite_disk_fills_mid_burst() {
 
 /// PostgreSQL backends are terminated repeatedly during a burst: every acknowledged
 /// alert is stored and delivered, refusals are typed, and the pool heals by itself.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    not(herald_pg),
-    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
-)]
-async fn postgres_connections_terminated_mid_burst() {
-    let Some(db) = TestDb::postgres().await else {
-        println!("SKIPPED postgres_connections_terminated_mid_burst: TEST_DATABASE_URL not set");
-        return;
-    };
+async fn postgres_connections_terminated_mid_burst(db: TestDb) {
     let receiver = Receiver::start().await;
     let token = cli_token(&db);
     let herald = Herald::start(&db, &[]).await;
@@ -320,16 +300,7 @@ async fn postgres_connections_terminated_mid_burst() {
 /// Two processes share PostgreSQL and split a burst; one is SIGKILLed mid-burst. The
 /// survivor delivers every alert either acknowledged (the killed one's in-flight work
 /// comes back when its leases expire).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    not(herald_pg),
-    ignore = "TEST_DATABASE_URL was not set when the tests were built: PostgreSQL run skipped"
-)]
-async fn two_processes_one_killed_mid_burst() {
-    let Some(db) = TestDb::postgres().await else {
-        println!("SKIPPED two_processes_one_killed_mid_burst: TEST_DATABASE_URL not set");
-        return;
-    };
+async fn two_processes_one_killed_mid_burst(db: TestDb) {
     let receiver = Receiver::start().await;
     // Slow answers keep deliveries in flight in the process that dies.
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(200)));
@@ -387,14 +358,13 @@ async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
     ];
     let mut herald = Herald::start(&db, &env).await;
     add_receiver(&herald.url, &token, &receiver).await;
-    let (_, body) = post(
-        &reqwest::Client::new(),
-        &herald.url,
-        &token,
-        CREATE,
-        json!({"i": {"detectionId": "poison", "title": "t", "severity": "HIGH"}}),
-    )
-    .await;
+    let (_, body) = herald
+        .api(&token)
+        .post(
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "poison", "title": "t", "severity": "HIGH"}}),
+        )
+        .await;
     let alert_id = body["data"]["createAlert"]["id"]
         .as_str()
         .unwrap()
@@ -406,14 +376,10 @@ async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
     }
     let query = "query($id: ID!) { alert(id: $id) { deliveries { status message attemptCount } } }";
     let delivery = eventually(Duration::from_secs(60), "the quarantine", || async {
-        let (_, body) = post(
-            &reqwest::Client::new(),
-            &herald.url,
-            &token,
-            query,
-            json!({"id": alert_id}),
-        )
-        .await;
+        let (_, body) = herald
+            .api(&token)
+            .post(query, json!({"id": alert_id}))
+            .await;
         let d = body["data"]["alert"]["deliveries"][0].clone();
         (d["status"] == "FAILED").then_some(d)
     })
@@ -433,3 +399,8 @@ async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
     );
     assert_eq!(receiver.requests().len(), 2, "not sent a third time");
 }
+
+on_postgres!(
+    postgres_connections_terminated_mid_burst,
+    two_processes_one_killed_mid_burst,
+);

@@ -2,9 +2,10 @@
 //! reading), GraphQL cost limits, response size, alert input limits, template budgets,
 //! `/metrics` exposure and log lines that cannot be forged. Real server, raw sockets
 //! where a well-behaved client would hide the behaviour.
-mod common;
 
-use common::{TestDb, TestServer};
+use crate::ops;
+use crate::support::process::Herald;
+use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,18 +14,6 @@ use tokio::net::TcpStream;
 /// Tests that measure time or memory take this, so they do not compete with each other
 /// inside this process.
 static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Resident memory of this process (the server runs in it), in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|n| n.parse().unwrap_or(0)))
-        })
-        .unwrap_or(0)
-}
 
 /// Read an HTTP response head (and what follows of the body) within `limit`.
 async fn read_response(sock: &mut TcpStream, limit: Duration) -> String {
@@ -49,19 +38,20 @@ async fn read_response(sock: &mut TcpStream, limit: Duration) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-fn host(s: &TestServer) -> String {
-    s.url.trim_start_matches("http://").to_string()
+/// `host:port` of a server URL.
+fn host(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
 }
 
 /// Send a request head, then keep sending body bytes (in the background) for a while;
 /// the answer as text and how long it took.
 async fn send_streaming(
-    s: &TestServer,
+    host: &str,
     head: String,
     chunked: bool,
     bytes: usize,
 ) -> (String, Duration) {
-    let sock = TcpStream::connect(host(s)).await.unwrap();
+    let sock = TcpStream::connect(host).await.unwrap();
     let (rd, mut wr) = sock.into_split();
     let started = Instant::now();
     wr.write_all(head.as_bytes()).await.unwrap();
@@ -123,10 +113,12 @@ fn status_of(reply: &str) -> u16 {
 // Request bodies
 // ---------------------------------------------------------------------------------------
 
+/// The server is a `herald` process of its own, so its memory is measured without the
+/// other tests of this process in it.
 async fn unauthenticated_bodies_are_never_read(db: TestDb) {
     let _measuring = MEASURING.lock().await;
-    let s = TestServer::start(&db).await;
-    let before = rss_kib();
+    let s = Herald::start(&db, &[]).await;
+    let before = s.rss_kib();
     // Two 700 MiB declared bodies without a token, streamed concurrently.
     let head = |chunked: bool| {
         let framing = if chunked {
@@ -138,9 +130,10 @@ async fn unauthenticated_bodies_are_never_read(db: TestDb) {
             "POST /graphql HTTP/1.1\r\nHost: herald\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
         )
     };
+    let at = host(&s.url);
     let (a, b) = tokio::join!(
-        send_streaming(&s, head(false), false, 200 * 1024 * 1024),
-        send_streaming(&s, head(true), true, 200 * 1024 * 1024),
+        send_streaming(&at, head(false), false, 200 * 1024 * 1024),
+        send_streaming(&at, head(true), true, 200 * 1024 * 1024),
     );
     for (what, (reply, took)) in [("content-length", a), ("chunked", b)] {
         eprintln!(
@@ -154,7 +147,7 @@ async fn unauthenticated_bodies_are_never_read(db: TestDb) {
             "{what}: answered after {took:?}"
         );
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = s.rss_kib().saturating_sub(before);
     eprintln!("RSS before {before} KiB, grew by {grown} KiB");
     assert!(grown < 32 * 1024, "RSS grew by {grown} KiB");
     s.stop().await;
@@ -169,7 +162,7 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
         "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         700u64 * 1024 * 1024
     );
-    let (reply, took) = send_streaming(&s, head, false, 8 * 1024 * 1024).await;
+    let (reply, took) = send_streaming(&host(&s.url), head, false, 8 * 1024 * 1024).await;
     assert_eq!(status_of(&reply), 413, "{reply}");
     assert!(reply.contains("PAYLOAD_TOO_LARGE"), "{reply}");
     assert!(took < Duration::from_secs(2), "{took:?}");
@@ -178,14 +171,14 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
     let head = format!(
         "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
-    let (reply, took) = send_streaming(&s, head, true, 8 * 1024 * 1024).await;
+    let (reply, took) = send_streaming(&host(&s.url), head, true, 8 * 1024 * 1024).await;
     assert_eq!(status_of(&reply), 413, "{reply}");
     assert!(reply.contains("PAYLOAD_TOO_LARGE"), "{reply}");
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     // Within the limit: a real request on the raw socket works.
-    let body = json!({"query": "{ destinations { outputId } }"}).to_string();
-    let mut sock = TcpStream::connect(host(&s)).await.unwrap();
+    let body = json!({"query": ops::DESTINATION_IDS}).to_string();
+    let mut sock = TcpStream::connect(host(&s.url)).await.unwrap();
     sock.write_all(
         format!(
             "POST /graphql HTTP/1.1\r\nHost: herald\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -235,7 +228,7 @@ async fn bodies_are_capped_while_reading(db: TestDb) {
         .client
         .post(format!("{}/graphql", s.url))
         .header("x-api-key", &s.token)
-        .json(&json!([{"query": "{ destinations { outputId } }"}, {"query": "{ apiTokens { name } }"}]))
+        .json(&json!([{"query": ops::DESTINATION_IDS}, {"query": "{ apiTokens { name } }"}]))
         .send()
         .await
         .unwrap()
@@ -436,8 +429,8 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
     // Responses over the size limit are replaced by an error.
     for i in 0..10 {
         s.ok(
-            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-            json!({"i": {"detectionId": "size.rule", "title": format!("{i} {}", "t".repeat(900)), "severity": "LOW", "dedupString": format!("d{i}")}}),
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "size.rule", "title": format!("{i} {}", "t".repeat(900)), "severity": "LOW", "dedupString": format!("d{i}")}}),
         )
         .await;
     }
@@ -466,12 +459,11 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
 
 async fn alert_input_is_bounded(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let create = "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }";
     let base = json!({"detectionId": "limits.rule", "title": "ok", "severity": "LOW"});
     let with = |k: &str, v: Value| {
         let mut i = base.clone();
         i[k] = v;
-        json!({ "i": i })
+        json!({ "input": i })
     };
     let big_context: serde_json::Map<String, Value> = (0..300)
         .map(|i| (format!("k{i}"), json!("v".repeat(1000))))
@@ -497,7 +489,7 @@ async fn alert_input_is_bounded(db: TestDb) {
         ("alertContext", Value::Object(big_context), "262144"),
     ];
     for (field, value, limit) in cases {
-        let (code, msg) = s.err(create, with(field, value)).await;
+        let (code, msg) = s.err(ops::CREATE_ALERT, with(field, value)).await;
         assert_eq!(code, "BAD_USER_INPUT", "{field}: {msg}");
         assert!(msg.contains(field) && msg.contains(limit), "{field}: {msg}");
     }
@@ -508,7 +500,7 @@ async fn alert_input_is_bounded(db: TestDb) {
         .map(|n| format!("{n}{}", "x".repeat(190)))
         .collect::<Vec<_>>());
     i["description"] = json!("d".repeat(10_000));
-    s.ok(create, json!({ "i": i })).await;
+    s.ok(ops::CREATE_ALERT, json!({ "input": i })).await;
     s.stop().await;
 }
 
@@ -580,19 +572,19 @@ async fn templates_render_within_a_budget(db: TestDb) {
     );
 
     // Deliveries use the same budget: the delivery fails permanently, saying why.
-    let receiver = common::Receiver::start().await;
+    let receiver = crate::support::Receiver::start().await;
     let receiver_url = format!("{}/hook", receiver.url);
     let add = s
         .ok(
-            "mutation($input: DestinationInput!) { addDestination(input: $input) { outputId } }",
+            ops::ADD_DESTINATION,
             json!({"input": {"displayName": "budget", "outputConfig": {"customWebhook": {"webhookURL": receiver_url, "payloadTemplate": NESTED}}, "defaultForSeverity": ["HIGH"]}}),
         )
         .await;
     assert!(add["addDestination"]["outputId"].is_string());
     let id = s
         .ok(
-            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-            json!({"i": {"detectionId": "budget.rule", "title": "t", "severity": "HIGH"}}),
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "budget.rule", "title": "t", "severity": "HIGH"}}),
         )
         .await["createAlert"]["id"]
         .clone();
@@ -696,7 +688,7 @@ async fn serve_and_log(format: &str) -> String {
         .args(["token", "create", "--name", "admin"])
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret)
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .env("HERALD_LOG", "warn")
         .output()
         .await
@@ -711,7 +703,7 @@ async fn serve_and_log(format: &str) -> String {
         .arg("serve")
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret)
-        .env("HERALD_ENCRYPTION_KEY", common::TEST_ENCRYPTION_KEY)
+        .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
         .env("HERALD_LISTEN", "127.0.0.1:0")
         .env("HERALD_LOG", "info")
         .env("HERALD_LOG_FORMAT", format)
@@ -742,8 +734,8 @@ async fn serve_and_log(format: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
         .header("x-api-key", &token)
-        .json(&json!({"query": "mutation($i: CreateAPITokenInput!) { createAPIToken(input: $i) { token { id } } }",
-            "variables": {"i": {"name": "a\nFORGED line \u{1b}[2J\r", "permissions": ["AlertRead"]}}}))
+        .json(&json!({"query": ops::CREATE_TOKEN,
+            "variables": {"input": {"name": "a\nFORGED line \u{1b}[2J\r", "permissions": ["AlertRead"]}}}))
         .send()
         .await
         .unwrap()

@@ -2,10 +2,10 @@
 //! database flags stand before or after the subcommand, an unreachable PostgreSQL is
 //! named quickly (and the server waits for it behind a 503 `/healthz`), help texts,
 //! `token list` output and error reports.
-mod common;
 
-use common::process::{self, command, Herald};
-use common::*;
+use crate::ops;
+use crate::support::process::{self, command, Herald};
+use crate::support::*;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -261,13 +261,10 @@ async fn database_flags_before_or_after_the_subcommand_and_token_list() {
 
     // A token made by the CLI works against the server.
     let token = stdout(&created).trim().to_string();
-    process::gql_ok(
-        &server.url,
-        &token,
-        "{ apiTokens { id } }",
-        serde_json::json!({}),
-    )
-    .await;
+    server
+        .api(&token)
+        .ok(ops::TOKEN_IDS, serde_json::json!({}))
+        .await;
 
     // `serve`'s own flags are refused before another subcommand instead of ignored.
     let o = herald_in(
@@ -388,10 +385,7 @@ async fn unreachable_postgres_is_named_quickly_and_the_server_waits_behind_503()
     // The server: listening, `/healthz` 503 with the reason, while it retries.
     let listen = process::free_port();
     let db = TestDb::unowned(&url);
-    let mut child = command(&db, listen, &[])
-        .arg("serve")
-        .spawn()
-        .expect("start herald");
+    let mut child = Herald::spawn_unready(command(&db, listen, &[]), listen);
     let health = format!("http://127.0.0.1:{listen}/healthz");
     let c = reqwest::Client::new();
     let body = eventually(
@@ -405,21 +399,15 @@ async fn unreachable_postgres_is_named_quickly_and_the_server_waits_behind_503()
     )
     .await;
     assert!(body.contains(&format!("127.0.0.1:{port}")), "{body}");
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the server keeps waiting"
-    );
+    assert!(!child.exited(), "the server keeps waiting");
 
     // Once PostgreSQL answers on that port (a forwarder to the test server), it
     // migrates and serves.
     let Some(real) = TestDb::postgres().await else {
         println!("TEST_DATABASE_URL not set: skipping the recovery half (PostgreSQL)");
-        let _ = child.kill();
-        let _ = child.wait();
         return;
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let target = url::Url::parse(&real.url).unwrap();
     let upstream = format!(
         "{}:{}",
@@ -430,7 +418,7 @@ async fn unreachable_postgres_is_named_quickly_and_the_server_waits_behind_503()
     via.set_host(Some("127.0.0.1")).unwrap();
     via.set_port(Some(port)).unwrap();
     let db = TestDb::unowned(via.as_str());
-    let mut child = command(&db, listen, &[]).arg("serve").spawn().unwrap();
+    let mut child = Herald::spawn_unready(command(&db, listen, &[]), listen);
     eventually(
         Duration::from_secs(10),
         "/healthz to answer 503",
@@ -452,8 +440,7 @@ async fn unreachable_postgres_is_named_quickly_and_the_server_waits_behind_503()
     .await;
     assert_eq!(h, 200);
     println!("recovered: /healthz answers 200 once PostgreSQL is reachable");
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     forwarder.abort();
     drop(real);
 }

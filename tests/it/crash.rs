@@ -1,14 +1,14 @@
 //! Real processes: SIGKILL while deliveries are in flight loses nothing (the outbox
 //! and leases bring them back after a restart); SIGTERM finishes in-flight work.
-mod common;
 
-use common::process::{cli_token_with, command, free_port, gql_ok, Herald};
-use common::*;
-use serde_json::{json, Value};
+use crate::ops;
+use crate::support::process::{cli_token_with, command, free_port, Herald};
+use crate::support::*;
+use serde_json::json;
 use std::time::Duration;
 
 /// The crash tests' settings on top of the shared process defaults.
-fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Command {
+fn crash_herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Command {
     let mut c = command(db, port, extra);
     c.env("HERALD_JWT_SECRET", "crash-test-secret")
         .env("HERALD_RETRY_MAX_DELAY_MS", "100")
@@ -21,23 +21,19 @@ fn herald(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Comma
 
 async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Herald {
     let port = free_port();
-    Herald::spawn(herald(db, port, extra), port).await
+    Herald::spawn(crash_herald(db, port, extra), port).await
 }
 
 /// A token signed with the crash tests' JWT secret.
-fn token(db: &TestDb) -> String {
-    cli_token_with(db, herald(db, 0, &[]))
-}
-
-async fn gql(url: &str, token: &str, query: &str, variables: Value) -> Value {
-    gql_ok(url, token, query, variables).await
+fn crash_token(db: &TestDb) -> String {
+    cli_token_with(db, crash_herald(db, 0, &[]))
 }
 
 const STATUSES: &str =
     "{ alerts(input: {pageSize: 100}) { edges { node { id deliveries { status } } } } }";
 
 async fn statuses(url: &str, token: &str) -> Vec<(String, String)> {
-    let v = gql(url, token, STATUSES, json!({})).await;
+    let v = GqlClient::new(url, token).ok(STATUSES, json!({})).await;
     v["alerts"]["edges"]
         .as_array()
         .unwrap()
@@ -55,19 +51,13 @@ async fn statuses(url: &str, token: &str) -> Vec<(String, String)> {
 }
 
 async fn setup(url: &str, token: &str, receiver: &Receiver, alerts: usize) {
-    gql(
-        url,
-        token,
-        ADD_WEBHOOK,
+    GqlClient::new(url, token).ok(ops::ADD_DESTINATION_DETAILED,
         json!({"input": {"displayName": "Slow", "outputConfig": {"customWebhook": {"webhookURL": receiver.url}}, "defaultForSeverity": ["HIGH"]}}),
     )
     .await;
     for i in 0..alerts {
-        gql(
-            url,
-            token,
-            "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-            json!({"i": {"detectionId": "crash", "title": "t", "severity": "HIGH", "dedupString": i.to_string()}}),
+        GqlClient::new(url, token).ok(ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "crash", "title": "t", "severity": "HIGH", "dedupString": i.to_string()}}),
         )
         .await;
     }
@@ -77,7 +67,7 @@ async fn sigkill_mid_delivery_loses_nothing(db: TestDb) {
     let receiver = Receiver::start().await;
     // Slow answers so deliveries are in flight when the process dies.
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(1000)));
-    let token = token(&db);
+    let token = crash_token(&db);
     let mut first = spawn(&db, &[]).await;
     setup(&first.url, &token, &receiver, 12).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
@@ -125,7 +115,7 @@ async fn statuses_from_db(db: &TestDb) -> Vec<String> {
 async fn sigterm_finishes_in_flight_work(db: TestDb) {
     let receiver = Receiver::start().await;
     receiver.default_reply(Reply::status(200).delay(Duration::from_millis(700)));
-    let token = token(&db);
+    let token = crash_token(&db);
     let p = spawn(&db, &[("HERALD_SHUTDOWN_GRACE_MS", "5000")]).await;
     setup(&p.url, &token, &receiver, 3).await;
     receiver.wait_for(3, Duration::from_secs(10)).await;
@@ -142,10 +132,10 @@ async fn sigterm_finishes_in_flight_work(db: TestDb) {
 async fn secrets_never_appear_in_logs(db: TestDb) {
     let receiver = Receiver::start().await;
     receiver.default_reply(Reply::status(400).body("rejected"));
-    let token = token(&db);
+    let token = crash_token(&db);
     let log = tempfile::NamedTempFile::new().unwrap();
     let port = free_port();
-    let mut cmd = herald(
+    let mut cmd = crash_herald(
         &db,
         port,
         &[("HERALD_LOG", "debug"), ("HERALD_MAX_ATTEMPTS", "2")],
@@ -155,36 +145,33 @@ async fn secrets_never_appear_in_logs(db: TestDb) {
     let secret_path = "T000/B000/XyZsecretPathValue";
     let header_secret = "hdr-secret-value-123";
     let signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    gql(
-        &p.url,
-        &token,
-        ADD_WEBHOOK,
-        json!({"input": {"displayName": "Leaky?", "outputConfig": {"customWebhook": {
+    p.api(&token)
+        .ok(
+            ops::ADD_DESTINATION_DETAILED,
+            json!({"input": {"displayName": "Leaky?", "outputConfig": {"customWebhook": {
             "webhookURL": format!("{}/{secret_path}", receiver.url),
             "headers": [{"key": "X-Secret", "value": header_secret}], "signingSecret": signing}},
             "defaultForSeverity": ["HIGH"]}}),
-    )
-    .await;
-    gql(
-        &p.url,
-        &token,
-        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-        json!({"i": {"detectionId": "d", "title": "t", "severity": "HIGH"}}),
-    )
-    .await;
+        )
+        .await;
+    p.api(&token)
+        .ok(
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "d", "title": "t", "severity": "HIGH"}}),
+        )
+        .await;
     // unreachable port: the network error text must not carry the URL either
-    gql(&p.url, &token, ADD_WEBHOOK, json!({"input": {"displayName": "Closed", "outputConfig": {"customWebhook": {
+    p.api(&token).ok(ops::ADD_DESTINATION_DETAILED, json!({"input": {"displayName": "Closed", "outputConfig": {"customWebhook": {
         "webhookURL": format!("http://127.0.0.1:{}/{secret_path}", free_port())}}, "defaultForSeverity": ["HIGH"]}})).await;
-    gql(
-        &p.url,
-        &token,
-        "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-        json!({"i": {"detectionId": "e", "title": "t", "severity": "HIGH"}}),
-    )
-    .await;
+    p.api(&token)
+        .ok(
+            ops::CREATE_ALERT,
+            json!({"input": {"detectionId": "e", "title": "t", "severity": "HIGH"}}),
+        )
+        .await;
     receiver.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let everything = gql(&p.url, &token, "{ destinations { outputConfig { customWebhook { webhookURL headers { value } signingSecret } } } alerts { edges { node { deliveries { message attempts { message } } } } } }", json!({})).await;
+    let everything = p.api(&token).ok("{ destinations { outputConfig { customWebhook { webhookURL headers { value } signingSecret } } } alerts { edges { node { deliveries { message attempts { message } } } } } }", json!({})).await;
     p.stop().await;
     let logs = std::fs::read_to_string(log.path()).unwrap();
     assert!(

@@ -1,41 +1,12 @@
 //! Alerts end to end: ingestion, routing precedence, dedup, delivery with retries,
 //! re-sends, test sends, alert updates and polling — on SQLite and PostgreSQL.
-mod common;
 
-use common::*;
+use crate::ops;
+use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) {
-  id title severity status type detectionId logType dedupString eventCount deduplicated createdAt lastReceivedEventAt firstEventOccurredAt routed
-  routing { step effectiveSeverity destinations { outputId displayName } warnings excluded { outputId reasons } }
-} }"#;
-
-const DELIVERIES: &str = r#"query($id: ID!) { alert(id: $id) { id eventCount deliveries {
-  deliveryId outputId label status success statusCode message attemptCount kind
-  attempts { attemptNumber statusCode success message durationMs dispatchedAt }
-} } }"#;
-
-async fn create(s: &TestServer, input: Value) -> Value {
-    s.ok(CREATE, json!({ "input": input })).await["createAlert"].clone()
-}
-
-/// Wait until every delivery of an alert is finished (SUCCEEDED or FAILED).
-async fn settled(s: &TestServer, alert_id: &str) -> Vec<Value> {
-    eventually(Duration::from_secs(20), "deliveries to settle", || async {
-        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
-        let list = d["alert"]["deliveries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        list.iter()
-            .all(|x| x["status"] == "SUCCEEDED" || x["status"] == "FAILED")
-            .then_some(list)
-    })
-    .await
-}
-
-fn names(alert: &Value) -> Vec<String> {
+fn routed_names(alert: &Value) -> Vec<String> {
     let mut v: Vec<String> = alert["routing"]["destinations"]
         .as_array()
         .unwrap()
@@ -49,86 +20,67 @@ fn names(alert: &Value) -> Vec<String> {
 async fn routing_follows_the_precedence(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    let high = add_webhook(
-        &s,
-        "High",
-        &format!("{}/high", r.url),
-        &["HIGH", "CRITICAL"],
-    )
-    .await;
-    let _low = add_webhook(&s, "Low", &format!("{}/low", r.url), &["LOW"]).await;
-    let other = add_webhook(&s, "Other", &format!("{}/other", r.url), &[]).await;
+    let high = s
+        .add_webhook("High", &format!("{}/high", r.url), &["HIGH", "CRITICAL"])
+        .await;
+    let _low = s
+        .add_webhook("Low", &format!("{}/low", r.url), &["LOW"])
+        .await;
+    let other = s
+        .add_webhook("Other", &format!("{}/other", r.url), &[])
+        .await;
 
     // 3. destination configuration by severity.
-    let a = create(
-        &s,
-        json!({"detectionId": "r1", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "r1", "title": "t", "severity": "HIGH"}))
+        .await;
     assert_eq!(a["routing"]["step"], "DESTINATION_CONFIGURATION");
-    assert_eq!(names(&a), ["High"]);
+    assert_eq!(routed_names(&a), ["High"]);
     // generated severity wins over the static one.
-    let a = create(
-        &s,
-        json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"}),
+    let a = s.create_alert_detailed(json!({"detectionId": "r2", "title": "t", "severity": "HIGH", "generatedSeverity": "LOW"}),
     )
     .await;
-    assert_eq!(names(&a), ["Low"]);
+    assert_eq!(routed_names(&a), ["Low"]);
     assert_eq!(a["severity"], "LOW");
     // 1. generated destinations, by display name (any case) and by id.
-    let a = create(&s, json!({"detectionId": "r3", "title": "t", "severity": "HIGH", "generatedDestinations": ["other", high]})).await;
+    let a = s.create_alert_detailed(json!({"detectionId": "r3", "title": "t", "severity": "HIGH", "generatedDestinations": ["other", high]})).await;
     assert_eq!(a["routing"]["step"], "GENERATED_DESTINATIONS");
-    assert_eq!(names(&a), ["High", "Other"]);
+    assert_eq!(routed_names(&a), ["High", "Other"]);
     // empty list and SKIP route nowhere.
     for generated in [json!([]), json!(["SKIP", "Other"])] {
-        let a = create(&s, json!({"detectionId": "r4", "title": "t", "severity": "HIGH", "generatedDestinations": generated, "dedupString": generated.to_string()})).await;
+        let a = s.create_alert_detailed(json!({"detectionId": "r4", "title": "t", "severity": "HIGH", "generatedDestinations": generated, "dedupString": generated.to_string()})).await;
         assert_eq!(a["routing"]["step"], "SKIPPED");
-        assert_eq!(names(&a), Vec::<String>::new());
+        assert_eq!(routed_names(&a), Vec::<String>::new());
         assert_eq!(a["routed"], true, "an explicit skip is not 'unrouted'");
     }
     // unknown names only: warning, fall through to the override.
-    s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "r5", "outputIds": [other.clone()]}}),
-    )
-    .await;
-    let a = create(&s, json!({"detectionId": "r5", "title": "t", "severity": "HIGH", "generatedDestinations": ["nope"]})).await;
+    s.put_override(json!({"detectionId": "r5", "outputIds": [other.clone()]}))
+        .await;
+    let a = s.create_alert_detailed(json!({"detectionId": "r5", "title": "t", "severity": "HIGH", "generatedDestinations": ["nope"]})).await;
     assert_eq!(a["routing"]["step"], "DETECTION_OVERRIDE");
-    assert_eq!(names(&a), ["Other"]);
+    assert_eq!(routed_names(&a), ["Other"]);
     assert!(a["routing"]["warnings"][0]
         .as_str()
         .unwrap()
         .contains("nope"));
     // override SKIP.
-    s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "r6", "outputIds": ["SKIP"]}}),
-    )
-    .await;
-    let a = create(
-        &s,
-        json!({"detectionId": "r6", "title": "t", "severity": "CRITICAL"}),
-    )
-    .await;
+    s.put_override(json!({"detectionId": "r6", "outputIds": ["SKIP"]}))
+        .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "r6", "title": "t", "severity": "CRITICAL"}))
+        .await;
     assert_eq!(a["routing"]["step"], "SKIPPED");
     // override severity feeds destination configuration.
-    s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "r7", "severity": "LOW"}}),
-    )
-    .await;
-    let a = create(
-        &s,
-        json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"}),
-    )
-    .await;
-    assert_eq!(names(&a), ["Low"]);
+    s.put_override(json!({"detectionId": "r7", "severity": "LOW"}))
+        .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "r7", "title": "t", "severity": "CRITICAL"}))
+        .await;
+    assert_eq!(routed_names(&a), ["Low"]);
     // nothing matches: unrouted.
-    let a = create(
-        &s,
-        json!({"detectionId": "r8", "title": "t", "severity": "INFO"}),
-    )
-    .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "r8", "title": "t", "severity": "INFO"}))
+        .await;
     assert_eq!(a["routed"], false);
     // deliveries land at the chosen receivers only.
     let reqs = r.wait_for(6, Duration::from_secs(10)).await;
@@ -147,20 +99,16 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
     s.ok(
-        ADD_WEBHOOK,
+        ops::ADD_DESTINATION_DETAILED,
         json!({"input": {"displayName": "Okta only", "outputConfig": {"customWebhook": {"webhookURL": r.url}},
             "defaultForSeverity": ["HIGH"], "alertTypes": ["RULE", "POLICY"], "logTypes": ["Okta.SystemLog"]}}),
     )
     .await;
-    let rule_okta = create(
-        &s,
-        json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"}),
+    let rule_okta = s.create_alert_detailed(json!({"detectionId": "a", "title": "t", "severity": "HIGH", "logType": "Okta.SystemLog"}),
     )
     .await;
-    assert_eq!(names(&rule_okta), ["Okta only"]);
-    let rule_aws = create(
-        &s,
-        json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"}),
+    assert_eq!(routed_names(&rule_okta), ["Okta only"]);
+    let rule_aws = s.create_alert_detailed(json!({"detectionId": "b", "title": "t", "severity": "HIGH", "logType": "AWS.CloudTrail"}),
     )
     .await;
     assert_eq!(
@@ -168,13 +116,13 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
         json!(["LOG_TYPE"])
     );
     // the log-type filter is ignored for non-RULE alerts.
-    let policy = create(&s, json!({"detectionId": "c", "title": "t", "severity": "HIGH", "type": "POLICY", "logType": "AWS.CloudTrail"})).await;
-    assert_eq!(names(&policy), ["Okta only"]);
-    let scheduled = create(
-        &s,
-        json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"}),
-    )
-    .await;
+    let policy = s.create_alert_detailed(json!({"detectionId": "c", "title": "t", "severity": "HIGH", "type": "POLICY", "logType": "AWS.CloudTrail"})).await;
+    assert_eq!(routed_names(&policy), ["Okta only"]);
+    let scheduled = s
+        .create_alert_detailed(
+            json!({"detectionId": "d", "title": "t", "severity": "HIGH", "type": "SCHEDULED_RULE"}),
+        )
+        .await;
     assert_eq!(
         scheduled["routing"]["excluded"][0]["reasons"],
         json!(["ALERT_TYPE"])
@@ -185,18 +133,16 @@ async fn alert_type_and_log_type_filters(db: TestDb) {
 async fn dedup_joins_open_alerts(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
-    add_webhook(&s, "Hook", &r.url, &["MEDIUM"]).await;
-    let first = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
-    let second = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    s.add_webhook("Hook", &r.url, &["MEDIUM"]).await;
+    let first = s.create_alert_detailed(json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    let second = s.create_alert_detailed(json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
     assert_eq!(first["id"], second["id"]);
     assert_eq!(second["eventCount"], 2);
     // The answer says the match joined an alert rather than being routed again.
     assert_eq!(first["deduplicated"], false);
     assert_eq!(second["deduplicated"], true);
     assert!(second["lastReceivedEventAt"].as_str() >= first["lastReceivedEventAt"].as_str());
-    let other = create(
-        &s,
-        json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=bob"}),
+    let other = s.create_alert_detailed(json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=bob"}),
     )
     .await;
     assert_ne!(other["id"], first["id"]);
@@ -206,13 +152,15 @@ async fn dedup_joins_open_alerts(db: TestDb) {
         json!({"i": {"ids": [first["id"]], "status": "TRIAGED"}}),
     )
     .await;
-    let third = create(&s, json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
+    let third = s.create_alert_detailed(json!({"detectionId": "dd", "title": "t", "severity": "MEDIUM", "dedupString": "user=alice"})).await;
     assert_ne!(third["id"], first["id"]);
     // only three alerts, three deliveries: the joined match dispatched nothing.
     r.wait_for(3, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(r.requests().len(), 3);
-    let d = settled(&s, first["id"].as_str().unwrap()).await;
+    let d = s
+        .settled(first["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d.len(), 1);
     s.stop().await;
 }
@@ -221,20 +169,14 @@ async fn payload_headers_and_signature(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
     s.ok(
-        ADD_WEBHOOK,
+        ops::ADD_DESTINATION_DETAILED,
         json!({"input": {"displayName": "Signed", "outputConfig": {"customWebhook": {"webhookURL": format!("{}/hook", r.url),
             "headers": [{"key": "X-Team", "value": "sec-ops"}], "signingSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
             "defaultForSeverity": ["CRITICAL"]}}),
     )
     .await;
-    s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "AWS.Root.Login", "displayName": "Root login", "runbook": "Call the CISO", "tags": ["aws"]}}),
-    )
-    .await;
-    let a = create(
-        &s,
-        json!({"detectionId": "AWS.Root.Login", "title": "Root logged in", "severity": "CRITICAL", "description": "d",
+    s.put_override(json!({"detectionId": "AWS.Root.Login", "displayName": "Root login", "runbook": "Call the CISO", "tags": ["aws"]})).await;
+    let a = s.create_alert_detailed(json!({"detectionId": "AWS.Root.Login", "title": "Root logged in", "severity": "CRITICAL", "description": "d",
             "tags": ["root"], "alertContext": {"ip": "1.2.3.4"}, "logType": "AWS.CloudTrail"}),
     )
     .await;
@@ -294,7 +236,7 @@ async fn payload_headers_and_signature(db: TestDb) {
     )
     .unwrap();
     assert_eq!(req.header("webhook-signature"), Some(expected.as_str()));
-    let d = settled(&s, alert_id).await;
+    let d = s.settled(alert_id, Duration::from_secs(20)).await;
     assert_eq!(d[0]["deliveryId"], id, "webhook-id is the delivery id");
     s.stop().await;
 }
@@ -304,13 +246,13 @@ async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
     let r = Receiver::start().await;
     r.push(Reply::status(500).body("boom"))
         .push(Reply::status(503));
-    add_webhook(&s, "Flaky", &r.url, &["HIGH"]).await;
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    s.add_webhook("Flaky", &r.url, &["HIGH"]).await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d[0]["status"], "SUCCEEDED");
     assert_eq!(d[0]["attemptCount"], 3);
     let attempts = d[0]["attempts"].as_array().unwrap();
@@ -350,20 +292,21 @@ async fn permanent_failures_and_exhausted_retries(db: TestDb) {
     bad.default_reply(Reply::status(400).body("no such channel"));
     let down = Receiver::start().await;
     down.default_reply(Reply::status(502));
-    add_webhook(&s, "Bad", &bad.url, &["HIGH"]).await;
-    add_webhook(&s, "Down", &down.url, &["HIGH"]).await;
+    s.add_webhook("Bad", &bad.url, &["HIGH"]).await;
+    s.add_webhook("Down", &down.url, &["HIGH"]).await;
     // a closed port: connection errors are retried and recorded with status 0.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    add_webhook(&s, "Closed", &format!("http://{closed}/"), &["HIGH"]).await;
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    s.add_webhook("Closed", &format!("http://{closed}/"), &["HIGH"])
+        .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     let by = |label: &str| d.iter().find(|x| x["label"] == label).unwrap().clone();
     let b = by("Bad");
     assert_eq!(b["status"], "FAILED");
@@ -387,13 +330,13 @@ async fn retry_after_is_honoured(db: TestDb) {
     let s = TestServer::start(&db).await;
     let r = Receiver::start().await;
     r.push(Reply::status(429).header("retry-after", "1"));
-    add_webhook(&s, "Limited", &r.url, &["HIGH"]).await;
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    s.add_webhook("Limited", &r.url, &["HIGH"]).await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d[0]["status"], "SUCCEEDED");
     let reqs = r.requests();
     assert_eq!(reqs.len(), 2);
@@ -410,8 +353,8 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
     let ok = Receiver::start().await;
     let bad = Receiver::start().await;
     bad.default_reply(Reply::status(404).body("gone"));
-    let ok_id = add_webhook(&s, "Ok", &ok.url, &[]).await;
-    let bad_id = add_webhook(&s, "Bad", &bad.url, &[]).await;
+    let ok_id = s.add_webhook("Ok", &ok.url, &[]).await;
+    let bad_id = s.add_webhook("Bad", &bad.url, &[]).await;
     let res = s
         .ok(
             "mutation($i: SendTestAlertInput!) { sendTestAlert(input: $i) { outputId success statusCode message dispatchedAt } }",
@@ -441,25 +384,27 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
     assert_eq!(code, "NOT_FOUND");
 
     // deliverAlert: bypasses routing (no destination takes INFO), prefixes the title.
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "Disk full", "severity": "INFO"}),
-    )
-    .await;
+    let a = s
+        .create_alert_detailed(
+            json!({"detectionId": "x", "title": "Disk full", "severity": "INFO"}),
+        )
+        .await;
     assert_eq!(a["routed"], false);
     s.ok(
-        "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }",
-        json!({"i": {"alertId": a["id"], "outputIds": [ok_id]}}),
+        ops::DELIVER_ALERT,
+        json!({"input": {"alertId": a["id"], "outputIds": [ok_id]}}),
     )
     .await;
     let got = ok.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(got[1].json()["title"], "[Re-sent]: Disk full");
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d[0]["kind"], "RESEND");
     let (code, _) = s
         .err(
-            "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }",
-            json!({"i": {"alertId": a["id"], "outputIds": ["missing"]}}),
+            ops::DELIVER_ALERT,
+            json!({"input": {"alertId": a["id"], "outputIds": ["missing"]}}),
         )
         .await;
     assert_eq!(code, "NOT_FOUND");
@@ -468,11 +413,9 @@ async fn send_test_alert_and_deliver_alert(db: TestDb) {
 
 async fn alert_updates_and_comments(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "LOW"}),
-    )
-    .await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "LOW"}))
+        .await;
     let id = a["id"].clone();
     let out = s
         .ok(
@@ -522,15 +465,13 @@ async fn alert_updates_and_comments(db: TestDb) {
     s.stop().await;
 }
 
-const PAGE: &str = r#"query($i: AlertsInput) { alerts(input: $i) { edges { cursor node { id title severity } } pageInfo { hasNextPage endCursor hasPreviousPage startCursor } } }"#;
-
 async fn filters_and_pagination(db: TestDb) {
     let s = TestServer::start(&db).await;
     for i in 0..7 {
         let sev = if i % 2 == 0 { "HIGH" } else { "LOW" };
-        create(&s, json!({"detectionId": format!("det{}", i % 3), "title": format!("Alert number {i}"), "severity": sev, "dedupString": i.to_string(), "logType": "Okta.SystemLog"})).await;
+        s.create_alert_detailed(json!({"detectionId": format!("det{}", i % 3), "title": format!("Alert number {i}"), "severity": sev, "dedupString": i.to_string(), "logType": "Okta.SystemLog"})).await;
     }
-    let page = s.ok(PAGE, json!({"i": {"pageSize": 3}})).await["alerts"].clone();
+    let page = s.alerts_page(json!({"pageSize": 3})).await;
     assert_eq!(page["edges"].as_array().unwrap().len(), 3);
     assert_eq!(
         page["edges"][0]["node"]["title"], "Alert number 6",
@@ -538,21 +479,13 @@ async fn filters_and_pagination(db: TestDb) {
     );
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     let mut seen = vec![];
-    let mut cursor = Value::Null;
-    loop {
-        let p = s
-            .ok(
-                PAGE,
-                json!({"i": {"pageSize": 2, "cursor": cursor, "sortDir": "ascending"}}),
-            )
-            .await["alerts"]
-            .clone();
+    let pages = all_pages(|cursor| {
+        s.alerts_page(json!({"pageSize": 2, "cursor": cursor, "sortDir": "ascending"}))
+    })
+    .await;
+    for p in pages {
         for e in p["edges"].as_array().unwrap() {
             seen.push(e["node"]["title"].as_str().unwrap().to_string());
-        }
-        cursor = p["pageInfo"]["endCursor"].clone();
-        if p["pageInfo"]["hasNextPage"] == false {
-            break;
         }
     }
     assert_eq!(
@@ -561,32 +494,32 @@ async fn filters_and_pagination(db: TestDb) {
             .map(|i| format!("Alert number {i}"))
             .collect::<Vec<_>>()
     );
-    let high = s.ok(PAGE, json!({"i": {"severities": ["HIGH"]}})).await["alerts"]["edges"]
+    let high = s.alerts_page(json!({"severities": ["HIGH"]})).await["edges"]
         .as_array()
         .unwrap()
         .len();
     assert_eq!(high, 4);
-    let det = s.ok(PAGE, json!({"i": {"detectionId": "det1"}})).await["alerts"]["edges"]
+    let det = s.alerts_page(json!({"detectionId": "det1"})).await["edges"]
         .as_array()
         .unwrap()
         .len();
     assert_eq!(det, 2);
-    let named =
-        s.ok(PAGE, json!({"i": {"nameContains": "NUMBER 3"}})).await["alerts"]["edges"].clone();
+    let named = s.alerts_page(json!({"nameContains": "NUMBER 3"})).await["edges"].clone();
     assert_eq!(named.as_array().unwrap().len(), 1);
     let none = s
-        .ok(
-            PAGE,
-            json!({"i": {"createdAtBefore": "2000-01-01T00:00:00Z"}}),
-        )
-        .await["alerts"]["edges"]
+        .alerts_page(json!({"createdAtBefore": "2000-01-01T00:00:00Z"}))
+        .await["edges"]
         .as_array()
         .unwrap()
         .len();
     assert_eq!(none, 0);
-    let (code, _) = s.err(PAGE, json!({"i": {"pageSize": 1001}})).await;
+    let (code, _) = s
+        .err(ops::ALERTS_PAGE, json!({"input": {"pageSize": 1001}}))
+        .await;
     assert_eq!(code, "BAD_USER_INPUT");
-    let (code, _) = s.err(PAGE, json!({"i": {"cursor": "garbage!"}})).await;
+    let (code, _) = s
+        .err(ops::ALERTS_PAGE, json!({"input": {"cursor": "garbage!"}}))
+        .await;
     assert_eq!(code, "BAD_USER_INPUT");
     s.stop().await;
 }
@@ -607,8 +540,8 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
                 let v: Value = c
                     .post(format!("{url}/graphql"))
                     .header("x-api-key", &token)
-                    .json(&json!({"query": "mutation($i: CreateAlertInput!) { createAlert(input: $i) { id } }",
-                        "variables": {"i": {"detectionId": format!("w{w}"), "title": "t", "severity": "LOW", "dedupString": i.to_string()}}}))
+                    .json(&json!({"query": ops::CREATE_ALERT,
+                        "variables": {"input": {"detectionId": format!("w{w}"), "title": "t", "severity": "LOW", "dedupString": i.to_string()}}}))
                     .send()
                     .await
                     .unwrap()
@@ -625,12 +558,8 @@ async fn polling_has_no_gaps_or_repeats(db: TestDb) {
     let poll = async {
         loop {
             let p = s
-                .ok(
-                    PAGE,
-                    json!({"i": {"pageSize": 7, "cursor": cursor, "sortDir": "ascending"}}),
-                )
-                .await["alerts"]
-                .clone();
+                .alerts_page(json!({"pageSize": 7, "cursor": cursor, "sortDir": "ascending"}))
+                .await;
             for e in p["edges"].as_array().unwrap() {
                 seen.push(e["node"]["id"].as_str().unwrap().to_string());
             }
@@ -662,19 +591,15 @@ async fn deleted_destination_fails_pending_deliveries(db: TestDb) {
     let r = Receiver::start().await;
     // The retry waits 2 s (Retry-After), so the destination is surely deleted before it.
     r.push(Reply::status(503).header("retry-after", "2"));
-    let id = add_webhook(&s, "Gone soon", &r.url, &["HIGH"]).await;
-    let a = create(
-        &s,
-        json!({"detectionId": "x", "title": "t", "severity": "HIGH"}),
-    )
-    .await;
+    let id = s.add_webhook("Gone soon", &r.url, &["HIGH"]).await;
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "x", "title": "t", "severity": "HIGH"}))
+        .await;
     r.wait_for(1, Duration::from_secs(10)).await;
-    s.ok(
-        "mutation($id: ID!) { deleteDestination(id: $id) }",
-        json!({"id": id}),
-    )
-    .await;
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    s.ok(ops::DELETE_DESTINATION, json!({"id": id})).await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d[0]["status"], "FAILED");
     assert!(d[0]["message"].as_str().unwrap().contains("deleted"));
     s.stop().await;
@@ -686,11 +611,11 @@ async fn two_instances_share_the_work(db: TestDb) {
     let b = TestServer::start(&db).await;
     let r = Receiver::start().await;
     r.default_reply(Reply::status(200).delay(Duration::from_millis(20)));
-    add_webhook(&a, "Shared", &r.url, &["HIGH"]).await;
+    a.add_webhook("Shared", &r.url, &["HIGH"]).await;
     let n = 40;
     for i in 0..n {
         let s = if i % 2 == 0 { &a } else { &b };
-        create(s, json!({"detectionId": "shared", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await;
+        s.create_alert_detailed(json!({"detectionId": "shared", "title": "t", "severity": "HIGH", "dedupString": i.to_string()})).await;
     }
     r.wait_for(n, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -712,20 +637,18 @@ async fn destination_updates_apply_to_the_next_alert(db: TestDb) {
     let s = TestServer::start(&db).await;
     let first = Receiver::start().await;
     let second = Receiver::start().await;
-    let id = add_webhook(&s, "Moving", &first.url, &["HIGH"]).await;
-    create(
-        &s,
+    let id = s.add_webhook("Moving", &first.url, &["HIGH"]).await;
+    s.create_alert_detailed(
         json!({"detectionId": "m", "title": "t", "severity": "HIGH", "dedupString": "1"}),
     )
     .await;
     first.wait_for(1, Duration::from_secs(10)).await;
     s.ok(
-        "mutation($i: DestinationInput!) { updateDestination(input: $i) { outputId } }",
-        json!({"i": {"outputId": id, "displayName": "Moving", "outputConfig": {"customWebhook": {"webhookURL": second.url}}, "defaultForSeverity": ["HIGH"]}}),
+        ops::UPDATE_DESTINATION,
+        json!({"input": {"outputId": id, "displayName": "Moving", "outputConfig": {"customWebhook": {"webhookURL": second.url}}, "defaultForSeverity": ["HIGH"]}}),
     )
     .await;
-    create(
-        &s,
+    s.create_alert_detailed(
         json!({"detectionId": "m", "title": "t", "severity": "HIGH", "dedupString": "2"}),
     )
     .await;
@@ -739,16 +662,13 @@ async fn dedup_period_expires(db: TestDb) {
     use herald::store::entities::alert;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let s = TestServer::start(&db).await;
-    s.ok(
-        "mutation($i: DetectionOverrideInput!) { putDetectionOverride(input: $i) { detectionId } }",
-        json!({"i": {"detectionId": "p", "dedupPeriodMinutes": 15}}),
-    )
-    .await;
-    let first = create(
-        &s,
-        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
-    )
-    .await;
+    s.put_override(json!({"detectionId": "p", "dedupPeriodMinutes": 15}))
+        .await;
+    let first = s
+        .create_alert_detailed(
+            json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+        )
+        .await;
     // Age the alert by 14 minutes: still inside the period.
     let age = |minutes: i64| {
         let id = first["id"].as_str().unwrap().to_string();
@@ -766,18 +686,18 @@ async fn dedup_period_expires(db: TestDb) {
         }
     };
     age(14).await;
-    let joined = create(
-        &s,
-        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
-    )
-    .await;
+    let joined = s
+        .create_alert_detailed(
+            json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+        )
+        .await;
     assert_eq!(joined["id"], first["id"]);
     age(16).await;
-    let fresh = create(
-        &s,
-        json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
-    )
-    .await;
+    let fresh = s
+        .create_alert_detailed(
+            json!({"detectionId": "p", "title": "t", "severity": "LOW", "dedupString": "k"}),
+        )
+        .await;
     assert_ne!(fresh["id"], first["id"], "past the 15-minute dedup period");
     assert_eq!(fresh["eventCount"], 1);
     s.stop().await;
@@ -789,9 +709,9 @@ async fn dedup_period_expires(db: TestDb) {
 async fn destinations_by_id_or_name(db: TestDb) {
     let s = TestServer::start(&db).await;
     let rx = Receiver::start().await;
-    let id = add_webhook(&s, "Équipe Sécurité", &rx.url, &[]).await;
+    let id = s.add_webhook("Équipe Sécurité", &rx.url, &[]).await;
     let other = Receiver::start().await;
-    add_webhook(&s, "Other", &other.url, &[]).await;
+    s.add_webhook("Other", &other.url, &[]).await;
     let unknown = |what: &str, (code, message): (String, String)| {
         assert_eq!(code, "NOT_FOUND", "{what}: {message}");
         assert!(message.contains("Nobody Here"), "{what}: {message}");
@@ -830,18 +750,19 @@ async fn destinations_by_id_or_name(db: TestDb) {
 
     // deliverAlert: by name; the delivery is the destination's (its id and name).
     rx.default_reply(Reply::status(400));
-    let a = create(
-        &s,
-        json!({"detectionId": "by.name", "title": "Disk full", "severity": "INFO"}),
-    )
-    .await;
-    let deliver = "mutation($i: DeliverAlertInput!) { deliverAlert(input: $i) { id } }";
+    let a = s
+        .create_alert_detailed(
+            json!({"detectionId": "by.name", "title": "Disk full", "severity": "INFO"}),
+        )
+        .await;
     s.ok(
-        deliver,
-        json!({"i": {"alertId": a["id"], "outputIds": ["équipe sécurité"]}}),
+        ops::DELIVER_ALERT,
+        json!({"input": {"alertId": a["id"], "outputIds": ["équipe sécurité"]}}),
     )
     .await;
-    let d = settled(&s, a["id"].as_str().unwrap()).await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
     assert_eq!(d.len(), 1);
     assert_eq!(d[0]["outputId"], id.as_str());
     assert_eq!(d[0]["label"], "Équipe Sécurité");
@@ -849,28 +770,33 @@ async fn destinations_by_id_or_name(db: TestDb) {
     unknown(
         "deliverAlert",
         s.err(
-            deliver,
-            json!({"i": {"alertId": a["id"], "outputIds": ["Nobody Here"]}}),
+            ops::DELIVER_ALERT,
+            json!({"input": {"alertId": a["id"], "outputIds": ["Nobody Here"]}}),
         )
         .await,
     );
 
     // retryFailedDeliveries: by name.
     rx.default_reply(Reply::status(200));
-    let retry = "mutation($i: RetryFailedDeliveriesInput!) { retryFailedDeliveries(input: $i) }";
     let n = s
-        .ok(retry, json!({"i": {"outputId": "Équipe sécurité"}}))
+        .ok(
+            ops::RETRY_FAILED_DELIVERIES,
+            json!({"input": {"outputId": "Équipe sécurité"}}),
+        )
         .await;
     assert_eq!(n["retryFailedDeliveries"], 1);
     eventually(Duration::from_secs(10), "the retried delivery", || async {
-        let v = s.ok(DELIVERIES, json!({"id": a["id"]})).await;
+        let v = s.ok(ops::ALERT_DELIVERIES, json!({"id": a["id"]})).await;
         (v["alert"]["deliveries"][0]["status"] == "SUCCEEDED").then_some(())
     })
     .await;
     unknown(
         "retryFailedDeliveries",
-        s.err(retry, json!({"i": {"outputId": "Nobody Here"}}))
-            .await,
+        s.err(
+            ops::RETRY_FAILED_DELIVERIES,
+            json!({"input": {"outputId": "Nobody Here"}}),
+        )
+        .await,
     );
     s.stop().await;
 }

@@ -5,9 +5,8 @@
 //!
 //! Bounded to a few seconds per target; `HERALD_FUZZ_CASES=20000 cargo test --test fuzz`
 //! runs longer. A failure prints the shrunk input.
-mod common;
 
-use common::TEST_RSA_PRIVATE;
+use crate::support::TEST_RSA_PRIVATE;
 use herald::destinations::{registry, template, DeliveryContext};
 use herald::domain::payload::{panther_payload, test_alert};
 use herald::domain::{
@@ -257,7 +256,7 @@ fn sdl() -> Sdl {
     out
 }
 
-fn service_account_key() -> String {
+fn any_service_account_key() -> String {
     json!({
         "client_email": "herald@project.iam.gserviceaccount.com",
         "private_key": TEST_RSA_PRIVATE,
@@ -313,7 +312,7 @@ fn string_for(field: &str) -> BoxedStrategy<String> {
             "",
         ]
     } else if f.contains("serviceaccountkey") {
-        let valid = service_account_key();
+        let valid = any_service_account_key();
         let picked = vec![
             valid.clone(),
             "{}".into(),
@@ -773,7 +772,7 @@ fn destinations() -> impl Strategy<Value = Vec<Destination>> {
     })
 }
 
-fn names() -> impl Strategy<Value = Vec<String>> {
+fn display_name_lists() -> impl Strategy<Value = Vec<String>> {
     // Ids of generated destinations too ("id-…"), so they resolve sometimes.
     proptest::collection::vec(
         prop_oneof![name(), name().prop_map(|n| format!("id-{n}"))],
@@ -785,9 +784,9 @@ fn names() -> impl Strategy<Value = Vec<String>> {
 fn fuzz_router() {
     let strategy = (
         destinations(),
-        proptest::option::of(names()),
+        proptest::option::of(display_name_lists()),
         proptest::option::of((
-            proptest::option::of(names()),
+            proptest::option::of(display_name_lists()),
             proptest::option::of(severity()),
         )),
         (

@@ -1,7 +1,6 @@
 //! Herald as a real process (`herald serve` from the built binary): started on a free
-//! port, killed on drop, plus a raw GraphQL client that reports HTTP status and body.
-use super::{eventually, TestDb, TEST_ENCRYPTION_KEY};
-use serde_json::{json, Value};
+//! port, killed on drop. Talk to it with `herald.api(token)`.
+use super::{eventually, GqlClient, TestDb, TEST_ENCRYPTION_KEY};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -50,18 +49,36 @@ impl Herald {
     }
 
     /// `cmd serve`, listening on `port` (set here), once `/healthz` answers 200.
-    pub async fn spawn(mut cmd: Command, port: u16) -> Herald {
+    pub async fn spawn(cmd: Command, port: u16) -> Herald {
+        let h = Herald::spawn_unready(cmd, port);
+        h.wait_healthy(Duration::from_secs(30)).await;
+        h
+    }
+
+    /// `cmd serve`, listening on `port` (set here), without waiting for it to be healthy
+    /// (tests of a server that starts without its database).
+    pub fn spawn_unready(mut cmd: Command, port: u16) -> Herald {
         let child = cmd
             .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
             .arg("serve")
             .spawn()
             .expect("start herald");
-        let h = Herald {
+        Herald {
             child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
-        };
-        h.wait_healthy(Duration::from_secs(30)).await;
-        h
+        }
+    }
+
+    /// Whether the process has exited (it is not waited for).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|c| c.try_wait().expect("try_wait").is_some())
+    }
+
+    /// A GraphQL client for this process with `token`.
+    pub fn api(&self, token: &str) -> GqlClient {
+        GqlClient::new(&self.url, token)
     }
 
     /// Graceful stop (SIGTERM); the process must exit successfully.
@@ -101,6 +118,21 @@ impl Herald {
             .unwrap_or(0)
     }
 
+    /// Resident memory of the process, in KiB (0 once it is gone).
+    pub fn rss_kib(&self) -> u64 {
+        let Some(child) = &self.child else {
+            return 0;
+        };
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// SIGKILL and reap.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -131,39 +163,4 @@ pub fn cli_token_with(db: &TestDb, mut cmd: Command) -> String {
         .expect("herald token create");
     assert!(out.status.success(), "token create failed: {out:?}");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// One GraphQL POST: (HTTP status, JSON body or Null). Never panics on transport errors
-/// (status 0), so fault tests can count what a client saw.
-pub async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    query: &str,
-    variables: Value,
-) -> (u16, Value) {
-    let sent = client
-        .post(format!("{url}/graphql"))
-        .header("authorization", format!("Bearer {token}"))
-        .json(&json!({"query": query, "variables": variables}))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await;
-    match sent {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (status, r.json().await.unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
-}
-
-/// `data` of a GraphQL POST that must succeed without errors.
-pub async fn gql_ok(url: &str, token: &str, query: &str, variables: Value) -> Value {
-    let (status, v) = post(&reqwest::Client::new(), url, token, query, variables).await;
-    assert!(
-        status == 200 && v.get("errors").is_none(),
-        "{status}: {v:#}"
-    );
-    v["data"].clone()
 }

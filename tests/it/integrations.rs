@@ -2,10 +2,12 @@
 //! `apiUrl`) pointing at a real HTTP receiver on 127.0.0.1, sent a real alert by the real
 //! dispatcher; the vendor-native request is asserted. Plus secrets, templates,
 //! `sendTestAlert` and `previewPayload` for every type.
-mod common;
 
+use crate::ops;
+use crate::support::{
+    eventually, NewDestination, Receiver, Recorded, Reply, TestDb, TestServer, TEST_RSA_PRIVATE,
+};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::{eventually, Receiver, Recorded, Reply, TestDb, TestServer, TEST_RSA_PRIVATE};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,12 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const ADD: &str = r#"mutation($input: DestinationInput!) { addDestination(input: $input) { outputId outputType } }"#;
-const CREATE: &str = r#"mutation($input: CreateAlertInput!) { createAlert(input: $input) { id } }"#;
-const DELIVERIES: &str = r#"query($id: ID!) { alert(id: $id) { deliveries { outputId status statusCode message kind externalId url attempts { message statusCode } } } }"#;
 const RESOLVE: &str = r#"mutation($ids: [ID!]!) { updateAlertStatusById(input: {ids: $ids, status: RESOLVED}) { alerts { id status } } }"#;
-const SEND_TEST: &str = r#"mutation($ids: [ID!]!) { sendTestAlert(input: {outputIds: $ids}) { outputId success statusCode message } }"#;
-const PREVIEW: &str = r#"query($input: PreviewPayloadInput!) { previewPayload(input: $input) { method url headers { key value } body } }"#;
 
 const TEST_RSA_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEArarYPA6bO3IhpRHpitFE
@@ -47,7 +44,7 @@ impl Setup {
     async fn on(db: TestDb, field: &str, config: impl FnOnce(&str) -> Value) -> Self {
         let server = TestServer::start(&db).await;
         let rx = Receiver::start().await;
-        let output_id = add(&server, field, config(&rx.url)).await;
+        let output_id = add_of_type(&server, field, config(&rx.url)).await;
         Setup {
             server,
             rx,
@@ -58,7 +55,7 @@ impl Setup {
 
     /// Create a HIGH alert routed to the destination; its id.
     async fn alert(&self) -> String {
-        create_alert(&self.server, &self.output_id, "Suspicious login for root").await
+        create_alert_to(&self.server, &self.output_id, "Suspicious login for root").await
     }
 
     /// Wait for the alert's delivery of `kind` to finish; the delivery.
@@ -67,14 +64,11 @@ impl Setup {
     }
 }
 
-async fn add(s: &TestServer, field: &str, config: Value) -> String {
-    let d = s
-        .ok(ADD, json!({"input": {"displayName": format!("{field} {}", uuid::Uuid::new_v4()), "outputConfig": {field: config}, "defaultForSeverity": []}}))
-        .await;
-    d["addDestination"]["outputId"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// Add a destination of type `field` (its own unique name, no default severity); its id.
+async fn add_of_type(s: &TestServer, field: &str, config: Value) -> String {
+    let name = format!("{field} {}", uuid::Uuid::new_v4());
+    s.add_destination(NewDestination::of(&name, field, config))
+        .await
 }
 
 fn alert_input(output_id: &str, title: &str) -> Value {
@@ -90,19 +84,15 @@ fn alert_input(output_id: &str, title: &str) -> Value {
     })
 }
 
-async fn create_alert(s: &TestServer, output_id: &str, title: &str) -> String {
-    let d = s
-        .ok(CREATE, json!({"input": alert_input(output_id, title)}))
-        .await;
-    d["createAlert"]["id"].as_str().unwrap().to_string()
+/// Create the root-login alert titled `title`, routed to `output_id`; its id.
+async fn create_alert_to(s: &TestServer, output_id: &str, title: &str) -> String {
+    s.create_alert(alert_input(output_id, title)).await
 }
 
 async fn finished(s: &TestServer, alert_id: &str, kind: &str) -> Value {
     eventually(WAIT, "the delivery to finish", || async {
-        let d = s.ok(DELIVERIES, json!({"id": alert_id})).await;
-        d["alert"]["deliveries"]
-            .as_array()
-            .unwrap()
+        s.deliveries(alert_id)
+            .await
             .iter()
             .find(|d| d["kind"] == kind && (d["status"] == "SUCCEEDED" || d["status"] == "FAILED"))
             .cloned()
@@ -330,7 +320,7 @@ async fn pager_duty_rejects_a_malformed_key() {
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
     let (code, msg) = s
-        .err(ADD, json!({"input": {"displayName": "pd", "outputConfig": {"pagerDuty": {"integrationKey": "short"}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "pd", "outputConfig": {"pagerDuty": {"integrationKey": "short"}}, "defaultForSeverity": []}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(
@@ -601,7 +591,7 @@ async fn sqs_sends_a_message_with_sigv4() {
     succeeded(&t.finished(&alert_id, "ROUTED").await);
 }
 
-fn service_account_key(email: &str) -> String {
+fn service_account_key_for(email: &str) -> String {
     json!({
         "type": "service_account",
         "project_id": "acme-sec",
@@ -619,7 +609,7 @@ async fn google_pub_sub_exchanges_a_jwt_and_publishes() {
         "herald-{}@acme-sec.iam.gserviceaccount.com",
         uuid::Uuid::new_v4().simple()
     );
-    let key = service_account_key(&email);
+    let key = service_account_key_for(&email);
     let t = Setup::new("googlePubSub", |u| {
         json!({"projectId": "acme-sec", "topicId": "alerts", "serviceAccountKey": key, "apiUrl": u, "tokenUri": format!("{u}/token")})
     })
@@ -670,7 +660,10 @@ async fn google_pub_sub_exchanges_a_jwt_and_publishes() {
     // The token is cached: the next alert publishes without another exchange.
     let mut input = alert_input(&t.output_id, "Another root login");
     input["detectionId"] = json!("GCP.Other.Detection");
-    let second = t.server.ok(CREATE, json!({"input": input})).await["createAlert"]["id"]
+    let second = t
+        .server
+        .ok(ops::CREATE_ALERT, json!({"input": input}))
+        .await["createAlert"]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -685,7 +678,7 @@ async fn google_pub_sub_rejects_a_key_that_is_not_a_service_account_key() {
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
     let (code, msg) = s
-        .err(ADD, json!({"input": {"displayName": "ps", "outputConfig": {"googlePubSub": {"projectId": "p", "topicId": "t", "serviceAccountKey": "{\"client_email\":\"a@b\",\"private_key\":\"nope\"}"}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "ps", "outputConfig": {"googlePubSub": {"projectId": "p", "topicId": "t", "serviceAccountKey": "{\"client_email\":\"a@b\",\"private_key\":\"nope\"}"}}, "defaultForSeverity": []}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(
@@ -779,7 +772,7 @@ async fn auth_header_value_needs_a_name() {
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
     let (code, msg) = s
-        .err(ADD, json!({"input": {"displayName": "t", "outputConfig": {"torq": {"webhookURL": "https://hooks.torq.io/v1/x", "authHeaderValue": "v"}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "t", "outputConfig": {"torq": {"webhookURL": "https://hooks.torq.io/v1/x", "authHeaderValue": "v"}}, "defaultForSeverity": []}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(
@@ -826,13 +819,13 @@ async fn template_syntax_errors_are_rejected_with_the_line() {
         ),
     ] {
         let (code, msg) = s
-            .err(ADD, json!({"input": {"displayName": field, "outputConfig": {field: config}, "defaultForSeverity": []}}))
+            .err(ops::ADD_DESTINATION, json!({"input": {"displayName": field, "outputConfig": {field: config}, "defaultForSeverity": []}}))
             .await;
         assert_eq!(code, "BAD_USER_INPUT", "{field}");
         assert!(msg.contains("syntax error on line"), "{field}: {msg}");
     }
     let (_, msg) = s
-        .err(ADD, json!({"input": {"displayName": "x", "outputConfig": {"customWebhook": {"webhookURL": "https://example.com/x", "payloadTemplate": "{\n  \"t\": {{ title }\n}"}}, "defaultForSeverity": []}}))
+        .err(ops::ADD_DESTINATION, json!({"input": {"displayName": "x", "outputConfig": {"customWebhook": {"webhookURL": "https://example.com/x", "payloadTemplate": "{\n  \"t\": {{ title }\n}"}}, "defaultForSeverity": []}}))
         .await;
     assert!(
         msg.starts_with("outputConfig.customwebhook.payloadTemplate: syntax error on line 2"),
@@ -979,8 +972,8 @@ async fn email_is_sent_over_smtp() {
     let smtp = Smtp::start().await;
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
-    let id = add(&s, "email", json!({"smtpUrl": smtp.url, "from": "Herald <herald@example.com>", "to": ["soc@example.com", "oncall@example.com"]})).await;
-    let alert_id = create_alert(&s, &id, "Suspicious login for root").await;
+    let id = add_of_type(&s, "email", json!({"smtpUrl": smtp.url, "from": "Herald <herald@example.com>", "to": ["soc@example.com", "oncall@example.com"]})).await;
+    let alert_id = create_alert_to(&s, &id, "Suspicious login for root").await;
     let d = finished(&s, &alert_id, "ROUTED").await;
     succeeded(&d);
     assert_eq!(d["statusCode"], 250);
@@ -1023,8 +1016,8 @@ async fn email_has_a_message_id_stable_across_retries() {
     let smtp = Smtp::rejecting(1).await;
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
-    let id = add(&s, "email", json!({"smtpUrl": smtp.url, "from": "Herald <herald@example.com>", "to": ["soc@example.com"]})).await;
-    let alert_id = create_alert(&s, &id, "Suspicious login for root").await;
+    let id = add_of_type(&s, "email", json!({"smtpUrl": smtp.url, "from": "Herald <herald@example.com>", "to": ["soc@example.com"]})).await;
+    let alert_id = create_alert_to(&s, &id, "Suspicious login for root").await;
     let d = finished(&s, &alert_id, "ROUTED").await;
     succeeded(&d);
     assert_eq!(d["attempts"].as_array().unwrap().len(), 2, "{d:#}");
@@ -1042,7 +1035,7 @@ async fn email_has_a_message_id_stable_across_retries() {
         assert!(data.lines().any(|l| l.starts_with("Date: ")), "{data}");
     }
     // Another delivery (a test send) has another id.
-    let t = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+    let t = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
     assert_eq!(t["sendTestAlert"][0]["success"], true, "{t:#}");
     let msgs = smtp.messages.lock().unwrap().clone();
     assert_eq!(msgs.len(), 3);
@@ -1057,8 +1050,8 @@ async fn email_to_a_closed_port_is_retried_then_fails() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let id = add(&s, "email", json!({"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "herald@example.com", "to": ["soc@example.com"], "username": "u", "password": "smtp-secret-pw"})).await;
-    let alert_id = create_alert(&s, &id, "x").await;
+    let id = add_of_type(&s, "email", json!({"smtpUrl": format!("smtp://127.0.0.1:{port}"), "from": "herald@example.com", "to": ["soc@example.com"], "username": "u", "password": "smtp-secret-pw"})).await;
+    let alert_id = create_alert_to(&s, &id, "x").await;
     let d = finished(&s, &alert_id, "ROUTED").await;
     assert_eq!(d["status"], "FAILED");
     assert_eq!(
@@ -1076,7 +1069,7 @@ async fn email_to_a_closed_port_is_retried_then_fails() {
 
 /// A config per type pointing at `rx` (or `smtp`), and the secret it holds.
 fn every_type(rx: &str, smtp: &str) -> Vec<(&'static str, Value, &'static str)> {
-    let sa = service_account_key(&format!(
+    let sa = service_account_key_for(&format!(
         "all-{}@acme-sec.iam.gserviceaccount.com",
         uuid::Uuid::new_v4().simple()
     ));
@@ -1211,13 +1204,16 @@ async fn send_test_alert_and_preview_work_for_every_type() {
     let types: Vec<&str> = cases.iter().map(|c| c.0).collect();
     assert_eq!(types.len(), 23);
     for (field, config, secret) in cases {
-        let id = add(&s, field, config.clone()).await;
-        let r = s.ok(SEND_TEST, json!({"ids": [id]})).await;
+        let id = add_of_type(&s, field, config.clone()).await;
+        let r = s.ok(ops::SEND_TEST_ALERT, json!({"ids": [id]})).await;
         let report = &r["sendTestAlert"][0];
         assert_eq!(report["success"], true, "{field}: {report:#}");
 
         // A stored destination, the test alert.
-        let p = s.ok(PREVIEW, json!({"input": {"outputId": id}})).await["previewPayload"].clone();
+        let p = s
+            .ok(ops::PREVIEW_PAYLOAD, json!({"input": {"outputId": id}}))
+            .await["previewPayload"]
+            .clone();
         let text = p.to_string();
         assert!(
             !text.contains(secret),
@@ -1249,7 +1245,7 @@ async fn send_test_alert_and_preview_work_for_every_type() {
 
         // An unsaved config and a given alert.
         let p = s
-            .ok(PREVIEW, json!({"input": {"outputConfig": {field: config}, "alert": alert_input("x", "Preview of a root login")}}))
+            .ok(ops::PREVIEW_PAYLOAD, json!({"input": {"outputConfig": {field: config}, "alert": alert_input("x", "Preview of a root login")}}))
             .await["previewPayload"]
             .clone();
         assert!(
@@ -1283,9 +1279,9 @@ async fn send_test_alert_and_preview_work_for_every_type() {
 async fn preview_of_a_stored_destination_keeps_its_secrets_and_uses_the_new_template() {
     let db = TestDb::sqlite().await;
     let s = TestServer::start(&db).await;
-    let id = add(&s, "customWebhook", json!({"webhookURL": "https://hooks.example.com/secret-hook-path", "headers": [{"key": "Authorization", "value": "Bearer secret-header"}]})).await;
+    let id = add_of_type(&s, "customWebhook", json!({"webhookURL": "https://hooks.example.com/secret-hook-path", "headers": [{"key": "Authorization", "value": "Bearer secret-header"}]})).await;
     let p = s
-        .ok(PREVIEW, json!({"input": {"outputId": id, "outputConfig": {"customWebhook": {"webhookURL": "", "headers": [{"key": "Authorization", "value": ""}], "payloadTemplate": "{\"t\": {{ title|tojson }}, \"d\": {{ name|tojson }}}"}}, "alert": alert_input("x", "Templated")}}))
+        .ok(ops::PREVIEW_PAYLOAD, json!({"input": {"outputId": id, "outputConfig": {"customWebhook": {"webhookURL": "", "headers": [{"key": "Authorization", "value": ""}], "payloadTemplate": "{\"t\": {{ title|tojson }}, \"d\": {{ name|tojson }}}"}}, "alert": alert_input("x", "Templated")}}))
         .await["previewPayload"]
         .clone();
     // The whole webhook URL is the secret.
@@ -1300,11 +1296,11 @@ async fn preview_of_a_stored_destination_keeps_its_secrets_and_uses_the_new_temp
     assert_eq!(auth["value"], "********");
     // A template that cannot render is reported.
     let (code, msg) = s
-        .err(PREVIEW, json!({"input": {"outputId": id, "outputConfig": {"customWebhook": {"webhookURL": "", "payloadTemplate": "{{ alertContext.a.b }}"}}}}))
+        .err(ops::PREVIEW_PAYLOAD, json!({"input": {"outputId": id, "outputConfig": {"customWebhook": {"webhookURL": "", "payloadTemplate": "{{ alertContext.a.b }}"}}}}))
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(msg.contains("render error"), "{msg}");
-    let (code, _) = s.err(PREVIEW, json!({"input": {}})).await;
+    let (code, _) = s.err(ops::PREVIEW_PAYLOAD, json!({"input": {}})).await;
     assert_eq!(code, "BAD_USER_INPUT");
 }
 
@@ -1332,9 +1328,14 @@ async fn secrets_never_leak(db: TestDb) {
             .contains("Bad credentials: ********"),
         "{d:#}"
     );
-    let test = t.server.ok(SEND_TEST, json!({"ids": [t.output_id]})).await;
+    let test = t
+        .server
+        .ok(ops::SEND_TEST_ALERT, json!({"ids": [t.output_id]}))
+        .await;
     let everything = [
-        t.server.ok(DELIVERIES, json!({"id": alert_id})).await,
+        t.server
+            .ok(ops::ALERT_DELIVERIES, json!({"id": alert_id}))
+            .await,
         test,
         t.server
             .ok(
@@ -1343,7 +1344,10 @@ async fn secrets_never_leak(db: TestDb) {
             )
             .await,
         t.server
-            .ok(PREVIEW, json!({"input": {"outputId": t.output_id}}))
+            .ok(
+                ops::PREVIEW_PAYLOAD,
+                json!({"input": {"outputId": t.output_id}}),
+            )
             .await,
     ];
     for v in &everything {

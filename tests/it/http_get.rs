@@ -2,9 +2,9 @@
 //! token check of POST, mutations are refused (405) and write nothing, browsers get a
 //! GraphiQL page whose assets all come from Herald itself, and (when Chromium is
 //! installed) a headless browser with no network beyond 127.0.0.1 renders it.
-mod common;
 
-use common::{TestDb, TestServer};
+use crate::ops;
+use crate::support::{TestDb, TestServer};
 use serde_json::{json, Value};
 
 async fn get(
@@ -60,7 +60,7 @@ async fn get_runs_queries_and_refuses_mutations() {
         &s,
         "/graphql",
         Some(&token),
-        &[("query", "{ destinations { outputId } }")],
+        &[("query", ops::DESTINATION_IDS)],
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -87,7 +87,7 @@ async fn get_runs_queries_and_refuses_mutations() {
         );
         assert!(v["data"].is_null());
     }
-    let data = s.ok("{ destinations { outputId } }", json!({})).await;
+    let data = s.ok(ops::DESTINATION_IDS, json!({})).await;
     assert_eq!(
         data["destinations"],
         json!([]),
@@ -96,13 +96,7 @@ async fn get_runs_queries_and_refuses_mutations() {
 
     // No token, a wrong token: 401 as over POST, before the query is looked at.
     for t in [None, Some("not-a-token")] {
-        let (status, _, body) = get(
-            &s,
-            "/graphql",
-            t,
-            &[("query", "{ destinations { outputId } }")],
-        )
-        .await;
+        let (status, _, body) = get(&s, "/graphql", t, &[("query", ops::DESTINATION_IDS)]).await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(
             json_of(&body)["errors"][0]["extensions"]["code"],
@@ -340,7 +334,7 @@ impl Cdp {
             .expect("chromium starts");
         // With port 0 Chromium writes the port it chose into the profile.
         let port_file = profile.path().join("DevToolsActivePort");
-        let port: u16 = common::eventually(
+        let port: u16 = crate::support::eventually(
             std::time::Duration::from_secs(30),
             "DevToolsActivePort",
             || async {
