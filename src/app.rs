@@ -104,12 +104,14 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         let (db, cipher) = open_store(&args, &gate, &shutdown).await?;
         let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
         let (dispatcher, events) = Dispatcher::new(db.clone(), cipher.clone(), dispatch_config)?;
+        let (ingest, ingest_queue) = crate::service::alerts::IngestQueue::new();
         let services = Services {
             db,
             cipher,
             writes: dispatcher.write_health(),
             dispatcher,
             tokens,
+            ingest,
         };
         let schema = graphql::build(
             services.clone(),
@@ -125,9 +127,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             Some(at) => Some(serve_metrics(at, state.clone(), shutdown.clone()).await?),
             None => None,
         };
-        anyhow::Ok((services, state, events, metrics_addr))
+        anyhow::Ok((services, state, events, ingest_queue, metrics_addr))
     };
-    let (services, state, mut events, metrics_addr) = match started.await {
+    let (services, state, mut events, ingest_queue, metrics_addr) = match started.await {
         Ok(s) => s,
         Err(e) => {
             shutdown.cancel();
@@ -150,6 +152,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     };
     let dispatcher = services.dispatcher.clone();
     let dispatcher_task = dispatcher.start();
+    // The ingestion writer (group commit of `createAlert`), stopped once the API is.
+    let ingest_stop = CancellationToken::new();
+    let ingest_writer =
+        crate::service::alerts::start_writer(&services, ingest_queue, ingest_stop.clone());
     let token_flusher = {
         let tokens = services.tokens.clone();
         let stop = shutdown.clone();
@@ -171,6 +177,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(%addr, "herald listening");
     let task = tokio::spawn(async move {
         server.await??;
+        // What is queued is committed (and handed to the dispatcher) before it stops.
+        ingest_stop.cancel();
+        let _ = ingest_writer.await;
         dispatcher.shutdown(grace).await;
         let _ = dispatcher_task.await;
         let _ = token_flusher.await;

@@ -478,6 +478,30 @@ impl AlertMutation {
             .into())
     }
 
+    /// Ingest a batch of detection matches (at most 1,000) in one transaction, each
+    /// deduplicated and routed exactly as `createAlert` would, in order (a later input
+    /// joins an earlier one with the same dedup key). An invalid input fails the whole
+    /// batch, naming its index, and nothing is stored. The alerts come back in input
+    /// order, each as it stood right after its input.
+    #[graphql(
+        guard = "need(Permission::AlertModify)",
+        complexity = "input.len().max(1).saturating_mul(child_complexity.max(1)).saturating_add(1)"
+    )]
+    async fn create_alerts(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<CreateAlertInput>,
+    ) -> async_graphql::Result<Vec<Alert>> {
+        let s = ctx.data::<Services>()?;
+        let inputs = input.into_iter().map(NewAlert::from).collect();
+        Ok(service::alerts::create_many(s, inputs, &actor(ctx)?)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Routing dry-run: where would this alert go, and why? Stores nothing.
     #[graphql(guard = "need(Permission::AlertRead)")]
     async fn route_alert(

@@ -51,21 +51,58 @@ pub mod input_limits {
     pub const OUTPUT_ID: usize = 255;
 }
 
+/// What is wrong with an input: the field (a path inside the input) and the problem.
+struct Invalid {
+    field: &'static str,
+    /// How `createAlert`'s message names the field ("a tags entry").
+    label: &'static str,
+    problem: String,
+}
+
+impl Invalid {
+    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Invalid {
+            field,
+            label: field,
+            problem: problem.into(),
+        }
+    }
+
+    /// A problem with one entry of a list field.
+    fn entry(field: &'static str, label: &'static str, problem: impl Into<String>) -> Self {
+        Invalid {
+            field,
+            label,
+            problem: problem.into(),
+        }
+    }
+}
+
 fn validate(a: &NewAlert) -> AppResult<()> {
+    check(a).map_err(|e| bad_input(format!("{} {}", e.label, e.problem)))
+}
+
+/// [`validate`] for input `index` of a batch: `input[3].title: must not be empty`.
+fn validate_at(index: usize, a: &NewAlert) -> AppResult<()> {
+    check(a).map_err(|e| bad_input(format!("input[{index}].{}: {}", e.field, e.problem)))
+}
+
+fn check(a: &NewAlert) -> Result<(), Invalid> {
     use input_limits as max;
-    fn at_most(field: &str, value: Option<&str>, limit: usize) -> AppResult<()> {
+    fn longer(limit: usize) -> String {
+        format!("is longer than {limit} characters")
+    }
+    fn at_most(field: &'static str, value: Option<&str>, limit: usize) -> Result<(), Invalid> {
         match value {
-            Some(v) if v.chars().count() > limit => Err(bad_input(format!(
-                "{field} is longer than {limit} characters"
-            ))),
+            Some(v) if v.chars().count() > limit => Err(Invalid::new(field, longer(limit))),
             _ => Ok(()),
         }
     }
     if a.detection_id.trim().is_empty() {
-        return Err(bad_input("detectionId must not be empty"));
+        return Err(Invalid::new("detectionId", "must not be empty"));
     }
     if a.title.trim().is_empty() {
-        return Err(bad_input("title must not be empty"));
+        return Err(Invalid::new("title", "must not be empty"));
     }
     at_most("detectionId", Some(&a.detection_id), max::DETECTION_ID)?;
     at_most("title", Some(&a.title), max::TITLE)?;
@@ -76,39 +113,52 @@ fn validate(a: &NewAlert) -> AppResult<()> {
     at_most("logType", a.log_type.as_deref(), max::LOG_TYPE)?;
     let tags = a.tags.as_deref().unwrap_or_default();
     if tags.len() > max::TAGS {
-        return Err(bad_input(format!(
-            "tags has {} entries; at most {} are accepted",
-            tags.len(),
-            max::TAGS
-        )));
+        return Err(Invalid::new(
+            "tags",
+            format!(
+                "has {} entries; at most {} are accepted",
+                tags.len(),
+                max::TAGS
+            ),
+        ));
     }
-    for t in tags {
-        at_most("a tags entry", Some(t), max::TAG)?;
+    if tags.iter().any(|t| t.chars().count() > max::TAG) {
+        return Err(Invalid::entry("tags", "a tags entry", longer(max::TAG)));
     }
     let generated = a.generated_destinations.as_deref().unwrap_or_default();
     if generated.len() > max::GENERATED_DESTINATIONS {
-        return Err(bad_input(format!(
-            "generatedDestinations has {} entries; at most {} are accepted",
-            generated.len(),
-            max::GENERATED_DESTINATIONS
-        )));
+        return Err(Invalid::new(
+            "generatedDestinations",
+            format!(
+                "has {} entries; at most {} are accepted",
+                generated.len(),
+                max::GENERATED_DESTINATIONS
+            ),
+        ));
     }
-    for d in generated {
-        at_most("a generatedDestinations entry", Some(d), max::OUTPUT_ID)?;
+    if generated.iter().any(|d| d.chars().count() > max::OUTPUT_ID) {
+        return Err(Invalid::entry(
+            "generatedDestinations",
+            "a generatedDestinations entry",
+            longer(max::OUTPUT_ID),
+        ));
     }
     if a.alert_context
         .as_ref()
         .is_some_and(|c| !(c.is_object() || c.is_null()))
     {
-        return Err(bad_input("alertContext must be a JSON object"));
+        return Err(Invalid::new("alertContext", "must be a JSON object"));
     }
     if let Some(c) = &a.alert_context {
         let size = serde_json::to_vec(c).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > max::ALERT_CONTEXT_BYTES {
-            return Err(bad_input(format!(
-                "alertContext is {size} bytes as JSON; at most {} are accepted",
-                max::ALERT_CONTEXT_BYTES
-            )));
+            return Err(Invalid::new(
+                "alertContext",
+                format!(
+                    "is {size} bytes as JSON; at most {} are accepted",
+                    max::ALERT_CONTEXT_BYTES
+                ),
+            ));
         }
     }
     Ok(())
@@ -117,36 +167,34 @@ fn validate(a: &NewAlert) -> AppResult<()> {
 struct Decided {
     decision: RoutingDecision,
     detection: Option<crate::domain::DetectionOverride>,
-    destinations: Vec<crate::domain::Destination>,
 }
 
-impl Decided {
-    /// Pending delivery rows for the chosen destinations.
-    fn deliveries(
-        &self,
-        alert_id: &AlertId,
-        kind: DeliveryKind,
-        now: i64,
-    ) -> Vec<deliveries::Delivery> {
-        self.decision
-            .destinations
-            .iter()
-            .map(|d| {
-                let pull = self
-                    .destinations
-                    .iter()
-                    .any(|x| x.id == d.output_id && is_pull(&x.output_type));
-                deliveries::new_delivery(
-                    Some(alert_id),
-                    &DestinationId::from(&d.output_id),
-                    &d.display_name,
-                    kind,
-                    pull,
-                    now,
-                )
-            })
-            .collect()
-    }
+/// Pending delivery rows for the destinations a decision chose (`all`: the configured
+/// destinations, which say which of them are polled).
+fn deliveries_for(
+    decision: &RoutingDecision,
+    all: &[crate::domain::Destination],
+    alert_id: &AlertId,
+    kind: DeliveryKind,
+    now: i64,
+) -> Vec<deliveries::Delivery> {
+    decision
+        .destinations
+        .iter()
+        .map(|d| {
+            let pull = all
+                .iter()
+                .any(|x| x.id == d.output_id && is_pull(&x.output_type));
+            deliveries::new_delivery(
+                Some(alert_id),
+                &DestinationId::from(&d.output_id),
+                &d.display_name,
+                kind,
+                pull,
+                now,
+            )
+        })
+        .collect()
 }
 
 pub fn is_pull(output_type: &str) -> bool {
@@ -158,22 +206,32 @@ async fn decide<C: ConnectionTrait>(c: &C, cipher: &Cipher, a: &NewAlert) -> App
     let detection = store::overrides::get(c, a.detection_id.trim())
         .await?
         .map(|r| r.value);
-    route_with(c, cipher, a, detection).await
-}
-
-/// The routing decision for an alert whose detection override is already loaded.
-async fn route_with<C: ConnectionTrait>(
-    c: &C,
-    cipher: &Cipher,
-    a: &NewAlert,
-    detection: Option<crate::domain::DetectionOverride>,
-) -> AppResult<Decided> {
-    let destinations: Vec<_> = store::destinations::list(c, cipher)
+    let all: Vec<_> = store::destinations::list(c, cipher)
         .await?
         .into_iter()
         .map(|r| r.destination)
-        .filter(|d| !a.exclude_destinations.iter().any(|x| d.id == *x))
         .collect();
+    Ok(route_among(a, detection, &all))
+}
+
+/// The routing decision for an alert whose detection override is loaded, among the
+/// configured destinations `all` (less those the alert excludes).
+fn route_among(
+    a: &NewAlert,
+    detection: Option<crate::domain::DetectionOverride>,
+    all: &[crate::domain::Destination],
+) -> Decided {
+    let kept: Vec<crate::domain::Destination>;
+    let destinations = if a.exclude_destinations.is_empty() {
+        all
+    } else {
+        kept = all
+            .iter()
+            .filter(|d| !a.exclude_destinations.iter().any(|x| d.id == *x))
+            .cloned()
+            .collect();
+        &kept
+    };
     let input = RoutingInput {
         alert_type: a.alert_type,
         severity: a.severity,
@@ -181,12 +239,11 @@ async fn route_with<C: ConnectionTrait>(
         log_type: a.log_type.as_deref(),
         generated_destinations: a.generated_destinations.as_deref(),
     };
-    let decision = route(&input, detection.as_ref(), &destinations);
-    Ok(Decided {
+    let decision = route(&input, detection.as_ref(), destinations);
+    Decided {
         decision,
         detection,
-        destinations,
-    })
+    }
 }
 
 /// Routing dry-run: where would this alert go? Writes nothing.
@@ -196,16 +253,51 @@ pub async fn route_preview(s: &Services, a: &NewAlert) -> AppResult<RoutingDecis
 }
 
 /// Ingest a detection match: join an open alert with the same dedup key within the
-/// dedup period, or create an alert and its deliveries in one transaction.
+/// dedup period, or create an alert and its deliveries. The call is queued to this
+/// process's ingestion writer, which commits it with whatever else has queued (group
+/// commit); the alert is returned only once it is committed.
 pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
     create_with_period(s, a, by, None).await
 }
 
+/// Most inputs `createAlerts` takes in one request.
+pub const MAX_BATCH_INPUTS: usize = 1_000;
+
+/// Ingest a batch of detection matches in ONE transaction, in order, each deduplicated
+/// and routed exactly as [`create`] would (a later input joins an earlier one of the
+/// batch with the same dedup key). Every input is validated first: an invalid one
+/// fails the whole batch, naming its index, and nothing is stored. Returns the alerts
+/// in input order, each as it stood right after its input was ingested.
+pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppResult<Vec<Alert>> {
+    if inputs.len() > MAX_BATCH_INPUTS {
+        return Err(bad_input(format!(
+            "input has {} alerts; at most {MAX_BATCH_INPUTS} are accepted in one request",
+            inputs.len()
+        )));
+    }
+    for (i, a) in inputs.iter().enumerate() {
+        validate_at(i, a)?;
+    }
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<Ingest> = inputs
+        .into_iter()
+        .map(|alert| Ingest {
+            alert,
+            by: by.to_string(),
+            fixed_period: None,
+        })
+        .collect();
+    commit_batch(&s.db, &s.cipher, &s.writes, &s.dispatcher, &items).await
+}
+
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
 ///
-/// An acknowledged alert is durable: the alert and its deliveries are one transaction,
-/// and any database failure on the way (disk full, a dropped connection, a busy file)
-/// rolls it back and answers `UNAVAILABLE`, never an id for something not stored.
+/// An acknowledged alert is durable: the alert and its deliveries are committed before
+/// the caller hears of it, and any database failure on the way (disk full, a dropped
+/// connection, a busy file) rolls the whole batch back and answers `UNAVAILABLE` to
+/// every caller in it, never an id for something not stored.
 async fn create_with_period(
     s: &Services,
     a: NewAlert,
@@ -213,80 +305,330 @@ async fn create_with_period(
     fixed_period: Option<i64>,
 ) -> AppResult<Alert> {
     validate(&a)?;
-    match ingest(s, a, by, fixed_period).await {
-        Ok(alert) => {
-            s.writes.ok();
-            Ok(alert)
+    s.ingest
+        .submit(Ingest {
+            alert: a,
+            by: by.to_string(),
+            fixed_period,
+        })
+        .await
+}
+
+/// One detection match to ingest, as the ingestion writer receives it.
+pub struct Ingest {
+    pub alert: NewAlert,
+    /// Who sends it (`createdBy`).
+    pub by: String,
+    /// A fixed dedup period in minutes (system alerts), else the override's.
+    pub fixed_period: Option<i64>,
+}
+
+/// Most alerts the ingestion writer commits in one transaction.
+pub const GROUP_COMMIT_MAX: usize = 500;
+/// How long the ingestion writer waits for more calls after the first of a batch.
+pub const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+
+type Reply = tokio::sync::oneshot::Sender<AppResult<Alert>>;
+
+/// The queue in front of this process's ingestion writer (see [`start_writer`]).
+#[derive(Clone)]
+pub struct IngestQueue {
+    tx: tokio::sync::mpsc::Sender<(Ingest, Reply)>,
+}
+
+/// The receiving end of an [`IngestQueue`], consumed by [`start_writer`].
+pub struct IngestReceiver(tokio::sync::mpsc::Receiver<(Ingest, Reply)>);
+
+impl IngestQueue {
+    /// A queue and its receiving end; hand the receiver to [`start_writer`].
+    pub fn new() -> (IngestQueue, IngestReceiver) {
+        let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
+        (IngestQueue { tx }, IngestReceiver(rx))
+    }
+
+    /// Queue a validated input and wait until its batch is committed (or failed).
+    async fn submit(&self, item: Ingest) -> AppResult<Alert> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if self.tx.send((item, reply)).await.is_err() {
+            // The writer has stopped (shutdown): nothing was stored.
+            return Err(crate::error::unavailable());
+        }
+        answer.await.unwrap_or_else(|_| {
+            // The writer went away without answering: its transaction never committed.
+            Err(crate::error::unavailable())
+        })
+    }
+}
+
+/// Start the ingestion writer: it takes whatever has queued (up to
+/// [`GROUP_COMMIT_MAX`] calls, or what arrived within [`GROUP_COMMIT_LINGER`] of the
+/// first), commits it in one transaction and answers each caller after the commit.
+/// When `stop` is cancelled it stops taking calls, commits what is queued, and ends.
+pub fn start_writer(
+    s: &Services,
+    queue: IngestReceiver,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let (db, cipher, writes, dispatcher) = (
+        s.db.clone(),
+        s.cipher.clone(),
+        s.writes.clone(),
+        s.dispatcher.clone(),
+    );
+    let mut rx = queue.0;
+    tokio::spawn(async move {
+        let mut stopping = false;
+        loop {
+            let first = if stopping {
+                rx.recv().await
+            } else {
+                tokio::select! {
+                    got = rx.recv() => got,
+                    _ = stop.cancelled() => {
+                        // Refuse new calls; what is queued is still committed below.
+                        rx.close();
+                        stopping = true;
+                        continue;
+                    }
+                }
+            };
+            let Some(first) = first else { break };
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + GROUP_COMMIT_LINGER;
+            while batch.len() < GROUP_COMMIT_MAX {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(next)) => batch.push(next),
+                        _ => break,
+                    },
+                }
+            }
+            let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
+            match commit_batch(&db, &cipher, &writes, &dispatcher, &items).await {
+                Ok(alerts) => {
+                    for (reply, alert) in replies.into_iter().zip(alerts) {
+                        let _ = reply.send(Ok(alert));
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(copy_error(&e)));
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The same error for another caller of a failed batch.
+fn copy_error(e: &AppError) -> AppError {
+    match e {
+        AppError::BadInput(m) => AppError::BadInput(m.clone()),
+        AppError::NotFound(m) => AppError::NotFound(m.clone()),
+        AppError::Conflict(m) => AppError::Conflict(m.clone()),
+        AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+        AppError::Unauthenticated(m) => AppError::Unauthenticated(m.clone()),
+        AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        AppError::Internal(_) => crate::error::unavailable(),
+    }
+}
+
+/// [`ingest_batch`], then telemetry and the dispatcher's wake-up; a database failure is
+/// recorded in the write health and answered `UNAVAILABLE` (nothing was stored).
+async fn commit_batch(
+    db: &sea_orm::DatabaseConnection,
+    cipher: &Cipher,
+    writes: &crate::store::WriteHealth,
+    dispatcher: &crate::dispatch::Dispatcher,
+    items: &[Ingest],
+) -> AppResult<Vec<Alert>> {
+    match ingest_batch(db, cipher, items).await {
+        Ok(outcomes) => {
+            writes.ok();
+            let mut created = false;
+            let alerts = outcomes
+                .into_iter()
+                .map(|(alert, new)| {
+                    if new {
+                        created = true;
+                        crate::telemetry::alert_created(step_name(alert.routing.step), alert.routed);
+                        if !alert.routed {
+                            tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
+                        }
+                    } else {
+                        crate::telemetry::alert_deduplicated();
+                    }
+                    alert
+                })
+                .collect();
+            if created {
+                dispatcher.wake();
+            }
+            Ok(alerts)
         }
         Err(AppError::Internal(e)) => {
-            // Everything `ingest` does past validation is database work.
-            tracing::error!(error = ?e, "alert ingestion failed; nothing stored");
-            s.writes.failed();
+            // Everything `ingest_batch` does is database work.
+            tracing::error!(error = ?e, alerts = items.len(), "alert ingestion failed; nothing stored");
+            writes.failed();
             Err(crate::error::unavailable())
         }
         Err(e @ AppError::Unavailable(_)) => {
-            s.writes.failed();
+            writes.failed();
             Err(e)
         }
         Err(e) => Err(e),
     }
 }
 
-async fn ingest(
-    s: &Services,
-    a: NewAlert,
-    by: &str,
-    fixed_period: Option<i64>,
-) -> AppResult<Alert> {
-    let now = now_ms();
-    let txn = s.db.begin().await?;
-    // Serializes ingestion: the dedup check cannot race, and `seq` follows commit order.
-    store::lock(&txn, store::LOCK_ALERTS).await?;
-    let detection_id = a.detection_id.trim().to_string();
-    let detection = store::overrides::get(&txn, &detection_id)
-        .await?
-        .map(|r| r.value);
-    let dedup_string = a.dedup_string.clone().unwrap_or_default();
-    let period = fixed_period.unwrap_or_else(|| {
-        detection
-            .as_ref()
-            .and_then(|d| d.dedup_period_minutes)
-            .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
-    });
-    if let Some(mut existing) =
-        store::alerts::find_dedup_target(&txn, &detection_id, &dedup_string, now - period * 60_000)
-            .await?
+/// An alert a batch creates or joins: where it stands, and how many events the batch
+/// adds to it (alerts already stored).
+struct Target {
+    alert: Alert,
+    /// Created by this batch (inserted at the end), else stored before.
+    new: bool,
+    added_events: i64,
+}
+
+/// The index in `targets` of an alert stored before the batch, added once.
+fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
+    if let Some(t) = targets
+        .iter()
+        .position(|t| !t.new && t.alert.seq == existing.seq)
     {
-        // Joining an open alert routes nothing, so routing is not even computed.
-        store::alerts::add_event(&txn, existing.seq, now).await?;
-        txn.commit().await?;
-        crate::telemetry::alert_deduplicated();
-        existing.event_count += 1;
-        existing.last_received_event_at = now;
-        existing.updated_at = now;
-        return Ok(existing);
+        return t;
     }
-    let decided = route_with(&txn, &s.cipher, &a, detection).await?;
-    let mut alert = build_alert(
-        &a,
-        decided.decision.clone(),
-        decided.detection.as_ref(),
-        now,
-        by,
-    );
-    alert.seq = store::alerts::insert(&txn, &alert).await?;
-    deliveries::insert_many(
-        &txn,
-        decided.deliveries(&alert.id, DeliveryKind::Routed, now),
-    )
-    .await?;
+    targets.push(Target {
+        alert: existing,
+        new: false,
+        added_events: 0,
+    });
+    targets.len() - 1
+}
+
+/// Ingest validated inputs in order in ONE transaction, under ONE take of the alerts
+/// lock (dedup cannot race, and `seq` follows commit order): each input joins the open
+/// alert with its dedup key (one stored before, or one an earlier input of the batch
+/// created) or creates an alert routed against the configuration read once for the
+/// batch. New alerts and their deliveries are inserted with multi-row statements, and
+/// joined alerts get one update each. Returns, per input, the alert as it stood right
+/// after that input and whether the input created it.
+async fn ingest_batch(
+    db: &sea_orm::DatabaseConnection,
+    cipher: &Cipher,
+    items: &[Ingest],
+) -> AppResult<Vec<(Alert, bool)>> {
+    use std::collections::HashMap;
+    let now = now_ms();
+    let txn = db.begin().await?;
+    store::lock(&txn, store::LOCK_ALERTS).await?;
+    let destinations: Vec<crate::domain::Destination> = store::destinations::list(&txn, cipher)
+        .await?
+        .into_iter()
+        .map(|r| r.destination)
+        .collect();
+    let mut overrides: HashMap<String, Option<crate::domain::DetectionOverride>> = HashMap::new();
+    let mut targets: Vec<Target> = Vec::new();
+    // (detection id, dedup string) → the alert this batch created for it.
+    let mut created: HashMap<(String, String), usize> = HashMap::new();
+    // (detection id, dedup string, oldest creation time) → the stored alert found.
+    let mut found: HashMap<(String, String, i64), Option<usize>> = HashMap::new();
+    let mut per_input: Vec<(Alert, bool)> = Vec::with_capacity(items.len());
+    for item in items {
+        let a = &item.alert;
+        let detection_id = a.detection_id.trim().to_string();
+        let detection = match overrides.get(&detection_id) {
+            Some(d) => d.clone(),
+            None => {
+                let d = store::overrides::get(&txn, &detection_id)
+                    .await?
+                    .map(|r| r.value);
+                overrides.insert(detection_id.clone(), d.clone());
+                d
+            }
+        };
+        let dedup_string = a.dedup_string.clone().unwrap_or_default();
+        let key = (detection_id, dedup_string);
+        let period = item.fixed_period.unwrap_or_else(|| {
+            detection
+                .as_ref()
+                .and_then(|d| d.dedup_period_minutes)
+                .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
+        });
+        // An alert created earlier in this batch is the newest with its key and was
+        // created now, so it is the one to join whatever the period.
+        let target = match created.get(&key) {
+            Some(&t) => Some(t),
+            None => {
+                let since = now - period * 60_000;
+                let lookup = (key.0.clone(), key.1.clone(), since);
+                match found.get(&lookup) {
+                    Some(t) => *t,
+                    None => {
+                        let stored =
+                            store::alerts::find_dedup_target(&txn, &key.0, &key.1, since).await?;
+                        let t = stored.map(|existing| stored_target(&mut targets, existing));
+                        found.insert(lookup, t);
+                        t
+                    }
+                }
+            }
+        };
+        match target {
+            Some(t) => {
+                // Joining an open alert routes nothing, so routing is not even computed.
+                let joined = &mut targets[t];
+                joined.added_events += 1;
+                joined.alert.event_count += 1;
+                joined.alert.last_received_event_at = now;
+                joined.alert.updated_at = now;
+                per_input.push((joined.alert.clone(), false));
+            }
+            None => {
+                let decided = route_among(a, detection, &destinations);
+                let alert = build_alert(
+                    a,
+                    decided.decision,
+                    decided.detection.as_ref(),
+                    now,
+                    &item.by,
+                );
+                targets.push(Target {
+                    alert: alert.clone(),
+                    new: true,
+                    added_events: 0,
+                });
+                created.insert(key, targets.len() - 1);
+                per_input.push((alert, true));
+            }
+        }
+    }
+    // New alerts in the order the batch created them, so `seq` follows input order.
+    let mut new_alerts: Vec<Alert> = targets
+        .iter()
+        .filter(|t| t.new)
+        .map(|t| t.alert.clone())
+        .collect();
+    store::alerts::insert_many(&txn, &mut new_alerts).await?;
+    let rows: Vec<deliveries::Delivery> = new_alerts
+        .iter()
+        .flat_map(|a| deliveries_for(&a.routing, &destinations, &a.id, DeliveryKind::Routed, now))
+        .collect();
+    deliveries::insert_many(&txn, rows).await?;
+    for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
+        store::alerts::add_events(&txn, t.alert.seq, t.added_events, now).await?;
+    }
     txn.commit().await?;
-    crate::telemetry::alert_created(step_name(alert.routing.step), alert.routed);
-    if !alert.routed {
-        tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
-    }
-    s.dispatcher.wake();
-    Ok(alert)
+    let seqs: HashMap<&AlertId, i64> = new_alerts.iter().map(|a| (&a.id, a.seq)).collect();
+    Ok(per_input
+        .into_iter()
+        .map(|(mut alert, new)| {
+            if let Some(seq) = seqs.get(&alert.id) {
+                alert.seq = *seq;
+            }
+            (alert, new)
+        })
+        .collect())
 }
 
 /// The alert ingestion stores for an input and its routing decision: the detection

@@ -22,4 +22,7 @@ pub struct Services {
     pub tokens: Tokens,
     /// Whether database writes currently succeed (read by `/healthz`).
     pub writes: std::sync::Arc<crate::store::WriteHealth>,
+    /// The queue of `createAlert` calls to this process's ingestion writer (group
+    /// commit, see [`alerts::start_writer`]).
+    pub ingest: alerts::IngestQueue,
 }

@@ -65,9 +65,8 @@ fn to_domain(m: alert::Model) -> Result<Alert, DbErr> {
     })
 }
 
-/// Insert a new alert; returns its commit-ordered `seq`. Call under the alerts lock.
-pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr> {
-    let m = alert::ActiveModel {
+fn active(a: &Alert) -> alert::ActiveModel {
+    alert::ActiveModel {
         seq: sea_orm::NotSet,
         id: Set(a.id.clone()),
         detection_id: Set(a.detection_id.clone()),
@@ -93,8 +92,46 @@ pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr>
         routed: Set(a.routed),
         created_by: Set(a.created_by.clone()),
         last_modified_by: Set(a.last_modified_by.clone()),
-    };
-    Ok(alert::Entity::insert(m).exec(db).await?.last_insert_id)
+    }
+}
+
+/// Insert a new alert; returns its commit-ordered `seq`. Call under the alerts lock.
+pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr> {
+    Ok(alert::Entity::insert(active(a))
+        .exec(db)
+        .await?
+        .last_insert_id)
+}
+
+/// Rows per multi-row `INSERT` (25 columns each: well under SQLite's and PostgreSQL's
+/// bound on statement parameters).
+const INSERT_CHUNK: usize = 200;
+
+/// Insert new alerts, in order, with as few statements as the parameter bounds allow;
+/// sets each alert's `seq`. Call under the alerts lock.
+pub async fn insert_many<C: ConnectionTrait>(db: &C, alerts: &mut [Alert]) -> Result<(), DbErr> {
+    for chunk in alerts.chunks_mut(INSERT_CHUNK) {
+        alert::Entity::insert_many(chunk.iter().map(active))
+            .exec_without_returning(db)
+            .await?;
+        let ids: Vec<AlertId> = chunk.iter().map(|a| a.id.clone()).collect();
+        let seqs: Vec<(AlertId, i64)> = alert::Entity::find()
+            .select_only()
+            .column(alert::Column::Id)
+            .column(alert::Column::Seq)
+            .filter(alert::Column::Id.is_in(ids))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for a in chunk.iter_mut() {
+            a.seq = seqs
+                .iter()
+                .find(|(id, _)| *id == a.id)
+                .map(|(_, seq)| *seq)
+                .ok_or_else(|| DbErr::RecordNotInserted)?;
+        }
+    }
+    Ok(())
 }
 
 /// The open alert a new match with this dedup key joins, if any.
@@ -118,10 +155,20 @@ pub async fn find_dedup_target<C: ConnectionTrait>(
 
 /// Count one more matching event on an existing alert.
 pub async fn add_event<C: ConnectionTrait>(db: &C, seq: i64, now: i64) -> Result<(), DbErr> {
+    add_events(db, seq, 1, now).await
+}
+
+/// Count `n` more matching events on an existing alert.
+pub async fn add_events<C: ConnectionTrait>(
+    db: &C,
+    seq: i64,
+    n: i64,
+    now: i64,
+) -> Result<(), DbErr> {
     alert::Entity::update_many()
         .col_expr(
             alert::Column::EventCount,
-            Expr::col(alert::Column::EventCount).add(1),
+            Expr::col(alert::Column::EventCount).add(n),
         )
         .col_expr(alert::Column::LastReceivedEventAt, now.into())
         .col_expr(alert::Column::UpdatedAt, now.into())

@@ -86,13 +86,22 @@ pub fn new_delivery(
     }
 }
 
+/// Rows per multi-row `INSERT` (about 20 columns each: well under SQLite's and
+/// PostgreSQL's bound on statement parameters, whatever the size of an ingested batch).
+const INSERT_CHUNK: usize = 500;
+
 pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<delivery::ActiveModel> = rows
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(delivery::ActiveModel::from)
+            .collect();
+        delivery::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
-    delivery::Entity::insert_many(rows.into_iter().map(delivery::ActiveModel::from))
-        .exec(db)
-        .await?;
     Ok(())
 }
 
