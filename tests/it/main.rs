@@ -21,6 +21,7 @@ mod alerts;
 mod api;
 mod audit;
 mod auth;
+mod batch;
 mod cli;
 mod cli_causes;
 mod container;

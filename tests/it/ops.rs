@@ -97,3 +97,6 @@ pub const DESTINATION_WARNINGS: &str = "{ destinations { displayName warnings } 
 
 /// The cheapest read of alerts (`AlertRead`).
 pub const ALERT_CURSORS: &str = "{ alerts { edges { cursor } } }";
+
+/// Ingest a batch of alerts; each alert's id, title, event count and whether it joined.
+pub const CREATE_ALERTS: &str = "mutation($input: [CreateAlertInput!]!) { createAlerts(input: $input) { id title eventCount deduplicated routed } }";
