@@ -1030,6 +1030,11 @@ const MATRIX: &[Op] = &[
         AlertModify,
     ),
     op(
+        "createAlerts",
+        r#"createAlerts(input: [{detectionId: "matrix.rule", title: "matrix", severity: LOW}]) { id }"#,
+        AlertModify,
+    ),
+    op(
         "updateAlertStatusById",
         r#"updateAlertStatusById(input: {ids: ["matrix-missing"], status: CLOSED}) { alerts { id } }"#,
         AlertModify,
