@@ -375,6 +375,7 @@ pub fn start_writer(
         s.writes.clone(),
         s.dispatcher.clone(),
     );
+    use futures::FutureExt;
     let mut rx = queue.0;
     tokio::spawn(async move {
         let mut stopping = false;
@@ -405,7 +406,25 @@ pub fn start_writer(
                 }
             }
             let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
-            match commit_batch(&db, &cipher, &writes, &dispatcher, &items).await {
+            // A panic fails this batch only (its transaction is dropped, so rolled back,
+            // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
+            let committed = std::panic::AssertUnwindSafe(commit_batch(
+                &db,
+                &cipher,
+                &writes,
+                &dispatcher,
+                &items,
+            ))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!(
+                    alerts = items.len(),
+                    "alert ingestion panicked; nothing stored"
+                );
+                Err(crate::error::unavailable())
+            });
+            match committed {
                 Ok(alerts) => {
                     for (reply, alert) in replies.into_iter().zip(alerts) {
                         let _ = reply.send(Ok(alert));
