@@ -325,7 +325,8 @@ pub struct Ingest {
 
 /// Most alerts the ingestion writer commits in one transaction.
 pub const GROUP_COMMIT_MAX: usize = 500;
-/// How long the ingestion writer waits for more calls after the first of a batch.
+/// How long the ingestion writer waits for more calls after the first of a batch, when
+/// the previous batch held more than one.
 pub const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 type Reply = tokio::sync::oneshot::Sender<AppResult<Alert>>;
@@ -361,8 +362,10 @@ impl IngestQueue {
 }
 
 /// Start the ingestion writer: it takes whatever has queued (up to
-/// [`GROUP_COMMIT_MAX`] calls, or what arrived within [`GROUP_COMMIT_LINGER`] of the
-/// first), commits it in one transaction and answers each caller after the commit.
+/// [`GROUP_COMMIT_MAX`] calls; when the previous batch held more than one call, also
+/// what arrives within [`GROUP_COMMIT_LINGER`] of the first), commits it in one
+/// transaction and answers each caller after the commit. Calls that arrive while a
+/// batch commits form the next one.
 /// When `stop` is cancelled it stops taking calls, commits what is queued, and ends.
 pub fn start_writer(
     s: &Services,
@@ -379,6 +382,7 @@ pub fn start_writer(
     let mut rx = queue.0;
     tokio::spawn(async move {
         let mut stopping = false;
+        let mut lingering = false;
         loop {
             let first = if stopping {
                 rx.recv().await
@@ -399,12 +403,18 @@ pub fn start_writer(
             while batch.len() < GROUP_COMMIT_MAX {
                 match rx.try_recv() {
                     Ok(next) => batch.push(next),
-                    Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(next)) => batch.push(next),
-                        _ => break,
-                    },
+                    // Wait for more only under concurrent load (the last batch had
+                    // company): a lone caller is not kept waiting for nobody.
+                    Err(_) if lingering => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(next)) => batch.push(next),
+                            _ => break,
+                        }
+                    }
+                    Err(_) => break,
                 }
             }
+            lingering = batch.len() > 1;
             let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
             // A panic fails this batch only (its transaction is dropped, so rolled back,
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
