@@ -36,4 +36,5 @@ mod operations;
 mod outbound;
 mod schema;
 mod secrets;
+mod token_cache;
 mod webhooks;
