@@ -77,7 +77,9 @@ pub async fn put(
     let before = existing.as_ref().map(audit::detection_override);
     let after = Some(audit::detection_override(&record));
     audit::record(&txn, who, action, &record.value.detection_id, before, after).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(record)
 }
 
@@ -95,6 +97,8 @@ pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppRes
     let before = before.as_ref().map(audit::detection_override);
     let action = AuditAction::DeleteDetectionOverride;
     audit::record(&txn, who, action, detection_id, before, None).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(())
 }
