@@ -1,10 +1,11 @@
 //! The routing configuration held in memory: every destination as routing sees it
 //! (never its config or secrets) and every detection override, so ingesting an alert
-//! reads one `settings` row instead of both tables.
+//! reads one counter row instead of both tables.
 //!
-//! Freshness rests on the configuration version ([`store::destinations::config_version`]),
-//! which every write to those tables moves on in its own transaction. [`RoutingSnapshot::current`]
-//! reads it on the connection it is given — the ingestion transaction — and reloads when
+//! Freshness rests on the configuration version
+//! ([`store::destinations::config_version`], a counter row in `locks`), which every
+//! write to those tables moves on in its own transaction. [`RoutingSnapshot::current`]
+//! reads it on the connection it is given (the ingestion transaction) and reloads when
 //! it differs from the copy's, so an alert routes by every configuration write that
 //! committed before that read, in this process or any other. The copy is loaded after
 //! the version is read, so it is never older than its version; a write in this

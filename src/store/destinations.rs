@@ -213,22 +213,19 @@ pub async fn list_for_routing<C: ConnectionTrait>(db: &C) -> Result<Vec<Destinat
         .collect()
 }
 
-/// The `settings` key of the configuration version: a counter every write to the
+/// The `locks` row holding the configuration version: a counter every write to the
 /// destinations or detection overrides tables moves on in its own transaction
 /// ([`bump_config_version`]), so a process holding a copy of the routing
-/// configuration knows, with one primary-key read, whether it is still current.
+/// configuration knows, with one primary-key read, whether it is still current. (A row
+/// of its own, not the `config` lock's: taking that lock is not a configuration write.)
 pub const CONFIG_VERSION: &str = "config_version";
 
 /// The configuration version as `db` sees it (0 before the first configuration write).
 pub async fn config_version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    match super::settings::get(db, CONFIG_VERSION).await? {
-        None => Ok(0),
-        Some(v) => v.trim().parse().map_err(|_| {
-            DbErr::Custom(format!(
-                "settings row {CONFIG_VERSION}: {v:?} is not a number"
-            ))
-        }),
-    }
+    Ok(super::entities::lock::Entity::find_by_id(CONFIG_VERSION)
+        .one(db)
+        .await?
+        .map_or(0, |row| row.n))
 }
 
 /// Move the configuration version on; call in the transaction of every write to the
@@ -237,9 +234,8 @@ pub async fn config_version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
 pub async fn bump_config_version<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "INSERT INTO \"settings\" (\"key\", \"value\") VALUES ('{CONFIG_VERSION}', '1') \
-         ON CONFLICT (\"key\") DO UPDATE SET \"value\" = \
-         CAST(CAST(\"settings\".\"value\" AS BIGINT) + 1 AS TEXT)"
+        "INSERT INTO locks (name, n) VALUES ('{CONFIG_VERSION}', 1) \
+         ON CONFLICT (name) DO UPDATE SET n = locks.n + 1"
     );
     db.execute(sea_orm::Statement::from_string(backend, sql))
         .await?;
