@@ -264,10 +264,12 @@ impl Tokens {
     /// token may well be valid, so callers answer 503 and the client retries.
     ///
     /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
-    /// other algorithms, other keys and edited tokens), an unknown or revoked token (the
-    /// row is cached for at most [`cache::TTL`]: a revocation or rotation in this process
-    /// holds at once, one in another process within that time), an old value of a rotated token, an expired token (the JWT `exp` and the
-    /// stored expiry), and a caller outside the token's CIDR blocks.
+    /// other algorithms, other keys and edited tokens), an unknown or revoked token, an
+    /// old value of a rotated token, an expired token (the JWT `exp` and the stored
+    /// expiry, checked on every request), and a caller outside the token's CIDR blocks
+    /// (likewise). The stored row is cached for at most [`cache::TTL`]: a revocation or
+    /// rotation made by this process holds at once, one made by another process sharing
+    /// the database within that time.
     pub async fn authenticate(
         &self,
         value: &str,
