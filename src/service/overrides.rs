@@ -88,6 +88,9 @@ pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppRes
     // Stored trimmed by `put`.
     let detection_id = detection_id.trim();
     let txn = db.begin().await?;
+    // A writer from the start (on SQLite a read-then-write transaction fails busy when
+    // another process wrote in between), serialized with `put`.
+    store::lock(&txn, store::LOCK_CONFIG).await?;
     let before = store::overrides::get(&txn, detection_id).await?;
     if !store::overrides::delete(&txn, detection_id).await? {
         return Err(AppError::NotFound(format!(
