@@ -110,6 +110,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             writes: dispatcher.write_health(),
             dispatcher,
             tokens,
+            routing: Default::default(),
         };
         let schema = graphql::build(
             services.clone(),

@@ -1,6 +1,5 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
-use crate::crypto::Cipher;
 use crate::dispatch::AttemptReport;
 use crate::domain::RoutingDecision;
 use crate::domain::{
@@ -117,7 +116,8 @@ fn validate(a: &NewAlert) -> AppResult<()> {
 struct Decided {
     decision: RoutingDecision,
     detection: Option<crate::domain::DetectionOverride>,
-    destinations: Vec<crate::domain::Destination>,
+    /// The routing configuration decided by (destinations without their configs).
+    config: std::sync::Arc<super::snapshot::RoutingConfig>,
 }
 
 impl Decided {
@@ -133,6 +133,7 @@ impl Decided {
             .iter()
             .map(|d| {
                 let pull = self
+                    .config
                     .destinations
                     .iter()
                     .any(|x| x.id == d.output_id && is_pull(&x.output_type));
@@ -153,27 +154,32 @@ pub fn is_pull(output_type: &str) -> bool {
     crate::destinations::integration(output_type).is_some_and(|i| i.is_pull())
 }
 
-/// The routing decision for an alert, read from the current configuration.
-async fn decide<C: ConnectionTrait>(c: &C, cipher: &Cipher, a: &NewAlert) -> AppResult<Decided> {
-    let detection = store::overrides::get(c, a.detection_id.trim())
-        .await?
-        .map(|r| r.value);
-    route_with(c, cipher, a, detection).await
+/// The routing decision for an alert, by the current configuration as `c` sees it.
+async fn decide<C: ConnectionTrait>(s: &Services, c: &C, a: &NewAlert) -> AppResult<Decided> {
+    let config = s.routing.current(c).await?;
+    let detection = config.detection(&a.detection_id).cloned();
+    Ok(route_with(a, detection, config))
 }
 
-/// The routing decision for an alert whose detection override is already loaded.
-async fn route_with<C: ConnectionTrait>(
-    c: &C,
-    cipher: &Cipher,
+/// The routing decision for an alert by `config`, its detection override already looked
+/// up there.
+fn route_with(
     a: &NewAlert,
     detection: Option<crate::domain::DetectionOverride>,
-) -> AppResult<Decided> {
-    let destinations: Vec<_> = store::destinations::list(c, cipher)
-        .await?
-        .into_iter()
-        .map(|r| r.destination)
-        .filter(|d| !a.exclude_destinations.iter().any(|x| d.id == *x))
-        .collect();
+    config: std::sync::Arc<super::snapshot::RoutingConfig>,
+) -> Decided {
+    let filtered: Vec<crate::domain::Destination>;
+    let destinations = if a.exclude_destinations.is_empty() {
+        &config.destinations[..]
+    } else {
+        filtered = config
+            .destinations
+            .iter()
+            .filter(|d| !a.exclude_destinations.iter().any(|x| d.id == *x))
+            .cloned()
+            .collect();
+        &filtered[..]
+    };
     let input = RoutingInput {
         alert_type: a.alert_type,
         severity: a.severity,
@@ -181,18 +187,18 @@ async fn route_with<C: ConnectionTrait>(
         log_type: a.log_type.as_deref(),
         generated_destinations: a.generated_destinations.as_deref(),
     };
-    let decision = route(&input, detection.as_ref(), &destinations);
-    Ok(Decided {
+    let decision = route(&input, detection.as_ref(), destinations);
+    Decided {
         decision,
         detection,
-        destinations,
-    })
+        config,
+    }
 }
 
 /// Routing dry-run: where would this alert go? Writes nothing.
 pub async fn route_preview(s: &Services, a: &NewAlert) -> AppResult<RoutingDecision> {
     validate(a)?;
-    Ok(decide(&s.db, &s.cipher, a).await?.decision)
+    Ok(decide(s, &s.db, a).await?.decision)
 }
 
 /// Ingest a detection match: join an open alert with the same dedup key within the
@@ -243,9 +249,9 @@ async fn ingest(
     // Serializes ingestion: the dedup check cannot race, and `seq` follows commit order.
     store::lock(&txn, store::LOCK_ALERTS).await?;
     let detection_id = a.detection_id.trim().to_string();
-    let detection = store::overrides::get(&txn, &detection_id)
-        .await?
-        .map(|r| r.value);
+    // One read (the configuration version) unless the configuration changed.
+    let config = s.routing.current(&txn).await?;
+    let detection = config.detection(&detection_id).cloned();
     let dedup_string = a.dedup_string.clone().unwrap_or_default();
     let period = fixed_period.unwrap_or_else(|| {
         detection
@@ -266,7 +272,7 @@ async fn ingest(
         existing.updated_at = now;
         return Ok(existing);
     }
-    let decided = route_with(&txn, &s.cipher, &a, detection).await?;
+    let decided = route_with(&a, detection, config);
     let mut alert = build_alert(
         &a,
         decided.decision.clone(),
@@ -351,7 +357,7 @@ fn build_alert(
 /// configuration, without storing anything (previews).
 pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
     validate(a)?;
-    let decided = decide(&s.db, &s.cipher, a).await?;
+    let decided = decide(s, &s.db, a).await?;
     let mut alert = build_alert(
         a,
         decided.decision,

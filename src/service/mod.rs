@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod overrides;
 pub mod preview;
+pub mod snapshot;
 pub mod tokens;
 
 use crate::auth::Tokens;
@@ -22,4 +23,6 @@ pub struct Services {
     pub tokens: Tokens,
     /// Whether database writes currently succeed (read by `/healthz`).
     pub writes: std::sync::Arc<crate::store::WriteHealth>,
+    /// Destinations and detection overrides as routing sees them (see [`snapshot`]).
+    pub routing: snapshot::RoutingSnapshot,
 }

@@ -34,6 +34,8 @@ mod isolation;
 mod limits;
 mod operations;
 mod outbound;
+mod routing_snapshot;
 mod schema;
 mod secrets;
+mod token_cache;
 mod webhooks;
