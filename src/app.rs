@@ -112,6 +112,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             dispatcher,
             tokens,
             ingest,
+            routing: Default::default(),
         };
         let schema = graphql::build(
             services.clone(),

@@ -2,6 +2,9 @@
 use crate::domain::permission::Permission;
 use clap::{Args, Parser, Subcommand};
 
+/// How much longer than `--request-timeout-ms` a lease must last at least: the time
+/// a send may overrun its timeout while the reply is dropped, plus a second to record.
+pub const LEASE_MARGIN_MS: u64 = 1_500;
 #[derive(Debug, Parser)]
 #[command(
     name = "herald",
@@ -151,7 +154,8 @@ pub struct ServeArgs {
     /// Timeout of one outbound request, in milliseconds.
     #[arg(long, env = "HERALD_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
-    /// How long a claimed delivery stays leased to a worker before another may take it over.
+    /// How long a claimed delivery stays leased to a worker before another may take it over;
+    /// at least the request timeout plus 1500 ms (a shorter lease is refused at start).
     #[arg(long, env = "HERALD_LEASE_MS", default_value_t = 60_000)]
     pub lease_ms: u64,
     /// How often idle workers look for due deliveries, in milliseconds.
@@ -335,7 +339,15 @@ impl ServeArgs {
             1,
             any,
         );
-        check("lease-ms", "HERALD_LEASE_MS", self.lease_ms, 1, any);
+        // A lease must outlive one request, or a slow send could be taken over by
+        // another worker and sent twice.
+        check(
+            "lease-ms",
+            "HERALD_LEASE_MS",
+            self.lease_ms,
+            self.request_timeout_ms.saturating_add(LEASE_MARGIN_MS),
+            any,
+        );
         check(
             "poll-interval-ms",
             "HERALD_POLL_INTERVAL_MS",
@@ -536,6 +548,18 @@ mod tests {
         a.destination_workers = Some(8);
         a.validate().unwrap();
         assert_eq!(a.destination_workers(), 8);
+        // A lease shorter than a request (plus the margin) would let a slow send be
+        // taken over and sent twice.
+        let mut a = args();
+        a.request_timeout_ms = 10_000;
+        a.lease_ms = 11_000;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("--lease-ms (HERALD_LEASE_MS) must be at least 11500, got 11000"),
+            "{e}"
+        );
+        a.lease_ms = 11_500;
+        a.validate().unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! API tokens: HS256 JWTs whose `jti` is stored so they can be revoked and rotated,
 //! with permissions and optional CIDR allow-lists. `Principal` is who is calling.
+pub mod cache;
 pub mod grant;
 
 use crate::domain::time::now_ms;
@@ -68,6 +69,8 @@ pub struct Tokens {
     decoding: DecodingKey,
     /// `lastUsedAt` updates, coalesced and flushed by [`Tokens::flush_last_used`].
     last_used: Arc<Mutex<HashMap<String, i64>>>,
+    /// Token rows recently read by [`Tokens::authenticate`] (see [`cache`]).
+    cache: cache::TokenCache,
 }
 
 const SECRET_SETTING: &str = store::settings::JWT_SECRET;
@@ -115,6 +118,7 @@ impl Tokens {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             last_used: Arc::default(),
+            cache: cache::TokenCache::default(),
         })
     }
 
@@ -211,7 +215,9 @@ impl Tokens {
     /// New value for a token; the old value is refused from now on.
     pub async fn rotate(&self, id: &str) -> AppResult<IssuedToken> {
         let jti = uuid::Uuid::new_v4().to_string();
-        if !store::tokens::rotate(&self.db, id, &jti, now_ms()).await? {
+        let rotated = store::tokens::rotate(&self.db, id, &jti, now_ms()).await;
+        self.cache.invalidate();
+        if !rotated? {
             return Err(AppError::NotFound(format!("no API token with id {id}")));
         }
         let row = store::tokens::get(&self.db, id)
@@ -232,11 +238,14 @@ impl Tokens {
             .transaction::<_, bool, sea_orm::DbErr>(|txn| {
                 Box::pin(async move { store::tokens::revoke_with_descendants(txn, &id, now).await })
             })
-            .await
-            .map_err(|e| match e {
-                sea_orm::TransactionError::Connection(e)
-                | sea_orm::TransactionError::Transaction(e) => AppError::from(e),
-            })?;
+            .await;
+        // Whether or not it committed (an error may hide a commit), nothing read before
+        // is trusted any more.
+        self.cache.invalidate();
+        let revoked = revoked.map_err(|e| match e {
+            sea_orm::TransactionError::Connection(e)
+            | sea_orm::TransactionError::Transaction(e) => AppError::from(e),
+        })?;
         Ok(revoked)
     }
 
@@ -255,10 +264,12 @@ impl Tokens {
     /// token may well be valid, so callers answer 503 and the client retries.
     ///
     /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
-    /// other algorithms, other keys and edited tokens), an unknown or revoked token (looked
-    /// up in the database on every request, so a revocation holds at once in every
-    /// process), an old value of a rotated token, an expired token (the JWT `exp` and the
-    /// stored expiry), and a caller outside the token's CIDR blocks.
+    /// other algorithms, other keys and edited tokens), an unknown or revoked token, an
+    /// old value of a rotated token, an expired token (the JWT `exp` and the stored
+    /// expiry, checked on every request), and a caller outside the token's CIDR blocks
+    /// (likewise). The stored row is cached for at most [`cache::TTL`]: a revocation or
+    /// rotation made by this process holds at once, one made by another process sharing
+    /// the database within that time.
     pub async fn authenticate(
         &self,
         value: &str,
@@ -282,11 +293,20 @@ impl Tokens {
         let claims = jsonwebtoken::decode::<Claims>(value, &self.decoding, &validation)
             .map_err(|e| refused(format!("invalid token: {e}")))?
             .claims;
-        let row = store::tokens::get(&self.db, &claims.sub)
-            .await
-            .map_err(|e| AuthError::Unavailable(e.to_string()))?
-            .ok_or_else(|| refused("unknown token".into()))?;
-        if row.revoked_at.is_some() {
+        let row = match self.cache.get(&claims.sub, &claims.jti) {
+            Some(row) => row,
+            None => {
+                let start = self.cache.read_start();
+                let stored = store::tokens::get(&self.db, &claims.sub)
+                    .await
+                    .map_err(|e| AuthError::Unavailable(e.to_string()))?
+                    .ok_or_else(|| refused("unknown token".into()))?;
+                let row = Arc::new(cache::CachedToken::from_row(&stored));
+                self.cache.insert(start, row.clone());
+                row
+            }
+        };
+        if row.revoked {
             return Err(refused(format!("token {} is revoked", row.id)));
         }
         if row.current_jti != claims.jti {
@@ -299,8 +319,7 @@ impl Tokens {
         if row.expires_at.is_some_and(|e| e <= now) {
             return Err(refused(format!("token {} expired", row.id)));
         }
-        let cidrs: Vec<String> = store::from_json(&row.allowed_cidrs);
-        let cidrs: Vec<ipnet::IpNet> = cidrs.iter().filter_map(|c| c.parse().ok()).collect();
+        let cidrs = &row.allowed_cidrs;
         if !cidrs.is_empty() {
             // An IPv4 client of a dual-stack listener shows up as ::ffff:a.b.c.d.
             let remote = remote.map(|ip| ip.to_canonical());
@@ -316,13 +335,12 @@ impl Tokens {
             .lock()
             .expect("lock")
             .insert(row.id.clone(), now);
-        let permissions = permissions_of(&row);
         Ok(Principal {
-            token_id: row.id,
-            name: row.name,
-            permissions,
+            token_id: row.id.clone(),
+            name: row.name.clone(),
+            permissions: row.permissions.clone(),
             expires_at: row.expires_at,
-            allowed_cidrs: cidrs,
+            allowed_cidrs: row.allowed_cidrs.clone(),
         })
     }
 

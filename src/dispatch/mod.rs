@@ -148,12 +148,18 @@ impl Dispatcher {
     pub fn new(
         db: DatabaseConnection,
         cipher: crate::crypto::Cipher,
-        mut cfg: DispatchConfig,
+        cfg: DispatchConfig,
     ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<DispatchEvent>)> {
-        // A lease must outlive one request, or a slow send could be taken over and sent twice.
-        cfg.lease = cfg
-            .lease
-            .max(cfg.request_timeout + SEND_MARGIN + Duration::from_secs(1));
+        // A lease must outlive one request, or a slow send could be taken over and sent
+        // twice: the configuration refuses a shorter one when it is loaded.
+        anyhow::ensure!(
+            cfg.lease
+                >= cfg.request_timeout + Duration::from_millis(crate::config::LEASE_MARGIN_MS),
+            "the delivery lease ({:?}) must outlast the request timeout ({:?}) by {} ms",
+            cfg.lease,
+            cfg.request_timeout,
+            crate::config::LEASE_MARGIN_MS
+        );
         let outbound = Outbound::with_egress(
             cfg.outbound.clone(),
             cfg.request_timeout,

@@ -153,7 +153,8 @@ impl TokenMutation {
         })
     }
 
-    /// A new value for a token; the old value is refused from now on, in every process.
+    /// A new value for a token; the old value is refused at once by this Herald process
+    /// and within a second by the others sharing the database.
     #[graphql(
         name = "rotateAPIToken",
         guard = "need(Permission::OrganizationApiTokenModify)"
@@ -170,8 +171,8 @@ impl TokenMutation {
         })
     }
 
-    /// Revoke a token, and every token it minted (recursively): refused from now on, in
-    /// every process.
+    /// Revoke a token, and every token it minted (recursively): refused at once by this
+    /// Herald process and within a second by the others sharing the database.
     #[graphql(
         name = "deleteAPIToken",
         guard = "need(Permission::OrganizationApiTokenModify)"

@@ -159,7 +159,7 @@ impl Outbound {
             egress: Arc::new(egress),
             policy,
             timeout,
-            max_response_bytes: max_response_bytes.max(1),
+            max_response_bytes,
         })
     }
 

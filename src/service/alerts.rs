@@ -1,6 +1,5 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
-use crate::crypto::Cipher;
 use crate::dispatch::AttemptReport;
 use crate::domain::RoutingDecision;
 use crate::domain::{
@@ -202,16 +201,10 @@ pub fn is_pull(output_type: &str) -> bool {
 }
 
 /// The routing decision for an alert, read from the current configuration.
-async fn decide<C: ConnectionTrait>(c: &C, cipher: &Cipher, a: &NewAlert) -> AppResult<Decided> {
-    let detection = store::overrides::get(c, a.detection_id.trim())
-        .await?
-        .map(|r| r.value);
-    let all: Vec<_> = store::destinations::list(c, cipher)
-        .await?
-        .into_iter()
-        .map(|r| r.destination)
-        .collect();
-    Ok(route_among(a, detection, &all))
+async fn decide<C: ConnectionTrait>(s: &Services, c: &C, a: &NewAlert) -> AppResult<Decided> {
+    let config = s.routing.current(c).await?;
+    let detection = config.detection(a.detection_id.trim()).cloned();
+    Ok(route_among(a, detection, &config.destinations))
 }
 
 /// The routing decision for an alert whose detection override is loaded, among the
@@ -249,7 +242,7 @@ fn route_among(
 /// Routing dry-run: where would this alert go? Writes nothing.
 pub async fn route_preview(s: &Services, a: &NewAlert) -> AppResult<RoutingDecision> {
     validate(a)?;
-    Ok(decide(&s.db, &s.cipher, a).await?.decision)
+    Ok(decide(s, &s.db, a).await?.decision)
 }
 
 /// Ingest a detection match: join an open alert with the same dedup key within the
@@ -289,7 +282,7 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
             fixed_period: None,
         })
         .collect();
-    commit_batch(&s.db, &s.cipher, &s.writes, &s.dispatcher, &items).await
+    commit_batch(&s.db, &s.routing, &s.writes, &s.dispatcher, &items).await
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
@@ -372,9 +365,9 @@ pub fn start_writer(
     queue: IngestReceiver,
     stop: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    let (db, cipher, writes, dispatcher) = (
+    let (db, routing, writes, dispatcher) = (
         s.db.clone(),
-        s.cipher.clone(),
+        s.routing.clone(),
         s.writes.clone(),
         s.dispatcher.clone(),
     );
@@ -420,7 +413,7 @@ pub fn start_writer(
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
             let committed = std::panic::AssertUnwindSafe(commit_batch(
                 &db,
-                &cipher,
+                &routing,
                 &writes,
                 &dispatcher,
                 &items,
@@ -467,12 +460,12 @@ fn copy_error(e: &AppError) -> AppError {
 /// recorded in the write health and answered `UNAVAILABLE` (nothing was stored).
 async fn commit_batch(
     db: &sea_orm::DatabaseConnection,
-    cipher: &Cipher,
+    routing: &super::snapshot::RoutingSnapshot,
     writes: &crate::store::WriteHealth,
     dispatcher: &crate::dispatch::Dispatcher,
     items: &[Ingest],
 ) -> AppResult<Vec<Alert>> {
-    match ingest_batch(db, cipher, items).await {
+    match ingest_batch(db, routing, items).await {
         Ok(outcomes) => {
             writes.ok();
             let mut created = false;
@@ -544,19 +537,16 @@ fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
 /// after that input and whether the input created it.
 async fn ingest_batch(
     db: &sea_orm::DatabaseConnection,
-    cipher: &Cipher,
+    routing: &super::snapshot::RoutingSnapshot,
     items: &[Ingest],
 ) -> AppResult<Vec<(Alert, bool)>> {
     use std::collections::HashMap;
     let now = now_ms();
     let txn = db.begin().await?;
     store::lock(&txn, store::LOCK_ALERTS).await?;
-    let destinations: Vec<crate::domain::Destination> = store::destinations::list(&txn, cipher)
-        .await?
-        .into_iter()
-        .map(|r| r.destination)
-        .collect();
-    let mut overrides: HashMap<String, Option<crate::domain::DetectionOverride>> = HashMap::new();
+    // One read (the configuration version) unless the configuration changed.
+    let config = routing.current(&txn).await?;
+    let destinations = &config.destinations;
     let mut targets: Vec<Target> = Vec::new();
     // (detection id, dedup string) → the alert this batch created for it.
     let mut created: HashMap<(String, String), usize> = HashMap::new();
@@ -566,16 +556,7 @@ async fn ingest_batch(
     for item in items {
         let a = &item.alert;
         let detection_id = a.detection_id.trim().to_string();
-        let detection = match overrides.get(&detection_id) {
-            Some(d) => d.clone(),
-            None => {
-                let d = store::overrides::get(&txn, &detection_id)
-                    .await?
-                    .map(|r| r.value);
-                overrides.insert(detection_id.clone(), d.clone());
-                d
-            }
-        };
+        let detection = config.detection(&detection_id).cloned();
         let dedup_string = a.dedup_string.clone().unwrap_or_default();
         let key = (detection_id, dedup_string);
         let period = item.fixed_period.unwrap_or_else(|| {
@@ -614,7 +595,7 @@ async fn ingest_batch(
                 per_input.push((joined.alert.clone(), false));
             }
             None => {
-                let decided = route_among(a, detection, &destinations);
+                let decided = route_among(a, detection, destinations);
                 let alert = build_alert(
                     a,
                     decided.decision,
@@ -641,7 +622,7 @@ async fn ingest_batch(
     store::alerts::insert_many(&txn, &mut new_alerts).await?;
     let rows: Vec<deliveries::Delivery> = new_alerts
         .iter()
-        .flat_map(|a| deliveries_for(&a.routing, &destinations, &a.id, DeliveryKind::Routed, now))
+        .flat_map(|a| deliveries_for(&a.routing, destinations, &a.id, DeliveryKind::Routed, now))
         .collect();
     deliveries::insert_many(&txn, rows).await?;
     for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
@@ -722,7 +703,7 @@ fn build_alert(
 /// configuration, without storing anything (previews).
 pub async fn as_ingested(s: &Services, a: &NewAlert) -> AppResult<Alert> {
     validate(a)?;
-    let decided = decide(&s.db, &s.cipher, a).await?;
+    let decided = decide(s, &s.db, a).await?;
     let mut alert = build_alert(
         a,
         decided.decision,

@@ -189,7 +189,9 @@ pub async fn save(
     let before = existing.as_ref().map(audit::destination);
     let after = Some(audit::destination(&record));
     audit::record(&txn, who, action, &record.destination.id, before, after).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(record)
 }
 
@@ -208,7 +210,9 @@ pub async fn delete(s: &Services, id: &DestinationId, who: &Principal) -> AppRes
     store::overrides::remove_destination(&txn, id, by, now_ms()).await?;
     let before = before.as_ref().map(audit::destination);
     audit::record(&txn, who, AuditAction::DeleteDestination, id, before, None).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(())
 }
 

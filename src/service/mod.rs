@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod overrides;
 pub mod preview;
+pub mod snapshot;
 pub mod tokens;
 
 use crate::auth::Tokens;
@@ -25,4 +26,6 @@ pub struct Services {
     /// The queue of `createAlert` calls to this process's ingestion writer (group
     /// commit, see [`alerts::start_writer`]).
     pub ingest: alerts::IngestQueue,
+    /// Destinations and detection overrides as routing sees them (see [`snapshot`]).
+    pub routing: snapshot::RoutingSnapshot,
 }

@@ -77,7 +77,9 @@ pub async fn put(
     let before = existing.as_ref().map(audit::detection_override);
     let after = Some(audit::detection_override(&record));
     audit::record(&txn, who, action, &record.value.detection_id, before, after).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(record)
 }
 
@@ -86,6 +88,9 @@ pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppRes
     // Stored trimmed by `put`.
     let detection_id = detection_id.trim();
     let txn = db.begin().await?;
+    // A writer from the start (on SQLite a read-then-write transaction fails busy when
+    // another process wrote in between), serialized with `put`.
+    store::lock(&txn, store::LOCK_CONFIG).await?;
     let before = store::overrides::get(&txn, detection_id).await?;
     if !store::overrides::delete(&txn, detection_id).await? {
         return Err(AppError::NotFound(format!(
@@ -95,6 +100,8 @@ pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppRes
     let before = before.as_ref().map(audit::detection_override);
     let action = AuditAction::DeleteDetectionOverride;
     audit::record(&txn, who, action, detection_id, before, None).await?;
+    store::destinations::bump_config_version(&txn).await?;
     txn.commit().await?;
+    s.routing.invalidate();
     Ok(())
 }

@@ -55,7 +55,8 @@ pub async fn create(s: &Services, caller: &Principal, t: NewToken<'_>) -> AppRes
     Ok(issued)
 }
 
-/// A new value for token `id`; the old value is refused from now on, in every process.
+/// A new value for token `id`; the old value is refused at once here and within a
+/// second by other processes (their token caches expire entries after one second).
 pub async fn rotate(s: &Services, caller: &Principal, id: &str) -> AppResult<IssuedToken> {
     let before = within_reach(s, caller, id, "rotate a token holding").await?;
     let issued = s.tokens.rotate(id).await?;

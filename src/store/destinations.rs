@@ -100,7 +100,10 @@ fn seal_secrets(d: &Destination, c: &Cipher) -> Value {
 
 const TABLE: &str = "destinations";
 
-fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbErr> {
+/// The routing columns of a row: severities, alert types and log types.
+type RoutingColumns = (Vec<Severity>, Option<Vec<AlertType>>, Vec<String>);
+
+fn routing_columns(m: &destination::Model) -> Result<RoutingColumns, DbErr> {
     let default_for_severity: Vec<Severity> = json_column(
         TABLE,
         &m.id,
@@ -113,6 +116,11 @@ fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbE
         .map(|t| json_column(TABLE, &m.id, "alert_types", t))
         .transpose()?;
     let log_types: Vec<String> = json_column(TABLE, &m.id, "log_types", &m.log_types)?;
+    Ok((default_for_severity, alert_types, log_types))
+}
+
+fn to_record(m: destination::Model, c: &Cipher) -> Result<DestinationRecord, DbErr> {
+    let (default_for_severity, alert_types, log_types) = routing_columns(&m)?;
     let mut config: Value = json_column(TABLE, &m.id, "config", &m.config)?;
     open_secrets(&m.id, &m.output_type, &mut config, c)?;
     Ok(DestinationRecord {
@@ -178,6 +186,60 @@ pub async fn list<C: ConnectionTrait>(
         .into_iter()
         .map(|m| to_record(m, cipher))
         .collect()
+}
+
+/// Every destination as routing sees it, in [`list`]'s order: without its config
+/// (`Value::Null`), so no secret is opened or held. A damaged routing column is an
+/// error naming the row, as in [`list`].
+pub async fn list_for_routing<C: ConnectionTrait>(db: &C) -> Result<Vec<Destination>, DbErr> {
+    Entity::find()
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let (default_for_severity, alert_types, log_types) = routing_columns(&m)?;
+            Ok(Destination {
+                id: m.id,
+                display_name: m.display_name,
+                output_type: m.output_type,
+                config: Value::Null,
+                default_for_severity,
+                alert_types,
+                log_types,
+            })
+        })
+        .collect()
+}
+
+/// The `locks` row holding the configuration version: a counter every write to the
+/// destinations or detection overrides tables moves on in its own transaction
+/// ([`bump_config_version`]), so a process holding a copy of the routing
+/// configuration knows, with one primary-key read, whether it is still current. (A row
+/// of its own, not the `config` lock's: taking that lock is not a configuration write.)
+pub const CONFIG_VERSION: &str = "config_version";
+
+/// The configuration version as `db` sees it (0 before the first configuration write).
+pub async fn config_version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(super::entities::lock::Entity::find_by_id(CONFIG_VERSION)
+        .one(db)
+        .await?
+        .map_or(0, |row| row.n))
+}
+
+/// Move the configuration version on; call in the transaction of every write to the
+/// destinations or detection overrides tables, as its last statement (on PostgreSQL
+/// the row stays locked until commit, so concurrent writers take turns only here).
+pub async fn bump_config_version<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "INSERT INTO locks (name, n) VALUES ('{CONFIG_VERSION}', 1) \
+         ON CONFLICT (name) DO UPDATE SET n = locks.n + 1"
+    );
+    db.execute(sea_orm::Statement::from_string(backend, sql))
+        .await?;
+    Ok(())
 }
 
 pub async fn get<C: ConnectionTrait>(

@@ -59,6 +59,10 @@ pub async fn reseal(
             n.destination_secrets += count;
         }
     }
+    if n.destination_secrets > 0 {
+        // Routing holds no config, but every write to the table moves the version on.
+        destinations::bump_config_version(&txn).await?;
+    }
     for key in settings::SECRET_KEYS {
         let Some(stored) = settings::get(&txn, key).await? else {
             continue;

@@ -355,6 +355,7 @@ async fn a_delivery_that_keeps_killing_its_sender_is_quarantined() {
     let env = [
         ("HERALD_MAX_LOST_LEASES", "2"),
         ("HERALD_REQUEST_TIMEOUT_MS", "3000"),
+        ("HERALD_LEASE_MS", "4500"),
     ];
     let mut herald = Herald::start(&db, &env).await;
     add_receiver(&herald.url, &token, &receiver).await;

@@ -14,6 +14,7 @@ async fn a_hanging_destination_does_not_delay_others(db: TestDb) {
     let s = TestServer::start_with(&db, |a| {
         a.workers = 8;
         a.request_timeout_ms = 4000;
+        a.lease_ms = 5500;
     })
     .await;
     let hanging = Receiver::start().await;

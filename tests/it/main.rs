@@ -35,6 +35,8 @@ mod isolation;
 mod limits;
 mod operations;
 mod outbound;
+mod routing_snapshot;
 mod schema;
 mod secrets;
+mod token_cache;
 mod webhooks;

@@ -21,7 +21,7 @@ pub fn command(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> Command {
         .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
         .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
         .env("HERALD_REQUEST_TIMEOUT_MS", "1500")
-        .env("HERALD_LEASE_MS", "2500")
+        .env("HERALD_LEASE_MS", "3000")
         .env("HERALD_POLL_INTERVAL_MS", "50")
         .env("HERALD_RETRY_BASE_DELAY_MS", "20")
         .env("HERALD_RETRY_MAX_DELAY_MS", "200")
