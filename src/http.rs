@@ -334,7 +334,7 @@ async fn graphql_get(
         }
     }
     let response = match parse(&state, req).await {
-        Ok((mut req, _slot)) => {
+        Ok(mut req) => {
             if is_mutation(&mut req) {
                 let mut r = refuse(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -574,25 +574,27 @@ async fn run(
     principal: Principal,
 ) -> async_graphql::Response {
     match parse(state, req).await {
-        Ok((req, _slot)) => state.schema.execute(req.data(principal)).await,
+        Ok(req) => state.schema.execute(req.data(principal)).await,
         Err(error) => error,
     }
 }
 
-/// Parse a request on a blocking thread, holding one of the parse slots; the slot is
-/// handed back so the caller keeps it while executing, as before the GET path.
+/// Parse a request on a blocking thread, holding one of the parse slots while it
+/// parses. The slot is released before execution: executing is bounded by the cost
+/// limits, and holding it would run one GraphQL request at a time per slot (so
+/// concurrent `createAlert`s could never share a group commit).
 async fn parse(
     state: &AppState,
     mut req: async_graphql::Request,
-) -> Result<(async_graphql::Request, impl Sized + '_), async_graphql::Response> {
-    let slot = state.http.parse_slots.acquire().await;
+) -> Result<async_graphql::Request, async_graphql::Response> {
+    let _slot = state.http.parse_slots.acquire().await;
     let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
         Ok(_) => Ok(req),
         Err(e) => Err(e),
     })
     .await;
     match parsed {
-        Ok(Ok(req)) => Ok((req, slot)),
+        Ok(Ok(req)) => Ok(req),
         Ok(Err(e)) => Err(async_graphql::Response::from_errors(vec![e])),
         Err(e) => {
             tracing::error!(error = %e, "query parsing task failed");
