@@ -119,40 +119,58 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     use destination_health::Column as H;
-    let due = Condition::any()
-        .add(
-            Condition::all()
-                .add(D::Status.eq(DeliveryStatus::Pending))
-                .add(D::NextAttemptAt.lte(now)),
-        )
-        .add(lease_expired(now));
     let mut paused = Query::select();
     paused
         .column(H::OutputId)
         .from(destination_health::Entity)
         .and_where(H::PausedAt.is_not_null())
         .and_where(H::NextProbeAt.gt(now));
-    let mut due = Condition::all()
+    let mut sendable = Condition::all()
         .add(D::Pull.eq(false))
-        .add(due)
         .add(D::OutputId.not_in_subquery(paused));
     if !exclude.is_empty() {
-        due = due.add(D::OutputId.is_not_in(exclude.iter().cloned()));
+        sendable = sendable.add(D::OutputId.is_not_in(exclude.iter().cloned()));
     }
-    lease(
+    // Two claims, each a range of the `(pull, status, next_attempt_at)` index: the
+    // leases of dead processes first (few), then due PENDING rows in due order, read
+    // off the index up to `limit`. One query with `OR` between them could use only the
+    // index's `pull` prefix, scanning and sorting every delivery ever made per claim.
+    let until = now + lease_ms;
+    let mut rows = lease(
         db,
-        due,
+        sendable.clone().add(lease_expired(now)),
         &[D::NextAttemptAt],
         limit,
         claim_id,
         now,
-        now + lease_ms,
+        until,
         true,
     )
-    .await
+    .await?;
+    let room = limit.saturating_sub(rows.len() as u64);
+    if room > 0 {
+        let due = sendable
+            .add(D::Status.eq(DeliveryStatus::Pending))
+            .add(D::NextAttemptAt.lte(now));
+        rows.extend(
+            lease(
+                db,
+                due,
+                &[D::NextAttemptAt],
+                room,
+                claim_id,
+                now,
+                until,
+                true,
+            )
+            .await?,
+        );
+    }
+    Ok(rows)
 }
 
-/// Lease up to `limit` rows matching `due` (in `order`) to `claim_id` until `until`.
+/// Lease up to `limit` rows matching `due` (in `order`, which should be what an index
+/// already gives, so no sort is needed) to `claim_id` until `until`.
 ///
 /// PostgreSQL: select the ids `FOR UPDATE SKIP LOCKED`, then update exactly those, in
 /// one transaction. (A single `UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED)`
@@ -197,7 +215,6 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
             select = select.order_by_asc(*col);
         }
         let ids: Vec<String> = select
-            .order_by_asc(D::Id)
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .into_tuple()
@@ -222,7 +239,7 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
     for col in order {
         ids.order_by(*col, sea_orm::Order::Asc);
     }
-    ids.order_by(D::Id, sea_orm::Order::Asc).limit(limit);
+    ids.limit(limit);
     let rows = update()
         .filter(D::Id.in_subquery(ids))
         .filter(due)
@@ -515,7 +532,7 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
     let mut rows = lease(
         db,
         due,
-        &[D::CreatedAt],
+        &[D::CreatedAt, D::Id],
         limit,
         claim_id,
         now,
