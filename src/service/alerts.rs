@@ -282,7 +282,7 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
             fixed_period: None,
         })
         .collect();
-    commit_batch(&s.db, &s.routing, &s.writes, &s.dispatcher, &items).await
+    commit_batch(s, &items).await
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
@@ -365,12 +365,7 @@ pub fn start_writer(
     queue: IngestReceiver,
     stop: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    let (db, routing, writes, dispatcher) = (
-        s.db.clone(),
-        s.routing.clone(),
-        s.writes.clone(),
-        s.dispatcher.clone(),
-    );
+    let s = s.clone();
     use futures::FutureExt;
     let mut rx = queue.0;
     tokio::spawn(async move {
@@ -411,22 +406,16 @@ pub fn start_writer(
             let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
             // A panic fails this batch only (its transaction is dropped, so rolled back,
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
-            let committed = std::panic::AssertUnwindSafe(commit_batch(
-                &db,
-                &routing,
-                &writes,
-                &dispatcher,
-                &items,
-            ))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                tracing::error!(
-                    alerts = items.len(),
-                    "alert ingestion panicked; nothing stored"
-                );
-                Err(crate::error::unavailable())
-            });
+            let committed = std::panic::AssertUnwindSafe(commit_batch(&s, &items))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::error!(
+                        alerts = items.len(),
+                        "alert ingestion panicked; nothing stored"
+                    );
+                    Err(crate::error::unavailable())
+                });
             match committed {
                 Ok(alerts) => {
                     for (reply, alert) in replies.into_iter().zip(alerts) {
@@ -458,16 +447,10 @@ fn copy_error(e: &AppError) -> AppError {
 
 /// [`ingest_batch`], then telemetry and the dispatcher's wake-up; a database failure is
 /// recorded in the write health and answered `UNAVAILABLE` (nothing was stored).
-async fn commit_batch(
-    db: &sea_orm::DatabaseConnection,
-    routing: &super::snapshot::RoutingSnapshot,
-    writes: &crate::store::WriteHealth,
-    dispatcher: &crate::dispatch::Dispatcher,
-    items: &[Ingest],
-) -> AppResult<Vec<Alert>> {
-    match ingest_batch(db, routing, items).await {
+async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
+    match ingest_batch(&s.db, &s.routing, items).await {
         Ok(outcomes) => {
-            writes.ok();
+            s.writes.ok();
             let mut created = false;
             let alerts = outcomes
                 .into_iter()
@@ -485,18 +468,18 @@ async fn commit_batch(
                 })
                 .collect();
             if created {
-                dispatcher.wake();
+                s.dispatcher.wake();
             }
             Ok(alerts)
         }
         Err(AppError::Internal(e)) => {
             // Everything `ingest_batch` does is database work.
             tracing::error!(error = ?e, alerts = items.len(), "alert ingestion failed; nothing stored");
-            writes.failed();
+            s.writes.failed();
             Err(crate::error::unavailable())
         }
         Err(e @ AppError::Unavailable(_)) => {
-            writes.failed();
+            s.writes.failed();
             Err(e)
         }
         Err(e) => Err(e),
