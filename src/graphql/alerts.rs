@@ -485,7 +485,7 @@ impl AlertMutation {
     /// order, each as it stood right after its input.
     #[graphql(
         guard = "need(Permission::AlertModify)",
-        complexity = "input.len().max(1).saturating_mul(child_complexity.max(1)).saturating_add(1)"
+        complexity = "super::limits::list_of(input.len(), child_complexity)"
     )]
     async fn create_alerts(
         &self,

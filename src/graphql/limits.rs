@@ -40,8 +40,18 @@ pub const TOO_DEEP: &str = "QUERY_TOO_DEEP";
 /// per element. The size is clamped to what the field accepts, so an out-of-range value
 /// is refused by the resolver, not here.
 pub fn page_size(size: Option<i32>, default: i32, max: i32, child_complexity: usize) -> usize {
-    let n = size.unwrap_or(default).clamp(1, max) as usize;
-    n.saturating_mul(child_complexity.max(1)).saturating_add(1)
+    list_of(
+        size.unwrap_or(default).clamp(1, max) as usize,
+        child_complexity,
+    )
+}
+
+/// Complexity of a list of `n` elements (at least one is counted): the children once
+/// per element, plus the field itself.
+pub fn list_of(n: usize, child_complexity: usize) -> usize {
+    n.max(1)
+        .saturating_mul(child_complexity.max(1))
+        .saturating_add(1)
 }
 
 /// Complexity of a list without paging (destinations, overrides, tokens, an alert's
@@ -49,9 +59,7 @@ pub fn page_size(size: Option<i32>, default: i32, max: i32, child_complexity: us
 pub const UNPAGED_LIST: usize = 10;
 
 pub fn unpaged(child_complexity: usize) -> usize {
-    UNPAGED_LIST
-        .saturating_mul(child_complexity.max(1))
-        .saturating_add(1)
+    list_of(UNPAGED_LIST, child_complexity)
 }
 
 fn refusal(code: &str, message: String) -> ServerError {
