@@ -7,7 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// Floors, bottom first. A module may import any module on a lower floor.
 const FLOORS: &[&[&str]] = &[
-    &["domain", "error", "telemetry", "logging", "graphiql"],
+    &[
+        "domain",
+        "error",
+        "telemetry",
+        "logging",
+        "graphiql",
+        "batching",
+    ],
     &["config"],
     &["routing", "crypto", "outbound"],
     &["destinations"],

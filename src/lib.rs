@@ -19,9 +19,11 @@
 //!   [`outbound`], the guarded, bounded HTTP client and SSRF policy every sender uses.
 //! - [`config`]: settings, validated when loaded.
 //! - [`domain`]: plain types shared by all of the above, with [`error`], [`telemetry`],
-//!   [`logging`] and [`graphiql`]'s embedded page.
+//!   [`logging`], [`batching`] (group commit's queue side) and [`graphiql`]'s
+//!   embedded page.
 pub mod app;
 pub mod auth;
+pub mod batching;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -1,7 +1,10 @@
 //! The dispatcher owns delivery: it claims due deliveries from the outbox with a
 //! lease, sends each through its destination type, records every attempt, and
 //! schedules retries. Resolvers only enqueue (in the alert's transaction) and wake it.
+mod cache;
+pub mod handoff;
 pub mod limits;
+pub mod recorder;
 pub mod retry;
 
 use crate::destinations::transport::{self, Outcome};
@@ -15,12 +18,15 @@ use crate::store::{
         AttemptRecord, BreakerChange, BreakerPolicy, Delivery, NewAttempt, Next, Recorded,
     },
 };
+pub use handoff::HandOffSlots;
 use limits::{Limiters, Limits};
+use recorder::{RecordFailed, Recorder};
 use retry::{Class, RetryPolicy};
 use sea_orm::{DatabaseConnection, DbErr};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -98,8 +104,18 @@ struct Inner {
     wake: Notify,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    /// Deliveries being sent (`workers`): held from load to the reply.
     permits: Arc<Semaphore>,
+    /// Deliveries between being taken and being recorded: a worker frees its sending
+    /// permit as soon as the reply is in, and waits for the batched record with this.
+    unrecorded: Arc<Semaphore>,
     limiters: Limiters,
+    /// Destinations as sent to, per configuration version.
+    destinations: cache::DestinationCache,
+    /// Deliveries this process committed and leased to itself, waiting for a worker.
+    handoffs: handoff::HandOffs,
+    /// Writes finished attempts in batches (started with the claim loop).
+    recorder: OnceLock<Recorder>,
     events: mpsc::UnboundedSender<DispatchEvent>,
     /// Shared with `/healthz`: attempts that cannot be recorded mark writes failing.
     writes: Arc<store::WriteHealth>,
@@ -121,10 +137,11 @@ enum Loaded {
 
 /// Everything one attempt needs, loaded: handed from [`Inner::load`] to the later phases.
 struct Prepared {
-    record: store::destinations::DestinationRecord,
+    record: Arc<store::destinations::DestinationRecord>,
     integration: &'static dyn DynIntegration,
-    alert: crate::domain::Alert,
-    payload: serde_json::Value,
+    alert: Arc<crate::domain::Alert>,
+    /// Built once per alert and kind, shared by its deliveries.
+    payload: Arc<serde_json::Value>,
 }
 
 /// A slot of the destination's limiter, held while the request is out
@@ -174,6 +191,10 @@ impl Dispatcher {
                 cipher,
                 claim_id: format!("herald-{}", uuid::Uuid::new_v4()),
                 permits: Arc::new(Semaphore::new(cfg.workers)),
+                unrecorded: Arc::new(Semaphore::new(cfg.workers * UNRECORDED_PER_WORKER)),
+                handoffs: handoff::HandOffs::new(cfg.workers * UNRECORDED_PER_WORKER),
+                destinations: cache::DestinationCache::default(),
+                recorder: OnceLock::new(),
                 cfg,
                 wake: Notify::new(),
                 cancel: CancellationToken::new(),
@@ -196,6 +217,9 @@ impl Dispatcher {
     /// panic restarts it (leased deliveries come back when their lease expires).
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
         let inner = self.inner.clone();
+        inner
+            .recorder
+            .get_or_init(|| Recorder::start(inner.db.clone()));
         tokio::spawn(async move {
             loop {
                 let me = inner.clone();
@@ -252,7 +276,8 @@ impl Dispatcher {
     /// recorded. The row must already be leased to [`Dispatcher::claim_id`].
     pub async fn deliver_now(&self, delivery: Delivery) -> Result<AttemptReport, DbErr> {
         let dispatched_at = now_ms();
-        let outcome = match self.inner.send(&delivery, Pace::Wait).await? {
+        let loaded = self.inner.load(&delivery).await?;
+        let outcome = match self.inner.send(&delivery, loaded, Pace::Wait).await {
             Sent::Done(o) => o,
             Sent::Deferred(wait) => Outcome::not_sent(
                 format!(
@@ -262,9 +287,13 @@ impl Dispatcher {
                 Class::Retryable,
             ),
         };
+        let record = self
+            .inner
+            .attempt_record(&delivery, &outcome, dispatched_at, false, false);
+        let next = record.next.clone();
+        let recorded = store::deliveries::record_attempt(&self.inner.db, record).await?;
         self.inner
-            .record(&delivery, &outcome, dispatched_at, false, false)
-            .await?;
+            .after_record(&delivery, &outcome, &next, recorded);
         Ok(AttemptReport {
             output_id: delivery.output_id,
             success: outcome.class == Class::Success,
@@ -290,6 +319,41 @@ fn attempt_in_budget(d: &Delivery) -> u32 {
     (d.attempt_count + 1 - d.attempts_base).max(1) as u32
 }
 
+/// A delivery's destination and alert, as loaded, ready to send, or why it never can be.
+fn ready(
+    record: Option<Arc<store::destinations::DestinationRecord>>,
+    alert: Result<(Arc<crate::domain::Alert>, Arc<serde_json::Value>), String>,
+) -> Loaded {
+    let unsendable = |msg: String| Loaded::Unsendable(Outcome::not_sent(msg, Class::Permanent));
+    let Some(record) = record else {
+        return unsendable("the destination was deleted".into());
+    };
+    let output_type = &record.destination.output_type;
+    let Some(integration) = destinations::integration(output_type) else {
+        return unsendable(format!("unsupported destination type {output_type}"));
+    };
+    match alert {
+        Ok((alert, payload)) => Loaded::Ready(Box::new(Prepared {
+            record,
+            integration,
+            alert,
+            payload,
+        })),
+        Err(msg) => unsendable(msg),
+    }
+}
+
+/// Deliveries a worker may have taken but not yet recorded, per worker: sending
+/// permits come free as soon as a reply is in, while records wait for their batch.
+const UNRECORDED_PER_WORKER: usize = 4;
+
+/// What a spawned worker holds: a sending permit (given back once the reply is in) and
+/// a slot among the unrecorded deliveries (given back once recorded).
+struct Slots {
+    sending: OwnedSemaphorePermit,
+    _unrecorded: OwnedSemaphorePermit,
+}
+
 impl Inner {
     async fn run(self: Arc<Self>) {
         tracing::info!(workers = self.cfg.workers, "dispatcher started");
@@ -297,22 +361,40 @@ impl Inner {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let free = self.permits.available_permits();
+            // Deliveries this process just committed go first: no claim, no re-read.
+            while let Some(slots) = self.try_slots() {
+                let exclude = self.limiters.saturated();
+                let Some(h) = self.handoffs.take(&exclude) else {
+                    break;
+                };
+                let me = self.clone();
+                self.tracker.spawn(async move {
+                    let id = h.delivery.id.clone();
+                    if let Err(e) = me.process_handed(h, slots).await {
+                        tracing::error!(delivery_id = %id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
+                    }
+                    me.wake.notify_one();
+                });
+            }
+            // Then due retries, expired leases, other processes' work and start-up.
+            let free = self
+                .permits
+                .available_permits()
+                .min(self.unrecorded.available_permits());
             let mut claimed = 0;
             if free > 0 {
                 match self.claim(free).await {
                     Ok(rows) => {
                         claimed = rows.len();
-                        for (d, probe) in rows {
-                            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                        for (d, probe, loaded) in rows {
+                            let Some(slots) = self.slots().await else {
                                 break;
                             };
                             let me = self.clone();
                             self.tracker.spawn(async move {
-                                if let Err(e) = me.process(&d, probe).await {
+                                if let Err(e) = me.process(&d, probe, loaded, slots).await {
                                     tracing::error!(delivery_id = %d.id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
                                 }
-                                drop(permit);
                                 me.wake.notify_one();
                             });
                         }
@@ -331,11 +413,32 @@ impl Inner {
         tracing::info!("dispatcher stopped claiming");
     }
 
+    /// A worker's slots if both are free now.
+    fn try_slots(&self) -> Option<Slots> {
+        let sending = self.permits.clone().try_acquire_owned().ok()?;
+        let unrecorded = self.unrecorded.clone().try_acquire_owned().ok()?;
+        Some(Slots {
+            sending,
+            _unrecorded: unrecorded,
+        })
+    }
+
+    /// A worker's slots, waiting for them (`None`: the dispatcher is closing).
+    async fn slots(&self) -> Option<Slots> {
+        let sending = self.permits.clone().acquire_owned().await.ok()?;
+        let unrecorded = self.unrecorded.clone().acquire_owned().await.ok()?;
+        Some(Slots {
+            sending,
+            _unrecorded: unrecorded,
+        })
+    }
+
     /// Lease due deliveries, leaving out destinations already at their concurrency in
-    /// this process. Deliveries of a paused destination (circuit breaker open) whose
-    /// probe is due come back flagged as the probe (one per interval, across
-    /// processes); the others of that destination go back to wait for the next probe.
-    async fn claim(&self, free: usize) -> Result<Vec<(Delivery, bool)>, DbErr> {
+    /// this process, and load what sending them needs in a few reads for all of them.
+    /// Deliveries of a paused destination (circuit breaker open) whose probe is due
+    /// come back flagged as the probe (one per interval, across processes); the others
+    /// of that destination go back to wait for the next probe.
+    async fn claim(&self, free: usize) -> Result<Vec<(Delivery, bool, Loaded)>, DbErr> {
         let now = now_ms();
         let exclude = self.limiters.saturated();
         let rows = store::deliveries::claim(
@@ -366,11 +469,112 @@ impl Inner {
                 store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
             }
         }
+        self.load_many(out).await
+    }
+
+    /// Phase 1 for claimed deliveries: their destinations (from the copy kept per
+    /// configuration version), their alerts (one read for all) and each alert's payload
+    /// (built once per alert and kind).
+    #[tracing::instrument(name = "load", skip_all, fields(deliveries = rows.len()))]
+    async fn load_many(
+        &self,
+        rows: Vec<(Delivery, bool)>,
+    ) -> Result<Vec<(Delivery, bool, Loaded)>, DbErr> {
+        let version = store::destinations::config_version(&self.db).await?;
+        let mut ids: Vec<AlertId> = rows
+            .iter()
+            .filter_map(|(d, _)| d.alert_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let alerts: HashMap<AlertId, Arc<crate::domain::Alert>> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            store::alerts::get_many(&self.db, &ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id.clone(), Arc::new(a)))
+                .collect()
+        };
+        let mut payloads: HashMap<(AlertId, DeliveryKind), Arc<serde_json::Value>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for (d, probe) in rows {
+            let record = self
+                .destinations
+                .get(&self.db, &self.cipher, &d.output_id, version)
+                .await?;
+            let alert = match (d.kind, d.alert_id.as_ref()) {
+                (DeliveryKind::Test, _) => {
+                    Ok(self.with_payload(Arc::new(test_alert(now_ms())), d.kind))
+                }
+                (_, Some(id)) => match alerts.get(id) {
+                    Some(a) => {
+                        let payload = payloads
+                            .entry((id.clone(), d.kind))
+                            .or_insert_with(|| {
+                                Arc::new(panther_payload(a, &self.cfg.public_url, d.kind))
+                            })
+                            .clone();
+                        Ok((a.clone(), payload))
+                    }
+                    None => Err(format!("alert {id} no longer exists")),
+                },
+                (_, None) => Err("delivery has no alert".into()),
+            };
+            let loaded = ready(record, alert);
+            out.push((d, probe, loaded));
+        }
         Ok(out)
     }
 
-    /// One attempt at a claimed delivery, recorded; or a deferral when rate-limited.
-    async fn process(&self, d: &Delivery, probe: bool) -> Result<(), DbErr> {
+    /// An alert with its payload for deliveries of `kind`.
+    fn with_payload(
+        &self,
+        alert: Arc<crate::domain::Alert>,
+        kind: DeliveryKind,
+    ) -> (Arc<crate::domain::Alert>, Arc<serde_json::Value>) {
+        let payload = Arc::new(panther_payload(&alert, &self.cfg.public_url, kind));
+        (alert, payload)
+    }
+
+    /// A delivery handed over by ingestion: its lease is renewed first if it waited so
+    /// long that a whole send might outlast it (fenced: if the lease ran out and was
+    /// taken again meanwhile, this copy is dropped and the new holder sends it).
+    async fn process_handed(&self, h: handoff::HandOff, slots: Slots) -> Result<(), RecordFailed> {
+        let mut d = h.delivery;
+        let now = now_ms();
+        let held_until = d.lease_until.unwrap_or(0);
+        let needed = (self.cfg.request_timeout + SEND_MARGIN).as_millis() as i64
+            + crate::config::LEASE_MARGIN_MS as i64;
+        if held_until - now < needed {
+            let until = now + self.cfg.lease.as_millis() as i64;
+            let renewed =
+                store::deliveries::renew(&self.db, &d.id, &self.claim_id, held_until, until)
+                    .await
+                    .map_err(|e| RecordFailed::of(&e))?;
+            if !renewed {
+                tracing::warn!(delivery_id = %d.id, "handed-off delivery's lease ran out before a worker was free; its new holder sends it");
+                return Ok(());
+            }
+            d.lease_until = Some(until);
+        }
+        let record = self
+            .destinations
+            .get(&self.db, &self.cipher, &d.output_id, h.version)
+            .await
+            .map_err(|e| RecordFailed::of(&e))?;
+        let loaded = ready(record, Ok((h.alert, h.payload)));
+        self.process(&d, false, loaded, slots).await
+    }
+
+    /// One attempt at a leased delivery, recorded; or a deferral when rate-limited.
+    async fn process(
+        &self,
+        d: &Delivery,
+        probe: bool,
+        loaded: Loaded,
+        slots: Slots,
+    ) -> Result<(), RecordFailed> {
         let dispatched_at = now_ms();
         if d.lost_leases as u32 >= self.cfg.max_lost_leases {
             // Each previous try died with its process (out of memory, killed): sending it
@@ -383,13 +587,23 @@ impl Inner {
                 Class::Permanent,
             );
             tracing::error!(delivery_id = %d.id, output_id = %d.output_id, lost_leases = d.lost_leases, "delivery quarantined");
-            return self.record(d, &outcome, dispatched_at, true, false).await;
+            drop(slots.sending);
+            return self
+                .record_while_leased(d, &outcome, dispatched_at, false)
+                .await;
         }
-        match self.send(d, Pace::Defer).await? {
+        let sent = self.send(d, loaded, Pace::Defer).await;
+        // The reply is in: the sending permit goes to the next delivery while this one
+        // waits for its batched record.
+        drop(slots.sending);
+        self.wake.notify_one();
+        match sent {
             Sent::Deferred(wait) => {
                 let at = now_ms() + wait.as_millis() as i64;
                 tracing::debug!(delivery_id = %d.id, wait_ms = wait.as_millis() as u64, "rate-limited; deferred");
-                store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
+                store::deliveries::defer(&self.db, &d.id, &self.claim_id, at)
+                    .await
+                    .map_err(|e| RecordFailed::of(&e))?;
                 Ok(())
             }
             Sent::Done(outcome) => {
@@ -408,37 +622,45 @@ impl Inner {
         outcome: &Outcome,
         dispatched_at: i64,
         probe: bool,
-    ) -> Result<(), DbErr> {
+    ) -> Result<(), RecordFailed> {
         let lease_end = d.lease_until.unwrap_or(0) - 500;
         let mut wait = Duration::from_millis(100);
         loop {
-            match self.record(d, outcome, dispatched_at, true, probe).await {
-                Err(e)
-                    if crate::error::is_unavailable(&e)
-                        && now_ms() + (wait.as_millis() as i64) < lease_end =>
-                {
+            let record = self.attempt_record(d, outcome, dispatched_at, true, probe);
+            let next = record.next.clone();
+            let recorded = match self.recorder.get() {
+                Some(recorder) => recorder.record(record).await,
+                None => store::deliveries::record_attempt(&self.db, record)
+                    .await
+                    .map_err(|e| RecordFailed::of(&e)),
+            };
+            match recorded {
+                Ok(recorded) => {
+                    self.after_record(d, outcome, &next, recorded);
+                    return Ok(());
+                }
+                Err(e) if e.unavailable && now_ms() + (wait.as_millis() as i64) < lease_end => {
                     self.writes.failed();
                     tracing::warn!(delivery_id = %d.id, error = %e, "could not record the attempt yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
                 }
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     }
 
-    /// Phase 4 (account): store the attempt and decide what comes next. With `retries`
+    /// Phase 4 (account): the attempt to store and what comes next. With `retries`
     /// false a retryable failure is final (synchronous test sends). A failed `probe` of
     /// a paused destination waits for the next probe without using up the retry budget.
-    #[tracing::instrument(name = "account", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
-    async fn record(
+    fn attempt_record(
         &self,
         d: &Delivery,
         outcome: &Outcome,
         dispatched_at: i64,
         retries: bool,
         probe: bool,
-    ) -> Result<(), DbErr> {
+    ) -> AttemptRecord {
         let number = d.attempt_count + 1;
         let in_budget = attempt_in_budget(d);
         let next = match outcome.class {
@@ -455,7 +677,7 @@ impl Inner {
             delivery_id = %d.id, output_id = %d.output_id, attempt = number,
             status = outcome.status_code, outcome = ?next, "delivery attempt"
         );
-        let record = AttemptRecord {
+        AttemptRecord {
             attempt: NewAttempt {
                 delivery_id: d.id.clone(),
                 number,
@@ -465,18 +687,21 @@ impl Inner {
                 message: outcome.message.clone(),
                 duration_ms: outcome.duration_ms,
             },
-            output_id: &d.output_id,
-            claim_id: &self.claim_id,
-            next: next.clone(),
+            output_id: d.output_id.clone(),
+            claim_id: self.claim_id.clone(),
+            next,
             external: outcome.external.clone(),
             // Test sends say nothing about the destination's steady state.
             breaker: retries.then_some(self.cfg.breaker),
-        };
-        let recorded = store::deliveries::record_attempt(&self.db, record).await?;
+        }
+    }
+
+    /// What a stored attempt announces: breaker changes, and a delivery failed for good.
+    fn after_record(&self, d: &Delivery, outcome: &Outcome, next: &Next, recorded: Recorded) {
         let change = match recorded {
             Recorded::LeaseLost => {
                 tracing::warn!(delivery_id = %d.id, "lease lost before the attempt was recorded");
-                return Ok(());
+                return;
             }
             Recorded::Stored(change) => change,
         };
@@ -498,7 +723,7 @@ impl Inner {
                 last_message: outcome.message.clone(),
             });
         }
-        if next == Next::Failed && d.kind != DeliveryKind::Test {
+        if *next == Next::Failed && d.kind != DeliveryKind::Test {
             tracing::warn!(delivery_id = %d.id, output_id = %d.output_id, "delivery failed for good");
             let _ = self.events.send(DispatchEvent::Failed(FailedDelivery {
                 delivery_id: d.id.clone(),
@@ -509,55 +734,43 @@ impl Inner {
                 message: outcome.message.clone(),
             }));
         }
-        Ok(())
     }
 
-    /// Build and send the request for `d` within the destination's limits (rate,
-    /// concurrency, a 429 pause): per `pace`, deferred or waited for. The phases, each
-    /// its own span: [`Inner::load`] → [`Inner::acquire`] → [`Inner::make_call`]; the
-    /// caller then accounts for the outcome ([`Inner::record`]).
-    async fn send(&self, d: &Delivery, pace: Pace) -> Result<Sent, DbErr> {
-        let prepared = match self.load(d).await? {
+    /// Send the loaded delivery `d` within the destination's limits (rate, concurrency,
+    /// a 429 pause): per `pace`, deferred or waited for. The phases, each its own span:
+    /// [`Inner::load`] (done by the caller) → [`Inner::acquire`] → [`Inner::make_call`];
+    /// the caller then accounts for the outcome ([`Inner::attempt_record`]).
+    async fn send(&self, d: &Delivery, loaded: Loaded, pace: Pace) -> Sent {
+        let prepared = match loaded {
             Loaded::Ready(p) => p,
-            Loaded::Unsendable(outcome) => return Ok(Sent::Done(outcome)),
+            Loaded::Unsendable(outcome) => return Sent::Done(outcome),
         };
         let admitted = match self.acquire(d, &prepared, pace).await {
             Ok(admitted) => admitted,
-            Err(wait) => return Ok(Sent::Deferred(wait)),
+            Err(wait) => return Sent::Deferred(wait),
         };
-        Ok(Sent::Done(self.make_call(d, &prepared, admitted).await))
+        Sent::Done(self.make_call(d, &prepared, admitted).await)
     }
 
-    /// Phase 1: the destination, its integration, the alert and the payload. A
-    /// delivery that can never be sent (destination deleted, type unknown, alert gone)
-    /// comes back as its permanent outcome.
+    /// Phase 1 for one delivery (test sends): the destination, its integration, the
+    /// alert and the payload. A delivery that can never be sent (destination deleted,
+    /// type unknown, alert gone) comes back as its permanent outcome.
     #[tracing::instrument(name = "load", skip_all, fields(delivery_id = %d.id, output_id = %d.output_id))]
     async fn load(&self, d: &Delivery) -> Result<Loaded, DbErr> {
-        let unsendable =
-            |msg: String| Ok(Loaded::Unsendable(Outcome::not_sent(msg, Class::Permanent)));
-        let Some(record) = store::destinations::get(&self.db, &self.cipher, &d.output_id).await?
-        else {
-            return unsendable("the destination was deleted".into());
-        };
-        let output_type = &record.destination.output_type;
-        let Some(integration) = destinations::integration(output_type) else {
-            return unsendable(format!("unsupported destination type {output_type}"));
-        };
+        let version = store::destinations::config_version(&self.db).await?;
+        let record = self
+            .destinations
+            .get(&self.db, &self.cipher, &d.output_id, version)
+            .await?;
         let alert = match (d.kind, d.alert_id.as_ref()) {
-            (DeliveryKind::Test, _) => test_alert(now_ms()),
+            (DeliveryKind::Test, _) => Ok(Arc::new(test_alert(now_ms()))),
             (_, Some(id)) => match store::alerts::get(&self.db, id).await? {
-                Some(a) => a,
-                None => return unsendable(format!("alert {id} no longer exists")),
+                Some(a) => Ok(Arc::new(a)),
+                None => Err(format!("alert {id} no longer exists")),
             },
-            (_, None) => return unsendable("delivery has no alert".into()),
+            (_, None) => Err("delivery has no alert".into()),
         };
-        let payload = panther_payload(&alert, &self.cfg.public_url, d.kind);
-        Ok(Loaded::Ready(Box::new(Prepared {
-            record,
-            integration,
-            alert,
-            payload,
-        })))
+        Ok(ready(record, alert.map(|a| self.with_payload(a, d.kind))))
     }
 
     /// Phase 2: a slot of the destination's limiter (rate, concurrency, a 429 pause).

@@ -10,6 +10,7 @@ use crate::error::{bad_input, AppError, AppResult};
 use crate::routing::{route, RoutingInput};
 use crate::store::{self, deliveries};
 use sea_orm::{ConnectionTrait, TransactionTrait};
+use std::sync::Arc;
 
 /// A detection match, as `CreateAlertInput` carries it.
 #[derive(Debug, Clone, Default)]
@@ -367,42 +368,31 @@ pub fn start_writer(
 ) -> tokio::task::JoinHandle<()> {
     let s = s.clone();
     use futures::FutureExt;
-    let mut rx = queue.0;
+    let mut batches = crate::batching::Batcher::new(
+        queue.0,
+        crate::batching::BatchPolicy {
+            max: GROUP_COMMIT_MAX,
+            linger: GROUP_COMMIT_LINGER,
+        },
+    );
     tokio::spawn(async move {
         let mut stopping = false;
-        let mut lingering = false;
         loop {
             let first = if stopping {
-                rx.recv().await
+                batches.queue().recv().await
             } else {
                 tokio::select! {
-                    got = rx.recv() => got,
+                    got = batches.queue().recv() => got,
                     _ = stop.cancelled() => {
                         // Refuse new calls; what is queued is still committed below.
-                        rx.close();
+                        batches.queue().close();
                         stopping = true;
                         continue;
                     }
                 }
             };
             let Some(first) = first else { break };
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + GROUP_COMMIT_LINGER;
-            while batch.len() < GROUP_COMMIT_MAX {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    // Wait for more only under concurrent load (the last batch had
-                    // company): a lone caller is not kept waiting for nobody.
-                    Err(_) if lingering => {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
-                            Ok(Some(next)) => batch.push(next),
-                            _ => break,
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            lingering = batch.len() > 1;
+            let batch = batches.fill(first).await;
             let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
             // A panic fails this batch only (its transaction is dropped, so rolled back,
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
@@ -448,9 +438,17 @@ fn copy_error(e: &AppError) -> AppError {
 /// [`ingest_batch`], then telemetry and the dispatcher's wake-up; a database failure is
 /// recorded in the write health and answered `UNAVAILABLE` (nothing was stored).
 async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
-    match ingest_batch(&s.db, &s.routing, items).await {
-        Ok(outcomes) => {
+    match ingest_batch(s, items).await {
+        Ok(Committed {
+            per_input: outcomes,
+            slots,
+            version,
+            work,
+        }) => {
             s.writes.ok();
+            if !work.is_empty() {
+                slots.hand_off(version, work);
+            }
             let mut created = false;
             let alerts = outcomes
                 .into_iter()
@@ -518,17 +516,13 @@ fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
 /// batch. New alerts and their deliveries are inserted with multi-row statements, and
 /// joined alerts get one update each. Returns, per input, the alert as it stood right
 /// after that input and whether the input created it.
-async fn ingest_batch(
-    db: &sea_orm::DatabaseConnection,
-    routing: &super::snapshot::RoutingSnapshot,
-    items: &[Ingest],
-) -> AppResult<Vec<(Alert, bool)>> {
+async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     use std::collections::HashMap;
     let now = now_ms();
-    let txn = db.begin().await?;
+    let txn = s.db.begin().await?;
     store::lock(&txn, store::LOCK_ALERTS).await?;
     // One read (the configuration version) unless the configuration changed.
-    let config = routing.current(&txn).await?;
+    let config = s.routing.current(&txn).await?;
     let destinations = &config.destinations;
     let mut targets: Vec<Target> = Vec::new();
     // (detection id, dedup string) → the alert this batch created for it.
@@ -603,17 +597,27 @@ async fn ingest_batch(
         .map(|t| t.alert.clone())
         .collect();
     store::alerts::insert_many(&txn, &mut new_alerts).await?;
-    let rows: Vec<deliveries::Delivery> = new_alerts
+    let mut rows: Vec<deliveries::Delivery> = new_alerts
         .iter()
         .flat_map(|a| deliveries_for(&a.routing, destinations, &a.id, DeliveryKind::Routed, now))
         .collect();
+    // As many as the workers have room for are leased to this process and handed to
+    // them after the commit; the rest wait PENDING for the claim loop.
+    let slots = s
+        .dispatcher
+        .reserve(rows.iter().filter(|d| !d.pull).count(), now);
+    let mut leased: Vec<deliveries::Delivery> = Vec::with_capacity(slots.len());
+    for d in rows.iter_mut().filter(|d| !d.pull).take(slots.len()) {
+        slots.lease(d);
+        leased.push(d.clone());
+    }
     deliveries::insert_many(&txn, rows).await?;
     for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
         store::alerts::add_events(&txn, t.alert.seq, t.added_events, now).await?;
     }
     txn.commit().await?;
     let seqs: HashMap<&AlertId, i64> = new_alerts.iter().map(|a| (&a.id, a.seq)).collect();
-    Ok(per_input
+    let per_input = per_input
         .into_iter()
         .map(|(mut alert, new)| {
             if let Some(seq) = seqs.get(&alert.id) {
@@ -621,7 +625,37 @@ async fn ingest_batch(
             }
             (alert, new)
         })
-        .collect())
+        .collect();
+    let mut work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)> = Vec::new();
+    for d in leased {
+        let alert_id = d.alert_id.as_ref();
+        match work.last_mut() {
+            Some((a, ds)) if Some(&a.id) == alert_id => ds.push(d),
+            _ => {
+                let Some(a) = new_alerts.iter().find(|a| Some(&a.id) == alert_id) else {
+                    continue;
+                };
+                work.push((Arc::new(a.clone()), vec![d]));
+            }
+        }
+    }
+    Ok(Committed {
+        per_input,
+        slots,
+        version: config.version,
+        work,
+    })
+}
+
+/// What an ingested batch committed: per input, the alert as it stood right after that
+/// input and whether the input created it; and the deliveries leased for the hand-off.
+struct Committed {
+    per_input: Vec<(Alert, bool)>,
+    slots: crate::dispatch::HandOffSlots,
+    /// The configuration version the batch was routed at.
+    version: i64,
+    /// The leased deliveries, with their alert.
+    work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)>,
 }
 
 /// The alert ingestion stores for an input and its routing decision: the detection

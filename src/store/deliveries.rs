@@ -284,12 +284,12 @@ pub enum Recorded {
 
 /// An attempt to record and what it decides for its delivery.
 #[derive(Debug, Clone)]
-pub struct AttemptRecord<'a> {
+pub struct AttemptRecord {
     pub attempt: NewAttempt,
     /// The destination, whose health and circuit breaker the attempt counts towards.
-    pub output_id: &'a DestinationId,
+    pub output_id: DestinationId,
     /// Nothing is written unless this lease holder still holds the delivery.
-    pub claim_id: &'a str,
+    pub claim_id: String,
     pub next: Next,
     /// What the destination called the thing it created, if anything.
     pub external: Option<crate::destinations::ExternalRef>,
@@ -301,24 +301,86 @@ pub struct AttemptRecord<'a> {
 /// and fold it into the destination's health and circuit breaker.
 pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    record: AttemptRecord<'_>,
+    record: AttemptRecord,
 ) -> Result<Recorded, DbErr> {
-    use delivery::Column as D;
-    let AttemptRecord {
-        attempt,
-        output_id,
-        claim_id,
-        next,
-        external,
-        breaker,
-    } = record;
-    let delivery_id = attempt.delivery_id.clone();
-    let attempt = attempt_row(attempt);
+    Ok(record_attempts(db, vec![record])
+        .await?
+        .pop()
+        .unwrap_or(Recorded::LeaseLost))
+}
+
+/// Record finished attempts in ONE transaction, in order: each moves its delivery on if
+/// its lease holder still holds it (else it is `LeaseLost` and nothing of it is
+/// written); the attempt rows go in with multi-row inserts, and each destination's
+/// health and circuit breaker take the batch's attempts as if recorded one by one, with
+/// one upsert per destination. Returns, per record, what came of it.
+pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    records: Vec<AttemptRecord>,
+) -> Result<Vec<Recorded>, DbErr> {
     let txn = db.begin().await?;
+    let mut out = Vec::with_capacity(records.len());
+    let mut rows = Vec::with_capacity(records.len());
+    let mut health: Vec<HealthFold> = Vec::new();
+    for (i, record) in records.into_iter().enumerate() {
+        let AttemptRecord {
+            attempt,
+            output_id,
+            claim_id,
+            next,
+            external,
+            breaker,
+        } = record;
+        let attempt = attempt_row(attempt);
+        if !move_on(&txn, &attempt, &claim_id, &next, external).await? {
+            out.push(Recorded::LeaseLost);
+            continue;
+        }
+        let fold = match health.iter().position(|h| h.output_id == output_id) {
+            Some(f) => &mut health[f],
+            None => {
+                health.push(HealthFold::new(output_id));
+                health.last_mut().expect("just pushed")
+            }
+        };
+        fold.add(i, &attempt, breaker);
+        out.push(Recorded::Stored(None));
+        rows.push(attempt);
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<delivery_attempt::ActiveModel> = rows
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(delivery_attempt::ActiveModel::from)
+            .collect();
+        delivery_attempt::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for fold in &health {
+        record_health(&txn, fold).await?;
+        for (i, change) in update_breaker(&txn, fold).await? {
+            out[i] = Recorded::Stored(Some(change));
+        }
+    }
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// Move a delivery on after an attempt, if `claim_id` still holds it: false when not.
+async fn move_on<C: ConnectionTrait>(
+    txn: &C,
+    attempt: &Attempt,
+    claim_id: &str,
+    next: &Next,
+    external: Option<crate::destinations::ExternalRef>,
+) -> Result<bool, DbErr> {
+    use delivery::Column as D;
     let (status, next_at) = match next {
         Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at),
         Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at),
-        Next::RetryAt(t) | Next::Hold(t) => (DeliveryStatus::Pending, t),
+        Next::RetryAt(t) | Next::Hold(t) => (DeliveryStatus::Pending, *t),
     };
     let mut update = delivery::Entity::update_many();
     if matches!(next, Next::Hold(_)) {
@@ -338,62 +400,87 @@ pub async fn record_attempt<C: ConnectionTrait + TransactionTrait>(
         .col_expr(D::LastMessage, Some(attempt.message.clone()).into())
         .col_expr(D::LastDispatchedAt, Some(attempt.dispatched_at).into())
         .col_expr(D::UpdatedAt, attempt.dispatched_at.into())
-        .filter(D::Id.eq(&delivery_id))
+        .filter(D::Id.eq(&attempt.delivery_id))
         .filter(D::ClaimedBy.eq(claim_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Ok(Recorded::LeaseLost);
-    }
-    let (success, at, message) = (
-        attempt.success,
-        attempt.dispatched_at,
-        attempt.message.clone(),
-    );
-    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
-        .exec(&txn)
-        .await?;
-    record_health(&txn, output_id, success, at, &message).await?;
-    let change = match breaker {
-        Some(policy) => update_breaker(&txn, output_id, success, at, policy).await?,
-        None => None,
-    };
-    txn.commit().await?;
-    Ok(Recorded::Stored(change))
+    Ok(updated.rows_affected > 0)
 }
 
-/// Fold one attempt into the destination's health row (an upsert, safe under concurrency).
-async fn record_health<C: ConnectionTrait>(
-    db: &C,
-    output_id: &DestinationId,
-    success: bool,
-    at: i64,
-    message: &str,
-) -> Result<(), DbErr> {
+/// What a batch of attempts does to one destination's health, as if they were folded
+/// in one by one.
+struct HealthFold {
+    output_id: DestinationId,
+    last_attempt_at: i64,
+    /// The last success: when, and the index of its record.
+    last_success: Option<(i64, usize)>,
+    /// The last failure's message and the index of its record.
+    last_error: Option<(String, usize)>,
+    /// Failures after the last success (all of them when none succeeded).
+    failures_since_success: i32,
+    /// The breaker policy, when some attempt of the batch counts towards it.
+    breaker: Option<BreakerPolicy>,
+}
+
+impl HealthFold {
+    fn new(output_id: DestinationId) -> Self {
+        HealthFold {
+            output_id,
+            last_attempt_at: 0,
+            last_success: None,
+            last_error: None,
+            failures_since_success: 0,
+            breaker: None,
+        }
+    }
+
+    fn add(&mut self, index: usize, a: &Attempt, breaker: Option<BreakerPolicy>) {
+        self.last_attempt_at = self.last_attempt_at.max(a.dispatched_at);
+        if a.success {
+            self.last_success = Some((a.dispatched_at, index));
+            self.failures_since_success = 0;
+        } else {
+            self.last_error = Some((a.message.clone(), index));
+            self.failures_since_success += 1;
+        }
+        self.breaker = self.breaker.or(breaker);
+    }
+
+    /// The last attempt of the batch failed.
+    fn ends_failing(&self) -> bool {
+        self.failures_since_success > 0
+    }
+}
+
+/// Fold a batch's attempts into the destination's health row (an upsert, safe under
+/// concurrency).
+async fn record_health<C: ConnectionTrait>(db: &C, fold: &HealthFold) -> Result<(), DbErr> {
     use destination_health::Column as H;
     let row = destination_health::ActiveModel {
-        output_id: Set(output_id.clone()),
-        last_attempt_at: Set(Some(at)),
-        last_success_at: Set(success.then_some(at)),
-        last_error: Set((!success).then(|| message.to_string())),
-        consecutive_failures: Set(if success { 0 } else { 1 }),
+        output_id: Set(fold.output_id.clone()),
+        last_attempt_at: Set(Some(fold.last_attempt_at)),
+        last_success_at: Set(fold.last_success.map(|(at, _)| at)),
+        last_error: Set(fold.last_error.as_ref().map(|(m, _)| m.clone())),
+        consecutive_failures: Set(fold.failures_since_success),
         paused_at: Set(None),
         next_probe_at: Set(None),
     };
     let mut on_conflict = OnConflict::column(H::OutputId);
-    on_conflict.value(H::LastAttemptAt, Expr::value(at));
-    if success {
-        on_conflict
-            .value(H::LastSuccessAt, Expr::value(at))
-            .value(H::ConsecutiveFailures, Expr::value(0));
+    on_conflict.value(H::LastAttemptAt, Expr::value(fold.last_attempt_at));
+    if let Some((at, _)) = fold.last_success {
+        on_conflict.value(H::LastSuccessAt, Expr::value(at)).value(
+            H::ConsecutiveFailures,
+            Expr::value(fold.failures_since_success),
+        );
     } else {
-        on_conflict
-            .value(H::LastError, Expr::value(message.to_string()))
-            .value(
-                H::ConsecutiveFailures,
-                Expr::col((destination_health::Entity, H::ConsecutiveFailures)).add(1),
-            );
+        on_conflict.value(
+            H::ConsecutiveFailures,
+            Expr::col((destination_health::Entity, H::ConsecutiveFailures))
+                .add(fold.failures_since_success),
+        );
+    }
+    if let Some((message, _)) = &fold.last_error {
+        on_conflict.value(H::LastError, Expr::value(message.clone()));
     }
     destination_health::Entity::insert(row)
         .on_conflict(on_conflict)
@@ -402,25 +489,35 @@ async fn record_health<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Open the breaker when failures reached the threshold, close it on a success.
+/// Close the breaker when the batch had a success, then open it when the failures
+/// since (now in the health row) reached the threshold. Each change is paired with the
+/// index of the record that caused it.
 async fn update_breaker<C: ConnectionTrait>(
     db: &C,
-    output_id: &DestinationId,
-    success: bool,
-    at: i64,
-    policy: BreakerPolicy,
-) -> Result<Option<BreakerChange>, DbErr> {
+    fold: &HealthFold,
+) -> Result<Vec<(usize, BreakerChange)>, DbErr> {
     use destination_health::Column as H;
+    let Some(policy) = fold.breaker else {
+        return Ok(Vec::new());
+    };
+    let output_id = &fold.output_id;
     let base = || destination_health::Entity::update_many().filter(H::OutputId.eq(output_id));
-    if success {
+    let mut changes = Vec::new();
+    if let Some((_, index)) = fold.last_success {
         let resumed = base()
             .col_expr(H::PausedAt, Option::<i64>::None.into())
             .col_expr(H::NextProbeAt, Option::<i64>::None.into())
             .filter(H::PausedAt.is_not_null())
             .exec(db)
             .await?;
-        return Ok((resumed.rows_affected > 0).then_some(BreakerChange::Resumed));
+        if resumed.rows_affected > 0 {
+            changes.push((index, BreakerChange::Resumed));
+        }
     }
+    let Some((_, index)) = fold.last_error.as_ref().filter(|_| fold.ends_failing()) else {
+        return Ok(changes);
+    };
+    let at = fold.last_attempt_at;
     let paused = base()
         .col_expr(H::PausedAt, Some(at).into())
         .col_expr(H::NextProbeAt, Some(at + policy.probe_ms).into())
@@ -429,15 +526,19 @@ async fn update_breaker<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if paused.rows_affected == 0 {
-        return Ok(None);
+        return Ok(changes);
     }
     let failures = destination_health::Entity::find_by_id(output_id.clone())
         .one(db)
         .await?
         .map_or(policy.failures, |h| h.consecutive_failures);
-    Ok(Some(BreakerChange::Paused {
-        consecutive_failures: failures,
-    }))
+    changes.push((
+        *index,
+        BreakerChange::Paused {
+            consecutive_failures: failures,
+        },
+    ));
+    Ok(changes)
 }
 
 /// Paused destinations (circuit breaker open) and when each may be probed next.
@@ -566,6 +667,7 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
         .await;
     let rows = checked(&txn, rows).await?;
     let mut done = 0;
+    let mut fold = HealthFold::new(output_id.clone());
     for d in rows {
         let number = d.attempt_count + 1;
         let updated = delivery::Entity::update_many()
@@ -592,11 +694,14 @@ pub async fn acknowledge<C: ConnectionTrait + TransactionTrait>(
             message: ACKNOWLEDGED.into(),
             duration_ms: 0,
         });
+        fold.add(0, &attempt, None);
         delivery_attempt::Entity::insert(delivery_attempt::ActiveModel::from(attempt))
             .exec(&txn)
             .await?;
-        record_health(&txn, output_id, true, now, "").await?;
         done += 1;
+    }
+    if done > 0 {
+        record_health(&txn, &fold).await?;
     }
     txn.commit().await?;
     Ok(done)
@@ -642,6 +747,29 @@ pub async fn defer<C: ConnectionTrait>(
         .clear_lease()
         .filter(D::Id.eq(delivery_id))
         .filter(D::ClaimedBy.eq(claim_id))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// Extend a lease this holder still has, fenced by when it ends now: a lease that ran
+/// out and was taken again (even by the same process) ends at another time, so a stale
+/// holder cannot renew it. False when the lease is no longer this one.
+pub async fn renew<C: ConnectionTrait>(
+    db: &C,
+    delivery_id: &DeliveryId,
+    claim_id: &str,
+    held_until: i64,
+    until: i64,
+) -> Result<bool, DbErr> {
+    use delivery::Column as D;
+    Ok(delivery::Entity::update_many()
+        .col_expr(D::LeaseUntil, Some(until).into())
+        .filter(D::Id.eq(delivery_id))
+        .filter(D::ClaimedBy.eq(claim_id))
+        .filter(D::LeaseUntil.eq(held_until))
+        .filter(D::Status.eq(DeliveryStatus::InFlight))
         .exec(db)
         .await?
         .rows_affected

@@ -1,0 +1,102 @@
+//! Group commit's queue side: take what has queued as one batch. Both the ingestion
+//! writer and the dispatcher's attempt recorder commit each batch in one transaction,
+//! so a burst costs a few commits instead of one per call.
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How a writer forms its batches.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPolicy {
+    /// Most items in one batch.
+    pub max: usize,
+    /// How long to wait for more after the first item, when the previous batch held
+    /// more than one (under concurrent load); a lone caller never waits for nobody.
+    pub linger: Duration,
+}
+
+/// Collects batches from a queue (see [`Batcher::next`]).
+pub struct Batcher<T> {
+    rx: mpsc::Receiver<T>,
+    policy: BatchPolicy,
+    lingering: bool,
+}
+
+impl<T> Batcher<T> {
+    pub fn new(rx: mpsc::Receiver<T>, policy: BatchPolicy) -> Self {
+        Batcher {
+            rx,
+            policy,
+            lingering: false,
+        }
+    }
+
+    /// The next batch: waits for a first item, then takes what has queued up to the
+    /// policy's bound (lingering for more when the last batch had company). `None` when
+    /// the queue is closed and empty.
+    pub async fn next(&mut self) -> Option<Vec<T>> {
+        let first = self.rx.recv().await?;
+        Some(self.fill(first).await)
+    }
+
+    /// A batch that starts with `first`.
+    pub async fn fill(&mut self, first: T) -> Vec<T> {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + self.policy.linger;
+        while batch.len() < self.policy.max {
+            match self.rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) if self.lingering => {
+                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                        Ok(Some(next)) => batch.push(next),
+                        _ => break,
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.lingering = batch.len() > 1;
+        batch
+    }
+
+    /// The queue itself (to wait for a first item alongside something else, or close it).
+    pub fn queue(&mut self) -> &mut mpsc::Receiver<T> {
+        &mut self.rx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn takes_what_queued_up_to_the_bound_and_lingers_only_under_load() {
+        let (tx, rx) = mpsc::channel(100);
+        let mut b = Batcher::new(
+            rx,
+            BatchPolicy {
+                max: 3,
+                linger: Duration::from_millis(50),
+            },
+        );
+        for i in 0..5 {
+            tx.send(i).await.unwrap();
+        }
+        assert_eq!(b.next().await.unwrap(), vec![0, 1, 2]);
+        // The last batch had company: wait for a late item within the linger.
+        let late = tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            late.send(5).await.unwrap();
+        });
+        assert_eq!(b.next().await.unwrap(), vec![3, 4, 5]);
+        tx.send(6).await.unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(b.next().await.unwrap(), vec![6]);
+        // A lone item after a batch of one is not held back.
+        tx.send(7).await.unwrap();
+        assert_eq!(b.next().await.unwrap(), vec![7]);
+        assert!(started.elapsed() < Duration::from_millis(200));
+        drop(tx);
+        assert!(b.next().await.is_none());
+    }
+}

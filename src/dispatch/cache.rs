@@ -1,0 +1,56 @@
+//! The destinations deliveries go to, read and decrypted once per configuration
+//! version instead of once per delivery. The version ([`store::destinations::config_version`])
+//! moves on in the transaction of every configuration write, in any process; a copy
+//! made at an older version is dropped as soon as a newer version is seen.
+use crate::crypto::Cipher;
+use crate::domain::DestinationId;
+use crate::store::{self, destinations::DestinationRecord};
+use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct DestinationCache {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    version: i64,
+    /// `None`: the destination does not exist (deleted) at this version.
+    by_id: HashMap<DestinationId, Option<Arc<DestinationRecord>>>,
+}
+
+impl DestinationCache {
+    /// The destination as of configuration `version` (or newer): from the copy when it
+    /// holds it at that version, else read from the store and kept.
+    pub async fn get<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        cipher: &Cipher,
+        id: &DestinationId,
+        version: i64,
+    ) -> Result<Option<Arc<DestinationRecord>>, DbErr> {
+        {
+            let mut state = self.state.lock().expect("destination cache");
+            if version > state.version {
+                state.version = version;
+                state.by_id.clear();
+            }
+            if version == state.version {
+                if let Some(held) = state.by_id.get(id) {
+                    return Ok(held.clone());
+                }
+            }
+        }
+        let read = store::destinations::get(db, cipher, id)
+            .await?
+            .map(Arc::new);
+        let mut state = self.state.lock().expect("destination cache");
+        // Kept only if no newer version was seen meanwhile (the read may predate it).
+        if state.version == version {
+            state.by_id.insert(id.clone(), read.clone());
+        }
+        Ok(read)
+    }
+}

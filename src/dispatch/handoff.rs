@@ -1,0 +1,163 @@
+//! The in-memory hand-off from ingestion to the workers. The ingestion writer reserves
+//! room ([`crate::dispatch::Dispatcher::reserve`]), inserts that many new deliveries
+//! already leased to this process in the alert's transaction, and after the commit
+//! hands them over with the alert in memory ([`HandOffSlots::hand_off`]): no claim
+//! query and no re-read. Deliveries beyond the room are inserted PENDING and claimed as
+//! before. The room is bounded, so that a burst cannot leave leases running out in a
+//! queue; a worker renews a lease that waited long (see `process_handed`).
+use super::Dispatcher;
+use crate::domain::payload::panther_payload;
+use crate::domain::{Alert, DeliveryStatus, DestinationId};
+use crate::store::deliveries::Delivery;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// A delivery leased to this process in its alert's transaction, with what sending it
+/// needs.
+pub(super) struct HandOff {
+    pub delivery: Delivery,
+    pub alert: Arc<Alert>,
+    pub payload: Arc<serde_json::Value>,
+    /// The configuration version the alert was routed at.
+    pub version: i64,
+}
+
+/// The queue of handed-off deliveries and the room reserved in it.
+pub(super) struct HandOffs {
+    cap: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<HandOff>,
+    /// Room promised to ingestion batches not yet committed.
+    reserved: usize,
+}
+
+impl HandOffs {
+    pub fn new(cap: usize) -> Self {
+        HandOffs {
+            cap,
+            state: Mutex::default(),
+        }
+    }
+
+    fn reserve(&self, wanted: usize) -> usize {
+        let mut s = self.state.lock().expect("hand-off queue");
+        let room = self.cap.saturating_sub(s.queue.len() + s.reserved);
+        let n = wanted.min(room);
+        s.reserved += n;
+        n
+    }
+
+    fn unreserve(&self, n: usize) {
+        let mut s = self.state.lock().expect("hand-off queue");
+        s.reserved = s.reserved.saturating_sub(n);
+    }
+
+    fn push(&self, reserved: usize, items: Vec<HandOff>) {
+        let mut s = self.state.lock().expect("hand-off queue");
+        s.reserved = s.reserved.saturating_sub(reserved);
+        s.queue.extend(items);
+    }
+
+    /// The oldest handed-off delivery whose destination is not at its concurrency.
+    pub fn take(&self, saturated: &[DestinationId]) -> Option<HandOff> {
+        let mut s = self.state.lock().expect("hand-off queue");
+        let i = s
+            .queue
+            .iter()
+            .position(|h| !saturated.contains(&h.delivery.output_id))?;
+        s.queue.remove(i)
+    }
+}
+
+/// Room for deliveries handed straight to this process's workers; what is not handed
+/// off (the transaction failed) is given back when this is dropped.
+pub struct HandOffSlots {
+    dispatcher: Dispatcher,
+    n: usize,
+    now: i64,
+}
+
+impl Dispatcher {
+    /// Room for up to `wanted` new deliveries to be handed to the workers; lease that
+    /// many with [`HandOffSlots::lease`] in the inserting transaction.
+    pub fn reserve(&self, wanted: usize, now: i64) -> HandOffSlots {
+        let n = if self.inner.recorder.get().is_some() {
+            self.inner.handoffs.reserve(wanted)
+        } else {
+            // Not started (no claim loop, no workers): nothing can be handed over.
+            0
+        };
+        HandOffSlots {
+            dispatcher: self.clone(),
+            n,
+            now,
+        }
+    }
+}
+
+impl HandOffSlots {
+    /// How many deliveries may be leased for the hand-off.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Make a new (PENDING, not yet inserted) delivery row leased to this process.
+    pub fn lease(&self, d: &mut Delivery) {
+        let inner = &self.dispatcher.inner;
+        d.status = DeliveryStatus::InFlight;
+        d.claimed_by = Some(inner.claim_id.clone());
+        d.lease_until = Some(self.now + inner.cfg.lease.as_millis() as i64);
+        d.updated_at = self.now;
+    }
+
+    /// After the commit: hand the leased deliveries to the workers, with their alert
+    /// (each alert's payload is built once for all its deliveries) and the
+    /// configuration version they were routed at.
+    pub fn hand_off(mut self, version: i64, work: Vec<(Arc<Alert>, Vec<Delivery>)>) {
+        let inner = &self.dispatcher.inner;
+        let mut items = Vec::new();
+        for (alert, deliveries) in work {
+            let mut payloads: Vec<(crate::domain::DeliveryKind, Arc<serde_json::Value>)> =
+                Vec::new();
+            for delivery in deliveries {
+                let payload = match payloads.iter().find(|(k, _)| *k == delivery.kind) {
+                    Some((_, p)) => p.clone(),
+                    None => {
+                        let p = Arc::new(panther_payload(
+                            &alert,
+                            &inner.cfg.public_url,
+                            delivery.kind,
+                        ));
+                        payloads.push((delivery.kind, p.clone()));
+                        p
+                    }
+                };
+                items.push(HandOff {
+                    delivery,
+                    alert: alert.clone(),
+                    payload,
+                    version,
+                });
+            }
+        }
+        inner.handoffs.push(self.n, items);
+        self.n = 0;
+        inner.wake.notify_one();
+    }
+}
+
+impl Drop for HandOffSlots {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            self.dispatcher.inner.handoffs.unreserve(self.n);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Attempt recording in batches: workers hand finished attempts to one recorder task
+//! per dispatcher, which writes whatever has queued in one transaction
+//! ([`store::deliveries::record_attempts`]) and answers each worker after the commit.
+//! A worker still waits for its record, so nothing about a delivery changes except how
+//! many commits a burst costs.
+use crate::batching::{BatchPolicy, Batcher};
+use crate::store::{
+    self,
+    deliveries::{AttemptRecord, Recorded},
+};
+use sea_orm::{DatabaseConnection, DbErr};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most attempts recorded in one transaction.
+pub const RECORD_BATCH_MAX: usize = 256;
+/// How long the recorder waits for more attempts under load.
+pub const RECORD_LINGER: Duration = Duration::from_millis(2);
+
+/// Why an attempt was not recorded.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct RecordFailed {
+    /// The database could not take the write (full disk, dropped connection, busy):
+    /// worth trying again while the lease holds.
+    pub unavailable: bool,
+    pub message: String,
+}
+
+impl RecordFailed {
+    pub fn of(e: &DbErr) -> Self {
+        RecordFailed {
+            unavailable: crate::error::is_unavailable(e),
+            message: e.to_string(),
+        }
+    }
+}
+
+type Job = (
+    AttemptRecord,
+    oneshot::Sender<Result<Recorded, RecordFailed>>,
+);
+
+/// The queue in front of the recorder task.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Recorder {
+    /// Start the recorder task; it ends when every clone of the recorder is dropped.
+    pub fn start(db: DatabaseConnection) -> Recorder {
+        let (tx, rx) = mpsc::channel(4 * RECORD_BATCH_MAX);
+        let mut batches = Batcher::new(
+            rx,
+            BatchPolicy {
+                max: RECORD_BATCH_MAX,
+                linger: RECORD_LINGER,
+            },
+        );
+        tokio::spawn(async move {
+            while let Some(batch) = batches.next().await {
+                write(&db, batch).await;
+            }
+        });
+        Recorder { tx }
+    }
+
+    /// Record one attempt with whatever else is queued; answers after the commit.
+    pub async fn record(&self, record: AttemptRecord) -> Result<Recorded, RecordFailed> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || RecordFailed {
+            unavailable: true,
+            message: "the attempt recorder has stopped".into(),
+        };
+        self.tx.send((record, reply)).await.map_err(|_| gone())?;
+        answer.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+/// Write one batch and answer its workers. When the batch fails for a reason other than
+/// the database being unavailable, each record is tried on its own, so one bad record
+/// cannot fail the others.
+async fn write(db: &DatabaseConnection, batch: Vec<Job>) {
+    let (records, replies): (Vec<AttemptRecord>, Vec<_>) = batch.into_iter().unzip();
+    match store::deliveries::record_attempts(db, records.clone()).await {
+        Ok(results) => {
+            for (reply, r) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(r));
+            }
+        }
+        Err(e) if records.len() > 1 && !crate::error::is_unavailable(&e) => {
+            tracing::warn!(error = %e, attempts = records.len(), "recording a batch of attempts failed; recording them one by one");
+            for (record, reply) in records.into_iter().zip(replies) {
+                let r = store::deliveries::record_attempt(db, record).await;
+                let _ = reply.send(r.map_err(|e| RecordFailed::of(&e)));
+            }
+        }
+        Err(e) => {
+            let failed = RecordFailed::of(&e);
+            for reply in replies {
+                let _ = reply.send(Err(failed.clone()));
+            }
+        }
+    }
+}
