@@ -40,6 +40,13 @@ pub fn delivery_attempt(output_type: &str, outcome: &'static str, duration: Dura
         .record(duration.as_secs_f64());
 }
 
+/// A worker took a delivery: `handoff` (committed by this process and handed over in
+/// memory) or `claim` (found by the claim query: retries, expired leases, other
+/// processes' work).
+pub fn delivery_taken(source: &'static str) {
+    counter!("herald_deliveries_taken_total", "source" => source).increment(1);
+}
+
 /// A delivery waited for its destination's rate limit.
 pub fn delivery_deferred(output_type: &str) {
     counter!("herald_deliveries_deferred_total", "output_type" => output_type.to_string())

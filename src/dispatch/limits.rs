@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long to wait before looking again when the destination is at its concurrency.
-const CONCURRENCY_RECHECK: Duration = Duration::from_millis(100);
+const CONCURRENCY_RECHECK: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {

@@ -151,10 +151,17 @@ struct Admitted {
     _slot: limits::InFlight,
 }
 
+/// How long a worker waits for its destination's limiter before deferring the
+/// delivery: long enough for a concurrency slot to come free when several workers took
+/// deliveries of one destination at once, short enough not to hold a worker for a
+/// destination that is rate-limited.
+const BRIEF_WAIT: Duration = Duration::from_millis(100);
+
 /// How a send meets the destination's limits.
 #[derive(Clone, Copy, PartialEq)]
 enum Pace {
-    /// A worker's send: when the destination must wait, the delivery is deferred.
+    /// A worker's send: it waits for the destination up to [`BRIEF_WAIT`] (a slot
+    /// that comes free as a reply arrives), else the delivery is deferred.
     Defer,
     /// A caller waits (`sendTestAlert`), up to the request timeout.
     Wait,
@@ -367,6 +374,7 @@ impl Inner {
                 let Some(h) = self.handoffs.take(&exclude) else {
                     break;
                 };
+                crate::telemetry::delivery_taken("handoff");
                 let me = self.clone();
                 self.tracker.spawn(async move {
                     let id = h.delivery.id.clone();
@@ -390,6 +398,7 @@ impl Inner {
                             let Some(slots) = self.slots().await else {
                                 break;
                             };
+                            crate::telemetry::delivery_taken("claim");
                             let me = self.clone();
                             self.tracker.spawn(async move {
                                 if let Err(e) = me.process(&d, probe, loaded, slots).await {
@@ -802,7 +811,11 @@ impl Inner {
                 ),
             },
         );
-        let deadline = tokio::time::Instant::now() + self.cfg.request_timeout;
+        let deadline = tokio::time::Instant::now()
+            + match pace {
+                Pace::Wait => self.cfg.request_timeout,
+                Pace::Defer => BRIEF_WAIT,
+            };
         loop {
             match limiter.try_acquire() {
                 Ok(slot) => {
@@ -811,9 +824,7 @@ impl Inner {
                         _slot: slot,
                     })
                 }
-                Err(wait)
-                    if pace == Pace::Wait && tokio::time::Instant::now() + wait <= deadline =>
-                {
+                Err(wait) if tokio::time::Instant::now() + wait <= deadline => {
                     tokio::time::sleep(wait).await;
                 }
                 Err(wait) => {

@@ -509,8 +509,9 @@ fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
     targets.len() - 1
 }
 
-/// Ingest validated inputs in order in ONE transaction, under ONE take of the alerts
-/// lock (dedup cannot race, and `seq` follows commit order): each input joins the open
+/// Ingest validated inputs in order in ONE transaction, holding its dedup keys (dedup
+/// cannot race; see [`store::lock_dedup_keys`]) and, from the inserts to the commit, the
+/// alerts order (`seq` follows commit order; [`store::lock_alert_order`]): each input joins the open
 /// alert with its dedup key (one stored before, or one an earlier input of the batch
 /// created) or creates an alert routed against the configuration read once for the
 /// batch. New alerts and their deliveries are inserted with multi-row statements, and
@@ -520,7 +521,16 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     use std::collections::HashMap;
     let now = now_ms();
     let txn = s.db.begin().await?;
-    store::lock(&txn, store::LOCK_ALERTS).await?;
+    store::lock_dedup_keys(
+        &txn,
+        items.iter().map(|i| {
+            (
+                i.alert.detection_id.trim().to_string(),
+                i.alert.dedup_string.clone().unwrap_or_default(),
+            )
+        }),
+    )
+    .await?;
     // One read (the configuration version) unless the configuration changed.
     let config = s.routing.current(&txn).await?;
     let destinations = &config.destinations;
@@ -596,6 +606,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         .filter(|t| t.new)
         .map(|t| t.alert.clone())
         .collect();
+    store::lock_alert_order(&txn).await?;
     store::alerts::insert_many(&txn, &mut new_alerts).await?;
     let mut rows: Vec<deliveries::Delivery> = new_alerts
         .iter()

@@ -383,6 +383,56 @@ pub async fn open(
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
 pub const LOCK_ALERTS: &str = "alerts";
+/// Start an ingestion transaction that creates or joins alerts with these dedup keys
+/// (detection id, dedup string), so that no two transactions can both miss an open
+/// alert with the same key. SQLite: the transaction becomes the writer at once (there
+/// is one writer anyway). PostgreSQL: one transaction-scoped advisory lock per key,
+/// taken in one statement in key order (no deadlock between batches): batches with
+/// other keys, in this process or another, go on in parallel; [`lock_alert_order`]
+/// later serializes only the inserts and the commit.
+pub async fn lock_dedup_keys<C: ConnectionTrait>(
+    c: &C,
+    keys: impl Iterator<Item = (String, String)>,
+) -> Result<(), DbErr> {
+    if c.get_database_backend() != DatabaseBackend::Postgres {
+        return lock(c, LOCK_ALERTS).await;
+    }
+    use sha2::{Digest, Sha256};
+    let mut ids: Vec<i64> = keys
+        .map(|(detection, dedup)| {
+            let mut h = Sha256::new();
+            h.update(detection.as_bytes());
+            h.update([0]);
+            h.update(dedup.as_bytes());
+            let d = h.finalize();
+            i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // Integers only, so they can be written into the statement.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    c.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(ARRAY[{list}]::bigint[]) AS t(k) ORDER BY k) AS s"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Before inserting alerts: on PostgreSQL, take the alerts lock until commit, so that
+/// `seq` values are handed out in commit order and a poller's cursor never passes an
+/// alert that commits later with a smaller `seq`. Held only from the inserts to the
+/// commit, once per batch. (SQLite took its writer lock in [`lock_dedup_keys`].)
+pub async fn lock_alert_order<C: ConnectionTrait>(c: &C) -> Result<(), DbErr> {
+    if c.get_database_backend() == DatabaseBackend::Postgres {
+        lock(c, LOCK_ALERTS).await?;
+    }
+    Ok(())
+}
+
 /// Serializes configuration writes (unique names, override references).
 pub const LOCK_CONFIG: &str = "config";
 

@@ -36,6 +36,7 @@ mod limits;
 mod operations;
 mod outbound;
 mod routing_snapshot;
+mod scale_out;
 mod schema;
 mod secrets;
 mod token_cache;
