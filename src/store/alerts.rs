@@ -301,11 +301,16 @@ pub async fn list<C: ConnectionTrait>(
         });
     }
     let query = alert::Entity::find().filter(cond);
+    // `sortBy: createdAt`: by creation time first, `seq` breaking ties.
     let query = match (f.by_created_at, f.descending) {
-        (true, true) => query.order_by_desc(C::CreatedAt).order_by_desc(C::Seq),
-        (true, false) => query.order_by_asc(C::CreatedAt).order_by_asc(C::Seq),
-        (false, true) => query.order_by_desc(C::Seq),
-        (false, false) => query.order_by_asc(C::Seq),
+        (false, _) => query,
+        (true, true) => query.order_by_desc(C::CreatedAt),
+        (true, false) => query.order_by_asc(C::CreatedAt),
+    };
+    let query = if f.descending {
+        query.order_by_desc(C::Seq)
+    } else {
+        query.order_by_asc(C::Seq)
     };
     let read = query.limit(f.limit + 1).all(db).await;
     let mut rows = rows(db, read).await?;
@@ -364,10 +369,13 @@ pub async fn comments<C: ConnectionTrait>(
     db: &C,
     alert_id: &AlertId,
 ) -> Result<Vec<Comment>, DbErr> {
-    alert_comment::Entity::find()
+    let read = alert_comment::Entity::find()
         .filter(alert_comment::Column::AlertId.eq(alert_id.as_str()))
         .order_by_asc(alert_comment::Column::CreatedAt)
         .order_by_asc(alert_comment::Column::Id)
         .all(db)
-        .await
+        .await;
+    // A damaged `format` is an error naming the comment, never a default.
+    let formats: [EnumColumn; 1] = [("format", crate::domain::CommentFormat::SPELLINGS)];
+    locate_damaged(db, read, "alert_comments", "id", &formats).await
 }
