@@ -146,6 +146,16 @@ async fn events_are_stored_joined_and_paged(db: TestDb) {
     let (one, _) = all_events(&s, &id, 100).await;
     assert_eq!(one, (0..8).map(ev).collect::<Vec<_>>());
 
+    // Event pages count in the query cost like other pages: a thousand alerts with a
+    // hundred events each is refused before anything runs; small pages fit.
+    let nested = |alerts: i64, events: i64| {
+        format!("{{ alerts(input: {{pageSize: {alerts}}}) {{ edges {{ node {{ id events(input: {{pageSize: {events}}}) {{ edges {{ node }} }} }} }} }} }}")
+    };
+    let (code, msg) = s.err(&nested(1000, 100), json!({})).await;
+    assert_eq!(code, "QUERY_TOO_COMPLEX", "{msg}");
+    let d = s.ok(&nested(10, 25), json!({})).await;
+    assert_eq!(d["alerts"]["edges"].as_array().unwrap().len(), 3);
+
     // Cursors from elsewhere and page sizes out of bounds are refused.
     for input in [
         json!({"pageSize": 0}),
