@@ -212,6 +212,73 @@ stored_enum! {
 }
 
 stored_enum! {
+    /// How a comment's body is to be read (Panther's `CommentFormat`); HTML is
+    /// sanitized before it is stored.
+    pub enum CommentFormat {
+        PlainText = "PLAIN_TEXT",
+        Html = "HTML",
+    }
+}
+
+/// Panther's `AlertListingType`: which family of alert types a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum AlertListingType {
+    /// Detection matches: rules, scheduled rules, policies (and correlation rules).
+    #[graphql(name = "ALERT")]
+    Alert,
+    /// Errors raised by rules, scheduled rules (and correlation rules).
+    #[graphql(name = "DETECTION_ERROR")]
+    DetectionError,
+    /// Herald's own errors (failed deliveries, paused destinations).
+    #[graphql(name = "SYSTEM_ERROR")]
+    SystemError,
+}
+
+impl AlertListingType {
+    /// The alert types of this family (Panther's valid `subtypes` for it).
+    pub fn subtypes(self) -> &'static [AlertType] {
+        use AlertType::*;
+        match self {
+            AlertListingType::Alert => &[Rule, ScheduledRule, Policy, CorrelationRule],
+            AlertListingType::DetectionError => {
+                &[RuleError, ScheduledRuleError, CorrelationRuleError]
+            }
+            AlertListingType::SystemError => &[SystemError],
+        }
+    }
+}
+
+/// Panther's `DetectionType`: the kind of detection an alert comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum DetectionType {
+    #[graphql(name = "CORRELATION_RULE")]
+    CorrelationRule,
+    #[graphql(name = "DERIVED_RULE")]
+    DerivedRule,
+    #[graphql(name = "POLICY")]
+    Policy,
+    #[graphql(name = "RULE")]
+    Rule,
+    #[graphql(name = "SCHEDULED_RULE")]
+    ScheduledRule,
+}
+
+impl AlertType {
+    /// The kind of detection behind an alert of this type (a rule error comes from a
+    /// rule); `None` for Herald's own system errors.
+    pub fn detection_type(self) -> Option<DetectionType> {
+        use AlertType::*;
+        match self {
+            Rule | RuleError => Some(DetectionType::Rule),
+            ScheduledRule | ScheduledRuleError => Some(DetectionType::ScheduledRule),
+            Policy => Some(DetectionType::Policy),
+            CorrelationRule | CorrelationRuleError => Some(DetectionType::CorrelationRule),
+            SystemError => None,
+        }
+    }
+}
+
+stored_enum! {
     /// Lifecycle of one delivery (one alert to one destination).
     pub enum DeliveryStatus {
         Pending = "PENDING",
@@ -320,6 +387,10 @@ pub struct Alert {
     pub first_event_at: i64,
     pub last_received_event_at: i64,
     pub event_count: i64,
+    /// Where the matched event came from (Panther's log source id), when given.
+    pub log_source: Option<String>,
+    /// The AWS resource type a policy alert is about, when given.
+    pub resource_type: Option<String>,
     pub assignee_id: Option<String>,
     /// The detection's display name at ingestion (override displayName, else detection id).
     pub name: String,
@@ -425,6 +496,7 @@ mod tests {
         spellings_agree(DeliveryKind::ALL, DeliveryKind::as_str);
         spellings_agree(AuditAction::ALL, AuditAction::as_str);
         spellings_agree(AuditTargetType::ALL, AuditTargetType::as_str);
+        spellings_agree(CommentFormat::ALL, CommentFormat::as_str);
     }
 
     #[test]
@@ -442,5 +514,20 @@ mod tests {
         check(DeliveryKind::ALL);
         check(AuditAction::ALL);
         check(AuditTargetType::ALL);
+        check(CommentFormat::ALL);
+    }
+
+    #[test]
+    fn listing_types_cover_every_alert_type_once() {
+        let all: Vec<AlertType> = [
+            AlertListingType::Alert,
+            AlertListingType::DetectionError,
+            AlertListingType::SystemError,
+        ]
+        .iter()
+        .flat_map(|l| l.subtypes().iter().copied())
+        .collect();
+        assert_eq!(all.len(), AlertType::ALL.len());
+        assert!(AlertType::ALL.iter().all(|t| all.contains(t)));
     }
 }

@@ -59,6 +59,8 @@ pub fn test_alert(now_ms: i64) -> Alert {
         first_event_at: now_ms,
         last_received_event_at: now_ms,
         event_count: 1,
+        log_source: None,
+        resource_type: None,
         assignee_id: None,
         name: "Test.Alert".into(),
         routing: super::RoutingDecision {

@@ -1,15 +1,17 @@
 //! Alerts: ingestion, queries with keyset pagination, updates, re-sends and test sends.
+use super::alert_api::{AlertEventsInput, AlertEventsOutput, AlertOrigin, OriginOf};
 use super::error::GqlResultExt;
 use super::guard::{actor, need};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
 use crate::domain::RoutingDecision;
 use crate::domain::{self, AlertId, AlertStatus, AlertType, DeliveryId, DeliveryStatus, Severity};
+use crate::domain::{AlertListingType, CommentFormat};
 use crate::error::{bad_input, AppError};
 use crate::service::{self, alerts::NewAlert, Services};
 use crate::store::{self, alerts::AlertFilter};
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, Union, ID};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::collections::HashMap;
 
@@ -34,6 +36,13 @@ pub struct CreateAlertInput {
     pub generated_destinations: Option<Vec<String>>,
     /// What the detection's `severity()` returned.
     pub generated_severity: Option<Severity>,
+    /// The events that matched (at most 100, each at most 64 KiB as JSON), stored with
+    /// the alert; a match that joins an open alert appends its events to it.
+    pub events: Option<Vec<AWSJSON>>,
+    /// Panther's log source id of the matched events (`alerts(input: {logSources})`).
+    pub log_source: Option<String>,
+    /// The AWS resource type of a policy alert (`alerts(input: {resourceTypes})`).
+    pub resource_type: Option<String>,
 }
 
 impl From<CreateAlertInput> for NewAlert {
@@ -54,6 +63,14 @@ impl From<CreateAlertInput> for NewAlert {
             generated_destinations: i.generated_destinations,
             generated_severity: i.generated_severity,
             exclude_destinations: Vec::new(),
+            events: i
+                .events
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.0)
+                .collect(),
+            log_source: i.log_source,
+            resource_type: i.resource_type,
         }
     }
 }
@@ -92,6 +109,9 @@ pub struct Alert {
     deduplicated: bool,
     created_by: String,
     last_modified_by: String,
+    /// The detection's name stored with the alert (for `origin`).
+    #[graphql(skip)]
+    detection_name: String,
 }
 
 impl From<domain::Alert> for Alert {
@@ -121,6 +141,7 @@ impl From<domain::Alert> for Alert {
             deduplicated: a.event_count > 1,
             created_by: a.created_by,
             last_modified_by: a.last_modified_by,
+            detection_name: a.name,
         }
     }
 }
@@ -163,12 +184,15 @@ pub struct AlertDelivery {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AlertComment {
     id: ID,
     alert_id: ID,
     body: String,
     created_by: String,
     created_at: AWSDateTime,
+    /// How `body` is to be read; an HTML body was sanitized when stored.
+    format: CommentFormat,
 }
 
 impl From<store::alerts::Comment> for AlertComment {
@@ -179,7 +203,28 @@ impl From<store::alerts::Comment> for AlertComment {
             body: c.body,
             created_by: c.created_by,
             created_at: AWSDateTime::from_ms(c.created_at),
+            format: c.format,
         }
+    }
+}
+
+/// What a comment was added to (Panther's `CommentEntity`: alerts only).
+#[derive(Union)]
+pub enum CommentEntity {
+    Alert(Alert),
+}
+
+#[ComplexObject]
+impl AlertComment {
+    /// The alert this comment was added to.
+    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<CommentEntity> {
+        let s = ctx.data::<Services>()?;
+        let alert = store::alerts::get(&s.db, &AlertId::from(&self.alert_id.0))
+            .await
+            .gql()?
+            .ok_or_else(|| AppError::NotFound(format!("no alert with id {}", self.alert_id.0)))
+            .gql()?;
+        Ok(CommentEntity::Alert(alert.into()))
     }
 }
 
@@ -255,6 +300,38 @@ impl Alert {
             .unwrap_or_default())
     }
 
+    /// The events of this alert (those of the match that created it, then those of the
+    /// matches dedup joined to it), oldest first, cursor-paged.
+    #[graphql(
+        complexity = "super::limits::page_size(input.as_ref().and_then(|i| i.page_size), super::alert_api::EVENTS_PAGE_DEFAULT, super::alert_api::EVENTS_PAGE_MAX, child_complexity)"
+    )]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<AlertEventsInput>,
+    ) -> async_graphql::Result<Option<AlertEventsOutput>> {
+        // Nullable as in Panther's schema; Herald always answers.
+        Ok(Some(
+            super::alert_api::events(ctx, &self.id.0, input).await?,
+        ))
+    }
+
+    /// What generated this alert: its detection (from the detection override when there
+    /// is one), a deleted detection, or, for SYSTEM_ERROR alerts, a delivery error.
+    async fn origin(&self, ctx: &Context<'_>) -> async_graphql::Result<AlertOrigin> {
+        super::alert_api::origin(
+            ctx,
+            OriginOf {
+                detection_id: &self.detection_id.0,
+                alert_type: self.alert_type,
+                name: &self.detection_name,
+                description: &self.description,
+                created_at: self.created_at,
+            },
+        )
+        .await
+    }
+
     #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
@@ -276,6 +353,13 @@ pub enum SortDirEnum {
     Descending,
 }
 
+/// Panther's sort fields of `alerts`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AlertsSortFieldsEnum {
+    #[graphql(name = "createdAt")]
+    CreatedAt,
+}
+
 #[derive(InputObject, Default)]
 pub struct AlertsInput {
     /// `endCursor` of the previous page.
@@ -287,8 +371,25 @@ pub struct AlertsInput {
     pub detection_id: Option<ID>,
     pub severities: Option<Vec<Severity>>,
     pub statuses: Option<Vec<AlertStatus>>,
+    #[graphql(deprecation = "Use `subtypes` (Panther's name).")]
     pub types: Option<Vec<AlertType>>,
+    /// Alert types; with `type`, each must belong to it.
+    pub subtypes: Option<Vec<AlertType>>,
+    /// The family of alerts: `ALERT` (rules, scheduled rules, policies), `DETECTION_ERROR`
+    /// or `SYSTEM_ERROR`. Null: every alert (unlike Panther, whose default is `ALERT`).
+    #[graphql(name = "type")]
+    pub listing_type: Option<AlertListingType>,
     pub log_types: Option<Vec<String>>,
+    /// Log source ids (`CreateAlertInput.logSource`).
+    pub log_sources: Option<Vec<String>>,
+    /// AWS resource types (`CreateAlertInput.resourceType`).
+    pub resource_types: Option<Vec<String>>,
+    /// Only alerts with at least this many events (`eventCount`).
+    pub event_count_min: Option<i32>,
+    /// Only alerts with at most this many events (`eventCount`).
+    pub event_count_max: Option<i32>,
+    /// Null: commit order (what pollers follow). `createdAt`: by creation time.
+    pub sort_by: Option<AlertsSortFieldsEnum>,
     /// Case-insensitive substring of the title.
     pub name_contains: Option<String>,
     /// Only alerts that were (true) or were not (false) routed to a destination.
@@ -319,6 +420,57 @@ pub struct AlertsOutput {
 
 fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+/// The cursor of an alert in `sortBy: createdAt` order.
+fn encode_created_cursor(created_at: i64, seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("at:{created_at}:{seq}"))
+}
+
+fn decode_created_cursor(c: &str) -> Result<(i64, i64), AppError> {
+    URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (t, seq) = s.strip_prefix("at:")?.split_once(':')?;
+            Some((t.parse().ok()?, seq.parse().ok()?))
+        })
+        .ok_or_else(|| bad_input("cursor is not a cursor this API returned for sortBy: createdAt"))
+}
+
+/// The alert types a listing asks for (empty: all): `subtypes` (or the deprecated
+/// `types`), within the `type` family when given.
+fn listing_types(
+    listing: Option<AlertListingType>,
+    subtypes: Option<Vec<AlertType>>,
+    types: Option<Vec<AlertType>>,
+) -> Result<Vec<AlertType>, AppError> {
+    let subtypes = match (subtypes, types) {
+        (Some(_), Some(_)) => {
+            return Err(bad_input(
+                "give subtypes or types (its deprecated name), not both",
+            ))
+        }
+        (s, t) => s.or(t).unwrap_or_default(),
+    };
+    let Some(listing) = listing else {
+        return Ok(subtypes);
+    };
+    let family = listing.subtypes();
+    if let Some(t) = subtypes.iter().find(|t| !family.contains(t)) {
+        let valid: Vec<&str> = family.iter().map(|f| f.as_str()).collect();
+        return Err(bad_input(format!(
+            "subtypes: {t} is not a subtype of type {}; valid: {}",
+            async_graphql::InputType::to_value(&listing),
+            valid.join(", ")
+        )));
+    }
+    Ok(if subtypes.is_empty() {
+        family.to_vec()
+    } else {
+        subtypes
+    })
 }
 
 fn decode_cursor(c: &str) -> Result<i64, AppError> {
@@ -352,6 +504,10 @@ pub struct AlertsMutationOutput {
 pub struct CreateAlertCommentInput {
     pub alert_id: ID,
     pub body: String,
+    /// Default `PLAIN_TEXT`. An `HTML` body is sanitized before it is stored (scripts,
+    /// event handlers and unsafe links removed).
+    #[graphql(default_with = "Some(CommentFormat::PlainText)")]
+    pub format: Option<CommentFormat>,
 }
 
 #[derive(SimpleObject)]
@@ -420,12 +576,29 @@ impl AlertQuery {
         if !(1..=1000).contains(&page_size) {
             return Err(bad_input("pageSize must be between 1 and 1000")).gql();
         }
-        let after_seq = match input.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(c) => Some(decode_cursor(c).gql()?),
-            None => None,
+        let by_created_at = input.sort_by == Some(AlertsSortFieldsEnum::CreatedAt);
+        let cursor = input.cursor.as_deref().filter(|c| !c.is_empty());
+        let (after_seq, after_created_at) = match cursor {
+            Some(c) if by_created_at => (None, Some(decode_created_cursor(c).gql()?)),
+            Some(c) => (Some(decode_cursor(c).gql()?), None),
+            None => (None, None),
+        };
+        let types = listing_types(input.listing_type, input.subtypes, input.types).gql()?;
+        let cursor_of = |a: &domain::Alert| {
+            if by_created_at {
+                encode_created_cursor(a.created_at, a.seq)
+            } else {
+                encode_cursor(a.seq)
+            }
         };
         let filter = AlertFilter {
             after_seq,
+            after_created_at,
+            by_created_at,
+            log_sources: input.log_sources.unwrap_or_default(),
+            resource_types: input.resource_types.unwrap_or_default(),
+            event_count_min: input.event_count_min.map(i64::from),
+            event_count_max: input.event_count_max.map(i64::from),
             descending: input.sort_dir.unwrap_or_default() == SortDirEnum::Descending,
             limit: page_size as u64,
             created_at_after: input.created_at_after.map(|t| t.ms()),
@@ -433,7 +606,7 @@ impl AlertQuery {
             detection_id: input.detection_id.map(|d| d.0),
             severities: input.severities.unwrap_or_default(),
             statuses: input.statuses.unwrap_or_default(),
-            types: input.types.unwrap_or_default(),
+            types,
             log_types: input.log_types.unwrap_or_default(),
             name_contains: input.name_contains,
             routed: input.routed,
@@ -441,21 +614,35 @@ impl AlertQuery {
         let (rows, more) = store::alerts::list(&s.db, &filter).await.gql()?;
         let page_info = PageInfo {
             has_next_page: more,
-            end_cursor: rows
-                .last()
-                .map(|a| encode_cursor(a.seq))
-                .or(input.cursor.clone()),
-            has_previous_page: after_seq.is_some(),
-            start_cursor: rows.first().map(|a| encode_cursor(a.seq)),
+            end_cursor: rows.last().map(cursor_of).or(input.cursor.clone()),
+            has_previous_page: cursor.is_some(),
+            start_cursor: rows.first().map(cursor_of),
         };
         let edges = rows
             .into_iter()
             .map(|a| AlertEdge {
-                cursor: encode_cursor(a.seq),
+                cursor: cursor_of(&a),
                 node: a.into(),
             })
             .collect();
         Ok(AlertsOutput { edges, page_info })
+    }
+}
+
+#[derive(Default)]
+pub struct AlertRouteQuery;
+
+#[Object]
+impl AlertRouteQuery {
+    /// Routing dry-run: where would this alert go, and why? Stores nothing.
+    #[graphql(guard = "need(Permission::AlertRead)")]
+    async fn route_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAlertInput,
+    ) -> async_graphql::Result<RoutingDecision> {
+        let s = ctx.data::<Services>()?;
+        service::alerts::route_preview(s, &input.into()).await.gql()
     }
 }
 
@@ -503,7 +690,10 @@ impl AlertMutation {
     }
 
     /// Routing dry-run: where would this alert go, and why? Stores nothing.
-    #[graphql(guard = "need(Permission::AlertRead)")]
+    #[graphql(
+        guard = "need(Permission::AlertRead)",
+        deprecation = "A dry run reads: use the Query field routeAlert (same arguments and result)."
+    )]
     async fn route_alert(
         &self,
         ctx: &Context<'_>,
@@ -561,6 +751,7 @@ impl AlertMutation {
             s,
             &AlertId::from(input.alert_id.0),
             &input.body,
+            input.format.unwrap_or(CommentFormat::PlainText),
             &actor(ctx)?,
         )
         .await

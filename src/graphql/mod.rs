@@ -1,4 +1,5 @@
 //! The GraphQL schema: one Query/Mutation root per area, merged here.
+pub mod alert_api;
 pub mod alerts;
 pub mod audit;
 pub mod deliveries;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod guard;
 pub mod introspection;
 pub mod limits;
+pub mod metrics;
 pub mod overrides;
 pub mod preview;
 pub mod scalars;
@@ -27,6 +29,8 @@ pub struct Query(
     preview::PreviewQuery,
     audit::AuditQuery,
     settings::SettingsQuery,
+    alerts::AlertRouteQuery,
+    metrics::MetricsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +58,10 @@ pub fn build(
         alerts::DeliveriesLoader(services.clone()),
         tokio::spawn,
     );
+    let origins = async_graphql::dataloader::DataLoader::new(
+        alert_api::OriginLoader(services.clone()),
+        tokio::spawn,
+    );
     let b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -61,7 +69,8 @@ pub fn build(
         .data(services)
         .data(health)
         .data(override_refs)
-        .data(deliveries);
+        .data(deliveries)
+        .data(origins);
     if disable_introspection {
         b.disable_introspection()
             .extension(introspection::DenyIntrospection)

@@ -7,7 +7,7 @@ use super::scalars::AWSDateTime;
 use crate::auth::{self, IssuedToken, Permission};
 use crate::service::{tokens, Services};
 use crate::store::{self, tokens::TokenRow};
-use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, Guard, InputObject, Object, SimpleObject, ID};
 
 #[derive(InputObject)]
 #[graphql(name = "CreateAPITokenInput")]
@@ -154,18 +154,26 @@ impl TokenMutation {
     }
 
     /// A new value for a token; the old value is refused at once by this Herald process
-    /// and within a second by the others sharing the database.
-    #[graphql(
-        name = "rotateAPIToken",
-        guard = "need(Permission::OrganizationApiTokenModify)"
-    )]
+    /// and within a second by the others sharing the database. Without `id` (Panther's
+    /// form) the calling token rotates itself, which needs no permission; with `id`,
+    /// rotating another token needs `OrganizationAPITokenModify`.
+    #[graphql(name = "rotateAPIToken")]
     async fn rotate_api_token(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        id: Option<ID>,
     ) -> async_graphql::Result<RotateApiTokenOutput> {
         let s = ctx.data::<Services>()?;
-        let issued = tokens::rotate(s, principal(ctx)?, &id).await.gql()?;
+        let caller = principal(ctx)?;
+        let issued = match id {
+            None => tokens::rotate_own(s, caller).await.gql()?,
+            Some(id) => {
+                need(Permission::OrganizationApiTokenModify)
+                    .check(ctx)
+                    .await?;
+                tokens::rotate(s, caller, &id).await.gql()?
+            }
+        };
         Ok(RotateApiTokenOutput {
             token: ApiToken::issued(issued),
         })

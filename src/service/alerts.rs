@@ -1,6 +1,7 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
 use crate::dispatch::AttemptReport;
+use crate::domain::CommentFormat;
 use crate::domain::RoutingDecision;
 use crate::domain::{
     time::now_ms, Alert, AlertId, AlertStatus, AlertType, DeliveryKind, DeliveryStatus,
@@ -32,6 +33,13 @@ pub struct NewAlert {
     /// Destinations routing must never choose (internal: a failed destination does not
     /// receive the alert about its own failure).
     pub exclude_destinations: Vec<String>,
+    /// The events that matched (stored with the alert, or appended to the alert this
+    /// match joins).
+    pub events: Vec<serde_json::Value>,
+    /// Panther's log source id of the matched events.
+    pub log_source: Option<String>,
+    /// The AWS resource type a policy alert is about.
+    pub resource_type: Option<String>,
 }
 
 /// Largest accepted values of an alert's fields (characters, or bytes of serialized
@@ -49,6 +57,11 @@ pub mod input_limits {
     pub const ALERT_CONTEXT_BYTES: usize = 256 * 1024;
     pub const GENERATED_DESTINATIONS: usize = 50;
     pub const OUTPUT_ID: usize = 255;
+    /// Events one input may carry, and the size of one as JSON.
+    pub const EVENTS: usize = 100;
+    pub const EVENT_BYTES: usize = 64 * 1024;
+    pub const LOG_SOURCE: usize = 255;
+    pub const RESOURCE_TYPE: usize = 255;
 }
 
 /// What is wrong with an input: the field (a path inside the input) and the problem.
@@ -148,6 +161,35 @@ fn check(a: &NewAlert) -> Result<(), Invalid> {
         .is_some_and(|c| !(c.is_object() || c.is_null()))
     {
         return Err(Invalid::new("alertContext", "must be a JSON object"));
+    }
+    at_most("logSource", a.log_source.as_deref(), max::LOG_SOURCE)?;
+    at_most(
+        "resourceType",
+        a.resource_type.as_deref(),
+        max::RESOURCE_TYPE,
+    )?;
+    if a.events.len() > max::EVENTS {
+        return Err(Invalid::new(
+            "events",
+            format!(
+                "has {} entries; at most {} are accepted",
+                a.events.len(),
+                max::EVENTS
+            ),
+        ));
+    }
+    for (i, e) in a.events.iter().enumerate() {
+        let size = serde_json::to_vec(e).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > max::EVENT_BYTES {
+            return Err(Invalid::entry(
+                "events",
+                "events",
+                format!(
+                    "entry {i} is {size} bytes as JSON; at most {} are accepted",
+                    max::EVENT_BYTES
+                ),
+            ));
+        }
     }
     if let Some(c) = &a.alert_context {
         let size = serde_json::to_vec(c).map(|v| v.len()).unwrap_or(usize::MAX);
@@ -540,6 +582,8 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     // (detection id, dedup string, oldest creation time) → the stored alert found.
     let mut found: HashMap<(String, String, i64), Option<usize>> = HashMap::new();
     let mut per_input: Vec<(Alert, bool)> = Vec::with_capacity(items.len());
+    // The events of each input, for the alert it created or joined, in input order.
+    let mut events: Vec<store::alert_events::NewEvent> = Vec::new();
     for item in items {
         let a = &item.alert;
         let detection_id = a.detection_id.trim().to_string();
@@ -580,6 +624,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
                 joined.alert.last_received_event_at = now;
                 joined.alert.updated_at = now;
                 per_input.push((joined.alert.clone(), false));
+                events_of(a, &joined.alert.id, now, &mut events);
             }
             None => {
                 let decided = route_among(a, detection, destinations);
@@ -596,6 +641,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
                     added_events: 0,
                 });
                 created.insert(key, targets.len() - 1);
+                events_of(a, &alert.id, now, &mut events);
                 per_input.push((alert, true));
             }
         }
@@ -623,6 +669,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         leased.push(d.clone());
     }
     deliveries::insert_many(&txn, rows).await?;
+    store::alert_events::insert_many(&txn, &events).await?;
     for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
         store::alerts::add_events(&txn, t.alert.seq, t.added_events, now).await?;
     }
@@ -667,6 +714,20 @@ struct Committed {
     version: i64,
     /// The leased deliveries, with their alert.
     work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)>,
+}
+
+/// Queue the events an input carries for the alert it created or joined.
+fn events_of(
+    a: &NewAlert,
+    alert_id: &AlertId,
+    now: i64,
+    out: &mut Vec<store::alert_events::NewEvent>,
+) {
+    out.extend(a.events.iter().map(|e| store::alert_events::NewEvent {
+        alert_id: alert_id.clone(),
+        event: e.clone(),
+        received_at: now,
+    }));
 }
 
 /// The alert ingestion stores for an input and its routing decision: the detection
@@ -715,6 +776,8 @@ fn build_alert(
         first_event_at: a.event_time.unwrap_or(now),
         last_received_event_at: now,
         event_count: 1,
+        log_source: a.log_source.clone().filter(|l| !l.is_empty()),
+        resource_type: a.resource_type.clone().filter(|r| !r.is_empty()),
         assignee_id: None,
         name: detection
             .and_then(|d| d.display_name.clone())
@@ -836,22 +899,33 @@ pub async fn set_assignee(
     Ok(store::alerts::get_many(&s.db, ids).await?)
 }
 
+/// Add a comment to an alert. An `HTML` body is sanitized before it is stored
+/// (ammonia: scripts, event handlers and unsafe URLs removed; formatting kept).
 pub async fn add_comment(
     s: &Services,
     alert_id: &AlertId,
     body: &str,
+    format: CommentFormat,
     by: &str,
 ) -> AppResult<store::alerts::Comment> {
     if body.trim().is_empty() {
         return Err(bad_input("body must not be empty"));
     }
     existing(s, std::slice::from_ref(alert_id)).await?;
+    let body = match format {
+        CommentFormat::PlainText => body.to_string(),
+        CommentFormat::Html => ammonia::clean(body),
+    };
+    if body.trim().is_empty() {
+        return Err(bad_input("body is empty once its HTML is sanitized"));
+    }
     let c = store::alerts::Comment {
         id: uuid::Uuid::new_v4().to_string(),
         alert_id: alert_id.to_string(),
-        body: body.into(),
+        body,
         created_by: by.into(),
         created_at: now_ms(),
+        format,
     };
     store::alerts::add_comment(&s.db, c.clone()).await?;
     Ok(c)

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod deliveries;
 pub mod destinations;
+pub mod metrics;
 pub mod overrides;
 pub mod preview;
 pub mod snapshot;

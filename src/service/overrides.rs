@@ -70,6 +70,8 @@ pub async fn put(
         value,
     };
     store::overrides::upsert(&txn, &record).await?;
+    // Alerts from this detection have it as their origin again, not a deleted one.
+    store::deleted_detections::forget(&txn, &record.value.detection_id).await?;
     let action = match existing {
         Some(_) => AuditAction::UpdateDetectionOverride,
         None => AuditAction::CreateDetectionOverride,
@@ -97,6 +99,8 @@ pub async fn delete(s: &Services, detection_id: &str, who: &Principal) -> AppRes
             "no detection override for {detection_id}"
         )));
     }
+    // Alerts from this detection now have a DeletedDetection origin.
+    store::deleted_detections::record(&txn, detection_id, now_ms()).await?;
     let before = before.as_ref().map(audit::detection_override);
     let action = AuditAction::DeleteDetectionOverride;
     audit::record(&txn, who, action, detection_id, before, None).await?;

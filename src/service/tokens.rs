@@ -3,7 +3,7 @@
 use super::{audit, Services};
 use crate::auth::{self, grant, IssuedToken, Permission, Principal};
 use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken, RotateApiToken};
-use crate::error::{AppError, AppResult};
+use crate::error::{bad_input, AppError, AppResult};
 use crate::store::tokens::TokenRow;
 
 /// What a caller asks for when creating a token.
@@ -64,6 +64,31 @@ pub async fn rotate(s: &Services, caller: &Principal, id: &str) -> AppResult<Iss
     let (before, after) = (audit::api_token(&before), audit::api_token(&issued.row));
     audit::record_committed(&s.db, caller, RotateApiToken, id, Some(before), Some(after)).await;
     Ok(issued)
+}
+
+/// A new value for the calling token itself (Panther's `rotateAPIToken` without an
+/// argument): no permission beyond being that token is needed, so nothing is checked
+/// against what the caller may grant. A caller that is not an API token cannot rotate
+/// itself (`BAD_USER_INPUT`).
+pub async fn rotate_own(s: &Services, caller: &Principal) -> AppResult<IssuedToken> {
+    let id = own_token_id(caller)?;
+    let before = get(s, id).await?;
+    let issued = s.tokens.rotate(id).await?;
+    tracing::info!(token = %issued.row.id, "API token rotated by itself");
+    let (before, after) = (audit::api_token(&before), audit::api_token(&issued.row));
+    audit::record_committed(&s.db, caller, RotateApiToken, id, Some(before), Some(after)).await;
+    Ok(issued)
+}
+
+/// The id of the API token that is calling. Every principal is an API token today;
+/// other kinds of caller (user sessions) have no token to rotate.
+fn own_token_id(caller: &Principal) -> AppResult<&str> {
+    if caller.token_id.is_empty() {
+        return Err(bad_input(
+            "rotateAPIToken without an id rotates the calling API token, and this caller is not one: name the token to rotate",
+        ));
+    }
+    Ok(&caller.token_id)
 }
 
 /// Revoke token `id` and every token it minted (recursively).

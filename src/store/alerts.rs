@@ -56,6 +56,8 @@ fn to_domain(m: alert::Model) -> Result<Alert, DbErr> {
         first_event_at: m.first_event_at,
         last_received_event_at: m.last_received_event_at,
         event_count: m.event_count,
+        log_source: m.log_source,
+        resource_type: m.resource_type,
         assignee_id: m.assignee_id,
         name: m.name,
         routing,
@@ -86,6 +88,8 @@ fn active(a: &Alert) -> alert::ActiveModel {
         first_event_at: Set(a.first_event_at),
         last_received_event_at: Set(a.last_received_event_at),
         event_count: Set(a.event_count),
+        log_source: Set(a.log_source.clone()),
+        resource_type: Set(a.resource_type.clone()),
         assignee_id: Set(a.assignee_id.clone()),
         name: Set(a.name.clone()),
         routing: Set(to_json(&a.routing)),
@@ -103,7 +107,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr>
         .last_insert_id)
 }
 
-/// Rows per multi-row `INSERT` (25 columns each: well under SQLite's and PostgreSQL's
+/// Rows per multi-row `INSERT` (27 columns each: well under SQLite's and PostgreSQL's
 /// bound on statement parameters).
 const INSERT_CHUNK: usize = 200;
 
@@ -211,6 +215,14 @@ pub struct AlertFilter {
     pub log_types: Vec<String>,
     pub name_contains: Option<String>,
     pub routed: Option<bool>,
+    pub log_sources: Vec<String>,
+    pub resource_types: Vec<String>,
+    pub event_count_min: Option<i64>,
+    pub event_count_max: Option<i64>,
+    /// Order by (created_at, seq) instead of seq (`sortBy: createdAt`); the keyset
+    /// position is then `after_created_at`, not `after_seq`.
+    pub by_created_at: bool,
+    pub after_created_at: Option<(i64, i64)>,
 }
 
 /// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
@@ -265,7 +277,36 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(r) = f.routed {
         cond = cond.add(C::Routed.eq(r));
     }
+    if !f.log_sources.is_empty() {
+        cond = cond.add(C::LogSource.is_in(f.log_sources.iter().cloned()));
+    }
+    if !f.resource_types.is_empty() {
+        cond = cond.add(C::ResourceType.is_in(f.resource_types.iter().cloned()));
+    }
+    if let Some(n) = f.event_count_min {
+        cond = cond.add(C::EventCount.gte(n));
+    }
+    if let Some(n) = f.event_count_max {
+        cond = cond.add(C::EventCount.lte(n));
+    }
+    if let Some((t, seq)) = f.after_created_at {
+        cond = cond.add(if f.descending {
+            Condition::any()
+                .add(C::CreatedAt.lt(t))
+                .add(C::CreatedAt.eq(t).and(C::Seq.lt(seq)))
+        } else {
+            Condition::any()
+                .add(C::CreatedAt.gt(t))
+                .add(C::CreatedAt.eq(t).and(C::Seq.gt(seq)))
+        });
+    }
     let query = alert::Entity::find().filter(cond);
+    // `sortBy: createdAt`: by creation time first, `seq` breaking ties.
+    let query = match (f.by_created_at, f.descending) {
+        (false, _) => query,
+        (true, true) => query.order_by_desc(C::CreatedAt),
+        (true, false) => query.order_by_asc(C::CreatedAt),
+    };
     let query = if f.descending {
         query.order_by_desc(C::Seq)
     } else {
@@ -328,10 +369,13 @@ pub async fn comments<C: ConnectionTrait>(
     db: &C,
     alert_id: &AlertId,
 ) -> Result<Vec<Comment>, DbErr> {
-    alert_comment::Entity::find()
+    let read = alert_comment::Entity::find()
         .filter(alert_comment::Column::AlertId.eq(alert_id.as_str()))
         .order_by_asc(alert_comment::Column::CreatedAt)
         .order_by_asc(alert_comment::Column::Id)
         .all(db)
-        .await
+        .await;
+    // A damaged `format` is an error naming the comment, never a default.
+    let formats: [EnumColumn; 1] = [("format", crate::domain::CommentFormat::SPELLINGS)];
+    locate_damaged(db, read, "alert_comments", "id", &formats).await
 }

@@ -130,6 +130,8 @@ pub mod alert {
         pub first_event_at: i64,
         pub last_received_event_at: i64,
         pub event_count: i64,
+        pub log_source: Option<String>,
+        pub resource_type: Option<String>,
         pub assignee_id: Option<String>,
         pub name: String,
         pub routing: String,
@@ -141,6 +143,7 @@ pub mod alert {
 }
 
 pub mod alert_comment {
+    use crate::domain::CommentFormat;
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "alert_comments")]
@@ -151,6 +154,35 @@ pub mod alert_comment {
         pub body: String,
         pub created_by: String,
         pub created_at: i64,
+        pub format: CommentFormat,
+    }
+    no_relations!();
+}
+
+pub mod alert_event {
+    use crate::domain::AlertId;
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alert_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub alert_id: AlertId,
+        /// The event as JSON text.
+        pub event: String,
+        pub received_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod deleted_detection {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deleted_detections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub detection_id: String,
+        pub deleted_at: i64,
     }
     no_relations!();
 }

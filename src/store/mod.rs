@@ -1,10 +1,13 @@
 //! Persistence: connection, migrations, and the queries of each area. The only place
 //! that builds SQL (through sea-orm / sea-query).
+pub mod alert_events;
 pub mod alerts;
 pub mod audit;
+pub mod deleted_detections;
 pub mod deliveries;
 pub mod destinations;
 pub mod entities;
+pub mod metrics;
 pub mod overrides;
 pub mod secrets;
 pub mod settings;

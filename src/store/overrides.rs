@@ -135,3 +135,15 @@ pub async fn remove_destination<C: ConnectionTrait>(
     }
     Ok(changed)
 }
+
+/// The overrides of these detections (those that have one), in one query.
+pub async fn get_many<C: ConnectionTrait>(
+    db: &C,
+    detection_ids: &[String],
+) -> Result<Vec<OverrideRecord>, DbErr> {
+    let read = Entity::find()
+        .filter(Column::DetectionId.is_in(detection_ids.iter().cloned()))
+        .all(db)
+        .await;
+    records(db, read).await
+}

@@ -1042,6 +1042,11 @@ const MATRIX: &[Op] = &[
         AlertRead,
     ),
     op(
+        "metrics",
+        r#"metrics(input: {fromDate: "2026-01-01T00:00:00Z", toDate: "2026-01-01T01:00:00Z"}) { totalAlerts }"#,
+        AlertRead,
+    ),
+    op(
         "createAlert",
         r#"createAlert(input: {detectionId: "matrix.rule", title: "matrix", severity: LOW}) { id }"#,
         AlertModify,

@@ -100,3 +100,24 @@ pub const ALERT_CURSORS: &str = "{ alerts { edges { cursor } } }";
 
 /// Ingest a batch of alerts; each alert's id, title, event count and whether it joined.
 pub const CREATE_ALERTS: &str = "mutation($input: [CreateAlertInput!]!) { createAlerts(input: $input) { id title eventCount deduplicated routed } }";
+
+// ------------------------------------------------------------ Panther's alert API
+
+/// One page of an alert's events (`$input` is an `AlertEventsInput`).
+pub const ALERT_EVENTS: &str = r#"query($id: ID!, $input: AlertEventsInput) { alert(id: $id) { eventCount events(input: $input) { edges { node } pageInfo { endCursor hasNextPage hasPreviousPage startCursor } } } }"#;
+
+/// An alert's origin, every kind (`type` aliased: the two kinds spell it with different enums).
+pub const ALERT_ORIGIN: &str = r#"query($id: ID!) { alert(id: $id) { origin { __typename
+  ... on Detection { id name detectionType: type description createdAt updatedAt }
+  ... on DeletedDetection { id }
+  ... on SystemError { errorType: type relatedComponent } } } }"#;
+
+/// Comment on an alert; the comment with its format and entity.
+pub const CREATE_ALERT_COMMENT: &str = r#"mutation($input: CreateAlertCommentInput!) { createAlertComment(input: $input) { comment { id body format createdAt entity { __typename ... on Alert { id title } } } } }"#;
+
+/// Alert metrics (`$input` is a `MetricsInput`).
+pub const METRICS: &str = r#"query($input: MetricsInput!) { metrics(input: $input) {
+  totalAlerts alertsPerSeverity { label value breakdown } alertsPerRule { entityId label value }
+  bytesIngestedPerSource { label value } bytesProcessedPerSource { label value } bytesQueriedPerSource { label value }
+  eventsProcessedPerLogType { label value } latencyPerLogType { label value }
+  totalBytesIngested totalBytesProcessed totalBytesQueried totalEventsProcessed } }"#;

@@ -1,0 +1,96 @@
+//! Alert metrics as SQL aggregates over the stored millisecond timestamps (`metrics`):
+//! the database counts, nothing is loaded alert by alert.
+use super::entities::alert::{self, Column as C};
+use crate::domain::{AlertType, Severity};
+use sea_orm::sea_query::{Alias, Expr, Order};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// How many alerts of one severity were created in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeverityBucket {
+    pub severity: Severity,
+    /// Bucket number: the bucket starts at `from + bucket * interval_ms`.
+    pub bucket: i64,
+    pub count: i64,
+}
+
+/// Alerts created in `[from, to)` per severity and per bucket of `interval_ms` from
+/// `from` (integer division on the stored BIGINT, on both databases); empty buckets are
+/// not returned.
+pub async fn per_severity<C2: ConnectionTrait>(
+    db: &C2,
+    from: i64,
+    to: i64,
+    interval_ms: i64,
+) -> Result<Vec<SeverityBucket>, DbErr> {
+    let bucket = Expr::col(C::CreatedAt).sub(from).div(interval_ms);
+    let rows: Vec<(String, i64, i64)> = alert::Entity::find()
+        .select_only()
+        .column(C::Severity)
+        .column_as(bucket, "bucket")
+        .column_as(Expr::col(C::Seq).count(), "n")
+        .filter(C::CreatedAt.gte(from))
+        .filter(C::CreatedAt.lt(to))
+        .group_by(C::Severity)
+        // By the output name: the expression's parameters would not match on PostgreSQL.
+        .group_by(Expr::col(Alias::new("bucket")))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(severity, bucket, count)| {
+            let severity = Severity::parse(&severity).ok_or_else(|| {
+                super::damaged("alerts", "(aggregate)", "severity", format!("{severity:?}"))
+            })?;
+            Ok(SeverityBucket {
+                severity,
+                bucket,
+                count,
+            })
+        })
+        .collect()
+}
+
+/// Alerts of one detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectionCount {
+    pub detection_id: String,
+    /// The detection's display name as stored on its alerts.
+    pub name: String,
+    pub count: i64,
+}
+
+/// The `top` detections with most alerts created in `[from, to)` (Herald's own system
+/// errors left out), most first, ties by detection id.
+pub async fn per_detection<C2: ConnectionTrait>(
+    db: &C2,
+    from: i64,
+    to: i64,
+    top: u64,
+) -> Result<Vec<DetectionCount>, DbErr> {
+    let rows: Vec<(String, String, i64)> = alert::Entity::find()
+        .select_only()
+        .column(C::DetectionId)
+        .column_as(Expr::col(C::Name).max(), "label")
+        .column_as(Expr::col(C::Seq).count(), "n")
+        .filter(C::CreatedAt.gte(from))
+        .filter(C::CreatedAt.lt(to))
+        .filter(C::AlertType.ne(AlertType::SystemError))
+        .group_by(C::DetectionId)
+        .order_by(Expr::col(Alias::new("n")), Order::Desc)
+        .order_by_asc(C::DetectionId)
+        .limit(top)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(detection_id, name, count)| DetectionCount {
+            detection_id,
+            name,
+            count,
+        })
+        .collect())
+}
