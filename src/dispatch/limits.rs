@@ -22,6 +22,8 @@ pub struct DestinationLimiter {
     limits: Limits,
     rate: Option<DefaultDirectRateLimiter>,
     in_flight: AtomicUsize,
+    /// Wakes a worker waiting for a concurrency slot when one comes free.
+    freed: tokio::sync::Notify,
     blocked_until: Mutex<Option<Instant>>,
 }
 
@@ -31,6 +33,7 @@ pub struct InFlight(Arc<DestinationLimiter>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.freed.notify_one();
     }
 }
 
@@ -51,6 +54,7 @@ impl DestinationLimiter {
             limits,
             rate: limits.per_second.and_then(quota).map(RateLimiter::direct),
             in_flight: AtomicUsize::new(0),
+            freed: tokio::sync::Notify::new(),
             blocked_until: Mutex::new(None),
         }
     }
@@ -79,6 +83,39 @@ impl DestinationLimiter {
         Ok(InFlight(self.clone()))
     }
 
+    /// A slot to send, waiting until `deadline` at most: for a concurrency slot, until
+    /// one is given back (woken at once, not polled); for the rate or a 429 pause, when
+    /// the wait ends before the deadline. Else how long the destination still needs.
+    pub async fn acquire_until(
+        self: &Arc<Self>,
+        deadline: tokio::time::Instant,
+    ) -> Result<InFlight, Duration> {
+        loop {
+            // Registered before looking, so a slot given back in between is not missed.
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            match self.try_acquire() {
+                Ok(slot) => return Ok(slot),
+                Err(wait) if tokio::time::Instant::now() + wait > deadline && !self.at_concurrency() => {
+                    return Err(wait)
+                }
+                Err(wait) if self.at_concurrency() => {
+                    if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                        return Err(wait);
+                    }
+                }
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    fn at_concurrency(&self) -> bool {
+        self.limits
+            .concurrency
+            .is_some_and(|max| self.in_flight.load(Ordering::SeqCst) >= max)
+    }
+
     /// Whether a send now would have to wait for a concurrency slot or a 429 pause.
     fn saturated(&self) -> bool {
         let blocked = self
@@ -86,11 +123,7 @@ impl DestinationLimiter {
             .lock()
             .expect("lock")
             .is_some_and(|until| until > Instant::now());
-        blocked
-            || self
-                .limits
-                .concurrency
-                .is_some_and(|max| self.in_flight.load(Ordering::SeqCst) >= max)
+        blocked || self.at_concurrency()
     }
 
     /// The destination said 429: nothing more is sent to it for `wait`.

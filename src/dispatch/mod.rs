@@ -816,21 +816,14 @@ impl Inner {
                 Pace::Wait => self.cfg.request_timeout,
                 Pace::Defer => BRIEF_WAIT,
             };
-        loop {
-            match limiter.try_acquire() {
-                Ok(slot) => {
-                    return Ok(Admitted {
-                        limiter,
-                        _slot: slot,
-                    })
-                }
-                Err(wait) if tokio::time::Instant::now() + wait <= deadline => {
-                    tokio::time::sleep(wait).await;
-                }
-                Err(wait) => {
-                    crate::telemetry::delivery_deferred(&record.destination.output_type);
-                    return Err(wait);
-                }
+        match limiter.acquire_until(deadline).await {
+            Ok(slot) => Ok(Admitted {
+                limiter,
+                _slot: slot,
+            }),
+            Err(wait) => {
+                crate::telemetry::delivery_deferred(&record.destination.output_type);
+                Err(wait)
             }
         }
     }
