@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial;
 mod m20261126_000001_hardening;
 mod m20261126_000010_audit_log_read;
+mod m20261127_000001_people;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261126_000001_hardening::Migration),
             Box::new(m20261126_000010_audit_log_read::Migration),
+            Box::new(m20261127_000001_people::Migration),
         ]
     }
 }

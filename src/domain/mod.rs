@@ -1,5 +1,6 @@
 //! Plain domain types: no I/O. Stored enums are declared with `stored_enum!`: one
 //! spelling per variant for serde, the GraphQL enum and the database column.
+pub mod actor;
 pub mod decision;
 pub mod payload;
 pub mod permission;

@@ -1,6 +1,6 @@
 //! Alerts: ingestion, queries with keyset pagination, updates, re-sends and test sends.
 use super::error::GqlResultExt;
-use super::guard::{actor, need};
+use super::guard::{actor, need, principal};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
 use crate::domain::RoutingDecision;
@@ -163,12 +163,27 @@ pub struct AlertDelivery {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AlertComment {
     id: ID,
     alert_id: ID,
     body: String,
     created_by: String,
     created_at: AWSDateTime,
+    #[graphql(skip)]
+    created_by_actor: Option<String>,
+}
+
+#[ComplexObject]
+impl AlertComment {
+    /// The user or token that wrote it (null once deleted). Panther's `createdBy`;
+    /// Herald's `createdBy` is the author's name.
+    async fn created_by_actor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::actor(ctx, self.created_by_actor.as_deref()).await
+    }
 }
 
 impl From<store::alerts::Comment> for AlertComment {
@@ -179,6 +194,7 @@ impl From<store::alerts::Comment> for AlertComment {
             body: c.body,
             created_by: c.created_by,
             created_at: AWSDateTime::from_ms(c.created_at),
+            created_by_actor: c.created_by_actor,
         }
     }
 }
@@ -255,6 +271,17 @@ impl Alert {
             .unwrap_or_default())
     }
 
+    /// The user the alert is assigned to (null when unassigned).
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::people::User>> {
+        super::people::user(ctx, self.assignee_id.as_ref().map(|a| a.0.as_str())).await
+    }
+
+    /// The user or token that last changed the alert's status or assignee (null until
+    /// one did, and once deleted).
+    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::alert_updated_by(ctx, &self.id.0).await
+    }
+
     #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
@@ -293,6 +320,8 @@ pub struct AlertsInput {
     pub name_contains: Option<String>,
     /// Only alerts that were (true) or were not (false) routed to a destination.
     pub routed: Option<bool>,
+    /// Only alerts assigned to one of these users.
+    pub assignee_ids: Option<Vec<ID>>,
     /// Default `descending` (newest first); pollers use `ascending`.
     pub sort_dir: Option<SortDirEnum>,
 }
@@ -437,6 +466,7 @@ impl AlertQuery {
             log_types: input.log_types.unwrap_or_default(),
             name_contains: input.name_contains,
             routed: input.routed,
+            assignee_ids: ids(input.assignee_ids.unwrap_or_default()),
         };
         let (rows, more) = store::alerts::list(&s.db, &filter).await.gql()?;
         let page_info = PageInfo {
@@ -521,7 +551,7 @@ impl AlertMutation {
     ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
         let alerts =
-            service::alerts::set_status(s, &alert_ids(input.ids), input.status, &actor(ctx)?)
+            service::alerts::set_status(s, &alert_ids(input.ids), input.status, principal(ctx)?)
                 .await
                 .gql()?;
         Ok(AlertsMutationOutput {
@@ -541,7 +571,7 @@ impl AlertMutation {
             s,
             &alert_ids(input.ids),
             assignee.as_deref(),
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;
@@ -561,7 +591,7 @@ impl AlertMutation {
             s,
             &AlertId::from(input.alert_id.0),
             &input.body,
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;

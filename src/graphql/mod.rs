@@ -9,6 +9,7 @@ pub mod guard;
 pub mod introspection;
 pub mod limits;
 pub mod overrides;
+pub mod people;
 pub mod preview;
 pub mod scalars;
 pub mod settings;
@@ -27,6 +28,7 @@ pub struct Query(
     preview::PreviewQuery,
     audit::AuditQuery,
     settings::SettingsQuery,
+    people::PeopleQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +38,7 @@ pub struct Mutation(
     alerts::AlertMutation,
     deliveries::DeliveryMutation,
     tokens::TokenMutation,
+    people::PeopleMutation,
 );
 
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -54,6 +57,7 @@ pub fn build(
         alerts::DeliveriesLoader(services.clone()),
         tokio::spawn,
     );
+    let people_loaders = people::PeopleLoaders::new(&services);
     let b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -61,7 +65,8 @@ pub fn build(
         .data(services)
         .data(health)
         .data(override_refs)
-        .data(deliveries);
+        .data(deliveries)
+        .data(people_loaders);
     if disable_introspection {
         b.disable_introspection()
             .extension(introspection::DenyIntrospection)

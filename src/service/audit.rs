@@ -27,7 +27,7 @@ pub async fn record<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     record_as(
         c,
-        &who.token_id,
+        who.id(),
         &who.name,
         action,
         target_id,

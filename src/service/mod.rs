@@ -5,6 +5,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod destinations;
 pub mod overrides;
+pub mod people;
 pub mod preview;
 pub mod snapshot;
 pub mod tokens;
@@ -28,4 +29,8 @@ pub struct Services {
     pub ingest: alerts::IngestQueue,
     /// Destinations and detection overrides as routing sees them (see [`snapshot`]).
     pub routing: snapshot::RoutingSnapshot,
+    /// Console sessions (see [`crate::auth::sessions`]).
+    pub sessions: crate::auth::sessions::Sessions,
+    /// Sign-in settings and rate limits, set-password links, SSO (see [`people`]).
+    pub people: people::People,
 }

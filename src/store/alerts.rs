@@ -92,6 +92,7 @@ fn active(a: &Alert) -> alert::ActiveModel {
         routed: Set(a.routed),
         created_by: Set(a.created_by.clone()),
         last_modified_by: Set(a.last_modified_by.clone()),
+        updated_by_actor: sea_orm::NotSet,
     }
 }
 
@@ -211,6 +212,8 @@ pub struct AlertFilter {
     pub log_types: Vec<String>,
     pub name_contains: Option<String>,
     pub routed: Option<bool>,
+    /// Only alerts assigned to one of these user ids (empty: any).
+    pub assignee_ids: Vec<String>,
 }
 
 /// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
@@ -264,6 +267,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(r) = f.routed {
         cond = cond.add(C::Routed.eq(r));
+    }
+    if !f.assignee_ids.is_empty() {
+        cond = cond.add(C::AssigneeId.is_in(f.assignee_ids.iter().cloned()));
     }
     let query = alert::Entity::find().filter(cond);
     let query = if f.descending {
@@ -332,6 +338,35 @@ pub async fn comments<C: ConnectionTrait>(
         .filter(alert_comment::Column::AlertId.eq(alert_id.as_str()))
         .order_by_asc(alert_comment::Column::CreatedAt)
         .order_by_asc(alert_comment::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Record who last changed these alerts (a user or a token).
+pub async fn set_updated_by<C: ConnectionTrait>(
+    db: &C,
+    ids: &[AlertId],
+    actor: &crate::domain::actor::ActorRef,
+) -> Result<(), DbErr> {
+    alert::Entity::update_many()
+        .col_expr(alert::Column::UpdatedByActor, Some(actor.encode()).into())
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Who last changed each of these alerts (as stored: `user:<id>` / `token:<id>`).
+pub async fn updated_by<C: ConnectionTrait>(
+    db: &C,
+    ids: &[AlertId],
+) -> Result<Vec<(AlertId, Option<String>)>, DbErr> {
+    alert::Entity::find()
+        .select_only()
+        .column(alert::Column::Id)
+        .column(alert::Column::UpdatedByActor)
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
         .all(db)
         .await
 }

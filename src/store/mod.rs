@@ -7,8 +7,10 @@ pub mod destinations;
 pub mod entities;
 pub mod overrides;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;
+pub mod users;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
