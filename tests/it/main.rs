@@ -35,6 +35,7 @@ mod isolation;
 mod limits;
 mod operations;
 mod outbound;
+mod people;
 mod routing_snapshot;
 mod schema;
 mod secrets;
