@@ -19,6 +19,7 @@ mod ops;
 
 mod alerts;
 mod api;
+mod assignment;
 mod audit;
 mod auth;
 mod batch;
