@@ -32,6 +32,7 @@ mod faults;
 mod fuzz;
 mod http_get;
 mod integrations;
+mod oidc;
 mod isolation;
 mod limits;
 mod operations;
