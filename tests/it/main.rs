@@ -42,4 +42,5 @@ mod routing_snapshot;
 mod schema;
 mod secrets;
 mod token_cache;
+mod user_cli;
 mod webhooks;
