@@ -234,7 +234,10 @@ pub async fn user(cmd: UserCommand, db: &DbArgs) -> anyhow::Result<()> {
         invite_ttl_hours,
     } = cmd;
     if invite_ttl_hours == 0 || invite_ttl_hours > i32::MAX as u64 {
-        bail!("--invite-ttl-hours (HERALD_INVITE_TTL_HOURS) must be between 1 and {}", i32::MAX);
+        bail!(
+            "--invite-ttl-hours (HERALD_INVITE_TTL_HOURS) must be between 1 and {}",
+            i32::MAX
+        );
     }
     let (conn, _) = crate::store::open(db, crate::store::Create::Never).await?;
     let role = people::role_by_id_or_name(&conn, &role)

@@ -106,7 +106,12 @@ fn table(name: &'static str, cols: Vec<ColumnDef>) -> TableCreateStatement {
     }
     t.to_owned()
 }
-fn index(name: &'static str, on: &'static str, col: &'static str, unique: bool) -> IndexCreateStatement {
+fn index(
+    name: &'static str,
+    on: &'static str,
+    col: &'static str,
+    unique: bool,
+) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name)
         .table(Alias::new(on))
@@ -120,7 +125,7 @@ fn index(name: &'static str, on: &'static str, col: &'static str, unique: bool) 
 fn add_text_null(table: &'static str, col: &'static str) -> TableAlterStatement {
     Table::alter()
         .table(Alias::new(table))
-        .add_column(&mut text_null(col))
+        .add_column(text_null(col))
         .to_owned()
 }
 
@@ -285,7 +290,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
-        for t in ["oidc_logins", "password_links", "sessions", "users", "roles"] {
+        for t in [
+            "oidc_logins",
+            "password_links",
+            "sessions",
+            "users",
+            "roles",
+        ] {
             m.drop_table(Table::drop().table(Alias::new(t)).if_exists().to_owned())
                 .await?;
         }

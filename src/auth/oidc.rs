@@ -93,7 +93,11 @@ fn pkce_challenge(verifier: &str) -> String {
 
 impl Oidc {
     /// `public_url` is Herald's own base URL: the callback is `<public_url>/auth/oidc/callback`.
-    pub fn new(settings: OidcSettings, public_url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: OidcSettings,
+        public_url: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -196,12 +200,20 @@ impl Oidc {
         self.verify(&m, &id_token, nonce).await
     }
 
-    async fn verify(&self, m: &Metadata, id_token: &str, nonce: &str) -> Result<Identity, OidcError> {
+    async fn verify(
+        &self,
+        m: &Metadata,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<Identity, OidcError> {
         let refused = OidcError::Refused;
         let header = jsonwebtoken::decode_header(id_token)
             .map_err(|e| refused(format!("malformed: {e}")))?;
         if !ALGORITHMS.contains(&header.alg) {
-            return Err(refused(format!("algorithm {:?} is not accepted", header.alg)));
+            return Err(refused(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
         }
         let keys: JwkSet = self.get_json(&m.jwks_uri).await?;
         let jwk = match &header.kid {

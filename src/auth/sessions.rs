@@ -53,7 +53,11 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(db: DatabaseConnection, idle_ms: i64, max_ms: i64) -> Self {
-        Sessions { db, idle_ms, max_ms }
+        Sessions {
+            db,
+            idle_ms,
+            max_ms,
+        }
     }
 
     /// How long a session lasts at most (the cookie's Max-Age).

@@ -272,13 +272,19 @@ impl Alert {
     }
 
     /// The user the alert is assigned to (null when unassigned).
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::people::User>> {
+    async fn assignee(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::User>> {
         super::people::user(ctx, self.assignee_id.as_ref().map(|a| a.0.as_str())).await
     }
 
     /// The user or token that last changed the alert's status or assignee (null until
     /// one did, and once deleted).
-    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::people::Actor>> {
+    async fn updated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
         super::people::alert_updated_by(ctx, &self.id.0).await
     }
 

@@ -127,7 +127,10 @@ pub enum Actor {
 
 /// The actor a stored reference (`user:<id>`, `token:<id>`) names; null when absent,
 /// unreadable, or deleted since.
-pub async fn actor(ctx: &Context<'_>, stored: Option<&str>) -> async_graphql::Result<Option<Actor>> {
+pub async fn actor(
+    ctx: &Context<'_>,
+    stored: Option<&str>,
+) -> async_graphql::Result<Option<Actor>> {
     let Some(r) = stored.and_then(ActorRef::parse) else {
         return Ok(None);
     };
@@ -468,7 +471,9 @@ impl PeopleMutation {
         input: DeleteUserInput,
     ) -> async_graphql::Result<DeleteUserOutput> {
         let s = ctx.data::<Services>()?;
-        people::delete_user(s, principal(ctx)?, &input.id).await.gql()?;
+        people::delete_user(s, principal(ctx)?, &input.id)
+            .await
+            .gql()?;
         Ok(DeleteUserOutput { id: input.id })
     }
 
@@ -513,7 +518,9 @@ impl PeopleMutation {
         input: DeleteRoleInput,
     ) -> async_graphql::Result<DeleteRoleOutput> {
         let s = ctx.data::<Services>()?;
-        people::delete_role(s, principal(ctx)?, &input.id).await.gql()?;
+        people::delete_role(s, principal(ctx)?, &input.id)
+            .await
+            .gql()?;
         Ok(DeleteRoleOutput { id: input.id })
     }
 

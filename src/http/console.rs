@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
-        .route("/auth/set-password", get(set_password_page).post(set_password))
+        .route(
+            "/auth/set-password",
+            get(set_password_page).post(set_password),
+        )
         .route("/auth/oidc/login", get(oidc_login))
         .route("/auth/oidc/callback", get(oidc_callback))
 }
@@ -122,7 +125,10 @@ fn bad_body(e: axum::extract::rejection::JsonRejection) -> Response {
     refuse(
         StatusCode::BAD_REQUEST,
         "BAD_REQUEST",
-        format!("the request body is not the expected JSON: {}", e.body_text()),
+        format!(
+            "the request body is not the expected JSON: {}",
+            e.body_text()
+        ),
     )
 }
 
@@ -222,8 +228,10 @@ async fn set_password_page() -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'"),
     );
-    r.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 

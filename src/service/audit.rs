@@ -25,16 +25,7 @@ pub async fn record<C: ConnectionTrait>(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<(), DbErr> {
-    record_as(
-        c,
-        who.id(),
-        &who.name,
-        action,
-        target_id,
-        before,
-        after,
-    )
-    .await
+    record_as(c, who.id(), &who.name, action, target_id, before, after).await
 }
 
 /// Record a change made by someone who is not an API token (e.g. the command line).

@@ -173,7 +173,9 @@ pub async fn create_user(
         grant::check_grantable(caller, &role_permissions(&role), "give a role holding")?;
     }
     if store::users::find_by_email(db, &email).await?.is_some() {
-        return Err(AppError::Conflict(format!("a user with e-mail {email} exists")));
+        return Err(AppError::Conflict(format!(
+            "a user with e-mail {email} exists"
+        )));
     }
     let now = now_ms();
     let row = UserRow {
@@ -268,7 +270,9 @@ pub async fn update_user(
         let email = checked_email(&email)?;
         if let Some(other) = store::users::find_by_email(&s.db, &email).await? {
             if other.id != row.id {
-                return Err(AppError::Conflict(format!("a user with e-mail {email} exists")));
+                return Err(AppError::Conflict(format!(
+                    "a user with e-mail {email} exists"
+                )));
             }
         }
         row.email_key = email.to_lowercase();
@@ -321,9 +325,16 @@ pub async fn delete_user(s: &Services, caller: &Principal, id: &str) -> AppResul
 /// Set a password with a one-time link's token. Every session of the user ends.
 pub async fn set_password(s: &Services, token: &str, new_password: &str) -> AppResult<UserRow> {
     password::check_new(new_password)?;
-    let invalid = || AppError::BadInput("this link is not valid: it expired, was used already, or was replaced by a newer one".into());
+    let invalid = || {
+        AppError::BadInput(
+            "this link is not valid: it expired, was used already, or was replaced by a newer one"
+                .into(),
+        )
+    };
     let hash = digest(token.trim());
-    let link = store::sessions::link(&s.db, &hash).await?.ok_or_else(invalid)?;
+    let link = store::sessions::link(&s.db, &hash)
+        .await?
+        .ok_or_else(invalid)?;
     let now = now_ms();
     if link.used_at.is_some() || link.expires_at <= now {
         return Err(invalid());
@@ -333,7 +344,9 @@ pub async fn set_password(s: &Services, token: &str, new_password: &str) -> AppR
     if !store::sessions::use_link(&txn, &hash, now).await? {
         return Err(invalid());
     }
-    let mut row = store::users::get(&txn, &link.user_id).await?.ok_or_else(invalid)?;
+    let mut row = store::users::get(&txn, &link.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     row.password_hash = Some(phc);
     row.status = STATUS_CONFIRMED.into();
     row.updated_at = now;
@@ -468,7 +481,10 @@ pub struct SignedIn {
 }
 
 /// Count one attempt against a key: `Some(seconds to wait)` when over the limit.
-fn over<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Option<u64> {
+fn over<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Option<u64> {
     match limiter.check_key(key) {
         Ok(()) => None,
         Err(not_until) => {
@@ -537,7 +553,10 @@ pub async fn oidc_begin(s: &Services) -> Result<String, LoginError> {
         .oidc
         .as_ref()
         .ok_or_else(|| LoginError::Sso("single sign-on is not configured".into()))?;
-    let started = oidc.begin().await.map_err(|e| LoginError::Sso(e.to_string()))?;
+    let started = oidc
+        .begin()
+        .await
+        .map_err(|e| LoginError::Sso(e.to_string()))?;
     let now = now_ms();
     store::sessions::insert_oidc(
         &s.db,
@@ -566,7 +585,9 @@ pub async fn oidc_callback(s: &Services, code: &str, state: &str) -> Result<Sign
         .await
         .map_err(AppError::from)?
         .ok_or_else(|| {
-            LoginError::Sso("this sign-in is unknown, expired or was used already: start again".into())
+            LoginError::Sso(
+                "this sign-in is unknown, expired or was used already: start again".into(),
+            )
         })?;
     let who = oidc
         .finish(code, &pending.nonce, &pending.pkce_verifier)

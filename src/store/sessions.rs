@@ -81,7 +81,11 @@ pub async fn link<C: ConnectionTrait>(
 }
 
 /// Use a link: true only for the one caller that marks it used.
-pub async fn use_link<C: ConnectionTrait>(db: &C, token_hash: &str, at: i64) -> Result<bool, DbErr> {
+pub async fn use_link<C: ConnectionTrait>(
+    db: &C,
+    token_hash: &str,
+    at: i64,
+) -> Result<bool, DbErr> {
     let res = password_link::Entity::update_many()
         .col_expr(password_link::Column::UsedAt, Some(at).into())
         .filter(password_link::Column::TokenHash.eq(token_hash))
@@ -126,6 +130,8 @@ pub async fn take_oidc<C: ConnectionTrait>(
     let Some(row) = oidc_login::Entity::find_by_id(state_hash).one(db).await? else {
         return Ok(None);
     };
-    let res = oidc_login::Entity::delete_by_id(state_hash).exec(db).await?;
+    let res = oidc_login::Entity::delete_by_id(state_hash)
+        .exec(db)
+        .await?;
     Ok((res.rows_affected == 1).then_some(row))
 }

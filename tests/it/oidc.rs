@@ -44,12 +44,15 @@ struct Scenario {
     foreign_key: bool,
 }
 
+/// An issued code: the nonce, the PKCE challenge and the redirect URI it was made for.
+type Pending = (String, String, String);
+
 #[derive(Clone)]
 struct Issuer {
     url: String,
     scenario: Arc<Mutex<Scenario>>,
     /// code → (nonce, code_challenge, redirect_uri)
-    codes: Arc<Mutex<HashMap<String, (String, String, String)>>>,
+    codes: Arc<Mutex<HashMap<String, Pending>>>,
 }
 
 async fn discovery(State(i): State<Issuer>) -> Json<Value> {
@@ -105,14 +108,28 @@ async fn token(
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     let Some((nonce, challenge, redirect_uri)) = i.codes.lock().unwrap().remove(&f["code"]) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
     };
-    let verifier_ok = URL_SAFE_NO_PAD.encode(Sha256::digest(f["code_verifier"].as_bytes())) == challenge;
-    if !verifier_ok || f["redirect_uri"] != redirect_uri || f["grant_type"] != "authorization_code" {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+    let verifier_ok =
+        URL_SAFE_NO_PAD.encode(Sha256::digest(f["code_verifier"].as_bytes())) == challenge;
+    if !verifier_ok || f["redirect_uri"] != redirect_uri || f["grant_type"] != "authorization_code"
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
     }
     let sc = i.scenario.lock().unwrap().clone();
     let now = chrono::Utc::now().timestamp();
@@ -185,13 +202,19 @@ async fn sso(s: &TestServer, issuer: &Issuer) -> (reqwest::Response, String) {
         .unwrap();
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     let to_issuer = r.headers()["location"].to_str().unwrap().to_string();
-    assert!(to_issuer.starts_with(&format!("{}/authorize?", issuer.url)), "{to_issuer}");
+    assert!(
+        to_issuer.starts_with(&format!("{}/authorize?", issuer.url)),
+        "{to_issuer}"
+    );
     assert!(to_issuer.contains("code_challenge="), "{to_issuer}");
     let r = browser.get(&to_issuer).send().await.unwrap();
     let back = r.headers()["location"].to_str().unwrap().to_string();
     // The test server's public URL is https://herald.test: the browser would go there.
     let callback = back.replace("https://herald.test", &s.url);
-    assert!(callback.starts_with(&format!("{}/auth/oidc/callback?", s.url)), "{back}");
+    assert!(
+        callback.starts_with(&format!("{}/auth/oidc/callback?", s.url)),
+        "{back}"
+    );
     (browser.get(&callback).send().await.unwrap(), callback)
 }
 
@@ -218,9 +241,7 @@ async fn a_new_user_signs_in_with_the_default_role(db: TestDb) {
     assert_eq!(me["user"]["status"], "CONFIRMED");
     assert_eq!(me["role"]["name"], "Analyst");
     // The session works like any other: guarded by the role.
-    console
-        .ok(crate::ops::DESTINATION_IDS, json!({}))
-        .await;
+    console.ok(crate::ops::DESTINATION_IDS, json!({})).await;
     // A second sign-in finds the same user.
     let (r, _) = sso(&s, &issuer).await;
     assert_eq!(r.status(), 303);
@@ -246,10 +267,19 @@ async fn an_existing_user_is_matched_by_verified_email(db: TestDb) {
     assert!(crate::people::session_cookie(r.headers()).is_none());
     let body: Value = r.json().await.unwrap();
     assert!(
-        body["errors"][0]["message"].as_str().unwrap().contains("HERALD_OIDC_DEFAULT_ROLE"),
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HERALD_OIDC_DEFAULT_ROLE"),
         "{body}"
     );
-    assert_eq!(s.ok("{ users { id } }", json!({})).await["users"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.ok("{ users { id } }", json!({})).await["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // A disabled user is refused.
     issuer.scenario.lock().unwrap().email = "known@example.com".into();
     s.ok(
@@ -271,7 +301,10 @@ async fn bad_id_tokens_and_replayed_states_are_refused(db: TestDb) {
         async move {
             let (r, _) = sso(s, issuer).await;
             assert_eq!(r.status(), 401, "{what}");
-            assert!(crate::people::session_cookie(r.headers()).is_none(), "{what}");
+            assert!(
+                crate::people::session_cookie(r.headers()).is_none(),
+                "{what}"
+            );
             let body: Value = r.json().await.unwrap();
             body["errors"][0]["message"].as_str().unwrap().to_string()
         }
@@ -289,7 +322,10 @@ async fn bad_id_tokens_and_replayed_states_are_refused(db: TestDb) {
     assert!(m.contains("not verified"), "{m}");
     issuer.scenario.lock().unwrap().email_verified = true;
     // Nothing was created by the refused sign-ins.
-    assert!(s.ok("{ users { id } }", json!({})).await["users"].as_array().unwrap().is_empty());
+    assert!(s.ok("{ users { id } }", json!({})).await["users"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     // A good sign-in works once; replaying its callback (same state) does not.
     let (r, callback) = sso(&s, &issuer).await;
     assert_eq!(r.status(), 303);

@@ -164,7 +164,14 @@ async fn invite_set_password_login_use_logout(db: TestDb) {
     assert_eq!(user["role"]["name"], "AnalystReadOnly");
     assert!(user["lastLoggedInAt"].is_null());
     // No password yet: nothing signs in.
-    assert_eq!(login(&s, "ana@example.com", PASSWORD).await.err().unwrap().0, 401);
+    assert_eq!(
+        login(&s, "ana@example.com", PASSWORD)
+            .await
+            .err()
+            .unwrap()
+            .0,
+        401
+    );
 
     // The link's page, then the password: too short is refused, naming the minimum.
     let local = link.replace("https://herald.test", &s.url);
@@ -188,7 +195,10 @@ async fn invite_set_password_login_use_logout(db: TestDb) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert!(
-        body["errors"][0]["message"].as_str().unwrap().contains("at least 12"),
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 12"),
         "{body}"
     );
     let (status, _, body) = post_auth(
@@ -212,7 +222,11 @@ async fn invite_set_password_login_use_logout(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(
-        stored.password_hash.as_deref().unwrap().starts_with("$argon2id$"),
+        stored
+            .password_hash
+            .as_deref()
+            .unwrap()
+            .starts_with("$argon2id$"),
         "{stored:?}"
     );
 
@@ -270,13 +284,19 @@ async fn invite_set_password_login_use_logout(db: TestDb) {
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
     assert!(
-        r["errors"][0]["message"].as_str().unwrap().contains("AlertModify"),
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AlertModify"),
         "{r}"
     );
     // GET queries work with the cookie too.
     let r = s
         .client
-        .get(format!("{}/graphql?query=%7Bdestinations%7BoutputId%7D%7D", s.url))
+        .get(format!(
+            "{}/graphql?query=%7Bdestinations%7BoutputId%7D%7D",
+            s.url
+        ))
         .header("cookie", format!("herald_session={}", console.cookie))
         .send()
         .await
@@ -300,7 +320,12 @@ async fn invite_set_password_login_use_logout(db: TestDb) {
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     assert_eq!(console.me().await.0, 401);
     // Without any cookie: 401 too.
-    let r = s.client.get(format!("{}/auth/me", s.url)).send().await.unwrap();
+    let r = s
+        .client
+        .get(format!("{}/auth/me", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     s.stop().await;
 }
@@ -310,9 +335,15 @@ async fn cookie_posts_need_the_csrf_header(db: TestDb) {
     let (_, console) = sign_in(&s, "csrf@example.com", "Analyst").await;
     let (status, body) = console.post(ops::DESTINATION_IDS, json!({}), false).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["code"], "CSRF_HEADER_REQUIRED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "CSRF_HEADER_REQUIRED"
+    );
     assert!(
-        body["errors"][0]["message"].as_str().unwrap().contains("X-Herald-CSRF: 1"),
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Herald-CSRF: 1"),
         "{body}"
     );
     let (status, body) = console
@@ -324,7 +355,10 @@ async fn cookie_posts_need_the_csrf_header(db: TestDb) {
         .await;
     assert_eq!(status, 403, "{body}");
     // Nothing was created by the refused POST.
-    assert!(s.alerts_page(json!({})).await["edges"].as_array().unwrap().is_empty());
+    assert!(s.alerts_page(json!({})).await["edges"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let (status, body) = console
         .post(
             ops::CREATE_ALERT,
@@ -344,7 +378,10 @@ async fn disabled_users_are_refused_at_login_and_mid_session(db: TestDb) {
     let (id, console) = sign_in(&s, "dis@example.com", "Analyst").await;
     console.ok(ops::DESTINATION_IDS, json!({})).await;
     let d = s
-        .ok(ops::UPDATE_USER, json!({"input": {"id": id, "enabled": false}}))
+        .ok(
+            ops::UPDATE_USER,
+            json!({"input": {"id": id, "enabled": false}}),
+        )
         .await;
     assert_eq!(d["updateUser"]["user"]["enabled"], false);
     // At once: the session stops working.
@@ -354,18 +391,20 @@ async fn disabled_users_are_refused_at_login_and_mid_session(db: TestDb) {
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     // Enabled again: signs in again.
-    s.ok(ops::UPDATE_USER, json!({"input": {"id": id, "enabled": true}}))
-        .await;
-    let again = login(&s, "dis@example.com", PASSWORD).await.expect("signs in");
+    s.ok(
+        ops::UPDATE_USER,
+        json!({"input": {"id": id, "enabled": true}}),
+    )
+    .await;
+    let again = login(&s, "dis@example.com", PASSWORD)
+        .await
+        .expect("signs in");
     again.ok(ops::DESTINATION_IDS, json!({})).await;
     // A new password ends every session of the user.
-    let fresh = herald::service::people::new_link(
-        &s.services().db,
-        &s.services().people.links,
-        &id,
-    )
-    .await
-    .unwrap();
+    let fresh =
+        herald::service::people::new_link(&s.services().db, &s.services().people.links, &id)
+            .await
+            .unwrap();
     let (status, _, _) = post_auth(
         &s,
         "/auth/set-password",
@@ -373,7 +412,10 @@ async fn disabled_users_are_refused_at_login_and_mid_session(db: TestDb) {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(again.post(ops::DESTINATION_IDS, json!({}), true).await.0, 401);
+    assert_eq!(
+        again.post(ops::DESTINATION_IDS, json!({}), true).await.0,
+        401
+    );
     // Deleting the user ends their sessions too.
     let third = login(&s, "dis@example.com", "a brand new password")
         .await
@@ -383,7 +425,10 @@ async fn disabled_users_are_refused_at_login_and_mid_session(db: TestDb) {
         json!({"input": {"id": id}}),
     )
     .await;
-    assert_eq!(third.post(ops::DESTINATION_IDS, json!({}), true).await.0, 401);
+    assert_eq!(
+        third.post(ops::DESTINATION_IDS, json!({}), true).await.0,
+        401
+    );
     s.stop().await;
 }
 
@@ -395,13 +440,19 @@ async fn failed_logins_are_rate_limited_alike_for_unknown_and_known_emails(db: T
         .await
         .err()
         .unwrap();
-    let (s2, b2) = login(&s, "rl@example.com", "wrong-password!!").await.err().unwrap();
+    let (s2, b2) = login(&s, "rl@example.com", "wrong-password!!")
+        .await
+        .err()
+        .unwrap();
     assert_eq!((s1, s2), (401, 401));
     assert_eq!(b1, b2);
     // The account had one sign-in and one failure; the default allows 5 a minute.
     let mut last = (0, Value::Null);
     for _ in 0..4 {
-        last = login(&s, "rl@example.com", "wrong-password!!").await.err().unwrap();
+        last = login(&s, "rl@example.com", "wrong-password!!")
+            .await
+            .err()
+            .unwrap();
     }
     assert_eq!(last.0, 429, "{}", last.1);
     let (_, headers, body) = post_auth(
@@ -459,7 +510,10 @@ async fn roles_built_in_unique_guarded_and_not_deleted_in_use(db: TestDb) {
     assert_eq!(by_name["roleByName"]["id"], role["id"]);
     assert_eq!(by_name["roleByName"]["updatedBy"]["name"], "test-admin");
     let filtered = s
-        .ok(ops::ROLES, json!({"input": {"nameContains": "ANALYST", "sortDir": "descending"}}))
+        .ok(
+            ops::ROLES,
+            json!({"input": {"nameContains": "ANALYST", "sortDir": "descending"}}),
+        )
         .await;
     let names: Vec<&str> = filtered["roles"]
         .as_array()
@@ -487,7 +541,10 @@ async fn roles_built_in_unique_guarded_and_not_deleted_in_use(db: TestDb) {
             json!({"id": role["id"]}),
         )
         .await;
-    assert_eq!(upd["updateRole"]["role"]["permissions"], json!(["AlertRead"]));
+    assert_eq!(
+        upd["updateRole"]["role"]["permissions"],
+        json!(["AlertRead"])
+    );
     let u = s
         .ok(
             "query($id: ID!) { userById(id: $id) { role { name permissions } } }",
@@ -507,7 +564,10 @@ async fn roles_built_in_unique_guarded_and_not_deleted_in_use(db: TestDb) {
     assert_eq!(code, "NOT_FOUND");
     // A role nobody has can go.
     let free = s
-        .ok(ops::CREATE_ROLE, json!({"input": {"name": "Spare", "permissions": []}}))
+        .ok(
+            ops::CREATE_ROLE,
+            json!({"input": {"name": "Spare", "permissions": []}}),
+        )
         .await["createRole"]["role"]["id"]
         .clone();
     let d = s
@@ -547,11 +607,17 @@ async fn users_are_unique_validated_and_listed(db: TestDb) {
         .await;
     assert_eq!(by_email["userByEmail"]["id"], id.as_str());
     let (code, _) = s
-        .err("{ userByEmail(email: \"nobody@example.com\") { id } }", json!({}))
+        .err(
+            "{ userByEmail(email: \"nobody@example.com\") { id } }",
+            json!({}),
+        )
         .await;
     assert_eq!(code, "NOT_FOUND");
     let role_id = s
-        .ok("{ roleByName(name: \"AnalystReadOnly\") { id } }", json!({}))
+        .ok(
+            "{ roleByName(name: \"AnalystReadOnly\") { id } }",
+            json!({}),
+        )
         .await["roleByName"]["id"]
         .clone();
     let d = s
@@ -576,7 +642,10 @@ async fn users_are_unique_validated_and_listed(db: TestDb) {
         .await;
     assert_eq!(d["deleteUser"]["id"], id.as_str());
     let (code, _) = s
-        .err("query($id: ID!) { userById(id: $id) { id } }", json!({"id": id}))
+        .err(
+            "query($id: ID!) { userById(id: $id) { id } }",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(code, "NOT_FOUND");
     s.stop().await;
@@ -599,7 +668,10 @@ async fn users_only_grant_what_their_role_holds(db: TestDb) {
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
     assert!(
-        r["errors"][0]["message"].as_str().unwrap().starts_with("this user's role cannot"),
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("this user's role cannot"),
         "{r}"
     );
     let r = console

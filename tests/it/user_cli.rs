@@ -28,7 +28,14 @@ async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
     let s = TestServer::start(&db).await;
     let o = herald_user_create(
         &db,
-        &["--email", "root@example.com", "--role", "admin", "--given-name", "Ada"],
+        &[
+            "--email",
+            "root@example.com",
+            "--role",
+            "admin",
+            "--given-name",
+            "Ada",
+        ],
     )
     .await;
     let (out, err) = (
@@ -42,7 +49,10 @@ async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
         link.starts_with("https://herald.test/auth/set-password?token="),
         "{link}"
     );
-    assert!(err.contains("root@example.com") && err.contains("Admin"), "{err}");
+    assert!(
+        err.contains("root@example.com") && err.contains("Admin"),
+        "{err}"
+    );
     let (status, _, body) = post_auth(
         &s,
         "/auth/set-password",
@@ -50,7 +60,9 @@ async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let console = login(&s, "root@example.com", PASSWORD).await.expect("signs in");
+    let console = login(&s, "root@example.com", PASSWORD)
+        .await
+        .expect("signs in");
     let (_, me) = console.me().await;
     assert_eq!(me["role"]["name"], "Admin");
     assert_eq!(me["user"]["givenName"], "Ada");
