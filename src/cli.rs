@@ -262,6 +262,17 @@ pub async fn user(cmd: UserCommand, db: &DbArgs) -> anyhow::Result<()> {
     .await
     .map_err(AppError::into_anyhow)
     .context("could not create the user")?;
+    let after = Some(audit::user(&user));
+    audit::record_as(
+        &conn,
+        CLI_ACTOR,
+        CLI_ACTOR,
+        crate::domain::AuditAction::CreateUser,
+        &user.id,
+        None,
+        after,
+    )
+    .await?;
     eprintln!(
         "created {} with role {}; the link below sets the password once, within {invite_ttl_hours} h",
         user.email, role.name

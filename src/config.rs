@@ -95,8 +95,10 @@ pub enum UserCommand {
         /// The user's role, by name or id (built in: Admin, Analyst, AnalystReadOnly).
         #[arg(long)]
         role: String,
+        /// The user's given (first) name.
         #[arg(long)]
         given_name: Option<String>,
+        /// The user's family (last) name.
         #[arg(long)]
         family_name: Option<String>,
         /// Herald's public URL, the base of the link (as `herald serve` has it).

@@ -343,6 +343,12 @@ stored_enum! {
         RotateApiToken = "ROTATE_API_TOKEN",
         DeleteApiToken = "DELETE_API_TOKEN",
         RetryFailedDeliveries = "RETRY_FAILED_DELIVERIES",
+        CreateUser = "CREATE_USER",
+        UpdateUser = "UPDATE_USER",
+        DeleteUser = "DELETE_USER",
+        CreateRole = "CREATE_ROLE",
+        UpdateRole = "UPDATE_ROLE",
+        DeleteRole = "DELETE_ROLE",
     }
 }
 
@@ -352,6 +358,8 @@ stored_enum! {
         Destination = "DESTINATION",
         DetectionOverride = "DETECTION_OVERRIDE",
         ApiToken = "API_TOKEN",
+        User = "USER",
+        Role = "ROLE",
     }
 }
 
@@ -367,6 +375,8 @@ impl AuditAction {
                 AuditTargetType::DetectionOverride
             }
             CreateApiToken | RotateApiToken | DeleteApiToken => AuditTargetType::ApiToken,
+            CreateUser | UpdateUser | DeleteUser => AuditTargetType::User,
+            CreateRole | UpdateRole | DeleteRole => AuditTargetType::Role,
         }
     }
 }

@@ -4,12 +4,13 @@
 //! Roles carry permissions; a user holds its role's. Whoever creates or changes a role,
 //! or gives one to a user, must hold every permission it carries (as with tokens:
 //! nobody hands out more than they hold).
-use super::Services;
+use super::{audit, Services};
 use crate::auth::oidc::{Oidc, OidcError};
 use crate::auth::sessions::{digest, random_secret, role_permissions, NewSession};
 use crate::auth::{grant, password, Permission, Principal};
 use crate::domain::actor::ActorRef;
 use crate::domain::time::now_ms;
+use crate::domain::AuditAction;
 use crate::error::{AppError, AppResult};
 use crate::store::{
     self,
@@ -202,6 +203,10 @@ pub async fn create_user(
     })?;
     let link = new_link(db, links, &row.id).await?;
     tracing::info!(user = %row.id, email = %row.email, "user created");
+    if let Some(caller) = caller {
+        let after = Some(audit::user(&row));
+        audit::record_committed(db, caller, AuditAction::CreateUser, &row.id, None, after).await;
+    }
     Ok((row, link))
 }
 
@@ -266,6 +271,7 @@ pub async fn update_user(
     c: UserChanges,
 ) -> AppResult<UserRow> {
     let mut row = user(s, id).await?;
+    let before = audit::user(&row);
     if let Some(email) = c.email {
         let email = checked_email(&email)?;
         if let Some(other) = store::users::find_by_email(&s.db, &email).await? {
@@ -302,6 +308,16 @@ pub async fn update_user(
         let ended = s.sessions.end_all(&row.id).await?;
         tracing::info!(user = %row.id, sessions = ended, "user disabled; sessions ended");
     }
+    let after = Some(audit::user(&row));
+    audit::record_committed(
+        &s.db,
+        caller,
+        AuditAction::UpdateUser,
+        &row.id,
+        Some(before),
+        after,
+    )
+    .await;
     Ok(row)
 }
 
@@ -310,6 +326,7 @@ pub async fn delete_user(s: &Services, caller: &Principal, id: &str) -> AppResul
     if caller.user_id() == Some(id) {
         return Err(AppError::BadInput("you cannot delete yourself".into()));
     }
+    let before = audit::user(&user(s, id).await?);
     let now = now_ms();
     let txn = s.db.begin().await?;
     if !store::users::delete(&txn, id).await? {
@@ -317,6 +334,15 @@ pub async fn delete_user(s: &Services, caller: &Principal, id: &str) -> AppResul
     }
     store::sessions::revoke_user(&txn, id, now).await?;
     store::sessions::void_links(&txn, id, now).await?;
+    audit::record(
+        &txn,
+        caller,
+        AuditAction::DeleteUser,
+        id,
+        Some(before),
+        None,
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(user = %id, by = %caller.name, "user deleted");
     Ok(())
@@ -422,6 +448,8 @@ pub async fn create_role(
         updated_by_actor: Some(caller.actor().encode()),
     };
     store::users::insert_role(&s.db, row.clone()).await?;
+    let after = Some(audit::role(&row));
+    audit::record_committed(&s.db, caller, AuditAction::CreateRole, &row.id, None, after).await;
     Ok(row)
 }
 
@@ -433,6 +461,7 @@ pub async fn update_role(
     permissions: Option<&[Permission]>,
 ) -> AppResult<RoleRow> {
     let mut row = role(s, id).await?;
+    let before = audit::role(&row);
     // Changing a role changes what its users hold: the caller must hold what it had
     // and what it will have.
     grant::check_grantable(caller, &role_permissions(&row), "change a role holding")?;
@@ -449,6 +478,16 @@ pub async fn update_role(
     row.updated_at = now_ms();
     row.updated_by_actor = Some(caller.actor().encode());
     store::users::update_role(&s.db, row.clone()).await?;
+    let after = Some(audit::role(&row));
+    audit::record_committed(
+        &s.db,
+        caller,
+        AuditAction::UpdateRole,
+        &row.id,
+        Some(before),
+        after,
+    )
+    .await;
     Ok(row)
 }
 
@@ -467,6 +506,8 @@ pub async fn delete_role(s: &Services, caller: &Principal, id: &str) -> AppResul
         )));
     }
     store::users::delete_role(&txn, id).await?;
+    let before = Some(audit::role(&row));
+    audit::record(&txn, caller, AuditAction::DeleteRole, id, before, None).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -630,6 +671,20 @@ pub async fn oidc_callback(s: &Services, code: &str, state: &str) -> Result<Sign
                 .await
                 .map_err(AppError::from)?;
             tracing::info!(user = %row.id, email = %row.email, subject = %who.subject, "user created by SSO sign-in");
+            let after = Some(audit::user(&row));
+            if let Err(e) = audit::record_as(
+                &s.db,
+                &row.id,
+                &row.email,
+                AuditAction::CreateUser,
+                &row.id,
+                None,
+                after,
+            )
+            .await
+            {
+                tracing::error!(error = %e, "could not record an audit log entry");
+            }
             row
         }
     };

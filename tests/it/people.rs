@@ -648,6 +648,26 @@ async fn users_are_unique_validated_and_listed(db: TestDb) {
         )
         .await;
     assert_eq!(code, "NOT_FOUND");
+    // Every change is in the audit log, newest first, without secrets.
+    let log = s
+        .ok(
+            "{ auditLog(input: {targetType: USER}) { entries { action targetId actor { name } before after } } }",
+            json!({}),
+        )
+        .await["auditLog"]["entries"]
+        .clone();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["DELETE_USER", "CREATE_USER", "UPDATE_USER", "CREATE_USER"]
+    );
+    assert_eq!(log[0]["actor"]["name"], "test-admin");
+    assert!(!log.to_string().contains("argon2"), "{log}");
     s.stop().await;
 }
 
