@@ -729,7 +729,70 @@ async fn users_only_grant_what_their_role_holds(db: TestDb) {
     s.stop().await;
 }
 
+/// Sessions end when idle too long and at their absolute expiry (the clock is moved by
+/// ageing the stored session).
+async fn sessions_expire_when_idle_or_too_old(db: TestDb) {
+    use herald::store::entities::session::{Column, Entity};
+    use sea_orm::{EntityTrait, QueryFilter};
+    let s = TestServer::start_with(&db, |a| {
+        a.people.session_idle_minutes = 5;
+        a.people.session_max_hours = 1;
+    })
+    .await;
+    let (_, console) = sign_in(&s, "old@example.com", "Analyst").await;
+    let hash = herald::auth::sessions::digest(&console.cookie);
+    let row = Entity::find_by_id(hash.clone())
+        .one(&s.services().db)
+        .await
+        .unwrap()
+        .unwrap();
+    // The configured absolute lifetime: one hour.
+    assert_eq!(row.expires_at - row.created_at, 3_600_000);
+    console.ok(ops::DESTINATION_IDS, json!({})).await;
+    let age = |column: Column, by_ms: i64| {
+        let db = s.services().db.clone();
+        let hash = hash.clone();
+        async move {
+            use sea_orm::sea_query::Expr;
+            Entity::update_many()
+                .col_expr(column, Expr::col(column).sub(by_ms))
+                .filter(<Column as sea_orm::ColumnTrait>::eq(&Column::IdHash, hash))
+                .exec(&db)
+                .await
+                .unwrap();
+        }
+    };
+    // Four idle minutes: still fine, and the request restarts the idle timer. Six more:
+    // over the five-minute idle timeout.
+    age(Column::LastSeenAt, 4 * 60_000).await;
+    console.ok(ops::DESTINATION_IDS, json!({})).await;
+    age(Column::LastSeenAt, 6 * 60_000).await;
+    assert_eq!(
+        console.post(ops::DESTINATION_IDS, json!({}), true).await.0,
+        401
+    );
+    assert_eq!(console.me().await.0, 401);
+    // A fresh session, busy but past its absolute expiry.
+    let busy = login(&s, "old@example.com", PASSWORD)
+        .await
+        .expect("signs in");
+    busy.ok(ops::DESTINATION_IDS, json!({})).await;
+    let hash = herald::auth::sessions::digest(&busy.cookie);
+    Entity::update_many()
+        .col_expr(Column::ExpiresAt, sea_orm::sea_query::Expr::value(1i64))
+        .filter(<Column as sea_orm::ColumnTrait>::eq(&Column::IdHash, hash))
+        .exec(&s.services().db)
+        .await
+        .unwrap();
+    assert_eq!(
+        busy.post(ops::DESTINATION_IDS, json!({}), true).await.0,
+        401
+    );
+    s.stop().await;
+}
+
 on_both!(
+    sessions_expire_when_idle_or_too_old,
     invite_set_password_login_use_logout,
     cookie_posts_need_the_csrf_header,
     disabled_users_are_refused_at_login_and_mid_session,
