@@ -30,6 +30,8 @@ pub const STATUS_CONFIRMED: &str = "CONFIRMED";
 /// How long an SSO sign-in may take between the redirect and the callback.
 const OIDC_LOGIN_TTL_MS: i64 = 10 * 60_000;
 const MAX_NAME_CHARS: usize = 200;
+/// Keys a sign-in limiter holds before the recovered ones are dropped.
+const LIMITER_KEYS: usize = 10_000;
 
 /// Where set-password links point and how long they live.
 #[derive(Debug, Clone)]
@@ -563,6 +565,12 @@ pub async fn login(
     remote: IpAddr,
 ) -> Result<SignedIn, LoginError> {
     let account = email.trim().to_lowercase();
+    // Many different e-mails (a spray) must not grow the limiters without bound: keys
+    // whose limit has fully recovered are dropped.
+    if s.people.per_account.len() > LIMITER_KEYS || s.people.per_address.len() > LIMITER_KEYS {
+        s.people.per_account.retain_recent();
+        s.people.per_address.retain_recent();
+    }
     let waits = [
         over(&s.people.per_address, &remote.to_canonical()),
         over(&s.people.per_account, &account),
