@@ -112,6 +112,14 @@ impl Role {
     async fn updated_at(&self) -> AWSDateTime {
         AWSDateTime::from_ms(self.0.updated_at)
     }
+    /// Always `ALLOW_ALL`: Herald has no data lake to restrict (Panther's field).
+    async fn log_type_access_kind(&self) -> LogTypeAccessKind {
+        LogTypeAccessKind::AllowAll
+    }
+    /// Always null (see `logTypeAccessKind`).
+    async fn log_type_access(&self) -> Option<Vec<String>> {
+        None
+    }
     /// Who last changed the role (null for the built-in roles, and once deleted).
     async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Actor>> {
         actor(ctx, self.0.updated_by_actor.as_deref()).await
@@ -231,6 +239,35 @@ impl PeopleLoaders {
 
 // ---------------------------------------------------------------------------- inputs
 
+/// Panther's data-lake access of a role. Herald has no data lake: every role is
+/// `ALLOW_ALL`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LogTypeAccessKind {
+    #[graphql(name = "ALLOW")]
+    Allow,
+    #[graphql(name = "ALLOW_ALL")]
+    AllowAll,
+    #[graphql(name = "DENY")]
+    Deny,
+    #[graphql(name = "DENY_ALL")]
+    DenyAll,
+}
+
+/// Input of Panther's data-lake access: only `ALLOW_ALL` (or nothing) is accepted.
+fn check_log_type_access(
+    kind: Option<LogTypeAccessKind>,
+    log_types: Option<&[String]>,
+) -> async_graphql::Result<()> {
+    let all = kind.is_none_or(|k| k == LogTypeAccessKind::AllowAll);
+    if all && log_types.is_none_or(<[String]>::is_empty) {
+        return Ok(());
+    }
+    Err(super::error::to_gql(crate::error::AppError::BadInput(
+        "Herald has no data lake: logTypeAccessKind can only be ALLOW_ALL, without logTypeAccess"
+            .into(),
+    )))
+}
+
 /// The role field to search by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum UserRoleInputKind {
@@ -311,6 +348,10 @@ pub struct RolesInput {
 pub struct CreateRoleInput {
     pub name: String,
     pub permissions: Vec<Permission>,
+    /// Only `ALLOW_ALL` (Herald has no data lake).
+    pub log_type_access_kind: Option<LogTypeAccessKind>,
+    /// Must be omitted or empty.
+    pub log_type_access: Option<Vec<String>>,
 }
 
 #[derive(SimpleObject)]
@@ -323,6 +364,10 @@ pub struct UpdateRoleInput {
     pub id: ID,
     pub name: Option<String>,
     pub permissions: Option<Vec<Permission>>,
+    /// Only `ALLOW_ALL` (Herald has no data lake).
+    pub log_type_access_kind: Option<LogTypeAccessKind>,
+    /// Must be omitted or empty.
+    pub log_type_access: Option<Vec<String>>,
 }
 
 #[derive(SimpleObject)]
@@ -484,6 +529,7 @@ impl PeopleMutation {
         input: CreateRoleInput,
     ) -> async_graphql::Result<CreateRoleOutput> {
         let s = ctx.data::<Services>()?;
+        check_log_type_access(input.log_type_access_kind, input.log_type_access.as_deref())?;
         let row = people::create_role(s, principal(ctx)?, &input.name, &input.permissions)
             .await
             .gql()?;
@@ -498,6 +544,7 @@ impl PeopleMutation {
         input: UpdateRoleInput,
     ) -> async_graphql::Result<UpdateRoleOutput> {
         let s = ctx.data::<Services>()?;
+        check_log_type_access(input.log_type_access_kind, input.log_type_access.as_deref())?;
         let row = people::update_role(
             s,
             principal(ctx)?,

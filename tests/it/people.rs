@@ -501,6 +501,24 @@ async fn roles_built_in_unique_guarded_and_not_deleted_in_use(db: TestDb) {
         )
         .await;
     assert_eq!(code, "CONFLICT", "{msg}");
+    // Panther's data-lake fields: every role allows all log types, nothing else is taken.
+    let (code, msg) = s
+        .err(
+            ops::CREATE_ROLE,
+            json!({"input": {"name": "Lake", "permissions": [], "logTypeAccessKind": "DENY_ALL"}}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{msg}");
+    let lake = s
+        .ok(
+            "mutation { createRole(input: {name: \"Lake\", permissions: [], logTypeAccessKind: ALLOW_ALL}) { role { logTypeAccessKind logTypeAccess } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        lake["createRole"]["role"],
+        json!({"logTypeAccessKind": "ALLOW_ALL", "logTypeAccess": null})
+    );
     let by_name = s
         .ok(
             "{ roleByName(name: \"TRIAGE\") { id updatedBy { ... on APIToken { name } } } }",
