@@ -702,6 +702,23 @@ mod tests {
     }
 
     #[test]
+    fn sso_needs_an_issuer_and_a_client_id_together() {
+        let mut a = args();
+        assert!(a.people.oidc().is_none());
+        a.people.oidc_issuer = Some("https://id.example.com/".into());
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("HERALD_OIDC_CLIENT_ID"), "{e}");
+        a.people.oidc_client_id = Some("herald".into());
+        a.validate().unwrap();
+        let o = a.people.oidc().unwrap();
+        assert_eq!(o.issuer, "https://id.example.com");
+        assert_eq!(o.default_role, None);
+        a.people.session_idle_minutes = 0;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("HERALD_SESSION_IDLE_MINUTES"), "{e}");
+    }
+
+    #[test]
     fn the_command_line_refuses_an_invalid_value() {
         let e = Cli::try_parse_from(["herald", "--workers", "0"])
             .map(|c| c.serve.validate())
