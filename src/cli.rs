@@ -225,20 +225,29 @@ pub async fn secrets(cmd: SecretsCommand, db: &DbArgs) -> anyhow::Result<()> {
 /// password (printed alone on stdout). The first administrator is made this way.
 pub async fn user(cmd: UserCommand, db: &DbArgs) -> anyhow::Result<()> {
     use crate::service::people::{self, LinkSettings, NewUser};
-    let UserCommand::Create {
-        email,
-        role,
-        given_name,
-        family_name,
-        public_url,
-        invite_ttl_hours,
-    } = cmd;
-    if invite_ttl_hours == 0 || invite_ttl_hours > i32::MAX as u64 {
-        bail!(
-            "--invite-ttl-hours (HERALD_INVITE_TTL_HOURS) must be between 1 and {}",
-            i32::MAX
-        );
-    }
+    let (email, role, given_name, family_name, public_url, invite_ttl_hours) = match cmd {
+        UserCommand::Create {
+            email,
+            role,
+            given_name,
+            family_name,
+            public_url,
+            invite_ttl_hours,
+        } => (
+            email,
+            role,
+            given_name,
+            family_name,
+            public_url,
+            invite_ttl_hours,
+        ),
+        UserCommand::ResetPassword {
+            email,
+            public_url,
+            invite_ttl_hours,
+        } => return reset_password(db, &email, public_url, invite_ttl_hours).await,
+    };
+    check_ttl(invite_ttl_hours)?;
     let (conn, _) = crate::store::open(db, crate::store::Create::Never).await?;
     let role = people::role_by_id_or_name(&conn, &role)
         .await
@@ -276,6 +285,57 @@ pub async fn user(cmd: UserCommand, db: &DbArgs) -> anyhow::Result<()> {
     eprintln!(
         "created {} with role {}; the link below sets the password once, within {invite_ttl_hours} h",
         user.email, role.name
+    );
+    println!("{link}");
+    Ok(())
+}
+
+fn check_ttl(hours: u64) -> anyhow::Result<()> {
+    if hours == 0 || hours > i32::MAX as u64 {
+        bail!(
+            "--invite-ttl-hours (HERALD_INVITE_TTL_HOURS) must be between 1 and {}",
+            i32::MAX
+        );
+    }
+    Ok(())
+}
+
+/// `herald user reset-password`: a new one-time link for an existing user.
+async fn reset_password(
+    db: &DbArgs,
+    email: &str,
+    public_url: String,
+    invite_ttl_hours: u64,
+) -> anyhow::Result<()> {
+    use crate::service::people::{self, LinkSettings};
+    check_ttl(invite_ttl_hours)?;
+    let (conn, _) = crate::store::open(db, crate::store::Create::Never).await?;
+    let user = crate::store::users::find_by_email(&conn, email)
+        .await?
+        .with_context(|| format!("no user with e-mail {}", email.trim()))?;
+    let links = LinkSettings {
+        public_url,
+        ttl_ms: invite_ttl_hours as i64 * 3_600_000,
+    };
+    let link = people::new_link(&conn, &links, &user.id)
+        .await
+        .map_err(AppError::into_anyhow)
+        .context("could not make the link")?;
+    let mut after = audit::user(&user);
+    after["passwordLinkIssued"] = serde_json::Value::Bool(true);
+    audit::record_as(
+        &conn,
+        CLI_ACTOR,
+        CLI_ACTOR,
+        crate::domain::AuditAction::UpdateUser,
+        &user.id,
+        Some(audit::user(&user)),
+        Some(after),
+    )
+    .await?;
+    eprintln!(
+        "the link below sets the password of {} once, within {invite_ttl_hours} h; earlier links no longer work",
+        user.email
     );
     println!("{link}");
     Ok(())

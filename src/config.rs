@@ -112,6 +112,23 @@ pub enum UserCommand {
         #[arg(long, env = "HERALD_INVITE_TTL_HOURS", default_value_t = 168)]
         invite_ttl_hours: u64,
     },
+    /// Print a new one-time set-password link for an existing user (a forgotten
+    /// password), alone on stdout. Earlier links stop working.
+    ResetPassword {
+        /// The user's e-mail address (case-insensitive).
+        #[arg(long)]
+        email: String,
+        /// Herald's public URL, the base of the link (as `herald serve` has it).
+        #[arg(
+            long,
+            env = "HERALD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        /// How long the link stays valid, in hours.
+        #[arg(long, env = "HERALD_INVITE_TTL_HOURS", default_value_t = 168)]
+        invite_ttl_hours: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

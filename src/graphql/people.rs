@@ -327,6 +327,18 @@ pub struct UpdateUserOutput {
 }
 
 #[derive(InputObject)]
+pub struct ResetUserPasswordInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ResetUserPasswordOutput {
+    user: User,
+    /// A new one-time link where the user sets a password; earlier links stop working.
+    set_password_link: String,
+}
+
+#[derive(InputObject)]
 pub struct DeleteUserInput {
     pub id: ID,
 }
@@ -506,6 +518,23 @@ impl PeopleMutation {
             .await
             .gql()?;
         Ok(UpdateUserOutput { user: User(row) })
+    }
+
+    /// Herald: a new one-time set-password link for a user who forgot their password.
+    #[graphql(guard = "need(Permission::UserModify)")]
+    async fn reset_user_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetUserPasswordInput,
+    ) -> async_graphql::Result<ResetUserPasswordOutput> {
+        let s = ctx.data::<Services>()?;
+        let (row, link) = people::reset_password(s, principal(ctx)?, &input.id)
+            .await
+            .gql()?;
+        Ok(ResetUserPasswordOutput {
+            user: User(row),
+            set_password_link: link,
+        })
     }
 
     /// Delete a user; their sessions end at once.

@@ -1148,6 +1148,11 @@ const MATRIX: &[Op] = &[
         UserModify,
     ),
     op(
+        "resetUserPassword",
+        r#"resetUserPassword(input: {id: "matrix-missing"}) { setPasswordLink }"#,
+        UserModify,
+    ),
+    op(
         "createRole",
         r#"createRole(input: {name: "matrix role", permissions: []}) { role { id } }"#,
         UserModify,

@@ -401,10 +401,19 @@ async fn disabled_users_are_refused_at_login_and_mid_session(db: TestDb) {
         .expect("signs in");
     again.ok(ops::DESTINATION_IDS, json!({})).await;
     // A new password ends every session of the user.
-    let fresh =
-        herald::service::people::new_link(&s.services().db, &s.services().people.links, &id)
-            .await
-            .unwrap();
+    let fresh = s
+        .ok(
+            "mutation($id: ID!) { resetUserPassword(input: {id: $id}) { user { id } setPasswordLink } }",
+            json!({"id": id}),
+        )
+        .await["resetUserPassword"]["setPasswordLink"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Until the new link is used, the current password still works.
+    login(&s, "dis@example.com", PASSWORD)
+        .await
+        .expect("signs in");
     let (status, _, _) = post_auth(
         &s,
         "/auth/set-password",

@@ -6,14 +6,14 @@ use crate::people::{link_token, login, post_auth, PASSWORD};
 use crate::support::{TestDb, TestServer, TEST_ENCRYPTION_KEY};
 use serde_json::json;
 
-async fn herald_user_create(db: &TestDb, args: &[&str]) -> std::process::Output {
+async fn herald_user(db: &TestDb, command: &str, args: &[&str]) -> std::process::Output {
     let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"));
     for (k, _) in std::env::vars() {
         if k.starts_with("HERALD_") {
             c.env_remove(k);
         }
     }
-    c.args(["user", "create"])
+    c.args(["user", command])
         .args(args)
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
@@ -26,8 +26,9 @@ async fn herald_user_create(db: &TestDb, args: &[&str]) -> std::process::Output 
 
 async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
     let s = TestServer::start(&db).await;
-    let o = herald_user_create(
+    let o = herald_user(
         &db,
+        "create",
         &[
             "--email",
             "root@example.com",
@@ -90,7 +91,7 @@ async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
             "not a valid e-mail",
         ),
     ] {
-        let o = herald_user_create(&db, &args).await;
+        let o = herald_user(&db, "create", &args).await;
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(!o.status.success(), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
@@ -98,6 +99,29 @@ async fn the_first_admin_comes_from_the_command_line(db: TestDb) {
     }
     let users = s.ok("{ users { email } }", json!({})).await["users"].clone();
     assert_eq!(users.as_array().unwrap().len(), 2, "{users}");
+
+    // A forgotten password: a new link from the command line.
+    let o = herald_user(&db, "reset-password", &["--email", "ROOT@example.com"]).await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let link = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let (status, _, body) = post_auth(
+        &s,
+        "/auth/set-password",
+        json!({"token": link_token(&link), "password": "a replacement password"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(login(&s, "root@example.com", "a replacement password")
+        .await
+        .is_ok());
+    assert_eq!(
+        console.me().await.0,
+        401,
+        "a new password ends the sessions"
+    );
+    let o = herald_user(&db, "reset-password", &["--email", "ghost@example.com"]).await;
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no user with e-mail ghost@example.com"));
     s.stop().await;
 }
 
