@@ -105,6 +105,30 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
         let (dispatcher, events) = Dispatcher::new(db.clone(), cipher.clone(), dispatch_config)?;
         let (ingest, ingest_queue) = crate::service::alerts::IngestQueue::new();
+        let people = &args.people;
+        let sessions = crate::auth::sessions::Sessions::new(
+            db.clone(),
+            people.session_idle_minutes as i64 * 60_000,
+            people.session_max_hours as i64 * 3_600_000,
+        );
+        let oidc = people
+            .oidc()
+            .map(|o| {
+                crate::auth::oidc::Oidc::new(
+                    o,
+                    &args.public_url,
+                    Duration::from_millis(args.request_timeout_ms),
+                )
+            })
+            .transpose()?;
+        let people = crate::service::people::People::new(
+            crate::service::people::LinkSettings {
+                public_url: args.public_url.clone(),
+                ttl_ms: people.invite_ttl_hours as i64 * 3_600_000,
+            },
+            people.login_attempts_per_minute,
+            oidc,
+        )?;
         let services = Services {
             db,
             cipher,
@@ -113,6 +137,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             tokens,
             ingest,
             routing: Default::default(),
+            sessions,
+            people,
         };
         let schema = graphql::build(
             services.clone(),

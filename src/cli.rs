@@ -1,7 +1,7 @@
 //! `herald token …`: bootstrapping tokens from the command line; `herald secrets …`:
 //! the encryption key of secrets at rest.
 use crate::auth::{parse_duration_ms, Permission, Tokens};
-use crate::config::{DbArgs, SecretsCommand, TokenCommand};
+use crate::config::{DbArgs, SecretsCommand, TokenCommand, UserCommand};
 use crate::domain::time::{now_ms, to_rfc3339};
 use crate::domain::AuditAction::{CreateApiToken, DeleteApiToken};
 use crate::error::AppError;
@@ -218,5 +218,125 @@ pub async fn secrets(cmd: SecretsCommand, db: &DbArgs) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `herald user create`: a user with a role, and the one-time link where they set a
+/// password (printed alone on stdout). The first administrator is made this way.
+pub async fn user(cmd: UserCommand, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::people::{self, LinkSettings, NewUser};
+    let (email, role, given_name, family_name, public_url, invite_ttl_hours) = match cmd {
+        UserCommand::Create {
+            email,
+            role,
+            given_name,
+            family_name,
+            public_url,
+            invite_ttl_hours,
+        } => (
+            email,
+            role,
+            given_name,
+            family_name,
+            public_url,
+            invite_ttl_hours,
+        ),
+        UserCommand::ResetPassword {
+            email,
+            public_url,
+            invite_ttl_hours,
+        } => return reset_password(db, &email, public_url, invite_ttl_hours).await,
+    };
+    check_ttl(invite_ttl_hours)?;
+    let (conn, _) = crate::store::open(db, crate::store::Create::Never).await?;
+    let role = people::role_by_id_or_name(&conn, &role)
+        .await
+        .map_err(AppError::into_anyhow)
+        .with_context(|| format!("--role {role:?}"))?;
+    let links = LinkSettings {
+        public_url,
+        ttl_ms: invite_ttl_hours as i64 * 3_600_000,
+    };
+    let (user, link) = people::create_user(
+        &conn,
+        &links,
+        None,
+        NewUser {
+            email,
+            given_name,
+            family_name,
+            role: people::RoleRef::Id(role.id.clone()),
+        },
+    )
+    .await
+    .map_err(AppError::into_anyhow)
+    .context("could not create the user")?;
+    let after = Some(audit::user(&user));
+    audit::record_as(
+        &conn,
+        CLI_ACTOR,
+        CLI_ACTOR,
+        crate::domain::AuditAction::CreateUser,
+        &user.id,
+        None,
+        after,
+    )
+    .await?;
+    eprintln!(
+        "created {} with role {}; the link below sets the password once, within {invite_ttl_hours} h",
+        user.email, role.name
+    );
+    println!("{link}");
+    Ok(())
+}
+
+fn check_ttl(hours: u64) -> anyhow::Result<()> {
+    if hours == 0 || hours > i32::MAX as u64 {
+        bail!(
+            "--invite-ttl-hours (HERALD_INVITE_TTL_HOURS) must be between 1 and {}",
+            i32::MAX
+        );
+    }
+    Ok(())
+}
+
+/// `herald user reset-password`: a new one-time link for an existing user.
+async fn reset_password(
+    db: &DbArgs,
+    email: &str,
+    public_url: String,
+    invite_ttl_hours: u64,
+) -> anyhow::Result<()> {
+    use crate::service::people::{self, LinkSettings};
+    check_ttl(invite_ttl_hours)?;
+    let (conn, _) = crate::store::open(db, crate::store::Create::Never).await?;
+    let user = crate::store::users::find_by_email(&conn, email)
+        .await?
+        .with_context(|| format!("no user with e-mail {}", email.trim()))?;
+    let links = LinkSettings {
+        public_url,
+        ttl_ms: invite_ttl_hours as i64 * 3_600_000,
+    };
+    let link = people::new_link(&conn, &links, &user.id)
+        .await
+        .map_err(AppError::into_anyhow)
+        .context("could not make the link")?;
+    let mut after = audit::user(&user);
+    after["passwordLinkIssued"] = serde_json::Value::Bool(true);
+    audit::record_as(
+        &conn,
+        CLI_ACTOR,
+        CLI_ACTOR,
+        crate::domain::AuditAction::UpdateUser,
+        &user.id,
+        Some(audit::user(&user)),
+        Some(after),
+    )
+    .await?;
+    eprintln!(
+        "the link below sets the password of {} once, within {invite_ttl_hours} h; earlier links no longer work",
+        user.email
+    );
+    println!("{link}");
     Ok(())
 }

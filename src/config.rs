@@ -79,6 +79,56 @@ pub enum Command {
     /// Manage the encryption of secrets at rest.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Manage console users from the command line (the first administrator).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print the one-time link where they set their password, alone
+    /// on stdout.
+    Create {
+        /// The user's e-mail address (unique, case-insensitive).
+        #[arg(long)]
+        email: String,
+        /// The user's role, by name or id (built in: Admin, Analyst, AnalystReadOnly).
+        #[arg(long)]
+        role: String,
+        /// The user's given (first) name.
+        #[arg(long)]
+        given_name: Option<String>,
+        /// The user's family (last) name.
+        #[arg(long)]
+        family_name: Option<String>,
+        /// Herald's public URL, the base of the link (as `herald serve` has it).
+        #[arg(
+            long,
+            env = "HERALD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        /// How long the link stays valid, in hours.
+        #[arg(long, env = "HERALD_INVITE_TTL_HOURS", default_value_t = 168)]
+        invite_ttl_hours: u64,
+    },
+    /// Print a new one-time set-password link for an existing user (a forgotten
+    /// password), alone on stdout. Earlier links stop working.
+    ResetPassword {
+        /// The user's e-mail address (case-insensitive).
+        #[arg(long)]
+        email: String,
+        /// Herald's public URL, the base of the link (as `herald serve` has it).
+        #[arg(
+            long,
+            env = "HERALD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        /// How long the link stays valid, in hours.
+        #[arg(long, env = "HERALD_INVITE_TTL_HOURS", default_value_t = 168)]
+        invite_ttl_hours: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +317,67 @@ pub struct ServeArgs {
     /// by the `generalSettings` query (Panther's "Gateway Public IP").
     #[arg(long, env = "HERALD_GATEWAY_PUBLIC_IP")]
     pub gateway_public_ip: Option<String>,
+
+    // --- People: console sign-in and SSO -------------------------------------------
+    #[command(flatten)]
+    pub people: PeopleArgs,
+}
+
+/// Console users: session lifetimes, sign-in rate limits, invitation links and OIDC
+/// single sign-on.
+#[derive(Debug, Clone, Args)]
+pub struct PeopleArgs {
+    /// A console session ends after this many minutes without a request.
+    #[arg(long, env = "HERALD_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: u64,
+    /// A console session ends this many hours after sign-in, however busy.
+    #[arg(long, env = "HERALD_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+    /// Sign-in attempts allowed per account per minute (a burst of this many, then one
+    /// more each 60/N seconds); the next is answered 429 with Retry-After. Each client
+    /// address gets four times as many.
+    #[arg(long, env = "HERALD_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
+    pub login_attempts_per_minute: u32,
+    /// How long a set-password link (from `inviteUser` or `herald user create`) stays
+    /// valid, in hours. Each link works once.
+    #[arg(long, env = "HERALD_INVITE_TTL_HOURS", default_value_t = 168)]
+    pub invite_ttl_hours: u64,
+    /// OpenID Connect issuer URL for single sign-on (its
+    /// `/.well-known/openid-configuration` is read). Unset: SSO is off.
+    #[arg(long, env = "HERALD_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id Herald is registered with at the issuer (the ID token's audience).
+    #[arg(long, env = "HERALD_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret Herald is registered with at the issuer.
+    #[arg(long, env = "HERALD_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// Role (name or id) given to a user signing in through SSO for the first time.
+    /// Unset: only users that already exist (matched by verified e-mail) may sign in.
+    #[arg(long, env = "HERALD_OIDC_DEFAULT_ROLE")]
+    pub oidc_default_role: Option<String>,
+}
+
+impl PeopleArgs {
+    /// The OIDC settings, when SSO is configured (issuer and client id set).
+    pub fn oidc(&self) -> Option<OidcSettings> {
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        Some(OidcSettings {
+            issuer: set(&self.oidc_issuer)?.trim_end_matches('/').to_string(),
+            client_id: set(&self.oidc_client_id)?,
+            client_secret: set(&self.oidc_client_secret).unwrap_or_default(),
+            default_role: set(&self.oidc_default_role),
+        })
+    }
+}
+
+/// Single sign-on through an OpenID Connect issuer.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub default_role: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,6 +553,46 @@ impl ServeArgs {
             1,
             any,
         );
+        let people = &self.people;
+        check(
+            "session-idle-minutes",
+            "HERALD_SESSION_IDLE_MINUTES",
+            people.session_idle_minutes,
+            1,
+            i32::MAX as u64,
+        );
+        check(
+            "session-max-hours",
+            "HERALD_SESSION_MAX_HOURS",
+            people.session_max_hours,
+            1,
+            i32::MAX as u64,
+        );
+        check(
+            "login-attempts-per-minute",
+            "HERALD_LOGIN_ATTEMPTS_PER_MINUTE",
+            people.login_attempts_per_minute.into(),
+            1,
+            1_000_000,
+        );
+        check(
+            "invite-ttl-hours",
+            "HERALD_INVITE_TTL_HOURS",
+            people.invite_ttl_hours,
+            1,
+            i32::MAX as u64,
+        );
+        let oidc_set = [&people.oidc_issuer, &people.oidc_client_id]
+            .iter()
+            .filter(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()))
+            .count();
+        if oidc_set == 1 {
+            problems.push(
+                "single sign-on needs both --oidc-issuer (HERALD_OIDC_ISSUER) and \
+                 --oidc-client-id (HERALD_OIDC_CLIENT_ID)"
+                    .into(),
+            );
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -484,6 +635,11 @@ impl clap::ValueEnum for Permission {
             Permission::OrganizationApiTokenModify => "create, rotate and revoke API tokens",
             Permission::DeliveryPoll => "lease deliveries of polling destinations",
             Permission::AuditLogRead => "read the audit log",
+            Permission::UserRead => "read users and roles",
+            Permission::UserModify => "invite, change and delete users; manage roles",
+            Permission::GeneralSettingsRead => "read general settings",
+            Permission::GeneralSettingsModify => "change general settings",
+            Permission::SummaryRead => "read summaries and metrics",
         };
         Some(clap::builder::PossibleValue::new(self.name()).help(help))
     }
@@ -560,6 +716,23 @@ mod tests {
         );
         a.lease_ms = 11_500;
         a.validate().unwrap();
+    }
+
+    #[test]
+    fn sso_needs_an_issuer_and_a_client_id_together() {
+        let mut a = args();
+        assert!(a.people.oidc().is_none());
+        a.people.oidc_issuer = Some("https://id.example.com/".into());
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("HERALD_OIDC_CLIENT_ID"), "{e}");
+        a.people.oidc_client_id = Some("herald".into());
+        a.validate().unwrap();
+        let o = a.people.oidc().unwrap();
+        assert_eq!(o.issuer, "https://id.example.com");
+        assert_eq!(o.default_role, None);
+        a.people.session_idle_minutes = 0;
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("HERALD_SESSION_IDLE_MINUTES"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,8 @@ use axum::{Json, Router};
 use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;
 
+pub mod console;
+
 /// What every request handler shares: the services, the schema and the HTTP settings.
 /// It lives here, beside the router it is handed to; `app` only assembles it.
 #[derive(Clone)]
@@ -95,7 +97,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_handler))
         .route("/public/graphql", get(graphql_get).post(graphql_handler))
         .route("/graphiql/{name}", get(crate::graphiql::asset))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .merge(console::routes());
     if state.http.metrics_on_main {
         r = r.route("/metrics", get(metrics));
     }
@@ -229,13 +232,20 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
-/// The caller's token, from the headers alone; the refusal to send otherwise.
+/// The caller, from the headers alone: an API token (`X-API-Key`, `Authorization:
+/// Bearer`) or else a console session cookie; the refusal to send otherwise. A POST
+/// authenticated by the cookie must carry `X-Herald-CSRF: 1`, which a cross-site form
+/// cannot send (a token in a header needs no such proof).
 async fn authenticate(
     state: &AppState,
     remote: SocketAddr,
     headers: &HeaderMap,
+    post: bool,
 ) -> Result<Principal, Response> {
     let Some(token) = presented_token(headers).filter(|t| !t.is_empty()) else {
+        if let Some(session) = console::session_cookie(headers) {
+            return authenticate_session(state, remote, headers, &session, post).await;
+        }
         tracing::info!(%remote, "request without an API token refused");
         return Err(unauthenticated());
     };
@@ -266,6 +276,57 @@ async fn authenticate(
     }
 }
 
+fn store_unavailable() -> Response {
+    let mut r = refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "the token store is unavailable; retry shortly",
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    r
+}
+
+/// A console session from its cookie (see [`authenticate`]).
+async fn authenticate_session(
+    state: &AppState,
+    remote: SocketAddr,
+    headers: &HeaderMap,
+    session: &str,
+    post: bool,
+) -> Result<Principal, Response> {
+    let principal = match state.services.sessions.authenticate(session).await {
+        Ok(p) => p,
+        Err(AuthError::Refused(reason)) => {
+            tracing::info!(%remote, %reason, "console session refused");
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the console session is not valid (signed out, expired or disabled): sign in again, or send an API token",
+            ));
+        }
+        Err(AuthError::Unavailable(reason)) => {
+            tracing::error!(%remote, %reason, "console session could not be checked: store unavailable");
+            return Err(store_unavailable());
+        }
+    };
+    let csrf = headers
+        .get(console::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if post && csrf != Some("1") {
+        tracing::warn!(%remote, user = %principal.name, "cookie POST without the CSRF header refused");
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "CSRF_HEADER_REQUIRED",
+            "a request signed in with the session cookie must send the header X-Herald-CSRF: 1 with every POST",
+        ));
+    }
+    Ok(principal)
+}
+
 /// GraphQL over HTTP GET (the GraphQL-over-HTTP spec): `?query=…&variables=…&operationName=…`
 /// runs a query with the same token check, limits and error codes as POST; a mutation
 /// is refused with 405 (GET must not change anything). A browser (`Accept: text/html`)
@@ -286,7 +347,7 @@ async fn graphql_get(
     if wants_html && !params().any(|(k, _)| k == "query") {
         return crate::graphiql::page_response();
     }
-    let principal = match authenticate(&state, remote, &parts.headers).await {
+    let principal = match authenticate(&state, remote, &parts.headers, false).await {
         Ok(p) => p,
         Err(refused) => return refused,
     };
@@ -392,7 +453,7 @@ async fn graphql_handler(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let principal = match authenticate(&state, remote, headers).await {
+    let principal = match authenticate(&state, remote, headers, true).await {
         Ok(p) => p,
         Err(refused) => return refused,
     };

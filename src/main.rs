@@ -48,6 +48,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Token(cmd)) => herald::cli::token(cmd, &cli.db).await,
         Some(Command::Secrets(cmd)) => herald::cli::secrets(cmd, &cli.db).await,
+        Some(Command::User(cmd)) => herald::cli::user(cmd, &cli.db).await,
     }
 }
 

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial;
 mod m20261126_000001_hardening;
 mod m20261126_000010_audit_log_read;
+mod m20261127_000001_people;
 mod m20261127_000002_alert_api;
 
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261126_000001_hardening::Migration),
             Box::new(m20261126_000010_audit_log_read::Migration),
+            Box::new(m20261127_000001_people::Migration),
             Box::new(m20261127_000002_alert_api::Migration),
         ]
     }

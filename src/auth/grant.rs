@@ -20,7 +20,8 @@ pub fn check_grantable(
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(
-            "this API token cannot {what} permissions it lacks: {}",
+            "{} cannot {what} permissions it lacks: {}",
+            caller.described(),
             missing.join(", ")
         )))
     }
@@ -62,7 +63,7 @@ mod tests {
 
     fn caller(permissions: &[Permission], expires_at: Option<i64>, cidrs: &[&str]) -> Principal {
         Principal {
-            token_id: "t1".into(),
+            kind: super::super::PrincipalKind::Token { id: "t1".into() },
             name: "caller".into(),
             permissions: permissions.to_vec(),
             expires_at,

@@ -2,7 +2,11 @@
 //! with permissions and optional CIDR allow-lists. `Principal` is who is calling.
 pub mod cache;
 pub mod grant;
+pub mod oidc;
+pub mod password;
+pub mod sessions;
 
+use crate::domain::actor::ActorRef;
 use crate::domain::time::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, tokens::TokenRow};
@@ -15,22 +19,72 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::domain::permission::Permission;
 
-/// The authenticated caller of a request.
+/// Who is calling: an API token, or a console user signed in with a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Token { id: String },
+    User { id: String, email: String },
+}
+
+/// The authenticated caller of a request. Tokens and console sessions both become one
+/// of these, and every guard and grant check reads only this: a user is held to its
+/// role's permissions exactly as a token is held to its own.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub token_id: String,
+    pub kind: PrincipalKind,
+    /// The token's name, or the user's e-mail: recorded in createdBy / lastModifiedBy.
     pub name: String,
     pub permissions: Vec<Permission>,
-    /// When the calling token expires (tokens it creates may not outlive it).
+    /// When the calling token expires (tokens it creates may not outlive it). Never set
+    /// for a user: the tokens a user creates are not bound to the session's lifetime.
     pub expires_at: Option<i64>,
     /// Where the calling token may be used from (empty = anywhere); tokens it creates
-    /// must stay inside these blocks.
+    /// must stay inside these blocks. Empty for a user.
     pub allowed_cidrs: Vec<ipnet::IpNet>,
 }
 
 impl Principal {
     pub fn has(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
+    }
+
+    /// The token's or the user's id.
+    pub fn id(&self) -> &str {
+        match &self.kind {
+            PrincipalKind::Token { id } | PrincipalKind::User { id, .. } => id,
+        }
+    }
+
+    /// The calling token's id (none for a user).
+    pub fn token_id(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::Token { id } => Some(id),
+            PrincipalKind::User { .. } => None,
+        }
+    }
+
+    /// The user's id (none for a token).
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::User { id, .. } => Some(id),
+            PrincipalKind::Token { .. } => None,
+        }
+    }
+
+    /// The reference stored beside what this caller changes.
+    pub fn actor(&self) -> ActorRef {
+        match &self.kind {
+            PrincipalKind::Token { id } => ActorRef::token(id.clone()),
+            PrincipalKind::User { id, .. } => ActorRef::user(id.clone()),
+        }
+    }
+
+    /// "this API token" / "this user's role": how refusals name the caller.
+    pub fn described(&self) -> &'static str {
+        match self.kind {
+            PrincipalKind::Token { .. } => "this API token",
+            PrincipalKind::User { .. } => "this user's role",
+        }
     }
 }
 
@@ -148,11 +202,14 @@ impl Tokens {
             allowed_cidrs,
             created_by,
             None,
+            None,
         )
         .await
     }
 
     /// Create a token minted by another token (`parent`): revoking the parent revokes it.
+    /// `actor` is who created it (a token or a user), when it was not the command line.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_child(
         &self,
         name: &str,
@@ -161,6 +218,7 @@ impl Tokens {
         allowed_cidrs: &[ipnet::IpNet],
         created_by: &str,
         parent: Option<&str>,
+        actor: Option<&ActorRef>,
     ) -> AppResult<IssuedToken> {
         if name.trim().is_empty() {
             return Err(AppError::BadInput("token name must not be empty".into()));
@@ -206,6 +264,8 @@ impl Tokens {
             rotated_at: None,
             revoked_at: None,
             parent_id: parent.map(str::to_owned),
+            created_by_actor: actor.map(ActorRef::encode),
+            rotated_by_actor: None,
         };
         store::tokens::insert(&self.db, row.clone()).await?;
         let value = self.sign(&row)?;
@@ -214,8 +274,14 @@ impl Tokens {
 
     /// New value for a token; the old value is refused from now on.
     pub async fn rotate(&self, id: &str) -> AppResult<IssuedToken> {
+        self.rotate_by(id, None).await
+    }
+
+    /// [`Tokens::rotate`], recording who rotated it.
+    pub async fn rotate_by(&self, id: &str, actor: Option<&ActorRef>) -> AppResult<IssuedToken> {
         let jti = uuid::Uuid::new_v4().to_string();
-        let rotated = store::tokens::rotate(&self.db, id, &jti, now_ms()).await;
+        let by = actor.map(ActorRef::encode);
+        let rotated = store::tokens::rotate(&self.db, id, &jti, now_ms(), by).await;
         self.cache.invalidate();
         if !rotated? {
             return Err(AppError::NotFound(format!("no API token with id {id}")));
@@ -336,7 +402,7 @@ impl Tokens {
             .expect("lock")
             .insert(row.id.clone(), now);
         Ok(Principal {
-            token_id: row.id.clone(),
+            kind: PrincipalKind::Token { id: row.id.clone() },
             name: row.name.clone(),
             permissions: row.permissions.clone(),
             expires_at: row.expires_at,

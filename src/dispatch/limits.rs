@@ -97,7 +97,9 @@ impl DestinationLimiter {
             freed.as_mut().enable();
             match self.try_acquire() {
                 Ok(slot) => return Ok(slot),
-                Err(wait) if tokio::time::Instant::now() + wait > deadline && !self.at_concurrency() => {
+                Err(wait)
+                    if tokio::time::Instant::now() + wait > deadline && !self.at_concurrency() =>
+                {
                     return Err(wait)
                 }
                 Err(wait) if self.at_concurrency() => {

@@ -1,5 +1,6 @@
 //! Plain domain types: no I/O. Stored enums are declared with `stored_enum!`: one
 //! spelling per variant for serde, the GraphQL enum and the database column.
+pub mod actor;
 pub mod decision;
 pub mod payload;
 pub mod permission;
@@ -413,6 +414,12 @@ stored_enum! {
         RotateApiToken = "ROTATE_API_TOKEN",
         DeleteApiToken = "DELETE_API_TOKEN",
         RetryFailedDeliveries = "RETRY_FAILED_DELIVERIES",
+        CreateUser = "CREATE_USER",
+        UpdateUser = "UPDATE_USER",
+        DeleteUser = "DELETE_USER",
+        CreateRole = "CREATE_ROLE",
+        UpdateRole = "UPDATE_ROLE",
+        DeleteRole = "DELETE_ROLE",
     }
 }
 
@@ -422,6 +429,8 @@ stored_enum! {
         Destination = "DESTINATION",
         DetectionOverride = "DETECTION_OVERRIDE",
         ApiToken = "API_TOKEN",
+        User = "USER",
+        Role = "ROLE",
     }
 }
 
@@ -437,6 +446,8 @@ impl AuditAction {
                 AuditTargetType::DetectionOverride
             }
             CreateApiToken | RotateApiToken | DeleteApiToken => AuditTargetType::ApiToken,
+            CreateUser | UpdateUser | DeleteUser => AuditTargetType::User,
+            CreateRole | UpdateRole | DeleteRole => AuditTargetType::Role,
         }
     }
 }

@@ -30,10 +30,22 @@ pub enum Permission {
     /// Read the audit log of configuration changes.
     #[graphql(name = "AuditLogRead")]
     AuditLogRead,
+    /// Read users and roles.
+    #[graphql(name = "UserRead")]
+    UserRead,
+    /// Invite, change and delete users; create, change and delete roles.
+    #[graphql(name = "UserModify")]
+    UserModify,
+    #[graphql(name = "GeneralSettingsRead")]
+    GeneralSettingsRead,
+    #[graphql(name = "GeneralSettingsModify")]
+    GeneralSettingsModify,
+    #[graphql(name = "SummaryRead")]
+    SummaryRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 15] = [
         Permission::AlertRead,
         Permission::AlertModify,
         Permission::DestinationRead,
@@ -44,6 +56,11 @@ impl Permission {
         Permission::OrganizationApiTokenModify,
         Permission::DeliveryPoll,
         Permission::AuditLogRead,
+        Permission::UserRead,
+        Permission::UserModify,
+        Permission::GeneralSettingsRead,
+        Permission::GeneralSettingsModify,
+        Permission::SummaryRead,
     ];
 
     pub fn name(self) -> String {

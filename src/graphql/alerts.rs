@@ -1,7 +1,7 @@
 //! Alerts: ingestion, queries with keyset pagination, updates, re-sends and test sends.
 use super::alert_api::{AlertEventsInput, AlertEventsOutput, AlertOrigin, OriginOf};
 use super::error::GqlResultExt;
-use super::guard::{actor, need};
+use super::guard::{actor, need, principal};
 use super::scalars::{AWSDateTime, AWSJSON};
 use crate::auth::Permission;
 use crate::domain::RoutingDecision;
@@ -193,6 +193,31 @@ pub struct AlertComment {
     created_at: AWSDateTime,
     /// How `body` is to be read; an HTML body was sanitized when stored.
     format: CommentFormat,
+    #[graphql(skip)]
+    created_by_actor: Option<String>,
+}
+
+#[ComplexObject]
+impl AlertComment {
+    /// The user or token that wrote it (null once deleted). Panther's `createdBy`;
+    /// Herald's `createdBy` is the author's name.
+    async fn created_by_actor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::actor(ctx, self.created_by_actor.as_deref()).await
+    }
+
+    /// The alert this comment was added to.
+    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<CommentEntity> {
+        let s = ctx.data::<Services>()?;
+        let alert = store::alerts::get(&s.db, &AlertId::from(&self.alert_id.0))
+            .await
+            .gql()?
+            .ok_or_else(|| AppError::NotFound(format!("no alert with id {}", self.alert_id.0)))
+            .gql()?;
+        Ok(CommentEntity::Alert(alert.into()))
+    }
 }
 
 impl From<store::alerts::Comment> for AlertComment {
@@ -204,6 +229,7 @@ impl From<store::alerts::Comment> for AlertComment {
             created_by: c.created_by,
             created_at: AWSDateTime::from_ms(c.created_at),
             format: c.format,
+            created_by_actor: c.created_by_actor,
         }
     }
 }
@@ -212,20 +238,6 @@ impl From<store::alerts::Comment> for AlertComment {
 #[derive(Union)]
 pub enum CommentEntity {
     Alert(Alert),
-}
-
-#[ComplexObject]
-impl AlertComment {
-    /// The alert this comment was added to.
-    async fn entity(&self, ctx: &Context<'_>) -> async_graphql::Result<CommentEntity> {
-        let s = ctx.data::<Services>()?;
-        let alert = store::alerts::get(&s.db, &AlertId::from(&self.alert_id.0))
-            .await
-            .gql()?
-            .ok_or_else(|| AppError::NotFound(format!("no alert with id {}", self.alert_id.0)))
-            .gql()?;
-        Ok(CommentEntity::Alert(alert.into()))
-    }
 }
 
 /// Loads the deliveries and attempts of many alerts in two queries.
@@ -332,6 +344,23 @@ impl Alert {
         .await
     }
 
+    /// The user the alert is assigned to (null when unassigned).
+    async fn assignee(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::User>> {
+        super::people::user(ctx, self.assignee_id.as_ref().map(|a| a.0.as_str())).await
+    }
+
+    /// The user or token that last changed the alert's status or assignee (null until
+    /// one did, and once deleted).
+    async fn updated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::alert_updated_by(ctx, &self.id.0).await
+    }
+
     #[graphql(complexity = "super::limits::unpaged(child_complexity)")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertComment>> {
         let s = ctx.data::<Services>()?;
@@ -394,6 +423,8 @@ pub struct AlertsInput {
     pub name_contains: Option<String>,
     /// Only alerts that were (true) or were not (false) routed to a destination.
     pub routed: Option<bool>,
+    /// Only alerts assigned to one of these users.
+    pub assignee_ids: Option<Vec<ID>>,
     /// Default `descending` (newest first); pollers use `ascending`.
     pub sort_dir: Option<SortDirEnum>,
 }
@@ -610,6 +641,7 @@ impl AlertQuery {
             log_types: input.log_types.unwrap_or_default(),
             name_contains: input.name_contains,
             routed: input.routed,
+            assignee_ids: ids(input.assignee_ids.unwrap_or_default()),
         };
         let (rows, more) = store::alerts::list(&s.db, &filter).await.gql()?;
         let page_info = PageInfo {
@@ -711,7 +743,7 @@ impl AlertMutation {
     ) -> async_graphql::Result<AlertsMutationOutput> {
         let s = ctx.data::<Services>()?;
         let alerts =
-            service::alerts::set_status(s, &alert_ids(input.ids), input.status, &actor(ctx)?)
+            service::alerts::set_status(s, &alert_ids(input.ids), input.status, principal(ctx)?)
                 .await
                 .gql()?;
         Ok(AlertsMutationOutput {
@@ -731,7 +763,7 @@ impl AlertMutation {
             s,
             &alert_ids(input.ids),
             assignee.as_deref(),
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;
@@ -752,7 +784,7 @@ impl AlertMutation {
             &AlertId::from(input.alert_id.0),
             &input.body,
             input.format.unwrap_or(CommentFormat::PlainText),
-            &actor(ctx)?,
+            principal(ctx)?,
         )
         .await
         .gql()?;

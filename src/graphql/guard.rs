@@ -14,8 +14,9 @@ impl Guard for PermissionGuard {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
         match ctx.data_opt::<Principal>() {
             Some(p) if p.has(self.0) => Ok(()),
-            Some(_) => Err(super::error::to_gql(AppError::Forbidden(format!(
-                "this API token lacks the {} permission",
+            Some(p) => Err(super::error::to_gql(AppError::Forbidden(format!(
+                "{} lacks the {} permission",
+                p.described(),
                 self.0.name()
             )))),
             None => Err(super::error::to_gql(AppError::Unauthenticated(

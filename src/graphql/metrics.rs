@@ -79,7 +79,7 @@ pub struct MetricsQuery;
 #[Object]
 impl MetricsQuery {
     /// Alert metrics between two dates, counted by the database.
-    #[graphql(guard = "need(Permission::AlertRead)")]
+    #[graphql(guard = "need(Permission::SummaryRead)")]
     async fn metrics(
         &self,
         ctx: &Context<'_>,

@@ -11,6 +11,7 @@ pub mod introspection;
 pub mod limits;
 pub mod metrics;
 pub mod overrides;
+pub mod people;
 pub mod preview;
 pub mod scalars;
 pub mod settings;
@@ -31,6 +32,7 @@ pub struct Query(
     settings::SettingsQuery,
     alerts::AlertRouteQuery,
     metrics::MetricsQuery,
+    people::PeopleQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -40,6 +42,7 @@ pub struct Mutation(
     alerts::AlertMutation,
     deliveries::DeliveryMutation,
     tokens::TokenMutation,
+    people::PeopleMutation,
 );
 
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -62,6 +65,7 @@ pub fn build(
         alert_api::OriginLoader(services.clone()),
         tokio::spawn,
     );
+    let people_loaders = people::PeopleLoaders::new(&services);
     let b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -70,7 +74,8 @@ pub fn build(
         .data(health)
         .data(override_refs)
         .data(deliveries)
-        .data(origins);
+        .data(origins)
+        .data(people_loaders);
     if disable_introspection {
         b.disable_introspection()
             .extension(introspection::DenyIntrospection)

@@ -23,7 +23,7 @@ pub struct SettingsQuery;
 #[Object]
 impl SettingsQuery {
     /// General settings: the gateway public IP and the version.
-    #[graphql(guard = "need(Permission::DestinationRead)")]
+    #[graphql(guard = "need(Permission::GeneralSettingsRead)")]
     async fn general_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<GeneralSettings> {
         let s = ctx.data::<Services>()?;
         let version = env!("CARGO_PKG_VERSION").to_string();

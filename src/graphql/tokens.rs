@@ -31,7 +31,7 @@ pub struct ApiToken {
 }
 
 impl ApiToken {
-    fn stored(s: &Services, row: TokenRow) -> Self {
+    pub(super) fn stored(s: &Services, row: TokenRow) -> Self {
         let last_used_at = s.tokens.last_used_at(&row);
         ApiToken {
             row,
@@ -82,6 +82,32 @@ impl ApiToken {
     /// The secret value: only in `createAPIToken` and `rotateAPIToken` results.
     async fn value(&self) -> Option<&str> {
         self.value.as_deref()
+    }
+    /// The user or token that created it (null for the command line, or once deleted).
+    /// Panther's `createdBy`; Herald's `createdBy` is the creator's name.
+    async fn created_by_actor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::actor(ctx, self.row.created_by_actor.as_deref()).await
+    }
+    /// The user or token that last rotated it (null if never rotated, or once deleted).
+    async fn rotated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::actor(ctx, self.row.rotated_by_actor.as_deref()).await
+    }
+    /// When it last changed: its rotation (tokens change no other way).
+    async fn updated_at(&self) -> Option<AWSDateTime> {
+        self.row.rotated_at.map(AWSDateTime::from_ms)
+    }
+    /// Who last changed it: whoever rotated it.
+    async fn updated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::people::Actor>> {
+        super::people::actor(ctx, self.row.rotated_by_actor.as_deref()).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
+use crate::auth::Principal;
 use crate::dispatch::AttemptReport;
 use crate::domain::CommentFormat;
 use crate::domain::RoutingDecision;
@@ -840,13 +841,14 @@ pub async fn set_status(
     s: &Services,
     ids: &[AlertId],
     status: AlertStatus,
-    by: &str,
+    by: &Principal,
 ) -> AppResult<Vec<Alert>> {
     check_ids(ids)?;
     let before = existing(s, ids).await?;
     let now = now_ms();
     let txn = s.db.begin().await?;
-    store::alerts::set_status(&txn, ids, status, by, now).await?;
+    store::alerts::set_status(&txn, ids, status, &by.name, now).await?;
+    store::alerts::set_updated_by(&txn, ids, &by.actor()).await?;
     if matches!(status, AlertStatus::Resolved | AlertStatus::Closed) {
         let closing: Vec<AlertId> = before
             .iter()
@@ -886,17 +888,45 @@ pub async fn set_status(
     Ok(store::alerts::get_many(&s.db, ids).await?)
 }
 
+/// Assign alerts to a user (by id), or unassign them (`None`). The user must exist.
 pub async fn set_assignee(
     s: &Services,
     ids: &[AlertId],
     assignee: Option<&str>,
-    by: &str,
+    by: &Principal,
 ) -> AppResult<Vec<Alert>> {
     check_ids(ids)?;
+    let assignee = assignee.filter(|a| !a.is_empty());
+    if let Some(id) = assignee {
+        if store::users::get(&s.db, id).await?.is_none() {
+            return Err(AppError::NotFound(format!("no user with id {id}")));
+        }
+    }
     existing(s, ids).await?;
-    store::alerts::set_assignee(&s.db, ids, assignee.filter(|a| !a.is_empty()), by, now_ms())
-        .await?;
+    let txn = s.db.begin().await?;
+    store::alerts::set_assignee(&txn, ids, assignee, &by.name, now_ms()).await?;
+    store::alerts::set_updated_by(&txn, ids, &by.actor()).await?;
+    txn.commit().await?;
     Ok(store::alerts::get_many(&s.db, ids).await?)
+}
+
+/// Assign alerts to the user with this e-mail (case-insensitive), or unassign them.
+pub async fn set_assignee_by_email(
+    s: &Services,
+    ids: &[AlertId],
+    email: Option<&str>,
+    by: &Principal,
+) -> AppResult<Vec<Alert>> {
+    let email = email.map(str::trim).filter(|e| !e.is_empty());
+    let user = match email {
+        Some(e) => Some(
+            store::users::find_by_email(&s.db, e)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no user with e-mail {e}")))?,
+        ),
+        None => None,
+    };
+    set_assignee(s, ids, user.as_ref().map(|u| u.id.as_str()), by).await
 }
 
 /// Add a comment to an alert. An `HTML` body is sanitized before it is stored
@@ -906,7 +936,7 @@ pub async fn add_comment(
     alert_id: &AlertId,
     body: &str,
     format: CommentFormat,
-    by: &str,
+    by: &Principal,
 ) -> AppResult<store::alerts::Comment> {
     if body.trim().is_empty() {
         return Err(bad_input("body must not be empty"));
@@ -923,9 +953,10 @@ pub async fn add_comment(
         id: uuid::Uuid::new_v4().to_string(),
         alert_id: alert_id.to_string(),
         body,
-        created_by: by.into(),
+        created_by: by.name.clone(),
         created_at: now_ms(),
         format,
+        created_by_actor: Some(by.actor().encode()),
     };
     store::alerts::add_comment(&s.db, c.clone()).await?;
     Ok(c)

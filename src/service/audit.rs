@@ -25,16 +25,7 @@ pub async fn record<C: ConnectionTrait>(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<(), DbErr> {
-    record_as(
-        c,
-        &who.token_id,
-        &who.name,
-        action,
-        target_id,
-        before,
-        after,
-    )
-    .await
+    record_as(c, who.id(), &who.name, action, target_id, before, after).await
 }
 
 /// Record a change made by someone who is not an API token (e.g. the command line).
@@ -91,9 +82,33 @@ fn sanitized(target_type: AuditTargetType, mut v: Value) -> Value {
                 o.remove("currentJti");
             }
         }
-        AuditTargetType::DetectionOverride => {}
+        AuditTargetType::User => {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("passwordHash");
+            }
+        }
+        AuditTargetType::DetectionOverride | AuditTargetType::Role => {}
     }
     v
+}
+
+/// A user as the audit log shows it: never a password hash.
+pub fn user(r: &crate::store::users::UserRow) -> Value {
+    json!({
+        "id": r.id,
+        "email": r.email,
+        "givenName": r.given_name,
+        "familyName": r.family_name,
+        "roleId": r.role_id,
+        "enabled": r.enabled,
+        "status": r.status,
+    })
+}
+
+/// A role as the audit log shows it.
+pub fn role(r: &crate::store::users::RoleRow) -> Value {
+    let perms: Vec<String> = store::from_json(&r.permissions);
+    json!({"id": r.id, "name": r.name, "permissions": perms})
 }
 
 /// A destination as the audit log shows it (its config is redacted by [`record`]).

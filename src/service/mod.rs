@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod metrics;
 pub mod overrides;
+pub mod people;
 pub mod preview;
 pub mod snapshot;
 pub mod tokens;
@@ -29,4 +30,8 @@ pub struct Services {
     pub ingest: alerts::IngestQueue,
     /// Destinations and detection overrides as routing sees them (see [`snapshot`]).
     pub routing: snapshot::RoutingSnapshot,
+    /// Console sessions (see [`crate::auth::sessions`]).
+    pub sessions: crate::auth::sessions::Sessions,
+    /// Sign-in settings and rate limits, set-password links, SSO (see [`people`]).
+    pub people: people::People,
 }

@@ -46,7 +46,8 @@ pub async fn create(s: &Services, caller: &Principal, t: NewToken<'_>) -> AppRes
             t.expires_at,
             &cidrs,
             &caller.name,
-            Some(&caller.token_id),
+            caller.token_id(),
+            Some(&caller.actor()),
         )
         .await?;
     tracing::info!(token = %issued.row.id, name = %issued.row.name, by = %caller.name, "API token created");
@@ -59,7 +60,7 @@ pub async fn create(s: &Services, caller: &Principal, t: NewToken<'_>) -> AppRes
 /// second by other processes (their token caches expire entries after one second).
 pub async fn rotate(s: &Services, caller: &Principal, id: &str) -> AppResult<IssuedToken> {
     let before = within_reach(s, caller, id, "rotate a token holding").await?;
-    let issued = s.tokens.rotate(id).await?;
+    let issued = s.tokens.rotate_by(id, Some(&caller.actor())).await?;
     tracing::info!(token = %issued.row.id, by = %caller.name, "API token rotated");
     let (before, after) = (audit::api_token(&before), audit::api_token(&issued.row));
     audit::record_committed(&s.db, caller, RotateApiToken, id, Some(before), Some(after)).await;
@@ -80,15 +81,13 @@ pub async fn rotate_own(s: &Services, caller: &Principal) -> AppResult<IssuedTok
     Ok(issued)
 }
 
-/// The id of the API token that is calling. Every principal is an API token today;
-/// other kinds of caller (user sessions) have no token to rotate.
+/// The id of the API token that is calling; a signed-in person has no token to rotate.
 fn own_token_id(caller: &Principal) -> AppResult<&str> {
-    if caller.token_id.is_empty() {
-        return Err(bad_input(
-            "rotateAPIToken without an id rotates the calling API token, and this caller is not one: name the token to rotate",
-        ));
-    }
-    Ok(&caller.token_id)
+    caller.token_id().ok_or_else(|| {
+        bad_input(
+            "rotateAPIToken without an id rotates the calling API token, and this caller is a signed-in user: name the token to rotate",
+        )
+    })
 }
 
 /// Revoke token `id` and every token it minted (recursively).

@@ -96,6 +96,7 @@ fn active(a: &Alert) -> alert::ActiveModel {
         routed: Set(a.routed),
         created_by: Set(a.created_by.clone()),
         last_modified_by: Set(a.last_modified_by.clone()),
+        updated_by_actor: sea_orm::NotSet,
     }
 }
 
@@ -223,6 +224,8 @@ pub struct AlertFilter {
     /// position is then `after_created_at`, not `after_seq`.
     pub by_created_at: bool,
     pub after_created_at: Option<(i64, i64)>,
+    /// Only alerts assigned to one of these user ids (empty: any).
+    pub assignee_ids: Vec<String>,
 }
 
 /// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
@@ -299,6 +302,9 @@ pub async fn list<C: ConnectionTrait>(
                 .add(C::CreatedAt.gt(t))
                 .add(C::CreatedAt.eq(t).and(C::Seq.gt(seq)))
         });
+    }
+    if !f.assignee_ids.is_empty() {
+        cond = cond.add(C::AssigneeId.is_in(f.assignee_ids.iter().cloned()));
     }
     let query = alert::Entity::find().filter(cond);
     // `sortBy: createdAt`: by creation time first, `seq` breaking ties.
@@ -378,4 +384,33 @@ pub async fn comments<C: ConnectionTrait>(
     // A damaged `format` is an error naming the comment, never a default.
     let formats: [EnumColumn; 1] = [("format", crate::domain::CommentFormat::SPELLINGS)];
     locate_damaged(db, read, "alert_comments", "id", &formats).await
+}
+
+/// Record who last changed these alerts (a user or a token).
+pub async fn set_updated_by<C: ConnectionTrait>(
+    db: &C,
+    ids: &[AlertId],
+    actor: &crate::domain::actor::ActorRef,
+) -> Result<(), DbErr> {
+    alert::Entity::update_many()
+        .col_expr(alert::Column::UpdatedByActor, Some(actor.encode()).into())
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Who last changed each of these alerts (as stored: `user:<id>` / `token:<id>`).
+pub async fn updated_by<C: ConnectionTrait>(
+    db: &C,
+    ids: &[AlertId],
+) -> Result<Vec<(AlertId, Option<String>)>, DbErr> {
+    alert::Entity::find()
+        .select_only()
+        .column(alert::Column::Id)
+        .column(alert::Column::UpdatedByActor)
+        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await
 }

@@ -52,6 +52,9 @@ pub mod api_token {
         pub revoked_at: Option<i64>,
         /// The token that minted this one; revoking it revokes this one too.
         pub parent_id: Option<String>,
+        /// Who created it and who last rotated it (`user:<id>` / `token:<id>`).
+        pub created_by_actor: Option<String>,
+        pub rotated_by_actor: Option<String>,
     }
     no_relations!();
 }
@@ -138,6 +141,8 @@ pub mod alert {
         pub routed: bool,
         pub created_by: String,
         pub last_modified_by: String,
+        /// Who last changed it (`user:<id>` / `token:<id>`).
+        pub updated_by_actor: Option<String>,
     }
     no_relations!();
 }
@@ -155,6 +160,8 @@ pub mod alert_comment {
         pub created_by: String,
         pub created_at: i64,
         pub format: CommentFormat,
+        /// Who wrote it (`user:<id>` / `token:<id>`).
+        pub created_by_actor: Option<String>,
     }
     no_relations!();
 }
@@ -274,6 +281,99 @@ pub mod audit_entry {
         pub target_id: String,
         pub before: Option<String>,
         pub after: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod role {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        /// Lower-cased name, unique.
+        pub name_key: String,
+        /// JSON list of permission names.
+        pub permissions: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub updated_by_actor: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub email: String,
+        /// Lower-cased e-mail, unique.
+        pub email_key: String,
+        pub given_name: Option<String>,
+        pub family_name: Option<String>,
+        pub role_id: String,
+        pub enabled: bool,
+        pub status: String,
+        /// argon2id PHC string; never leaves the store and `auth::password`.
+        pub password_hash: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub last_logged_in_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        /// SHA-256 (hex) of the session cookie's value.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id_hash: String,
+        pub user_id: String,
+        pub created_at: i64,
+        pub last_seen_at: i64,
+        /// Absolute end of the session.
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod password_link {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "password_links")]
+    pub struct Model {
+        /// SHA-256 (hex) of the link's token.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub user_id: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod oidc_login {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_logins")]
+    pub struct Model {
+        /// SHA-256 (hex) of the `state` parameter.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub state_hash: String,
+        pub nonce: String,
+        pub pkce_verifier: String,
+        pub created_at: i64,
+        pub expires_at: i64,
     }
     no_relations!();
 }

@@ -10,8 +10,10 @@ pub mod entities;
 pub mod metrics;
 pub mod overrides;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;
+pub mod users;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{

@@ -46,10 +46,12 @@ pub async fn rotate<C: ConnectionTrait>(
     id: &str,
     jti: &str,
     now: i64,
+    by: Option<String>,
 ) -> Result<bool, DbErr> {
     let res = Entity::update_many()
         .col_expr(Column::CurrentJti, jti.into())
         .col_expr(Column::RotatedAt, Some(now).into())
+        .col_expr(Column::RotatedByActor, by.into())
         .filter(Column::Id.eq(id))
         .filter(Column::RevokedAt.is_null())
         .exec(db)
@@ -109,4 +111,18 @@ pub async fn touch<C: ConnectionTrait>(db: &C, id: &str, at: i64) -> Result<(), 
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Tokens by id (revoked ones included), checked.
+pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<Vec<TokenRow>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(checked)
+        .collect()
 }

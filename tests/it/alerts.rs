@@ -431,15 +431,23 @@ async fn alert_updates_and_comments(db: TestDb) {
         out["updateAlertStatusById"]["alerts"][0]["lastModifiedBy"],
         "test-admin"
     );
+    // Alerts are assigned to users that exist (see tests/it/assignment.rs).
+    let alice = s
+        .ok(
+            crate::ops::INVITE_USER,
+            json!({"input": {"email": "alice@example.com", "givenName": "Alice", "familyName": "A", "role": {"kind": "NAME", "value": "Analyst"}}}),
+        )
+        .await["inviteUser"]["user"]["id"]
+        .clone();
     let out = s
         .ok(
             "mutation($i: UpdateAlertsAssigneeByIdInput!) { updateAlertsAssigneeById(input: $i) { alerts { assigneeId } } }",
-            json!({"i": {"ids": [id], "assigneeId": "alice"}}),
+            json!({"i": {"ids": [id], "assigneeId": alice}}),
         )
         .await;
     assert_eq!(
         out["updateAlertsAssigneeById"]["alerts"][0]["assigneeId"],
-        "alice"
+        alice
     );
     s.ok(
         "mutation($i: CreateAlertCommentInput!) { createAlertComment(input: $i) { comment { id body createdBy } } }",

@@ -677,25 +677,29 @@ async fn every_permission_tokens_get_audit_log_read_on_upgrade(db: TestDb) {
     Migrator::up(&conn, Some(2)).await.unwrap();
     let old_all = r#"["AlertRead","AlertModify","DestinationRead","DestinationModify","RuleRead","RuleModify","OrganizationAPITokenRead","OrganizationAPITokenModify"]"#;
     for (id, perms) in [("old-admin", old_all), ("old-reader", r#"["AlertRead"]"#)] {
-        herald::store::tokens::insert(
-            &conn,
-            herald::store::tokens::TokenRow {
-                id: id.into(),
-                name: id.into(),
-                current_jti: "j".into(),
-                permissions: perms.into(),
-                allowed_cidrs: "[]".into(),
-                created_at: 1,
-                created_by: "tests".into(),
-                expires_at: None,
-                last_used_at: None,
-                rotated_at: None,
-                revoked_at: None,
-                parent_id: None,
-            },
-        )
-        .await
-        .unwrap();
+        use herald::store::entities::api_token;
+        use sea_orm::{EntityTrait, NotSet};
+        let mut row: api_token::ActiveModel = herald::store::tokens::TokenRow {
+            id: id.into(),
+            name: id.into(),
+            current_jti: "j".into(),
+            permissions: perms.into(),
+            allowed_cidrs: "[]".into(),
+            created_at: 1,
+            created_by: "tests".into(),
+            expires_at: None,
+            last_used_at: None,
+            rotated_at: None,
+            revoked_at: None,
+            parent_id: None,
+            created_by_actor: None,
+            rotated_by_actor: None,
+        }
+        .into();
+        // Columns added by later migrations are not there yet.
+        row.created_by_actor = NotSet;
+        row.rotated_by_actor = NotSet;
+        api_token::Entity::insert(row).exec(&conn).await.unwrap();
     }
     conn.close().await.unwrap();
 

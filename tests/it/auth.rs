@@ -964,7 +964,7 @@ const MATRIX: &[Op] = &[
     op(
         "generalSettings",
         "generalSettings { gatewayPublicIp version pantherVersion }",
-        DestinationRead,
+        GeneralSettingsRead,
     ),
     // Destinations
     op("destinations", "destinations { outputId }", DestinationRead),
@@ -1044,7 +1044,7 @@ const MATRIX: &[Op] = &[
     op(
         "metrics",
         r#"metrics(input: {fromDate: "2026-01-01T00:00:00Z", toDate: "2026-01-01T01:00:00Z"}) { totalAlerts }"#,
-        AlertRead,
+        SummaryRead,
     ),
     op(
         "createAlert",
@@ -1113,6 +1113,69 @@ const MATRIX: &[Op] = &[
         "auditLog",
         "auditLog(input: {pageSize: 1}) { entries { id } }",
         AuditLogRead,
+    ),
+    // People (the matrix creates the role `MatrixEmpty`, which holds nothing)
+    op("users", "users { id }", UserRead),
+    op(
+        "userById",
+        r#"userById(id: "matrix-missing") { id }"#,
+        UserRead,
+    ),
+    op(
+        "userByEmail",
+        r#"userByEmail(email: "matrix-missing@example.com") { id }"#,
+        UserRead,
+    ),
+    op("roles", "roles { id }", UserRead),
+    op(
+        "roleById",
+        r#"roleById(id: "matrix-missing") { id }"#,
+        UserRead,
+    ),
+    op(
+        "roleByName",
+        r#"roleByName(name: "matrix-missing") { id }"#,
+        UserRead,
+    ),
+    op(
+        "inviteUser",
+        r#"inviteUser(input: {email: "matrix@example.com", givenName: "m", familyName: "m", role: {kind: NAME, value: "MatrixEmpty"}}) { user { id } }"#,
+        UserModify,
+    ),
+    op(
+        "updateUser",
+        r#"updateUser(input: {id: "matrix-missing"}) { user { id } }"#,
+        UserModify,
+    ),
+    op(
+        "deleteUser",
+        r#"deleteUser(input: {id: "matrix-missing"}) { id }"#,
+        UserModify,
+    ),
+    op(
+        "resetUserPassword",
+        r#"resetUserPassword(input: {id: "matrix-missing"}) { setPasswordLink }"#,
+        UserModify,
+    ),
+    op(
+        "createRole",
+        r#"createRole(input: {name: "matrix role", permissions: []}) { role { id } }"#,
+        UserModify,
+    ),
+    op(
+        "updateRole",
+        r#"updateRole(input: {id: "matrix-missing"}) { role { id } }"#,
+        UserModify,
+    ),
+    op(
+        "deleteRole",
+        r#"deleteRole(input: {id: "matrix-missing"}) { id }"#,
+        UserModify,
+    ),
+    op(
+        "updateAlertsAssigneeByEmail",
+        r#"updateAlertsAssigneeByEmail(input: {ids: ["matrix-missing"]}) { alerts { id } }"#,
+        AlertModify,
     ),
 ];
 
@@ -1198,6 +1261,8 @@ async fn table_snapshot(db: &DatabaseConnection) -> BTreeMap<String, Vec<String>
                     .map(|mut r| {
                         if let Some(o) = r.as_object_mut() {
                             o.remove("last_used_at");
+                            // A console session's idle timer (touched on use).
+                            o.remove("last_seen_at");
                         }
                         r.to_string()
                     })
@@ -1237,21 +1302,79 @@ fn changed_tables(
         .collect()
 }
 
-async fn authorization_matrix(db: TestDb) {
-    let s = TestServer::start(&db).await;
-    let (queries, mutations) = schema_operations();
-    let tokens = &s.services().tokens;
-    let mut callers: Vec<(String, Vec<Permission>, String)> = Vec::new();
+/// Who calls in a matrix column: an API token, or a console user signed in with a
+/// session cookie (whose role holds the column's permissions).
+enum Caller {
+    Token(String),
+    Session(crate::people::Console),
+}
+
+impl Caller {
+    async fn send(&self, s: &TestServer, doc: &str) -> Value {
+        match self {
+            Caller::Token(token) => s.gql_as(token, doc, json!({})).await,
+            Caller::Session(console) => console.gql(doc, json!({})).await,
+        }
+    }
+}
+
+/// The permission sets of the matrix's columns: none, each one alone, all.
+fn matrix_sets() -> Vec<(String, Vec<Permission>)> {
     let mut sets: Vec<(String, Vec<Permission>)> = vec![("none".into(), vec![])];
     sets.extend(Permission::ALL.iter().map(|p| (p.name(), vec![*p])));
     sets.push(("all".into(), Permission::ALL.to_vec()));
-    for (label, perms) in sets {
+    sets
+}
+
+/// The role every `inviteUser` cell gives: it holds nothing, so any caller may give it.
+async fn matrix_empty_role(s: &TestServer) {
+    s.ok(
+        "mutation { createRole(input: {name: \"MatrixEmpty\", permissions: []}) { role { id } } }",
+        json!({}),
+    )
+    .await;
+}
+
+async fn authorization_matrix(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    matrix_empty_role(&s).await;
+    let tokens = &s.services().tokens;
+    let mut callers: Vec<(String, Vec<Permission>, Caller)> = Vec::new();
+    for (label, perms) in matrix_sets() {
         let issued = tokens
             .create(&format!("matrix-{label}"), &perms, None, &[], "tests")
             .await
             .expect("token");
-        callers.push((label, perms, issued.value));
+        callers.push((label, perms, Caller::Token(issued.value)));
     }
+    run_matrix(&s, &db, callers).await;
+    s.stop().await;
+}
+
+/// The same matrix with console users: a user whose role lacks a permission is refused
+/// exactly as a token lacking it is (the same guards, the same code, nothing written).
+async fn authorization_matrix_for_console_sessions(db: TestDb) {
+    let s = TestServer::start_with(&db, |a| a.people.login_attempts_per_minute = 1000).await;
+    matrix_empty_role(&s).await;
+    let mut callers: Vec<(String, Vec<Permission>, Caller)> = Vec::new();
+    for (label, perms) in matrix_sets() {
+        let role = format!("matrix-role-{label}");
+        let names: Vec<String> = perms.iter().map(|p| p.name()).collect();
+        s.ok(
+            "mutation($name: String!, $p: [Permission!]!) { createRole(input: {name: $name, permissions: $p}) { role { id } } }",
+            json!({"name": role, "p": names}),
+        )
+        .await;
+        let email = format!("matrix-{}@example.com", label.to_lowercase());
+        let (_, console) = crate::people::sign_in(&s, &email, &role).await;
+        callers.push((format!("user-{label}"), perms, Caller::Session(console)));
+    }
+    run_matrix(&s, &db, callers).await;
+    s.stop().await;
+}
+
+async fn run_matrix(s: &TestServer, db: &TestDb, callers: Vec<(String, Vec<Permission>, Caller)>) {
+    let (queries, mutations) = schema_operations();
     let conn = herald::store::connect(&db.url)
         .await
         .expect("connect for snapshots");
@@ -1268,14 +1391,14 @@ async fn authorization_matrix(db: TestDb) {
         };
         let doc = format!("{kind} {{ {} }}", o.selection);
         let mut line = format!("{:<26}", o.name);
-        for (label, perms, token) in &callers {
+        for (label, perms, caller) in &callers {
             let allowed = perms.contains(&o.needs);
             let before = if allowed {
                 None
             } else {
                 Some(table_snapshot(&conn).await)
             };
-            let r = s.gql_as(token, &doc, json!({})).await;
+            let r = caller.send(s, &doc).await;
             let errors = r["errors"].as_array().cloned().unwrap_or_default();
             let cell = format!("{} as {label}", o.name);
             if let Some(e) = errors
@@ -1341,7 +1464,6 @@ async fn authorization_matrix(db: TestDb) {
         failures.join("\n")
     );
     conn.close().await.ok();
-    s.stop().await;
 }
 
 /// A token cannot mint one that outlives it or reaches further than it does, nor revoke
@@ -1548,4 +1670,5 @@ on_both!(
     token_cli_creates_lists_and_revokes,
     token_cli_fences_tokens_to_allowed_cidrs,
     authorization_matrix,
+    authorization_matrix_for_console_sessions,
 );

@@ -165,11 +165,11 @@ async fn metrics_refuse_bad_ranges(db: TestDb) {
     )
     .await;
     assert_eq!(m["totalAlerts"], 0.0);
-    // Reading alerts is needed.
+    // SummaryRead is needed: reading alerts is not enough.
     let t = s
         .ok(
             ops::CREATE_TOKEN,
-            json!({"input": {"name": "no-read", "permissions": ["DestinationRead"]}}),
+            json!({"input": {"name": "no-read", "permissions": ["AlertRead", "DestinationRead"]}}),
         )
         .await["createAPIToken"]["token"]["value"]
         .clone();

@@ -121,3 +121,22 @@ pub const METRICS: &str = r#"query($input: MetricsInput!) { metrics(input: $inpu
   bytesIngestedPerSource { label value } bytesProcessedPerSource { label value } bytesQueriedPerSource { label value }
   eventsProcessedPerLogType { label value } latencyPerLogType { label value }
   totalBytesIngested totalBytesProcessed totalBytesQueried totalEventsProcessed } }"#;
+// ------------------------------------------------------------------------------ people
+
+/// Invite a user (`$input` is an `InviteUserInput`); the user and the set-password link.
+pub const INVITE_USER: &str = "mutation($input: InviteUserInput!) { inviteUser(input: $input) { user { id email givenName familyName enabled status role { id name } createdAt lastLoggedInAt } setPasswordLink } }";
+
+/// Change a user (`$input` is an `UpdateUserInput`).
+pub const UPDATE_USER: &str = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { id email enabled role { name } } } }";
+
+/// Create a role; its id, name and permissions.
+pub const CREATE_ROLE: &str = "mutation($input: CreateRoleInput!) { createRole(input: $input) { role { id name permissions } } }";
+
+/// Every role by name.
+pub const ROLES: &str = "query($input: RolesInput) { roles(input: $input) { id name permissions createdAt updatedAt updatedBy { __typename } } }";
+
+/// Who last changed an alert, and its assignee.
+pub const ALERT_PEOPLE: &str = "query($id: ID!) { alert(id: $id) { id assigneeId assignee { id email } lastModifiedBy updatedBy { __typename ... on User { id email } ... on APIToken { id name } } } }";
+
+/// Change the status of alerts; each alert's status and who changed it.
+pub const UPDATE_ALERT_STATUS: &str = "mutation($input: UpdateAlertStatusByIdInput!) { updateAlertStatusById(input: $input) { alerts { id status lastModifiedBy updatedBy { __typename ... on User { email } ... on APIToken { name } } } } }";
