@@ -43,8 +43,8 @@ pub fn delivery_attempt(output_type: &str, outcome: &'static str, duration: Dura
 /// A worker took a delivery: `handoff` (committed by this process and handed over in
 /// memory) or `claim` (found by the claim query: retries, expired leases, other
 /// processes' work).
-pub fn delivery_taken(source: &'static str) {
-    counter!("herald_deliveries_taken_total", "source" => source).increment(1);
+pub fn deliveries_taken(source: &'static str, n: u64) {
+    counter!("herald_deliveries_taken_total", "source" => source).increment(n);
 }
 
 /// A delivery waited for its destination's rate limit.

@@ -12,14 +12,24 @@ use crate::store::deliveries::Delivery;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-/// A delivery leased to this process in its alert's transaction, with what sending it
-/// needs.
+/// A delivery leased to this process, waiting for a worker, with what sending it needs.
 pub(super) struct HandOff {
     pub delivery: Delivery,
-    pub alert: Arc<Alert>,
-    pub payload: Arc<serde_json::Value>,
-    /// The configuration version the alert was routed at.
-    pub version: i64,
+    pub work: Work,
+}
+
+/// Where a queued delivery came from.
+pub(super) enum Work {
+    /// Committed by this process's ingestion: the alert in memory, the destination to
+    /// read (from the copy kept per configuration version) at this version.
+    Committed {
+        alert: Arc<Alert>,
+        payload: Arc<serde_json::Value>,
+        version: i64,
+    },
+    /// Claimed from the table in a batch, loaded; `probe`: the probe of a paused
+    /// destination.
+    Claimed { probe: bool, loaded: super::Loaded },
 }
 
 /// The queue of handed-off deliveries and the room reserved in it.
@@ -60,6 +70,23 @@ impl HandOffs {
         let mut s = self.state.lock().expect("hand-off queue");
         s.reserved = s.reserved.saturating_sub(reserved);
         s.queue.extend(items);
+    }
+
+    /// Queue claimed deliveries (no room was reserved for them: the claim asks for at
+    /// most [`HandOffs::room`]).
+    pub fn push_claimed(&self, items: Vec<HandOff>) {
+        self.state
+            .lock()
+            .expect("hand-off queue")
+            .queue
+            .extend(items);
+    }
+
+    /// How many more deliveries the queue may take, and how many wait in it.
+    pub fn room(&self) -> (usize, usize) {
+        let s = self.state.lock().expect("hand-off queue");
+        let held = s.queue.len() + s.reserved;
+        (self.cap.saturating_sub(held), s.queue.len())
     }
 
     /// The oldest handed-off delivery whose destination is not at its concurrency.
@@ -142,9 +169,11 @@ impl HandOffSlots {
                 };
                 items.push(HandOff {
                     delivery,
-                    alert: alert.clone(),
-                    payload,
-                    version,
+                    work: Work::Committed {
+                        alert: alert.clone(),
+                        payload,
+                        version,
+                    },
                 });
             }
         }

@@ -129,14 +129,14 @@ enum Sent {
 }
 
 /// What [`Inner::load`] found for a delivery.
-enum Loaded {
+pub(crate) enum Loaded {
     Ready(Box<Prepared>),
     /// It can never be sent: its permanent outcome.
     Unsendable(Outcome),
 }
 
 /// Everything one attempt needs, loaded: handed from [`Inner::load`] to the later phases.
-struct Prepared {
+pub(crate) struct Prepared {
     record: Arc<store::destinations::DestinationRecord>,
     integration: &'static dyn DynIntegration,
     alert: Arc<crate::domain::Alert>,
@@ -374,44 +374,42 @@ impl Inner {
                 let Some(h) = self.handoffs.take(&exclude) else {
                     break;
                 };
-                crate::telemetry::delivery_taken("handoff");
                 let me = self.clone();
                 self.tracker.spawn(async move {
                     let id = h.delivery.id.clone();
-                    if let Err(e) = me.process_handed(h, slots).await {
+                    if let Err(e) = me.process_queued(h, slots).await {
                         tracing::error!(delivery_id = %id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
                     }
                     me.wake.notify_one();
                 });
             }
-            // Then due retries, expired leases, other processes' work and start-up.
-            let free = self
-                .permits
-                .available_permits()
-                .min(self.unrecorded.available_permits());
+            // Then due retries, expired leases, other processes' work and start-up: claimed
+            // in batches into the same queue, whenever it runs short.
+            let (room, queued) = self.handoffs.room();
+            let want = room.min(self.cfg.workers * 2);
             let mut claimed = 0;
-            if free > 0 {
-                match self.claim(free).await {
+            if queued < self.cfg.workers && want > 0 {
+                match self.claim(want).await {
                     Ok(rows) => {
                         claimed = rows.len();
-                        for (d, probe, loaded) in rows {
-                            let Some(slots) = self.slots().await else {
-                                break;
-                            };
-                            crate::telemetry::delivery_taken("claim");
-                            let me = self.clone();
-                            self.tracker.spawn(async move {
-                                if let Err(e) = me.process(&d, probe, loaded, slots).await {
-                                    tracing::error!(delivery_id = %d.id, error = %e, "could not record delivery attempt; it is retried when its lease expires");
-                                }
-                                me.wake.notify_one();
-                            });
-                        }
+                        crate::telemetry::deliveries_taken("claim", claimed as u64);
+                        self.handoffs.push_claimed(
+                            rows.into_iter()
+                                .map(|(delivery, probe, loaded)| handoff::HandOff {
+                                    delivery,
+                                    work: handoff::Work::Claimed { probe, loaded },
+                                })
+                                .collect(),
+                        );
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming deliveries failed"),
                 }
             }
-            if claimed == 0 || claimed < free {
+            if claimed > 0 && self.permits.available_permits() > 0 {
+                // Start what was just claimed.
+                continue;
+            }
+            if claimed < want || queued >= self.cfg.workers {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(self.cfg.poll_interval) => {}
@@ -426,16 +424,6 @@ impl Inner {
     fn try_slots(&self) -> Option<Slots> {
         let sending = self.permits.clone().try_acquire_owned().ok()?;
         let unrecorded = self.unrecorded.clone().try_acquire_owned().ok()?;
-        Some(Slots {
-            sending,
-            _unrecorded: unrecorded,
-        })
-    }
-
-    /// A worker's slots, waiting for them (`None`: the dispatcher is closing).
-    async fn slots(&self) -> Option<Slots> {
-        let sending = self.permits.clone().acquire_owned().await.ok()?;
-        let unrecorded = self.unrecorded.clone().acquire_owned().await.ok()?;
         Some(Slots {
             sending,
             _unrecorded: unrecorded,
@@ -546,10 +534,11 @@ impl Inner {
         (alert, payload)
     }
 
-    /// A delivery handed over by ingestion: its lease is renewed first if it waited so
-    /// long that a whole send might outlast it (fenced: if the lease ran out and was
-    /// taken again meanwhile, this copy is dropped and the new holder sends it).
-    async fn process_handed(&self, h: handoff::HandOff, slots: Slots) -> Result<(), RecordFailed> {
+    /// A queued delivery (handed over by ingestion or claimed in a batch): its lease is
+    /// renewed first if it waited so long that a whole send might outlast it (fenced: if
+    /// the lease ran out and was taken again meanwhile, this copy is dropped and the new
+    /// holder sends it).
+    async fn process_queued(&self, h: handoff::HandOff, slots: Slots) -> Result<(), RecordFailed> {
         let mut d = h.delivery;
         let now = now_ms();
         let held_until = d.lease_until.unwrap_or(0);
@@ -562,18 +551,28 @@ impl Inner {
                     .await
                     .map_err(|e| RecordFailed::of(&e))?;
             if !renewed {
-                tracing::warn!(delivery_id = %d.id, "handed-off delivery's lease ran out before a worker was free; its new holder sends it");
+                tracing::warn!(delivery_id = %d.id, "a queued delivery's lease ran out before a worker was free; its new holder sends it");
                 return Ok(());
             }
             d.lease_until = Some(until);
         }
-        let record = self
-            .destinations
-            .get(&self.db, &self.cipher, &d.output_id, h.version)
-            .await
-            .map_err(|e| RecordFailed::of(&e))?;
-        let loaded = ready(record, Ok((h.alert, h.payload)));
-        self.process(&d, false, loaded, slots).await
+        let (probe, loaded) = match h.work {
+            handoff::Work::Claimed { probe, loaded } => (probe, loaded),
+            handoff::Work::Committed {
+                alert,
+                payload,
+                version,
+            } => {
+                crate::telemetry::deliveries_taken("handoff", 1);
+                let record = self
+                    .destinations
+                    .get(&self.db, &self.cipher, &d.output_id, version)
+                    .await
+                    .map_err(|e| RecordFailed::of(&e))?;
+                (false, ready(record, Ok((alert, payload))))
+            }
+        };
+        self.process(&d, probe, loaded, slots).await
     }
 
     /// One attempt at a leased delivery, recorded; or a deferral when rate-limited.

@@ -151,7 +151,8 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .disable_statement_logging();
+            .disable_statement_logging()
+            .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         if create == Create::Never {
             // Even with `mode=rwc` in the URL: the file was checked above, and a file
             // removed since then is not silently recreated.
@@ -161,6 +162,21 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             .max_connections(8)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    // SAFETY: the handle is locked (no other thread uses it); the handler
+                    // is a plain function with no state.
+                    unsafe {
+                        libsqlite3_sys::sqlite3_busy_handler(
+                            handle.as_raw_handle().as_ptr(),
+                            Some(sqlite_busy),
+                            std::ptr::null_mut(),
+                        );
+                    }
+                    Ok(())
+                })
+            })
             .after_release(|conn, _meta| {
                 Box::pin(async move { Ok(sqlite_connection_is_clean(conn).await) })
             })
@@ -173,7 +189,9 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
     } else {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         use sqlx::ConnectOptions;
-        let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        let opts = PgConnectOptions::from_str(url)?
+            .disable_statement_logging()
+            .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         // One direct connection first, time-boxed: the pool would retry a refused
         // connection until its acquire timeout and then only say "pool timed out".
         let at = format!("{}:{}", opts.get_host(), opts.get_port());
@@ -265,6 +283,26 @@ async fn connection_is_clean<C: sea_orm::sqlx::Connection>(conn: &mut C) -> bool
 
 /// [`connection_is_clean`], and SQLite itself agrees that no transaction is open (it
 /// may have rolled back on its own, or kept one open after a failed COMMIT/ROLLBACK).
+/// SQLite's busy handler on every pooled connection, in place of `busy_timeout`'s: that
+/// one sleeps 1, 2, 5 … up to 100 ms between looks, so under load a writer waiting for
+/// another's commit (a few ms) slept up to 100 ms each time, and the ingestion writer,
+/// the claim and the attempt recorder spent most of their time asleep (slow-statement
+/// log: `UPDATE locks` waiting up to 2.5 s). This one looks again every 50 µs for the
+/// first 10 ms, then every 1 ms, and gives up (`SQLITE_BUSY`) after about 10 s.
+extern "C" fn sqlite_busy(_: *mut std::ffi::c_void, tries: std::ffi::c_int) -> std::ffi::c_int {
+    const FAST: std::ffi::c_int = 200;
+    const SLOW: std::ffi::c_int = 10_000;
+    if tries >= FAST + SLOW {
+        return 0;
+    }
+    std::thread::sleep(if tries < FAST {
+        Duration::from_micros(50)
+    } else {
+        Duration::from_millis(1)
+    });
+    1
+}
+
 async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
     if !connection_is_clean(conn).await {
         return false;
@@ -385,6 +423,10 @@ pub async fn open(
     }
     Ok((db, cipher))
 }
+
+/// A statement that takes longer is logged (target `sqlx::query`, level WARN), with its
+/// text and time: a slow query shows in the logs before it shows as a slow service.
+const SLOW_STATEMENT: Duration = Duration::from_millis(5);
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
 pub const LOCK_ALERTS: &str = "alerts";
