@@ -320,7 +320,7 @@ async fn a_panther_script_lists_assigns_and_reads_alerts(db: TestDb) {
             "GitHub.RepoDeleted",
             "SCHEDULED_RULE",
             "LOW",
-            json!({"logSource": "github-audit", "events": [{"repo": "a"}, {"repo": "b"}]})
+            json!({"logSource": "github-audit", "logType": "GitHub.Audit", "events": [{"repo": "a"}, {"repo": "b"}]})
         ),
         matched(
             "Open SSH security group",
@@ -370,6 +370,7 @@ async fn a_panther_script_lists_assigns_and_reads_alerts(db: TestDb) {
         "Delivery to Slack failed",
     ];
     let cases: Vec<(Value, Vec<&str>)> = vec![
+        // Without `type`, Herald lists every family (Panther's default is `ALERT`).
         (json!({}), all.to_vec()),
         (
             json!({"severities": ["HIGH", "CRITICAL"]}),
@@ -458,6 +459,10 @@ async fn a_panther_script_lists_assigns_and_reads_alerts(db: TestDb) {
         (
             json!({"resourceTypes": ["AWS.S3.Bucket", "AWS.EC2.SecurityGroup"]}),
             vec!["Public S3 bucket", "Open SSH security group"],
+        ),
+        (
+            json!({"logTypes": ["Okta.SystemLog", "GitHub.Audit"]}),
+            vec!["Brute force on alice", "Repository deleted"],
         ),
         (
             json!({"type": "ALERT", "severities": ["HIGH", "INFO"], "logSources": ["okta-prod"],
@@ -615,6 +620,7 @@ async fn a_panther_script_lists_assigns_and_reads_alerts(db: TestDb) {
                        "subtypes": ["RULE"], "severities": ["HIGH"], "logSources": ["okta-prod"],
                        "detectionId": "Okta.BruteForce", "nameContains": "alice",
                        "createdAtBefore": boundary, "eventCountMin": 2, "eventCountMax": 2,
+                       "logTypes": ["Okta.SystemLog"],
                        "sortBy": "createdAt", "sortDir": "descending"}),
                 1
             )
