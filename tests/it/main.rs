@@ -39,6 +39,7 @@ mod oidc;
 mod operations;
 mod outbound;
 mod panther_alerts;
+mod panther_client;
 mod people;
 mod routing_snapshot;
 mod scale_out;
