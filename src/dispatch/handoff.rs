@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 pub(super) struct HandOff {
     pub delivery: Delivery,
     pub work: Work,
+    /// When it was queued (a delivery of a destination at its limit does not wait in
+    /// the queue for long: see [`HandOffs::take`]).
+    pub queued_at: std::time::Instant,
 }
 
 /// Where a queued delivery came from.
@@ -89,14 +92,33 @@ impl HandOffs {
         (self.cap.saturating_sub(held), s.queue.len())
     }
 
-    /// The oldest handed-off delivery whose destination is not at its concurrency.
-    pub fn take(&self, saturated: &[DestinationId]) -> Option<HandOff> {
+    /// The oldest queued delivery whose destination is not at its concurrency; and the
+    /// deliveries of destinations at their concurrency that have waited longer than
+    /// `patience`, taken out to go back to the table (so that a hanging destination
+    /// cannot fill the queue and keep the claim from finding other destinations' work).
+    pub fn take(
+        &self,
+        saturated: &[DestinationId],
+        patience: std::time::Duration,
+    ) -> (Option<HandOff>, Vec<HandOff>) {
         let mut s = self.state.lock().expect("hand-off queue");
-        let i = s
-            .queue
-            .iter()
-            .position(|h| !saturated.contains(&h.delivery.output_id))?;
-        s.queue.remove(i)
+        let mut stale = Vec::new();
+        let now = std::time::Instant::now();
+        let mut i = 0;
+        let mut found = None;
+        while i < s.queue.len() {
+            let h = &s.queue[i];
+            if !saturated.contains(&h.delivery.output_id) {
+                found = s.queue.remove(i);
+                break;
+            }
+            if now.duration_since(h.queued_at) > patience {
+                stale.extend(s.queue.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        (found, stale)
     }
 }
 
@@ -174,6 +196,7 @@ impl HandOffSlots {
                         payload,
                         version,
                     },
+                    queued_at: std::time::Instant::now(),
                 });
             }
         }

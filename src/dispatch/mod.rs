@@ -369,9 +369,17 @@ impl Inner {
                 break;
             }
             // Deliveries this process just committed go first: no claim, no re-read.
+            let mut idle = false;
             while let Some(slots) = self.try_slots() {
                 let exclude = self.limiters.saturated();
-                let Some(h) = self.handoffs.take(&exclude) else {
+                let (next, stale) = self.handoffs.take(&exclude, BRIEF_WAIT);
+                if !stale.is_empty() {
+                    let me = self.clone();
+                    self.tracker.spawn(async move { me.put_back(stale).await });
+                }
+                let Some(h) = next else {
+                    // Workers are free and nothing queued can start now.
+                    idle = true;
                     break;
                 };
                 let me = self.clone();
@@ -388,7 +396,7 @@ impl Inner {
             let (room, queued) = self.handoffs.room();
             let want = room.min(self.cfg.workers * 2);
             let mut claimed = 0;
-            if queued < self.cfg.workers && want > 0 {
+            if want > 0 && (queued < self.cfg.workers || idle) {
                 match self.claim(want).await {
                     Ok(rows) => {
                         claimed = rows.len();
@@ -398,6 +406,7 @@ impl Inner {
                                 .map(|(delivery, probe, loaded)| handoff::HandOff {
                                     delivery,
                                     work: handoff::Work::Claimed { probe, loaded },
+                                    queued_at: std::time::Instant::now(),
                                 })
                                 .collect(),
                         );
@@ -409,7 +418,7 @@ impl Inner {
                 // Start what was just claimed.
                 continue;
             }
-            if claimed < want || queued >= self.cfg.workers {
+            if claimed < want || (queued >= self.cfg.workers && !idle) {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(self.cfg.poll_interval) => {}
@@ -532,6 +541,20 @@ impl Inner {
     ) -> (Arc<crate::domain::Alert>, Arc<serde_json::Value>) {
         let payload = Arc::new(panther_payload(&alert, &self.cfg.public_url, kind));
         (alert, payload)
+    }
+
+    /// Queued deliveries of destinations at their limit, back to PENDING for the claim
+    /// (no attempt counted), due when the destination's share may have a free slot.
+    async fn put_back(&self, items: Vec<handoff::HandOff>) {
+        let at = now_ms() + BRIEF_WAIT.as_millis() as i64;
+        for h in items {
+            crate::telemetry::delivery_deferred(&h.delivery.label);
+            if let Err(e) =
+                store::deliveries::defer(&self.db, &h.delivery.id, &self.claim_id, at).await
+            {
+                tracing::warn!(delivery_id = %h.delivery.id, error = %e, "could not put a waiting delivery back; it is taken again when its lease expires");
+            }
+        }
     }
 
     /// A queued delivery (handed over by ingestion or claimed in a batch): its lease is
