@@ -103,7 +103,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let started = async {
         let (db, cipher) = open_store(&args, &gate, &shutdown).await?;
         let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
-        let (dispatcher, events) = Dispatcher::new(db.clone(), cipher.clone(), dispatch_config)?;
+        let live = crate::domain::live::LiveBus::default();
+        let (dispatcher, events) =
+            Dispatcher::new(db.clone(), cipher.clone(), dispatch_config, live.clone())?;
         let (ingest, ingest_queue) = crate::service::alerts::IngestQueue::new();
         let people = &args.people;
         let sessions = crate::auth::sessions::Sessions::new(
@@ -139,6 +141,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             routing: Default::default(),
             sessions,
             people,
+            live,
         };
         let schema = graphql::build(
             services.clone(),
