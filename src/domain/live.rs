@@ -49,6 +49,11 @@ impl LiveBus {
         self.tx.subscribe()
     }
 
+    /// How many subscribers listen now.
+    pub fn watchers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Whether anyone listens (publishers skip building events otherwise).
     pub fn is_watched(&self) -> bool {
         self.tx.receiver_count() > 0
@@ -62,7 +67,11 @@ impl LiveBus {
     }
 
     /// Publish one event per item, built only when someone listens.
-    pub fn publish_all<T>(&self, items: impl IntoIterator<Item = T>, make: impl Fn(T) -> LiveEvent) {
+    pub fn publish_all<T>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        make: impl Fn(T) -> LiveEvent,
+    ) {
         if self.is_watched() {
             for item in items {
                 let _ = self.tx.send(make(item));
@@ -90,6 +99,9 @@ mod tests {
             rx.try_recv(),
             Err(broadcast::error::TryRecvError::Lagged(5))
         ));
-        assert!(matches!(rx.try_recv(), Ok(LiveEvent::DeliveryUpdated { .. })));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(LiveEvent::DeliveryUpdated { .. })
+        ));
     }
 }

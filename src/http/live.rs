@@ -46,7 +46,11 @@ pub fn connection_slots() -> Arc<tokio::sync::Semaphore> {
 }
 
 /// `GET /graphql` with `Upgrade: websocket`.
-pub async fn upgrade(state: AppState, remote: SocketAddr, request: axum::extract::Request) -> Response {
+pub async fn upgrade(
+    state: AppState,
+    remote: SocketAddr,
+    request: axum::extract::Request,
+) -> Response {
     let (mut parts, _) = request.into_parts();
     let Ok(protocol) = GraphQLProtocol::from_request_parts(&mut parts, &()).await else {
         return refuse(
@@ -83,7 +87,9 @@ pub async fn upgrade(state: AppState, remote: SocketAddr, request: axum::extract
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "TOO_MANY_CONNECTIONS",
-            format!("this server already holds {MAX_CONNECTIONS} subscription connections; retry later"),
+            format!(
+                "this server already holds {MAX_CONNECTIONS} subscription connections; retry later"
+            ),
         );
     };
     let executor = Connection {
@@ -157,7 +163,8 @@ async fn init(
         p
     } else {
         tracing::info!(%remote, "subscription connection without an API token refused");
-        return Err("a valid API token is required: send {\"x-api-key\": \"<token>\"} or {\"Authorization\": \"Bearer <token>\"} as the connection_init payload".into());
+        // A close frame's reason holds at most 123 bytes.
+        return Err("an API token is required: send {\"x-api-key\": \"<token>\"} or {\"Authorization\": \"Bearer <token>\"} in connection_init".into());
     };
     let mut data = Data::default();
     data.insert(principal);
@@ -223,7 +230,8 @@ impl async_graphql::Executor for Connection {
         if !is_subscription(&mut request) {
             return refused(
                 "BAD_REQUEST",
-                "only subscriptions run over WebSocket; send queries and mutations over HTTP POST".into(),
+                "only subscriptions run over WebSocket; send queries and mutations over HTTP POST"
+                    .into(),
             );
         }
         if self.active.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
