@@ -8,7 +8,10 @@
 //! closes the connection at `connection_init` with the reason. Only subscription
 //! operations run here (queries and mutations go over HTTP, with their limits), at most
 //! [`MAX_SUBSCRIPTIONS_PER_CONNECTION`] at once, on at most [`MAX_CONNECTIONS`]
-//! connections per process; depth and complexity limits apply as to any request.
+//! connections per process; depth and complexity limits apply as to any request. A
+//! connection without a successful `connection_init` within [`INIT_TIMEOUT`] is closed
+//! (`4408`), and one whose token or session stops authenticating (revoked, expired,
+//! signed out) is closed within [`RECHECK_EVERY`] (`4403`).
 use super::{authenticate, console, presented_token, refuse, AppState};
 use crate::auth::Principal;
 use crate::graphql::HeraldSchema;
@@ -29,6 +32,11 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 16;
 /// Largest WebSocket message accepted (a subscription document is small).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// How long a connection may stay open without a successful `connection_init`.
+pub const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often an open connection's token or session is checked again: one revoked,
+/// expired or signed out closes the connection (`4403`).
+pub const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// The code of an operation refused because the connection runs too many.
 pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 
@@ -66,7 +74,7 @@ pub async fn upgrade(
     let headers = &parts.headers;
     // A token in the headers, or the session cookie, is checked before the upgrade; the
     // cookie only from a page of this origin (a WebSocket is not bound by CORS).
-    let mut at_upgrade = None;
+    let mut at_upgrade: Option<(Principal, HeaderMap)> = None;
     let cookie = console::session_cookie(headers).is_some();
     if presented_token(headers).is_some_and(|t| !t.is_empty()) || cookie {
         if presented_token(headers).is_none() && !same_origin(&state, headers) {
@@ -78,7 +86,7 @@ pub async fn upgrade(
             );
         }
         match authenticate(&state, remote, headers, false).await {
-            Ok(p) => at_upgrade = Some(p),
+            Ok(p) => at_upgrade = Some((p, credentials(headers))),
             Err(refused) => return refused,
         }
     }
@@ -102,11 +110,94 @@ pub async fn upgrade(
         .max_frame_size(limit)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            GraphQLWebSocket::new(socket, executor, protocol)
-                .on_connection_init(move |payload| init(state, remote, payload, at_upgrade))
-                .serve()
-                .await;
+            serve(socket, state, remote, executor, protocol, at_upgrade).await;
         })
+}
+
+/// The headers that authenticate a request (token headers, the cookie), kept to check
+/// the connection's credentials again.
+fn credentials(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in [
+        HeaderName::from_static("x-api-key"),
+        axum::http::header::AUTHORIZATION,
+        axum::http::header::COOKIE,
+    ] {
+        for v in headers.get_all(&name) {
+            kept.append(name.clone(), v.clone());
+        }
+    }
+    kept
+}
+
+/// Who a connection runs as, once `connection_init` succeeded: the credentials to check
+/// again.
+type SignedIn = Arc<std::sync::Mutex<Option<HeaderMap>>>;
+
+/// Serve one connection until either side ends it, or until the watch closes it (no
+/// `connection_init` in time: `4408`; credentials no longer valid: `4403`).
+async fn serve(
+    socket: axum::extract::ws::WebSocket,
+    state: AppState,
+    remote: SocketAddr,
+    executor: Connection,
+    protocol: GraphQLProtocol,
+    at_upgrade: Option<(Principal, HeaderMap)>,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures::SinkExt;
+    let (mut sink, stream) = socket.split();
+    // async-graphql writes into a channel forwarded to the socket, so the socket's
+    // sending half stays here to close the connection with a reason.
+    let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
+    let signed_in = SignedIn::default();
+    let graphql = GraphQLWebSocket::new_with_pair(tx, stream, executor, protocol)
+        .on_connection_init({
+            let (state, signed_in) = (state.clone(), signed_in.clone());
+            move |payload| init(state, remote, payload, at_upgrade, signed_in)
+        })
+        .serve();
+    let closed = {
+        let forward = async {
+            while let Some(m) = rx.next().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            _ = futures::future::join(graphql, forward) => None,
+            why = watch(&state, remote, &signed_in) => Some(why),
+        }
+    };
+    if let Some((code, reason)) = closed {
+        tracing::info!(%remote, code, reason, "subscription connection closed");
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// Ends (with the close code and reason) when the connection must be closed: no
+/// successful `connection_init` within [`INIT_TIMEOUT`], or credentials that no
+/// longer authenticate (checked every [`RECHECK_EVERY`]; an unavailable store keeps
+/// the connection). Otherwise never.
+async fn watch(state: &AppState, remote: SocketAddr, signed_in: &SignedIn) -> (u16, &'static str) {
+    tokio::time::sleep(INIT_TIMEOUT).await;
+    loop {
+        let held = signed_in.lock().ok().and_then(|h| h.clone());
+        let Some(headers) = held else {
+            return (4408, "connection_init was not received in time");
+        };
+        if let Err(refused) = authenticate(state, remote, &headers, false).await {
+            if refused.status() != StatusCode::SERVICE_UNAVAILABLE {
+                return (4403, "the token or session is no longer valid");
+            }
+        }
+        tokio::time::sleep(RECHECK_EVERY).await;
+    }
 }
 
 /// Whether the upgrade comes from a page of this server: its `Origin` names the host
@@ -134,7 +225,8 @@ async fn init(
     state: AppState,
     remote: SocketAddr,
     payload: serde_json::Value,
-    at_upgrade: Option<Principal>,
+    at_upgrade: Option<(Principal, HeaderMap)>,
+    signed_in: SignedIn,
 ) -> async_graphql::Result<Data> {
     let mut headers = HeaderMap::new();
     if let Some(fields) = payload.as_object() {
@@ -151,21 +243,24 @@ async fn init(
             }
         }
     }
-    let principal = if presented_token(&headers).is_some_and(|t| !t.is_empty()) {
+    let (principal, credentials) = if presented_token(&headers).is_some_and(|t| !t.is_empty()) {
         match authenticate(&state, remote, &headers, false).await {
-            Ok(p) => p,
+            Ok(p) => (p, headers),
             Err(r) if r.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 return Err("the token store is unavailable; retry shortly".into())
             }
             Err(_) => return Err("the API token in connection_init is not valid".into()),
         }
-    } else if let Some(p) = at_upgrade {
-        p
+    } else if let Some(upgrade) = at_upgrade {
+        upgrade
     } else {
         tracing::info!(%remote, "subscription connection without an API token refused");
         // A close frame's reason holds at most 123 bytes.
         return Err("an API token is required: send {\"x-api-key\": \"<token>\"} or {\"Authorization\": \"Bearer <token>\"} in connection_init".into());
     };
+    if let Ok(mut held) = signed_in.lock() {
+        *held = Some(credentials);
+    }
     let mut data = Data::default();
     data.insert(principal);
     Ok(data)

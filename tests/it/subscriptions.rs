@@ -441,8 +441,60 @@ async fn the_session_cookie_works_from_this_origin(db: TestDb) {
     s.stop().await;
 }
 
+async fn idle_and_revoked_connections_are_closed(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    // Upgraded, but never initialised.
+    let mut idle = Live {
+        ws: connect(&s, &[]).await.expect("upgraded"),
+    };
+    // Initialised with a token that is then deleted.
+    let t = s
+        .ok(
+            ops::CREATE_TOKEN,
+            json!({"input": {"name": "short-lived live", "permissions": ["AlertRead"]}}),
+        )
+        .await["createAPIToken"]["token"]
+        .clone();
+    let mut revoked = Live::open(&s, &[], json!({"x-api-key": t["value"]})).await;
+    revoked.subscribe("r", ALERT_CREATED, json!({})).await;
+    watched_by(&s, 1).await;
+    // Still valid: it goes on hearing events.
+    let kept = Live::admin(&s).await;
+    s.ok(ops::DELETE_TOKEN, json!({"id": t["id"]})).await;
+
+    let (code, reason) = idle.frame().await.expect_err("closed");
+    assert_eq!(code, 4408, "{reason}");
+    assert!(reason.contains("connection_init"), "{reason}");
+    let closed = loop {
+        match revoked.frame().await {
+            Ok(m) => assert_ne!(
+                m["type"], "next",
+                "nothing is heard after the token is gone: {m}"
+            ),
+            Err(closed) => break closed,
+        }
+    };
+    assert_eq!(closed.0, 4403, "{closed:?}");
+    assert!(closed.1.contains("no longer valid"), "{closed:?}");
+    eventually(
+        WAIT,
+        "the revoked subscription to stop listening",
+        || async { (s.services().live.watchers() == 0).then_some(()) },
+    )
+    .await;
+    // The admin's connection, checked again meanwhile, is still open.
+    let mut kept = kept;
+    kept.subscribe("k", ALERT_CREATED, json!({})).await;
+    watched_by(&s, 1).await;
+    let id = s.create_alert(NewAlert::default()).await;
+    assert_eq!(str_of(&kept.data_for("k").await["alertCreated"]["id"]), id);
+    drop(kept);
+    s.stop().await;
+}
+
 on_both!(
     alerts_created_and_updated,
+    idle_and_revoked_connections_are_closed,
     deliveries_while_the_receiver_gets_them,
     no_token_no_connection,
     permissions_and_limits_per_subscription,
