@@ -199,6 +199,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             tokens.flush_last_used().await;
         })
     };
+    let live_stop = state.http.live_stop.clone();
     gate.open(
         router(state)
             .layer(cors)
@@ -207,6 +208,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(%addr, "herald listening");
     let task = tokio::spawn(async move {
         server.await??;
+        // Subscription connections (upgraded, so not waited for by the server) close.
+        live_stop.cancel();
         // What is queued is committed (and handed to the dispatcher) before it stops.
         ingest_stop.cancel();
         let _ = ingest_writer.await;

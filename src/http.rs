@@ -75,6 +75,8 @@ pub struct HttpSettings {
     pub parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
     /// Subscription (WebSocket) connections still accepted (see [`live`]).
     pub live_connections: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the server stops: open subscription connections are closed.
+    pub live_stop: tokio_util::sync::CancellationToken,
 }
 
 impl HttpSettings {
@@ -92,6 +94,7 @@ impl HttpSettings {
                     .max(1),
             )),
             live_connections: live::connection_slots(),
+            live_stop: Default::default(),
         }
     }
 }

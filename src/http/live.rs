@@ -134,8 +134,9 @@ fn credentials(headers: &HeaderMap) -> HeaderMap {
 /// again.
 type SignedIn = Arc<std::sync::Mutex<Option<HeaderMap>>>;
 
-/// Serve one connection until either side ends it, or until the watch closes it (no
-/// `connection_init` in time: `4408`; credentials no longer valid: `4403`).
+/// Serve one connection until either side ends it, until the watch closes it (no
+/// `connection_init` in time: `4408`; credentials no longer valid: `4403`), or until
+/// the server stops (`1001`).
 async fn serve(
     socket: axum::extract::ws::WebSocket,
     state: AppState,
@@ -168,6 +169,7 @@ async fn serve(
         tokio::select! {
             _ = futures::future::join(graphql, forward) => None,
             why = watch(&state, remote, &signed_in) => Some(why),
+            _ = state.http.live_stop.cancelled() => Some((1001, "the server is shutting down")),
         }
     };
     if let Some((code, reason)) = closed {

@@ -437,8 +437,15 @@ async fn the_session_cookie_works_from_this_origin(db: TestDb) {
     let a = live.data_for("mine").await["alertCreated"].clone();
     assert_eq!(str_of(&a["id"]), id);
     assert_eq!(a["title"], "seen by the console");
-    drop(live);
-    s.stop().await;
+    // Stopping the server with the connection open: it stops, and the connection ends.
+    tokio::time::timeout(WAIT, s.stop())
+        .await
+        .expect("the server stops with a subscription open");
+    let (code, reason) = live
+        .frame()
+        .await
+        .expect_err("the connection ends with the server");
+    assert_eq!(code, 1001, "{reason}");
 }
 
 async fn idle_and_revoked_connections_are_closed(db: TestDb) {
