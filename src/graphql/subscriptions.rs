@@ -73,8 +73,8 @@ impl Subscription {
         Ok(alerts(ctx.data::<Services>()?, false))
     }
 
-    /// A delivery queued (re-sent, or a resolve), or an attempt recorded (sent,
-    /// retried, failed), with its current state and every attempt. Only the deliveries
+    /// A delivery queued (routed at ingestion, re-sent, a resolve), or an attempt
+    /// recorded (sent, retried, failed), with its current state and every attempt. Only the deliveries
     /// of one alert when `alertId` is given (test sends, which have no alert, only
     /// without it).
     #[graphql(guard = "need(Permission::AlertRead)")]

@@ -487,6 +487,7 @@ async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
             slots,
             version,
             work,
+            queued,
         }) => {
             s.writes.ok();
             if !work.is_empty() {
@@ -512,6 +513,7 @@ async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
                 s.dispatcher.wake();
             }
             publish_ingested(s, &alerts);
+            publish_queued(s, &queued);
             Ok(alerts.into_iter().map(|(alert, _)| alert).collect())
         }
         Err(AppError::Internal(e)) => {
@@ -716,6 +718,12 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         slots.lease(d);
         leased.push(d.clone());
     }
+    // Announced after the commit, and only listed when someone listens.
+    let queued: Vec<deliveries::Delivery> = if s.live.is_watched() {
+        rows.clone()
+    } else {
+        Vec::new()
+    };
     deliveries::insert_many(&txn, rows).await?;
     store::alert_events::insert_many(&txn, &events).await?;
     for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
@@ -750,6 +758,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         slots,
         version: config.version,
         work,
+        queued,
     })
 }
 
@@ -762,6 +771,8 @@ struct Committed {
     version: i64,
     /// The leased deliveries, with their alert.
     work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)>,
+    /// The deliveries queued, for live subscribers (empty when nobody listened).
+    queued: Vec<deliveries::Delivery>,
 }
 
 /// Queue the events an input carries for the alert it created or joined.

@@ -5,7 +5,7 @@
 //! themselves: alerts created and updated, deliveries while a receiver gets them.
 use crate::ops;
 use crate::people::sign_in;
-use crate::support::{eventually, str_of, NewAlert, Receiver, TestDb, TestServer};
+use crate::support::{eventually, str_of, NewAlert, Receiver, Reply, TestDb, TestServer};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -227,6 +227,8 @@ async fn alerts_created_and_updated(db: TestDb) {
 async fn deliveries_while_the_receiver_gets_them(db: TestDb) {
     let s = TestServer::start(&db).await;
     let receiver = Receiver::start().await;
+    // A slow receiver: the delivery is heard queued before its attempt is.
+    receiver.default_reply(Reply::status(200).delay(Duration::from_millis(500)));
     let hook = s.add_webhook("Live hook", &receiver.url, &["HIGH"]).await;
     let mut live = Live::admin(&s).await;
     live.subscribe("all", DELIVERY_UPDATED, json!({})).await;
@@ -238,8 +240,16 @@ async fn deliveries_while_the_receiver_gets_them(db: TestDb) {
             ..Default::default()
         })
         .await;
-    receiver.wait_for(1, WAIT).await;
+    let queued = live.data_for("all").await["deliveryUpdated"].clone();
+    assert_eq!(str_of(&queued["alertId"]), id);
+    assert_eq!(queued["attemptCount"], 0, "heard when queued: {queued}");
+    assert!(
+        queued["status"] == "PENDING" || queued["status"] == "IN_FLIGHT",
+        "{queued}"
+    );
     let d = live.data_for("all").await["deliveryUpdated"].clone();
+    assert_eq!(receiver.requests().len(), 1);
+    assert_eq!(d["deliveryId"], queued["deliveryId"]);
     assert_eq!(str_of(&d["alertId"]), id);
     assert_eq!(d["status"], "SUCCEEDED");
     assert_eq!(d["kind"], "ROUTED");
