@@ -14,7 +14,6 @@
 //! signed out) is closed within [`RECHECK_EVERY`] (`4403`).
 use super::{authenticate, console, presented_token, refuse, AppState};
 use crate::auth::Principal;
-use crate::graphql::HeraldSchema;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -101,7 +100,7 @@ pub async fn upgrade(
         );
     };
     let executor = Connection {
-        schema: state.schema.clone(),
+        state: state.clone(),
         active: Arc::default(),
     };
     let limit = MAX_MESSAGE_BYTES.min(state.http.max_body_bytes);
@@ -269,10 +268,11 @@ async fn init(
 }
 
 /// One connection's executor: only subscriptions, at most
-/// [`MAX_SUBSCRIPTIONS_PER_CONNECTION`] at once, every error with a code.
+/// [`MAX_SUBSCRIPTIONS_PER_CONNECTION`] at once, every error with a code, each result
+/// within `HERALD_GRAPHQL_MAX_RESPONSE_BYTES`.
 #[derive(Clone)]
 struct Connection {
-    schema: HeraldSchema,
+    state: AppState,
     active: Arc<AtomicUsize>,
 }
 
@@ -341,12 +341,14 @@ impl async_graphql::Executor for Connection {
             );
         }
         let running = Running(self.active.clone());
-        self.schema
+        let state = self.state.clone();
+        self.state
+            .schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(move |mut response| {
+            .map(move |response| {
                 let _held = &running;
-                super::add_error_codes(&mut response);
-                response
+                // Codes on every error, and the response size limit, as over HTTP.
+                super::finish(&state, response)
             })
             .boxed()
     }

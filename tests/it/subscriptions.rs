@@ -509,8 +509,76 @@ async fn idle_and_revoked_connections_are_closed(db: TestDb) {
     s.stop().await;
 }
 
+/// A subscriber that stops reading never holds up ingestion: once more than the bus
+/// keeps has happened, it is told how many events it missed, and carries on.
+async fn a_stalled_subscriber_lags_and_ingestion_goes_on(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let mut live = Live::admin(&s).await;
+    // Each result is large (the context selected 30 times), so a client that does not
+    // read fills the socket's buffers after the first few.
+    let aliases: String = (0..30).map(|i| format!("c{i}: alertContext ")).collect();
+    live.subscribe(
+        "big",
+        &format!("subscription {{ alertCreated {{ id {aliases} }} }}"),
+        json!({}),
+    )
+    .await;
+    watched_by(&s, 1).await;
+    let filler = "x".repeat(100_000);
+    for i in 0..4 {
+        s.create_alert(
+            json!({"detectionId": "Big", "title": "big", "severity": "LOW",
+            "dedupString": format!("big-{i}"), "alertContext": {"filler": filler}}),
+        )
+        .await;
+    }
+    // More events than the bus keeps, while the subscriber reads nothing: ingestion
+    // answers at its usual pace.
+    let started = std::time::Instant::now();
+    let total = herald::domain::live::CAPACITY + 200;
+    let inputs: Vec<Value> = (0..total)
+        .map(|i| json!({"detectionId": "Small", "title": "small", "severity": "LOW", "dedupString": format!("s-{i}")}))
+        .collect();
+    for chunk in inputs.chunks(500) {
+        s.ok(
+            "mutation($input: [CreateAlertInput!]!) { createAlerts(input: $input) { id } }",
+            json!({ "input": chunk }),
+        )
+        .await;
+    }
+    assert!(
+        started.elapsed() < WAIT,
+        "ingestion was held up: {:?}",
+        started.elapsed()
+    );
+    // Reading again: the big results, then the lag, then it goes on.
+    let mut lagged = None;
+    let mut after = 0;
+    while after < 5 {
+        let m = live.next_for("big").await;
+        assert_eq!(m["type"], "next", "{m}");
+        if let Some(e) = m["payload"]["errors"].get(0) {
+            assert_eq!(e["extensions"]["code"], "SUBSCRIPTION_LAGGED", "{m}");
+            assert!(
+                e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("events were skipped"),
+                "{m}"
+            );
+            lagged = Some(m);
+        } else if lagged.is_some() {
+            after += 1;
+        }
+    }
+    assert!(lagged.is_some());
+    drop(live);
+    s.stop().await;
+}
+
 on_both!(
     alerts_created_and_updated,
+    a_stalled_subscriber_lags_and_ingestion_goes_on,
     idle_and_revoked_connections_are_closed,
     deliveries_while_the_receiver_gets_them,
     no_token_no_connection,
