@@ -103,7 +103,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let started = async {
         let (db, cipher) = open_store(&args, &gate, &shutdown).await?;
         let tokens = Tokens::new(db.clone(), &cipher, args.db.jwt_secret.as_deref()).await?;
-        let (dispatcher, events) = Dispatcher::new(db.clone(), cipher.clone(), dispatch_config)?;
+        let live = crate::domain::live::LiveBus::default();
+        let (dispatcher, events) =
+            Dispatcher::new(db.clone(), cipher.clone(), dispatch_config, live.clone())?;
         let (ingest, ingest_queue) = crate::service::alerts::IngestQueue::new();
         let people = &args.people;
         let sessions = crate::auth::sessions::Sessions::new(
@@ -139,6 +141,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             routing: Default::default(),
             sessions,
             people,
+            live,
         };
         let schema = graphql::build(
             services.clone(),
@@ -196,6 +199,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             tokens.flush_last_used().await;
         })
     };
+    let live_stop = state.http.live_stop.clone();
     gate.open(
         router(state)
             .layer(cors)
@@ -204,6 +208,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(%addr, "herald listening");
     let task = tokio::spawn(async move {
         server.await??;
+        // Subscription connections (upgraded, so not waited for by the server) close.
+        live_stop.cancel();
         // What is queued is committed (and handed to the dispatcher) before it stops.
         ingest_stop.cancel();
         let _ = ingest_writer.await;

@@ -1,6 +1,9 @@
 //! The GraphiQL playground, served from the binary: pinned production builds of
 //! GraphiQL, React and ReactDOM (`assets/graphiql/`, see its README) and a small page
 //! that loads only them, from this server, so it works without internet access.
+//! Subscriptions run over a WebSocket to the page's own path (`ws(s)://<host><path>`,
+//! `graphql-transport-ws`, the token in `connection_init`): `herald-graphiql.js` picks
+//! that transport for subscription operations; the CSP's `connect-src 'self'` allows it.
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

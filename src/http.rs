@@ -13,6 +13,7 @@ use sea_orm::ConnectionTrait;
 use std::net::SocketAddr;
 
 pub mod console;
+pub mod live;
 
 /// What every request handler shares: the services, the schema and the HTTP settings.
 /// It lives here, beside the router it is handed to; `app` only assembles it.
@@ -72,6 +73,10 @@ pub struct HttpSettings {
     /// Queries parsed at once (half the CPUs, at least one): a flood of large queries
     /// then queues here instead of taking every core from the async workers.
     pub parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Subscription (WebSocket) connections still accepted (see [`live`]).
+    pub live_connections: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the server stops: open subscription connections are closed.
+    pub live_stop: tokio_util::sync::CancellationToken,
 }
 
 impl HttpSettings {
@@ -88,6 +93,8 @@ impl HttpSettings {
                     .unwrap_or(1)
                     .max(1),
             )),
+            live_connections: live::connection_slots(),
+            live_stop: Default::default(),
         }
     }
 }
@@ -330,12 +337,16 @@ async fn authenticate_session(
 /// GraphQL over HTTP GET (the GraphQL-over-HTTP spec): `?query=…&variables=…&operationName=…`
 /// runs a query with the same token check, limits and error codes as POST; a mutation
 /// is refused with 405 (GET must not change anything). A browser (`Accept: text/html`)
-/// asking without a `query` gets GraphiQL instead.
+/// asking without a `query` gets GraphiQL instead, and `Upgrade: websocket` runs
+/// subscriptions ([`live`]).
 async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
+    if live::is_upgrade(request.headers()) {
+        return live::upgrade(state, remote, request).await;
+    }
     let (parts, _) = request.into_parts();
     let raw = parts.uri.query().unwrap_or_default();
     let params = || url::form_urlencoded::parse(raw.as_bytes());

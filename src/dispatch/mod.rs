@@ -117,6 +117,8 @@ struct Inner {
     /// Writes finished attempts in batches (started with the claim loop).
     recorder: OnceLock<Recorder>,
     events: mpsc::UnboundedSender<DispatchEvent>,
+    /// Live updates: every recorded attempt is announced (built only when watched).
+    live: crate::domain::live::LiveBus,
     /// Shared with `/healthz`: attempts that cannot be recorded mark writes failing.
     writes: Arc<store::WriteHealth>,
 }
@@ -168,11 +170,13 @@ enum Pace {
 }
 
 impl Dispatcher {
-    /// The dispatcher, and the stream of events that raise system error alerts.
+    /// The dispatcher, and the stream of events that raise system error alerts. Each
+    /// recorded attempt is also published on `live` (GraphQL `deliveryUpdated`).
     pub fn new(
         db: DatabaseConnection,
         cipher: crate::crypto::Cipher,
         cfg: DispatchConfig,
+        live: crate::domain::live::LiveBus,
     ) -> anyhow::Result<(Self, mpsc::UnboundedReceiver<DispatchEvent>)> {
         // A lease must outlive one request, or a slow send could be taken over and sent
         // twice: the configuration refuses a shorter one when it is loaded.
@@ -208,6 +212,7 @@ impl Dispatcher {
                 tracker: TaskTracker::new(),
                 limiters: Limiters::default(),
                 events,
+                live,
                 writes: Arc::default(),
             }),
         };
@@ -736,6 +741,11 @@ impl Inner {
             }
             Recorded::Stored(change) => change,
         };
+        self.live
+            .publish(|| crate::domain::live::LiveEvent::DeliveryUpdated {
+                delivery_id: d.id.clone(),
+                alert_id: d.alert_id.clone(),
+            });
         if let Some(change) = change {
             match &change {
                 BreakerChange::Paused {

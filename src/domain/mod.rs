@@ -2,6 +2,7 @@
 //! spelling per variant for serde, the GraphQL enum and the database column.
 pub mod actor;
 pub mod decision;
+pub mod live;
 pub mod payload;
 pub mod permission;
 pub mod time;

@@ -163,6 +163,8 @@ pub struct DeliveryAttempt {
 #[derive(SimpleObject, Clone)]
 pub struct AlertDelivery {
     delivery_id: ID,
+    /// The alert delivered (null for test sends).
+    alert_id: Option<ID>,
     output_id: ID,
     /// The destination's display name.
     label: String,
@@ -251,52 +253,64 @@ impl Loader<String> for DeliveriesLoader {
         &self,
         alert_ids: &[String],
     ) -> Result<HashMap<String, Vec<AlertDelivery>>, Self::Error> {
-        let db = &self.0.db;
         let alert_ids: Vec<AlertId> = alert_ids.iter().map(AlertId::from).collect();
-        let rows = store::deliveries::for_alerts(db, &alert_ids).await.gql()?;
-        let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
-        let mut attempts: HashMap<DeliveryId, Vec<DeliveryAttempt>> = HashMap::new();
-        for a in store::deliveries::attempts_for(db, &ids).await.gql()? {
-            attempts
-                .entry(a.delivery_id.clone())
-                .or_default()
-                .push(DeliveryAttempt {
-                    attempt_number: a.attempt_number,
-                    dispatched_at: AWSDateTime::from_ms(a.dispatched_at),
-                    status_code: a.status_code,
-                    success: a.success,
-                    message: a.message,
-                    duration_ms: a.duration_ms,
-                });
-        }
+        let rows = store::deliveries::for_alerts(&self.0.db, &alert_ids)
+            .await
+            .gql()?;
         let mut out: HashMap<String, Vec<AlertDelivery>> = HashMap::new();
-        for d in rows {
-            let status = d.status;
-            let Some(alert_id) = d.alert_id.clone() else {
-                continue;
-            };
-            out.entry(alert_id.into_string())
-                .or_default()
-                .push(AlertDelivery {
-                    attempts: attempts.remove(&d.id).unwrap_or_default(),
-                    delivery_id: ID(d.id.into_string()),
-                    output_id: ID(d.output_id.into_string()),
-                    label: d.label,
-                    success: status == DeliveryStatus::Succeeded,
-                    next_attempt_at: (status == DeliveryStatus::Pending)
-                        .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
-                    status,
-                    status_code: d.last_status_code,
-                    message: d.last_message,
-                    dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
-                    attempt_count: d.attempt_count,
-                    kind: d.kind.as_str().to_string(),
-                    external_id: d.external_id,
-                    url: d.external_url,
-                });
+        for d in with_attempts(&self.0, rows).await? {
+            if let Some(alert_id) = d.alert_id.clone() {
+                out.entry(alert_id.0).or_default().push(d);
+            }
         }
         Ok(out)
     }
+}
+
+/// Delivery rows as `AlertDelivery`, each with its attempts (one query for them all).
+pub async fn with_attempts(
+    s: &Services,
+    rows: Vec<store::deliveries::Delivery>,
+) -> async_graphql::Result<Vec<AlertDelivery>> {
+    let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
+    let mut attempts: HashMap<DeliveryId, Vec<DeliveryAttempt>> = HashMap::new();
+    for a in store::deliveries::attempts_for(&s.db, &ids).await.gql()? {
+        attempts
+            .entry(a.delivery_id.clone())
+            .or_default()
+            .push(DeliveryAttempt {
+                attempt_number: a.attempt_number,
+                dispatched_at: AWSDateTime::from_ms(a.dispatched_at),
+                status_code: a.status_code,
+                success: a.success,
+                message: a.message,
+                duration_ms: a.duration_ms,
+            });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let status = d.status;
+            AlertDelivery {
+                attempts: attempts.remove(&d.id).unwrap_or_default(),
+                delivery_id: ID(d.id.into_string()),
+                alert_id: d.alert_id.map(|a| ID(a.into_string())),
+                output_id: ID(d.output_id.into_string()),
+                label: d.label,
+                success: status == DeliveryStatus::Succeeded,
+                next_attempt_at: (status == DeliveryStatus::Pending)
+                    .then(|| AWSDateTime::from_ms(d.next_attempt_at)),
+                status,
+                status_code: d.last_status_code,
+                message: d.last_message,
+                dispatched_at: d.last_dispatched_at.map(AWSDateTime::from_ms),
+                attempt_count: d.attempt_count,
+                kind: d.kind.as_str().to_string(),
+                external_id: d.external_id,
+                url: d.external_url,
+            }
+        })
+        .collect())
 }
 
 #[ComplexObject]

@@ -15,10 +15,12 @@ pub mod people;
 pub mod preview;
 pub mod scalars;
 pub mod settings;
+pub mod subscriptions;
 pub mod tokens;
 
 use crate::service::Services;
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+pub use subscriptions::Subscription;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -45,10 +47,10 @@ pub struct Mutation(
     people::PeopleMutation,
 );
 
-pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type HeraldSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 pub fn build(

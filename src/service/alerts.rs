@@ -487,13 +487,14 @@ async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
             slots,
             version,
             work,
+            queued,
         }) => {
             s.writes.ok();
             if !work.is_empty() {
                 slots.hand_off(version, work);
             }
             let mut created = false;
-            let alerts = outcomes
+            let alerts: Vec<(Alert, bool)> = outcomes
                 .into_iter()
                 .map(|(alert, new)| {
                     if new {
@@ -505,13 +506,15 @@ async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
                     } else {
                         crate::telemetry::alert_deduplicated();
                     }
-                    alert
+                    (alert, new)
                 })
                 .collect();
             if created {
                 s.dispatcher.wake();
             }
-            Ok(alerts)
+            publish_ingested(s, &alerts);
+            publish_queued(s, &queued);
+            Ok(alerts.into_iter().map(|(alert, _)| alert).collect())
         }
         Err(AppError::Internal(e)) => {
             // Everything `ingest_batch` does is database work.
@@ -525,6 +528,52 @@ async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Announce a committed batch to live subscribers (nothing is built when nobody
+/// listens): each alert once, as it stood after the batch's last input for it; created
+/// when an input of the batch created it, else updated (events joined by dedup).
+fn publish_ingested(s: &Services, outcomes: &[(Alert, bool)]) {
+    use crate::domain::live::LiveEvent;
+    if !s.live.is_watched() {
+        return;
+    }
+    let mut seen: Vec<(&AlertId, bool, &Alert)> = Vec::new();
+    for (alert, new) in outcomes {
+        match seen.iter_mut().find(|(id, _, _)| *id == &alert.id) {
+            Some(entry) => {
+                entry.1 |= *new;
+                entry.2 = alert;
+            }
+            None => seen.push((&alert.id, *new, alert)),
+        }
+    }
+    for (_, new, alert) in seen {
+        let alert = Arc::new(alert.clone());
+        s.live.publish(|| {
+            if new {
+                LiveEvent::AlertCreated(alert)
+            } else {
+                LiveEvent::AlertUpdated(alert)
+            }
+        });
+    }
+}
+
+/// Announce changed alerts to live subscribers.
+fn publish_updated(s: &Services, alerts: &[Alert]) {
+    s.live.publish_all(alerts, |a| {
+        crate::domain::live::LiveEvent::AlertUpdated(Arc::new(a.clone()))
+    });
+}
+
+/// Announce queued deliveries to live subscribers.
+fn publish_queued(s: &Services, rows: &[deliveries::Delivery]) {
+    s.live
+        .publish_all(rows, |d| crate::domain::live::LiveEvent::DeliveryUpdated {
+            delivery_id: d.id.clone(),
+            alert_id: d.alert_id.clone(),
+        });
 }
 
 /// An alert a batch creates or joins: where it stands, and how many events the batch
@@ -669,6 +718,12 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         slots.lease(d);
         leased.push(d.clone());
     }
+    // Announced after the commit, and only listed when someone listens.
+    let queued: Vec<deliveries::Delivery> = if s.live.is_watched() {
+        rows.clone()
+    } else {
+        Vec::new()
+    };
     deliveries::insert_many(&txn, rows).await?;
     store::alert_events::insert_many(&txn, &events).await?;
     for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
@@ -703,6 +758,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         slots,
         version: config.version,
         work,
+        queued,
     })
 }
 
@@ -715,6 +771,8 @@ struct Committed {
     version: i64,
     /// The leased deliveries, with their alert.
     work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)>,
+    /// The deliveries queued, for live subscribers (empty when nobody listened).
+    queued: Vec<deliveries::Delivery>,
 }
 
 /// Queue the events an input carries for the alert it created or joined.
@@ -846,6 +904,7 @@ pub async fn set_status(
     check_ids(ids)?;
     let before = existing(s, ids).await?;
     let now = now_ms();
+    let mut queued = Vec::new();
     let txn = s.db.begin().await?;
     store::alerts::set_status(&txn, ids, status, &by.name, now).await?;
     store::alerts::set_updated_by(&txn, ids, &by.actor()).await?;
@@ -881,11 +940,15 @@ pub async fn set_status(
                 ));
             }
         }
-        deliveries::insert_many(&txn, rows).await?;
+        deliveries::insert_many(&txn, rows.clone()).await?;
+        queued = rows;
     }
     txn.commit().await?;
     s.dispatcher.wake();
-    Ok(store::alerts::get_many(&s.db, ids).await?)
+    let after = store::alerts::get_many(&s.db, ids).await?;
+    publish_updated(s, &after);
+    publish_queued(s, &queued);
+    Ok(after)
 }
 
 /// Assign alerts to a user (by id), or unassign them (`None`). The user must exist.
@@ -907,7 +970,9 @@ pub async fn set_assignee(
     store::alerts::set_assignee(&txn, ids, assignee, &by.name, now_ms()).await?;
     store::alerts::set_updated_by(&txn, ids, &by.actor()).await?;
     txn.commit().await?;
-    Ok(store::alerts::get_many(&s.db, ids).await?)
+    let after = store::alerts::get_many(&s.db, ids).await?;
+    publish_updated(s, &after);
+    Ok(after)
 }
 
 /// Assign alerts to the user with this e-mail (case-insensitive), or unassign them.
@@ -959,6 +1024,12 @@ pub async fn add_comment(
         created_by_actor: Some(by.actor().encode()),
     };
     store::alerts::add_comment(&s.db, c.clone()).await?;
+    if s.live.is_watched() {
+        // Read once for every subscriber, and only when there is one.
+        if let Some(alert) = store::alerts::get(&s.db, alert_id).await? {
+            publish_updated(s, &[alert]);
+        }
+    }
     Ok(c)
 }
 
@@ -1014,9 +1085,10 @@ pub async fn deliver(s: &Services, alert_id: &AlertId, output_ids: &[String]) ->
                 now,
             )
         })
-        .collect();
-    deliveries::insert_many(&s.db, rows).await?;
+        .collect::<Vec<_>>();
+    deliveries::insert_many(&s.db, rows.clone()).await?;
     s.dispatcher.wake();
+    publish_queued(s, &rows);
     Ok(alert)
 }
 

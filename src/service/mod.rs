@@ -34,4 +34,7 @@ pub struct Services {
     pub sessions: crate::auth::sessions::Sessions,
     /// Sign-in settings and rate limits, set-password links, SSO (see [`people`]).
     pub people: people::People,
+    /// Live updates for GraphQL subscriptions (this process's events only; see
+    /// [`crate::domain::live`]). Published after commits, built only when watched.
+    pub live: crate::domain::live::LiveBus,
 }

@@ -811,6 +811,18 @@ pub async fn for_alerts<C: ConnectionTrait>(
     checked(db, read).await
 }
 
+/// Deliveries by id (those that exist), in no particular order.
+pub async fn get_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[DeliveryId],
+) -> Result<Vec<Delivery>, DbErr> {
+    let read = delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await;
+    checked(db, read).await
+}
+
 /// Attempts of some deliveries, in attempt order.
 pub async fn attempts_for<C: ConnectionTrait>(
     db: &C,

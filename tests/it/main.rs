@@ -45,6 +45,7 @@ mod routing_snapshot;
 mod scale_out;
 mod schema;
 mod secrets;
+mod subscriptions;
 mod token_cache;
 mod user_cli;
 mod webhooks;
