@@ -570,8 +570,8 @@ impl Inner {
         let mut d = h.delivery;
         let now = now_ms();
         let held_until = d.lease_until.unwrap_or(0);
-        let needed = (self.cfg.request_timeout + SEND_MARGIN).as_millis() as i64
-            + crate::config::LEASE_MARGIN_MS as i64;
+        // A whole send (the request timeout and its margin) and half a second to record it.
+        let needed = (self.cfg.request_timeout + SEND_MARGIN).as_millis() as i64 + 500;
         if held_until - now < needed {
             let until = now + self.cfg.lease.as_millis() as i64;
             let renewed =

@@ -103,8 +103,11 @@ async fn two_processes_deliver_a_burst_once(db: TestDb) {
     const PER_REQUEST: usize = 100;
     let receiver = Receiver::start().await;
     let token = cli_token(&db);
-    let a = Herald::start(&db, &[]).await;
-    let b = Herald::start(&db, &[]).await;
+    // Healthy processes: a lease longer than the test harness's 3 s, so that a machine
+    // starved of CPU (a build beside the tests) cannot make a send outlive its lease.
+    let settings = [("HERALD_LEASE_MS", "15000")];
+    let a = Herald::start(&db, &settings).await;
+    let b = Herald::start(&db, &settings).await;
     add_webhook(&a.api(&token), &receiver.url).await;
     let mut senders = Vec::new();
     for (p, h) in [&a, &b].into_iter().enumerate() {
