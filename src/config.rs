@@ -212,7 +212,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_POLL_INTERVAL_MS", default_value_t = 500)]
     pub poll_interval_ms: u64,
     /// Deliveries sent concurrently by this process.
-    #[arg(long, env = "HERALD_WORKERS", default_value_t = 16)]
+    #[arg(long, env = "HERALD_WORKERS", default_value_t = 128)]
     pub workers: usize,
     /// How long graceful shutdown waits for in-flight deliveries, in milliseconds.
     #[arg(long, env = "HERALD_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
@@ -656,7 +656,7 @@ mod tests {
     #[test]
     fn the_documented_defaults_are_valid() {
         args().validate().unwrap();
-        assert_eq!(args().destination_workers(), 4);
+        assert_eq!(args().destination_workers(), 32);
     }
 
     #[test]

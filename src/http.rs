@@ -269,16 +269,7 @@ async fn authenticate(
         }
         Err(AuthError::Unavailable(reason)) => {
             tracing::error!(%remote, %reason, "API token could not be checked: store unavailable");
-            let mut r = refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "UNAVAILABLE",
-                "the token store is unavailable; retry shortly",
-            );
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-            Err(r)
+            Err(store_unavailable())
         }
     }
 }

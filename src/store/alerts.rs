@@ -2,7 +2,7 @@
 use super::entities::{alert, alert_comment};
 use super::{json_column, locate_damaged, to_json, EnumColumn};
 use crate::domain::{Alert, AlertId, AlertStatus, AlertType, Severity};
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -264,18 +264,7 @@ pub async fn list<C: ConnectionTrait>(
         cond = cond.add(C::LogType.is_in(f.log_types.iter().cloned()));
     }
     if let Some(needle) = f.name_contains.as_deref().filter(|n| !n.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            needle
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        cond = cond.add(
-            Expr::expr(Func::lower(Expr::col(C::Title)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-        );
+        cond = cond.add(super::contains_ci(C::Title, needle));
     }
     if let Some(r) = f.routed {
         cond = cond.add(C::Routed.eq(r));

@@ -424,6 +424,24 @@ pub async fn open(
     Ok((db, cipher))
 }
 
+/// `lower(col) LIKE '%needle%'`, the needle's own `%`, `_` and `\` escaped: a
+/// case-insensitive substring match, the same on SQLite and PostgreSQL.
+pub(crate) fn contains_ci(
+    col: impl sea_orm::sea_query::IntoColumnRef,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, Func, LikeExpr};
+    let pattern = format!(
+        "%{}%",
+        needle
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
 /// A statement that takes longer is logged (target `sqlx::query`, level WARN), with its
 /// text and time: a slow query shows in the logs before it shows as a slow service.
 const SLOW_STATEMENT: Duration = Duration::from_millis(5);

@@ -1,6 +1,5 @@
 //! Console users and roles.
 use super::entities::{role, user};
-use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -137,18 +136,7 @@ pub async fn roles<C: ConnectionTrait>(
 ) -> Result<Vec<RoleRow>, DbErr> {
     let mut cond = Condition::all();
     if let Some(needle) = name_contains.map(str::trim).filter(|n| !n.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            needle
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        cond = cond.add(
-            Expr::expr(Func::lower(Expr::col(role::Column::Name)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-        );
+        cond = cond.add(super::contains_ci(role::Column::Name, needle));
     }
     let q = role::Entity::find().filter(cond);
     let q = if descending {
