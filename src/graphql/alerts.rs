@@ -206,8 +206,8 @@ impl AlertComment {
     async fn created_by_actor(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<super::people::Actor>> {
-        super::people::actor(ctx, self.created_by_actor.as_deref()).await
+    ) -> async_graphql::Result<Option<super::actors::Actor>> {
+        super::actors::actor(ctx, self.created_by_actor.as_deref()).await
     }
 
     /// The alert this comment was added to.
@@ -362,8 +362,8 @@ impl Alert {
     async fn assignee(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<super::people::User>> {
-        super::people::user(ctx, self.assignee_id.as_ref().map(|a| a.0.as_str())).await
+    ) -> async_graphql::Result<Option<super::actors::User>> {
+        super::actors::user(ctx, self.assignee_id.as_ref().map(|a| a.0.as_str())).await
     }
 
     /// The user or token that last changed the alert's status or assignee (null until
@@ -371,8 +371,8 @@ impl Alert {
     async fn updated_by(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<super::people::Actor>> {
-        super::people::alert_updated_by(ctx, &self.id.0).await
+    ) -> async_graphql::Result<Option<super::actors::Actor>> {
+        super::actors::alert_updated_by(ctx, &self.id.0).await
     }
 
     #[graphql(complexity = "super::limits::unpaged(child_complexity)")]

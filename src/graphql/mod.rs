@@ -1,4 +1,5 @@
 //! The GraphQL schema: one Query/Mutation root per area, merged here.
+pub mod actors;
 pub mod alert_api;
 pub mod alerts;
 pub mod audit;
@@ -67,7 +68,7 @@ pub fn build(
         alert_api::OriginLoader(services.clone()),
         tokio::spawn,
     );
-    let people_loaders = people::PeopleLoaders::new(&services);
+    let people_loaders = actors::PeopleLoaders::new(&services);
     let b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
