@@ -1,7 +1,8 @@
 use herald::config::{Cli, Command};
 
 /// `default`: the level without `HERALD_LOG` (the server's progress at `info`; commands
-/// only warnings, so their own output stands alone).
+/// only warnings, so their own output stands alone; a command's slow statement, such as
+/// the first `PRAGMA journal_mode = WAL` on a new file, is not a warning worth its noise).
 fn init_tracing(default: &str) -> anyhow::Result<()> {
     use herald::logging::{EscapedStderr, Format};
     use tracing_subscriber::EnvFilter;
@@ -38,7 +39,11 @@ fn report(e: &anyhow::Error) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let serving = matches!(cli.command, None | Some(Command::Serve(_)));
-    init_tracing(if serving { "info" } else { "warn" })?;
+    init_tracing(if serving {
+        "info"
+    } else {
+        "warn,sqlx::query=error"
+    })?;
     match cli.command {
         None => herald::app::serve(cli.serve).await,
         Some(Command::Serve(args)) => herald::app::serve(*args).await,
