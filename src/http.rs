@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 
 pub mod console;
 pub mod live;
+pub mod web;
 
 /// What every request handler shares: the services, the schema and the HTTP settings.
 /// It lives here, beside the router it is handed to; `app` only assembles it.
@@ -105,7 +106,8 @@ pub fn router(state: AppState) -> Router {
         .route("/public/graphql", get(graphql_get).post(graphql_handler))
         .route("/graphiql/{name}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
-        .merge(console::routes());
+        .merge(console::routes())
+        .merge(web::routes());
     if state.http.metrics_on_main {
         r = r.route("/metrics", get(metrics));
     }

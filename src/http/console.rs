@@ -2,7 +2,9 @@
 //! `/auth/set-password` (the one-time link of an invitation) and single sign-on
 //! (`/auth/oidc/login`, `/auth/oidc/callback`). A signed-in browser carries the
 //! `herald_session` cookie (HttpOnly, SameSite=Strict, Secure behind https) and calls
-//! `/graphql` with it, adding `X-Herald-CSRF: 1` to every POST.
+//! `/graphql` with it, adding `X-Herald-CSRF: 1` to every POST. `/auth/me` also answers
+//! for an API token (the console's fallback sign-in), and `/auth/options` tells the
+//! sign-in page which ways of signing in exist.
 use super::{refuse, AppState};
 use crate::auth::sessions::COOKIE;
 use crate::auth::AuthError;
@@ -25,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/options", get(options))
         .route(
             "/auth/set-password",
             get(set_password_page).post(set_password),
@@ -177,7 +180,61 @@ fn no_session() -> Response {
     )
 }
 
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// How one may sign in here: always with a password (people invited by an admin) or an
+/// API token; with single sign-on when an issuer is configured.
+async fn options(State(state): State<AppState>) -> Response {
+    Json(json!({"password": true, "sso": state.services.people.oidc.is_some(), "token": true}))
+        .into_response()
+}
+
+/// Who an API token is: its id, name and permissions (the console signed in with a token).
+async fn token_me(state: &AppState, remote: SocketAddr, headers: &HeaderMap) -> Response {
+    let principal = match super::authenticate(state, remote, headers, false).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let mut r = Json(json!({
+        "token": {
+            "id": principal.id(),
+            "name": principal.name,
+            "expiresAt": principal.expires_at.map(crate::domain::time::to_rfc3339),
+        },
+        "permissions": principal.permissions.iter().map(|p| p.name()).collect::<Vec<_>>(),
+    }))
+    .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Deserialize)]
+struct MeQuery {
+    /// `?optional=true`: no session is an answer (200, `"user": null`), not a 401, so
+    /// the console's first look does not log a failed request in the browser.
+    #[serde(default)]
+    optional: bool,
+}
+
+async fn me(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    Query(q): Query<MeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if super::presented_token(&headers).is_some_and(|t| !t.is_empty()) {
+        return token_me(&state, remote, &headers).await;
+    }
+    let no_session = || {
+        if q.optional {
+            let mut r =
+                Json(json!({"user": null, "role": null, "permissions": []})).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        } else {
+            no_session()
+        }
+    };
     let Some(value) = session_cookie(&headers) else {
         return no_session();
     };

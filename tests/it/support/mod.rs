@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` is set), the real server on a free port, and real HTTP
 //! receivers on 127.0.0.1 standing in for destinations.
 
+pub mod browser;
 pub mod client;
 pub mod process;
 
