@@ -3,9 +3,20 @@
 //! routing dry run; read-only principals see the list and the dry run but no controls.
 use crate::console::{console_server, signed_in};
 use crate::ops;
-use crate::support::*;
 use crate::support::browser::Browser;
+use crate::support::*;
 use serde_json::json;
+
+/// Scrolls the decision of "Where would this go?" into view (for a screenshot).
+async fn show_decision(b: &Browser) {
+    b.client
+        .execute(
+            "document.querySelector('.ov-decision').scrollIntoView({block: 'end'}); return true",
+            vec![],
+        )
+        .await
+        .unwrap();
+}
 
 /// Waits until the decision of "Where would this go?" says `text`.
 async fn decision_says(b: &Browser, text: &str) {
@@ -36,7 +47,8 @@ async fn an_admin_creates_checks_skips_and_deletes_an_override(db: TestDb) {
     b.fill("Dedup period (minutes)", "99999").await;
     b.fill("Detection ID", "AWS.Root.Login").await;
     b.click("Create override").await;
-    b.see("dedupPeriodMinutes must be between 1 and 10080").await;
+    b.see("dedupPeriodMinutes must be between 1 and 10080")
+        .await;
     b.fill("Dedup period (minutes)", "30").await;
     b.tick("Destinations", "Pager duty", true).await;
     b.choose("Severity", "CRITICAL").await;
@@ -64,7 +76,12 @@ async fn an_admin_creates_checks_skips_and_deletes_an_override(db: TestDb) {
     // left out because the override does not name it.
     decision_says(&b, "Decided by detection override").await;
     decision_says(&b, "Sends to\nPager duty").await;
-    decision_says(&b, "Team chat: not among the detection override's destinations").await;
+    decision_says(
+        &b,
+        "Team chat: not among the detection override's destinations",
+    )
+    .await;
+    show_decision(&b).await;
     b.shot("console-overrides-where").await;
 
     // The list shows it, destinations by name.
@@ -92,6 +109,7 @@ async fn an_admin_creates_checks_skips_and_deletes_an_override(db: TestDb) {
         )
         .await;
     assert_eq!(stored["detectionOverride"]["outputIds"], json!(["SKIP"]));
+    show_decision(&b).await;
     b.shot("console-overrides-skip").await;
 
     // The panel also asks about other detections: destination configuration decides,
@@ -102,10 +120,21 @@ async fn an_admin_creates_checks_skips_and_deletes_an_override(db: TestDb) {
     decision_says(&b, "Decided by destination configuration").await;
     decision_says(&b, "Team chat: not a default for LOW (takes HIGH)").await;
     decision_says(&b, "Nowhere. No destination matched.").await;
+    // What the detection's destinations() returned comes first.
+    b.fill("Generated destinations", "Team chat").await;
+    b.click("Route").await;
+    decision_says(&b, "Decided by generated destinations").await;
+    decision_says(&b, "Sends to\nTeam chat").await;
+    decision_says(
+        &b,
+        "Pager duty: not among the detection's generated destinations",
+    )
+    .await;
 
     // The phone layout.
     b.resize(390, 844).await;
     b.see("Where would this go?").await;
+    show_decision(&b).await;
     b.shot("console-overrides-phone").await;
     b.resize(1280, 800).await;
 
@@ -166,6 +195,7 @@ async fn a_read_only_analyst_sees_overrides_but_no_edit_controls(db: TestDb) {
     assert!(!b.has_button("Create override").await);
     b.goto("/overrides/AWS.Root.Login").await;
     decision_says(&b, "Decided by detection override").await;
+    show_decision(&b).await;
     b.shot("console-overrides-read-only").await;
     b.assert_no_console_errors(&[]).await;
     b.close().await;

@@ -403,14 +403,7 @@ function Decision({ decision, request, destinations }) {
   const step = STEPS.find(([s]) => s === decidedBy);
   return html`<div class="ov-decision" role="status" aria-live="polite">
     <h3>Decision</h3>
-    <ol class="ov-steps">
-      ${STEPS.map(
-        ([s, name, what]) => html`<li class=${s === decidedBy ? "ov-applied" : ""} aria-current=${s === decidedBy ? "step" : undefined}>
-          <strong>${name}</strong>${s === decidedBy ? html` <span class="badge ov-here">${skipped ? "decided: skip" : "decided"}</span>` : null}
-          <div class="muted">${what}</div></li>`,
-      )}
-    </ol>
-    <p>Decided by <strong>${step ? step[1].toLowerCase() : decision.step}</strong>; effective severity
+    <p>Decided by <strong>${step ? step[1].toLowerCase() : decision.step}</strong>${skipped ? " (SKIP)" : ""}; effective severity
       <${SeverityBadge} severity=${decision.effectiveSeverity} />.</p>
     <h4>Sends to</h4>
     ${decision.destinations.length
@@ -424,5 +417,13 @@ function Decision({ decision, request, destinations }) {
     ${decision.warnings.length
       ? html`<h4>Warnings</h4><ul>${decision.warnings.map((w) => html`<li>${w}</li>`)}</ul>`
       : null}
+    <h4>Panther's precedence</h4>
+    <ol class="ov-steps">
+      ${STEPS.map(
+        ([s, name, what]) => html`<li class=${s === decidedBy ? "ov-applied" : ""} aria-current=${s === decidedBy ? "step" : undefined}>
+          <strong>${name}</strong>${s === decidedBy ? html` <span class="badge ov-here">${skipped ? "decided: skip" : "decided"}</span>` : null}
+          <span class="muted"> — ${what}</span></li>`,
+      )}
+    </ol>
   </div>`;
 }
