@@ -137,14 +137,9 @@ impl MetricsQuery {
     ) -> async_graphql::Result<MetricsOutput> {
         let s = ctx.data::<Services>()?;
         let (from, to) = (input.from_date.ms(), input.to_date.ms());
-        let m = service::metrics::alerts(
-            s,
-            from,
-            to,
-            input.interval_in_minutes.map(i64::from),
-        )
-        .await
-        .gql()?;
+        let m = service::metrics::alerts(s, from, to, input.interval_in_minutes.map(i64::from))
+            .await
+            .gql()?;
         Ok(MetricsOutput {
             from,
             to,

@@ -4,9 +4,9 @@
 //! count: the API answers them with empty lists and zeros.
 use super::Services;
 use crate::domain::{DeliveryStatus, DestinationId, Severity};
-use std::collections::BTreeMap;
 use crate::error::{bad_input, AppResult};
 use crate::store::{self, metrics::DetectionCount};
+use std::collections::BTreeMap;
 
 /// Most buckets one request may ask for.
 pub const MAX_BUCKETS: i64 = 1_000;
@@ -144,8 +144,7 @@ pub async fn deliveries(s: &Services, from: i64, to: i64) -> AppResult<Vec<Desti
             DeliveryStatus::Pending | DeliveryStatus::InFlight => o.pending += c.count,
         }
     }
-    let names =
-        store::metrics::destination_names(&s.db, per.keys().cloned().collect()).await?;
+    let names = store::metrics::destination_names(&s.db, per.keys().cloned().collect()).await?;
     for (id, name) in names {
         if let Some(o) = per.get_mut(&id) {
             o.name = Some(name);
@@ -153,9 +152,12 @@ pub async fn deliveries(s: &Services, from: i64, to: i64) -> AppResult<Vec<Desti
     }
     let mut out: Vec<DestinationOutcomes> = per.into_values().collect();
     out.sort_by(|a, b| {
-        b.failed
-            .cmp(&a.failed)
-            .then_with(|| a.name.as_deref().unwrap_or(&a.output_id).cmp(b.name.as_deref().unwrap_or(&b.output_id)))
+        b.failed.cmp(&a.failed).then_with(|| {
+            a.name
+                .as_deref()
+                .unwrap_or(&a.output_id)
+                .cmp(b.name.as_deref().unwrap_or(&b.output_id))
+        })
     });
     Ok(out)
 }

@@ -156,5 +156,8 @@ pub async fn destination_names<C2: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(id, name)| (id.into(), name)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (id.into(), name))
+        .collect())
 }

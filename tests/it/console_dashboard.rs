@@ -65,10 +65,14 @@ async fn seed(s: &TestServer) -> (String, String, Receiver, Receiver) {
     for id in &ids[..5] {
         s.settled(id, Duration::from_secs(30)).await;
     }
-    eventually(Duration::from_secs(20), "the system error alert", || async {
-        let m = s.ok(DELIVERIES, json!({"input": around_now()})).await;
-        (m["metrics"]["totalAlerts"] == 8.0).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the system error alert",
+        || async {
+            let m = s.ok(DELIVERIES, json!({"input": around_now()})).await;
+            (m["metrics"]["totalAlerts"] == 8.0).then_some(())
+        },
+    )
     .await;
     (good_id, broken_id, good, broken)
 }
@@ -138,9 +142,37 @@ const CHARTS_DRAWN: &str = r#"const cs = [...document.querySelectorAll('.chart c
     return false;
   });"#;
 
+/// Alerts created over the last day (no destinations): `n` of them, an hour apart.
+async fn history(s: &TestServer, n: i64) {
+    let severities = ["LOW", "MEDIUM", "HIGH", "INFO", "MEDIUM", "CRITICAL", "LOW"];
+    let detections = [
+        "Okta.Login.Anomaly",
+        "S3.Public.Bucket",
+        "GitHub.Secret.Pushed",
+    ];
+    let input: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"detectionId": detections[(i % 3) as usize], "title": format!("h{i}"),
+                   "severity": severities[(i * 5 % 7) as usize], "dedupString": format!("h{i}")})
+        })
+        .collect();
+    let made = s.ok(ops::CREATE_ALERTS, json!({"input": input})).await;
+    let now = now_ms();
+    for (i, a) in made["createAlerts"].as_array().unwrap().iter().enumerate() {
+        let hours_ago = 1 + i as i64 + (i as i64 % 3);
+        crate::panther_alerts::set_created_at(
+            s,
+            &str_of(&a["id"]),
+            now - hours_ago * 3_600_000 / 2,
+        )
+        .await;
+    }
+}
+
 async fn the_dashboard_charts_alerts_and_shows_the_failing_destination(db: TestDb) {
     let s = console_server(&db).await;
     let (_good_id, broken_id, _good, _broken) = seed(&s).await;
+    history(&s, 30).await;
     let test = "the_dashboard_charts_alerts_and_shows_the_failing_destination";
     let Some(b) = signed_in(&s, "ada@example.com", "Admin", test).await else {
         return;
@@ -162,7 +194,7 @@ async fn the_dashboard_charts_alerts_and_shows_the_failing_destination(db: TestD
         )
         .await
         .unwrap();
-    assert_eq!(total, json!("8"));
+    assert_eq!(total, json!("38"));
     b.shot("console-dashboard").await;
 
     // The failing destination links to its page.
@@ -187,7 +219,7 @@ async fn the_dashboard_charts_alerts_and_shows_the_failing_destination(db: TestD
     .await;
     b.wait_until(
         "the total refreshed",
-        "return document.querySelector('.stat .stat-value').innerText === '9'",
+        "return document.querySelector('.stat .stat-value').innerText === '39'",
     )
     .await;
 

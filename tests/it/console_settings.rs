@@ -80,7 +80,10 @@ async fn an_admin_creates_rotates_and_revokes_a_token(db: TestDb) {
     let (_, body) = with_token(&s, &first, "{ users { id } }").await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
     let listed = s
-        .ok("{ apiTokens { name permissions allowedCIDRBlocks } }", json!({}))
+        .ok(
+            "{ apiTokens { name permissions allowedCIDRBlocks } }",
+            json!({}),
+        )
         .await;
     let t = listed["apiTokens"]
         .as_array()
@@ -89,7 +92,10 @@ async fn an_admin_creates_rotates_and_revokes_a_token(db: TestDb) {
         .find(|t| t["name"] == "ci-reader")
         .cloned()
         .expect("the token is listed");
-    assert_eq!(t["permissions"], json!(["AlertRead", "GeneralSettingsRead"]));
+    assert_eq!(
+        t["permissions"],
+        json!(["AlertRead", "GeneralSettingsRead"])
+    );
     assert_eq!(t["allowedCIDRBlocks"], json!(["127.0.0.0/8"]));
 
     // Done hides the value for good.
@@ -235,7 +241,10 @@ async fn an_admin_invites_a_user_and_manages_roles(db: TestDb) {
     b.click("Save role").await;
     b.see("Role Responder saved.").await;
     let roles = s
-        .ok("query { roleByName(name: \"Responder\") { permissions } }", json!({}))
+        .ok(
+            "query { roleByName(name: \"Responder\") { permissions } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         roles["roleByName"]["permissions"],
@@ -267,7 +276,8 @@ async fn an_analyst_reads_users_but_may_not_invite(db: TestDb) {
     assert!(!b.has_button("API tokens").await);
     b.shot("console-settings-users-analyst").await;
     b.goto("/settings/tokens").await;
-    b.see("This tab needs the OrganizationAPITokenRead permission").await;
+    b.see("This tab needs the OrganizationAPITokenRead permission")
+        .await;
     b.click("Roles").await;
     b.see("Creating and changing roles needs UserModify").await;
     assert!(!b.has_button("Create role").await);

@@ -1,6 +1,6 @@
 // Pieces the settings tabs share: the permissions, a one-time secret with a Copy
 // button, and the name of who did something.
-import { html, useRef, useState } from "../lib/ui.js";
+import { html, useEffect, useRef, useState } from "../lib/ui.js";
 
 /** Every `Permission` of the API, with what it allows. */
 export const PERMISSIONS = [
@@ -72,8 +72,14 @@ export function CopyValue({ value, label = "Copy", kind = "value" }) {
  * a Copy button, and Done to hide it.
  */
 export function OneTimeSecret({ title, value, warning, onDone, kind = "secret" }) {
+  const heading = useRef(null);
+  useEffect(() => {
+    // A new value: bring it into view and move the focus to it.
+    heading.current.scrollIntoView({ block: "nearest" });
+    heading.current.focus({ preventScroll: true });
+  }, [value]);
   return html`<div class="panel one-time" role="region" aria-label=${title}>
-    <h3>${title}</h3>
+    <h3 ref=${heading} tabindex="-1">${title}</h3>
     <p class="notice warn">${warning}</p>
     <${CopyValue} value=${value} kind=${kind} />
     ${onDone ? html`<p><button type="button" onClick=${onDone}>Done</button></p>` : null}

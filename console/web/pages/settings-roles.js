@@ -74,12 +74,19 @@ export function Roles() {
     { label: "Role", render: (r) => html`<strong>${r.name}</strong>` },
     { label: "Permissions", render: (r) => html`<${Permissions} list=${r.permissions} />` },
     { label: "Users", render: (r) => String(holders(r)) },
-    { label: "Changed", render: (r) => html`<${Time} value=${r.updatedAt} /> <span class="muted">${actorName(r.updatedBy, "")}</span>` },
+    {
+      label: "Changed",
+      // The built-in roles were never changed: their times are the epoch.
+      render: (r) =>
+        new Date(r.updatedAt).getTime() < 86400000
+          ? html`<span class="muted">built in</span>`
+          : html`<${Time} value=${r.updatedAt} /> <span class="muted">${actorName(r.updatedBy, "")}</span>`,
+    },
   ];
   if (modify) {
     columns.push({
       label: "Actions",
-      render: (r) => html`<div class="row">
+      render: (r) => html`<div class="row nowrap">
         <button type="button" aria-label=${`Edit ${r.name}`} onClick=${() => {
           setDone(null);
           setEditing(r);

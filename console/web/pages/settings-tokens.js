@@ -106,7 +106,7 @@ export function Tokens() {
   if (modify) {
     columns.push({
       label: "Actions",
-      render: (t) => html`<div class="row">
+      render: (t) => html`<div class="row nowrap">
         <${RowConfirm} label="Rotate" name=${`Rotate ${t.name}`} confirm="Rotate token" danger=${false}
           question=${html`Rotate <strong>${t.name}</strong>? Its current value stops working at once; the new one is shown once.`}
           onConfirm=${() => rotate(t)} />
@@ -118,6 +118,9 @@ export function Tokens() {
   }
 
   return html`
+    ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} warning=${WARNING} onDone=${() => setSecret(null)} />` : null}
+    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
+    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
     ${modify
       ? html`<${CreateToken} onCreated=${(t) => {
           setDone(null);
@@ -125,9 +128,6 @@ export function Tokens() {
           reload();
         }} />`
       : html`<p class="muted">You may read the tokens; creating, rotating and revoking them needs <code>OrganizationAPITokenModify</code>.</p>`}
-    ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} warning=${WARNING} onDone=${() => setSecret(null)} />` : null}
-    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
-    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
     <h2>Tokens</h2>
     ${error ? html`<${ErrorBox} error=${error} title="The tokens could not be loaded" />` : null}
     ${loading && !data ? html`<${Loading} what="Loading the tokens" />` : null}

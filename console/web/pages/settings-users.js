@@ -5,7 +5,7 @@ import { ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState 
 import { OneTimeSecret, RowConfirm } from "./settings-common.js";
 
 const USER_FIELDS = "id email givenName familyName enabled status lastLoggedInAt createdAt role { id name }";
-const USERS = `{ users { ${USER_FIELDS} } roles { id name } }`;
+const USERS = `{ users { ${USER_FIELDS} } roles { id name permissions } }`;
 const INVITE = `mutation($input: InviteUserInput!) { inviteUser(input: $input) { user { ${USER_FIELDS} } setPasswordLink } }`;
 const UPDATE = `mutation($input: UpdateUserInput!) { updateUser(input: $input) { user { ${USER_FIELDS} } } }`;
 const RESET = `mutation($input: ResetUserPasswordInput!) { resetUserPassword(input: $input) { user { id email } setPasswordLink } }`;
@@ -19,7 +19,9 @@ function fullName(u) {
 }
 
 function Invite({ roles, onInvited }) {
-  const blank = { givenName: "", familyName: "", email: "", role: roles[0]?.id || "" };
+  // The role with fewest permissions is the default: granting more is a choice.
+  const least = [...roles].sort((a, b) => a.permissions.length - b.permissions.length)[0];
+  const blank = { givenName: "", familyName: "", email: "", role: least?.id || "" };
   const [form, setForm] = useState(blank);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -34,7 +36,7 @@ function Invite({ roles, onInvited }) {
         givenName: form.givenName.trim(),
         familyName: form.familyName.trim(),
         email: form.email.trim(),
-        role: { kind: "ID", value: form.role || roles[0]?.id },
+        role: { kind: "ID", value: form.role || least?.id },
       };
       const d = await gql(INVITE, { input });
       setForm(blank);
@@ -140,6 +142,9 @@ export function Users() {
     });
   }
   return html`
+    ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} kind="link" warning=${LINK_WARNING} onDone=${() => setSecret(null)} />` : null}
+    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
+    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
     ${modify
       ? html`<${Invite} roles=${roles} onInvited=${(r) => {
           setDone(null);
@@ -147,9 +152,6 @@ export function Users() {
           reload();
         }} />`
       : html`<p class="muted">Inviting and changing users needs <code>UserModify</code>.</p>`}
-    ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} kind="link" warning=${LINK_WARNING} onDone=${() => setSecret(null)} />` : null}
-    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
-    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
     ${error ? html`<${ErrorBox} error=${error} title="The users could not be reloaded" />` : null}
     <h2>Users</h2>
     <${Table} columns=${columns} rows=${users} caption=${`${users.length} user${users.length === 1 ? "" : "s"}`} empty="No users yet." />`;
