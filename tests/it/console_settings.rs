@@ -257,6 +257,15 @@ async fn an_admin_invites_a_user_and_manages_roles(db: TestDb) {
     b.click("Users").await;
     b.see("grace@example.com").await;
     b.shot("console-settings-users-phone").await;
+    // Enable again, then delete after a confirmation.
+    b.click("Enable grace@example.com").await;
+    b.see("grace@example.com enabled.").await;
+    b.click("Delete grace@example.com").await;
+    b.see("Their sessions end at once").await;
+    b.click("Delete user").await;
+    b.see("grace@example.com deleted.").await;
+    let users = s.ok("{ users { email } }", json!({})).await;
+    assert!(!users.to_string().contains("grace@example.com"), "{users}");
     b.assert_no_console_errors(&["409", "400"]).await;
     b.close().await;
 }

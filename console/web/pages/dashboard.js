@@ -1,7 +1,7 @@
 // The dashboard: alerts per severity over time, the detections with most alerts, and
 // how deliveries fared (success rate, destinations with failures), for the last 24
 // hours, 7 days or 30 days; refreshed live when alerts are created.
-import { gql, subscribe } from "../lib/api.js";
+import { can, gql, subscribe } from "../lib/api.js";
 import { setQuery } from "../lib/router.js";
 import { ErrorBox, Field, html, Loading, PageHeader, SEVERITIES, Table, useEffect, useLoad, useRef, useState } from "../lib/ui.js";
 
@@ -205,8 +205,13 @@ export function Dashboard({ query }) {
     return gql(METRICS, { input }).then((d) => ({ m: d.metrics, at: Date.now() }));
   }, [range.id, tick]);
 
-  // Live: a created alert refreshes the figures, at most once per LIVE_EVERY.
+  // Live: a created alert refreshes the figures, at most once per LIVE_EVERY (the
+  // subscription needs AlertRead; without it the figures refresh on a range change).
   useEffect(() => {
+    if (!can("AlertRead")) {
+      setLive("needs");
+      return undefined;
+    }
     let last = 0;
     let timer = null;
     const refresh = () => {
@@ -240,7 +245,8 @@ export function Dashboard({ query }) {
     </${PageHeader}>
     <p class="muted dash-status" aria-live="polite">
       ${shown ? html`Figures as of ${new Date(shown.at).toLocaleTimeString()}` : null}
-      ${live === "live" ? " · updates live when alerts arrive" : live === "off" ? " · live updates unavailable" : ""}
+      ${live === "live" ? " · updates live when alerts arrive" : live === "off" ? " · live updates unavailable" : live === "needs" ? " · live updates need AlertRead" : ""}
+      ${shown ? html` <button type="button" class="link-button" onClick=${() => setTick((n) => n + 1)}>Refresh</button>` : null}
       ${loading && shown ? " · refreshing…" : ""}
     </p>
     ${error ? html`<${ErrorBox} error=${error} title="The figures could not be loaded" />` : null}
