@@ -150,7 +150,7 @@ function Body({ m, range }) {
       <${Stat} label="Alerts" value=${m.totalAlerts.toLocaleString()} hint=${range.label.toLowerCase()} />
       <${Stat} label="Delivery success rate" value=${percent(succeeded, succeeded + failed)}
         hint=${succeeded + failed ? `${succeeded.toLocaleString()} of ${(succeeded + failed).toLocaleString()} finished deliveries` : "no finished deliveries"}
-        kind=${failed ? "warn" : "ok"} />
+        kind=${succeeded + failed === 0 ? "" : failed ? "warn" : "ok"} />
       <${Stat} label="Failed deliveries" value=${failed.toLocaleString()} hint=${`${failing.length} destination${failing.length === 1 ? "" : "s"} with failures`} kind=${failed ? "bad" : ""} />
       <${Stat} label="Pending deliveries" value=${pending.toLocaleString()} hint="waiting or being sent" />
     </div>
