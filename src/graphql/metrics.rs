@@ -6,7 +6,7 @@ use super::guard::need;
 use super::scalars::AWSDateTime;
 use crate::auth::Permission;
 use crate::service::{self, Services};
-use async_graphql::{Context, InputObject, Json, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, InputObject, Json, Object, SimpleObject, ID};
 
 #[derive(InputObject)]
 pub struct MetricsInput {
@@ -45,8 +45,31 @@ pub struct SeriesWithEntityId {
     value: f64,
 }
 
+/// What became of the deliveries to one destination queued in the range.
 #[derive(SimpleObject)]
+pub struct DestinationDeliveryOutcomes {
+    /// The destination's id (`outputId`).
+    #[graphql(name = "outputId")]
+    output_id: ID,
+    /// The destination's display name (its id once it was deleted).
+    label: String,
+    /// Whether the destination still exists.
+    exists: bool,
+    /// Delivered.
+    succeeded: i32,
+    /// Given up on (every attempt failed, or refused for good).
+    failed: i32,
+    /// Waiting for a (next) attempt, or being sent.
+    pending: i32,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct MetricsOutput {
+    #[graphql(skip)]
+    from: i64,
+    #[graphql(skip)]
+    to: i64,
     /// Alerts per detection (Herald's system errors left out), the 10 with most first.
     alerts_per_rule: Option<Vec<SeriesWithEntityId>>,
     /// Alerts per severity (every severity), broken down in time buckets.
@@ -73,6 +96,33 @@ pub struct MetricsOutput {
     total_events_processed: f64,
 }
 
+#[ComplexObject]
+impl MetricsOutput {
+    /// Deliveries queued in the range (routed, re-sent and resolve notices; test sends
+    /// left out) per destination and outcome: destinations with failures first (most
+    /// failed first), then by name. Counted by the database when asked for.
+    async fn deliveries_per_destination(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DestinationDeliveryOutcomes>> {
+        let s = ctx.data::<Services>()?;
+        let n = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Ok(service::metrics::deliveries(s, self.from, self.to)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|o| DestinationDeliveryOutcomes {
+                label: o.name.clone().unwrap_or_else(|| o.output_id.to_string()),
+                exists: o.name.is_some(),
+                output_id: ID(o.output_id.into()),
+                succeeded: n(o.succeeded),
+                failed: n(o.failed),
+                pending: n(o.pending),
+            })
+            .collect())
+    }
+}
+
 #[derive(Default)]
 pub struct MetricsQuery;
 
@@ -86,15 +136,13 @@ impl MetricsQuery {
         input: MetricsInput,
     ) -> async_graphql::Result<MetricsOutput> {
         let s = ctx.data::<Services>()?;
-        let m = service::metrics::alerts(
-            s,
-            input.from_date.ms(),
-            input.to_date.ms(),
-            input.interval_in_minutes.map(i64::from),
-        )
-        .await
-        .gql()?;
+        let (from, to) = (input.from_date.ms(), input.to_date.ms());
+        let m = service::metrics::alerts(s, from, to, input.interval_in_minutes.map(i64::from))
+            .await
+            .gql()?;
         Ok(MetricsOutput {
+            from,
+            to,
             alerts_per_rule: Some(
                 m.per_detection
                     .into_iter()

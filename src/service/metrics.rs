@@ -3,9 +3,10 @@
 //! Herald ingests no logs, so Panther's log, byte and latency metrics have nothing to
 //! count: the API answers them with empty lists and zeros.
 use super::Services;
-use crate::domain::Severity;
+use crate::domain::{DeliveryStatus, DestinationId, Severity};
 use crate::error::{bad_input, AppResult};
 use crate::store::{self, metrics::DetectionCount};
+use std::collections::BTreeMap;
 
 /// Most buckets one request may ask for.
 pub const MAX_BUCKETS: i64 = 1_000;
@@ -105,6 +106,60 @@ pub async fn alerts(
         per_detection,
         total,
     })
+}
+
+/// What became of the deliveries to one destination queued in a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationOutcomes {
+    pub output_id: DestinationId,
+    /// The destination's display name; None once it was deleted.
+    pub name: Option<String>,
+    pub succeeded: i64,
+    pub failed: i64,
+    /// Waiting for a (next) attempt or being sent.
+    pub pending: i64,
+}
+
+/// Deliveries queued in `[from, to)` (test sends left out) per destination: the ones
+/// with failures first (most failed first), then by name.
+pub async fn deliveries(s: &Services, from: i64, to: i64) -> AppResult<Vec<DestinationOutcomes>> {
+    if to <= from {
+        return Err(bad_input("toDate must be after fromDate"));
+    }
+    let counted = store::metrics::deliveries_per_destination(&s.db, from, to).await?;
+    let mut per: BTreeMap<DestinationId, DestinationOutcomes> = BTreeMap::new();
+    for c in counted {
+        let o = per
+            .entry(c.output_id.clone())
+            .or_insert_with(|| DestinationOutcomes {
+                output_id: c.output_id.clone(),
+                name: None,
+                succeeded: 0,
+                failed: 0,
+                pending: 0,
+            });
+        match c.status {
+            DeliveryStatus::Succeeded => o.succeeded += c.count,
+            DeliveryStatus::Failed => o.failed += c.count,
+            DeliveryStatus::Pending | DeliveryStatus::InFlight => o.pending += c.count,
+        }
+    }
+    let names = store::metrics::destination_names(&s.db, per.keys().cloned().collect()).await?;
+    for (id, name) in names {
+        if let Some(o) = per.get_mut(&id) {
+            o.name = Some(name);
+        }
+    }
+    let mut out: Vec<DestinationOutcomes> = per.into_values().collect();
+    out.sort_by(|a, b| {
+        b.failed.cmp(&a.failed).then_with(|| {
+            a.name
+                .as_deref()
+                .unwrap_or(&a.output_id)
+                .cmp(b.name.as_deref().unwrap_or(&b.output_id))
+        })
+    });
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Alert metrics as SQL aggregates over the stored millisecond timestamps (`metrics`):
 //! the database counts, nothing is loaded alert by alert.
 use super::entities::alert::{self, Column as C};
-use crate::domain::{AlertType, Severity};
+use crate::domain::{AlertType, DeliveryKind, DeliveryStatus, DestinationId, Severity};
 use sea_orm::sea_query::{Alias, Expr, Order};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -92,5 +92,72 @@ pub async fn per_detection<C2: ConnectionTrait>(
             name,
             count,
         })
+        .collect())
+}
+
+/// How many deliveries to one destination are in one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryCount {
+    pub output_id: DestinationId,
+    pub status: DeliveryStatus,
+    pub count: i64,
+}
+
+/// Deliveries queued in `[from, to)` per destination and status, in one grouped query
+/// (test sends left out: they carry no alert). Destinations without deliveries in the
+/// range are not returned.
+pub async fn deliveries_per_destination<C2: ConnectionTrait>(
+    db: &C2,
+    from: i64,
+    to: i64,
+) -> Result<Vec<DeliveryCount>, DbErr> {
+    use super::entities::delivery::{self, Column as D};
+    let rows: Vec<(String, String, i64)> = delivery::Entity::find()
+        .select_only()
+        .column(D::OutputId)
+        .column(D::Status)
+        .column_as(Expr::col(D::Id).count(), "n")
+        .filter(D::CreatedAt.gte(from))
+        .filter(D::CreatedAt.lt(to))
+        .filter(D::Kind.ne(DeliveryKind::Test))
+        .group_by(D::OutputId)
+        .group_by(D::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(output_id, status, count)| {
+            let status = DeliveryStatus::parse(&status).ok_or_else(|| {
+                super::damaged("deliveries", "(aggregate)", "status", format!("{status:?}"))
+            })?;
+            Ok(DeliveryCount {
+                output_id: output_id.into(),
+                status,
+                count,
+            })
+        })
+        .collect()
+}
+
+/// The display names of these destinations (the ones that still exist).
+pub async fn destination_names<C2: ConnectionTrait>(
+    db: &C2,
+    ids: Vec<DestinationId>,
+) -> Result<Vec<(DestinationId, String)>, DbErr> {
+    use super::entities::destination::{self, Column as T};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = destination::Entity::find()
+        .select_only()
+        .column(T::Id)
+        .column(T::DisplayName)
+        .filter(T::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (id.into(), name))
         .collect())
 }
