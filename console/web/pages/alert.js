@@ -20,9 +20,9 @@ import {
   useRef,
   useState,
 } from "../lib/ui.js";
-import { DELIVERY_FIELDS, DeliverySummary, detectionText, userName } from "./alerts.js";
+import { DELIVERY_FIELDS, DeliverySummary, detectionText, rememberDelivery, userName, withRecent } from "./alerts.js";
 
-const ALERT_FIELDS = `id title severity status type detectionId createdAt updatedAt eventCount deduplicated routed
+const ALERT_FIELDS = `id link title severity status type detectionId createdAt updatedAt eventCount deduplicated routed
   description runbook reference tags logType dedupString createdBy lastModifiedBy alertContext
   firstEventOccurredAt lastReceivedEventAt assigneeId
   assignee { id email givenName familyName }
@@ -70,16 +70,9 @@ function parseJson(s) {
   }
 }
 
-function upsertDelivery(list, d) {
-  return list.some((x) => x.deliveryId === d.deliveryId)
-    ? list.map((x) => (x.deliveryId === d.deliveryId ? d : x))
-    : [...list, d];
-}
-
 const ms = (n) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${n} ms`);
 
 function Facts({ alert: a }) {
-  const link = `${location.origin}/alerts/${encodeURIComponent(a.id)}`;
   const ctx = parseJson(a.alertContext);
   const by = a.updatedBy ? a.updatedBy.email || `token ${a.updatedBy.name}` : null;
   return html`<div class="grid2">
@@ -95,9 +88,9 @@ function Facts({ alert: a }) {
         <dt>Updated</dt><dd><${Time} value=${a.updatedAt} /> <span class="muted">by ${a.lastModifiedBy}</span></dd>
         <dt>Events</dt><dd>${a.eventCount} ${a.eventCount === 1 ? "match" : "matches"}${a.deduplicated ? " (joined by dedup)" : ""}
           <span class="muted"> · first <${Time} value=${a.firstEventOccurredAt} />, last <${Time} value=${a.lastReceivedEventAt} /></span></dd>
-        <dt>Dedup key</dt><dd class="mono">${a.dedupString}</dd>
+        <dt>Dedup key</dt><dd class="mono">${a.dedupString || html`<span class="muted">none</span>`}</dd>
         ${a.logType ? html`<dt>Log type</dt><dd>${a.logType}</dd>` : null}
-        <dt>Link</dt><dd><a href=${link}>${link}</a></dd>
+        <dt>Link</dt><dd><a href=${a.link}>${a.link}</a></dd>
         ${a.reference ? html`<dt>Reference</dt><dd>${/^https?:\/\//.test(a.reference) ? html`<a href=${a.reference} rel="noopener noreferrer" target="_blank">${a.reference}</a>` : a.reference}</dd>` : null}
         <dt>Runbook</dt><dd class="prewrap">${a.runbook || html`<span class="muted">none</span>`}</dd>
         <dt>Tags</dt><dd>${a.tags.length ? a.tags.map((t) => html`<span class="badge tag">${t}</span> `) : html`<span class="muted">none</span>`}</dd>
@@ -113,7 +106,7 @@ function Facts({ alert: a }) {
 }
 
 function Routing({ routing: r, routed }) {
-  return html`<section class="panel">
+  return html`<section class="panel routing">
     <h2 class="first">Routing</h2>
     <dl class="facts">
       <dt>Decided by</dt><dd>${STEPS[r.step] || r.step}</dd>
@@ -337,7 +330,8 @@ export function AlertPage({ params }) {
   const [live, setLive] = useState(null);
   const setData = useRef(alert.setData);
   setData.current = alert.setData;
-  const replace = (a) => setData.current((old) => (old ? { ...a, deliveries: mergeDeliveries(old.deliveries, a.deliveries) } : a));
+  const replace = (a) => setData.current(a);
+  const [, setTick] = useState(0);
 
   useEffect(() => {
     const updated = subscribe(UPDATED, {}, (d) => {
@@ -345,7 +339,8 @@ export function AlertPage({ params }) {
     }, setLive);
     const delivery = subscribe(DELIVERY, { id }, (d) => {
       if (!d) return;
-      setData.current((old) => (old ? { ...old, deliveries: upsertDelivery(old.deliveries, d.deliveryUpdated) } : old));
+      rememberDelivery(d.deliveryUpdated);
+      setTick((n) => n + 1);
     }, setLive);
     return () => {
       updated();
@@ -358,7 +353,7 @@ export function AlertPage({ params }) {
     if (alert.loading) return html`<${PageHeader} title="Alert" /><${Loading} what="Loading the alert" />`;
     return html`<${PageHeader} title="Alert not found" /><p>No alert has the id <code>${id}</code>. <a href="/alerts">All alerts</a>.</p>`;
   }
-  const a = alert.data;
+  const a = withRecent(alert.data);
   return html`<nav class="crumbs" aria-label="Breadcrumb"><a href="/alerts">Alerts</a> › <span class="mono">${a.id}</span></nav>
     <${PageHeader} title=${a.title}>
       <${SeverityBadge} severity=${a.severity} /><${StatusBadge} status=${a.status} />
@@ -371,24 +366,11 @@ export function AlertPage({ params }) {
     </section>` : null}
     <${Facts} alert=${a} />
     <${Routing} routing=${a.routing} routed=${a.routed} />
-    <section class="panel">
+    <section class="panel deliveries">
       <h2 class="first">Deliveries <span class="muted">(<${DeliverySummary} deliveries=${a.deliveries} />)</span></h2>
       <${Deliveries} deliveries=${a.deliveries} />
       ${modify ? html`<h3>Re-send</h3><${Resend} alert=${a} destinations=${destinations.data} onSent=${replace} />` : null}
     </section>
     <${Comments} alert=${a} onAdded=${(c) => setData.current((old) => (old.comments.some((x) => x.id === c.id) ? old : { ...old, comments: [...old.comments, c] }))} />
     <${Events} id=${a.id} count=${a.eventCount} />`;
-}
-
-// A live delivery may be newer than the list an alert update carried: keep the one with
-// more attempts (or a settled status).
-function mergeDeliveries(old, fresh) {
-  const rank = (d) => d.attemptCount * 10 + (d.status === "SUCCEEDED" || d.status === "FAILED" ? 1 : 0);
-  const byId = new Map(old.map((d) => [d.deliveryId, d]));
-  const out = fresh.map((d) => {
-    const o = byId.get(d.deliveryId);
-    return o && rank(o) > rank(d) ? o : d;
-  });
-  for (const o of old) if (!fresh.some((d) => d.deliveryId === o.deliveryId)) out.push(o);
-  return out;
 }

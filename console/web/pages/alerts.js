@@ -64,6 +64,37 @@ export function detectionText(a) {
   return a.detectionId;
 }
 
+// Deliveries the live feed brought, by alert: an alert loaded (or announced) a moment
+// before its delivery's newest state shows that state, whatever arrived first.
+const recent = new Map();
+const settled = (d) => d.status === "SUCCEEDED" || d.status === "FAILED";
+const progress = (d) => d.attemptCount * 10 + (settled(d) ? 1 : 0);
+
+/** Keeps a delivery from `deliveryUpdated` (the most advanced state of each). */
+export function rememberDelivery(d) {
+  if (!d || !d.alertId) return;
+  let mine = recent.get(d.alertId);
+  if (!mine) {
+    mine = new Map();
+    recent.set(d.alertId, mine);
+    if (recent.size > 500) recent.delete(recent.keys().next().value);
+  }
+  const known = mine.get(d.deliveryId);
+  if (!known || progress(d) >= progress(known)) mine.set(d.deliveryId, d);
+}
+
+/** The alert with the newest state of each delivery (loaded or live). */
+export function withRecent(a) {
+  const mine = a && recent.get(a.id);
+  if (!mine) return a;
+  const deliveries = a.deliveries.map((d) => {
+    const live = mine.get(d.deliveryId);
+    return live && progress(live) > progress(d) ? live : d;
+  });
+  for (const [id, d] of mine) if (!a.deliveries.some((x) => x.deliveryId === id)) deliveries.push(d);
+  return { ...a, deliveries };
+}
+
 const DELIVERY_WORDS = { SUCCEEDED: "sent", FAILED: "failed", PENDING: "pending", IN_FLIGHT: "sending" };
 
 /** "2 sent / 1 failed" for a row. */
@@ -237,6 +268,7 @@ export function Alerts({ query }) {
   const [missed, setMissed] = useState(0);
   const [live, setLive] = useState(null);
   const [back, setBack] = useState([]);
+  const [, setTick] = useState(0);
   const state = useRef({});
   state.current = { filters, setData: list.setData };
   useEffect(() => {
@@ -273,21 +305,9 @@ export function Alerts({ query }) {
       );
     }, failed);
     const delivery = subscribe(DELIVERY, {}, (d) => {
-      if (!d) return;
-      const x = d.deliveryUpdated;
-      if (!x.alertId) return;
-      state.current.setData((data) => {
-        if (!data || !data.rows.some((r) => r.id === x.alertId)) return data;
-        const rows = data.rows.map((r) => {
-          if (r.id !== x.alertId) return r;
-          const known = r.deliveries.some((y) => y.deliveryId === x.deliveryId);
-          return {
-            ...r,
-            deliveries: known ? r.deliveries.map((y) => (y.deliveryId === x.deliveryId ? x : y)) : [...r.deliveries, x],
-          };
-        });
-        return { ...data, rows };
-      });
+      if (!d || !d.deliveryUpdated.alertId) return;
+      rememberDelivery(d.deliveryUpdated);
+      setTick((n) => n + 1);
     }, failed);
     return () => {
       created();
@@ -334,7 +354,7 @@ export function Alerts({ query }) {
     <${ErrorBox} error=${list.error} />
     ${list.loading && !data ? html`<${Loading} what="Loading alerts" />` : null}
     ${data ? html`<div class=${list.loading ? "stale" : ""} aria-busy=${list.loading}>
-      <${Table} caption=${`Alerts (${data.rows.length} on this page)`} columns=${columns} rows=${data.rows}
+      <${Table} caption=${`Alerts (${data.rows.length} on this page)`} columns=${columns} rows=${data.rows.map(withRecent)}
         empty="No alerts match these filters." />
       <nav class="row pager" aria-label="Pages">
         <button type="button" disabled=${!filters.cursor} onClick=${() => page("", [])}>First page</button>
