@@ -85,6 +85,17 @@ async fn an_admin_sees_an_alert_arrive_live_and_triages_it(db: TestDb) {
     )
     .await;
     b.shot("console-alerts-list").await;
+    // A change elsewhere updates its row in place.
+    s.ok(
+        crate::ops::UPDATE_ALERT_STATUS,
+        json!({"input": {"ids": [id], "status": "TRIAGED"}}),
+    )
+    .await;
+    b.wait_until(
+        "the row's new status",
+        "return [...document.querySelectorAll('tr')].some(r => r.innerText.includes('Root login') && r.innerText.includes('TRIAGED'))",
+    )
+    .await;
 
     // Filter by severity: the LOW alert leaves the list, and the URL keeps the filter.
     b.tick("Severity", "HIGH", true).await;
@@ -128,6 +139,11 @@ async fn an_admin_sees_an_alert_arrive_live_and_triages_it(db: TestDb) {
     b.see("Status saved: RESOLVED").await;
     let d = s.ok(ALERT_STATE, json!({"id": id})).await;
     assert_eq!(d["alert"]["status"], "RESOLVED");
+
+    // The assignee.
+    b.choose("Assignee", "Given Family (ada@example.com)").await;
+    b.click("Save assignee").await;
+    b.see("Assigned to Given Family (ada@example.com)").await;
 
     // A comment.
     b.fill("Comment", "Checked with the owner: a trip abroad.")
@@ -253,11 +269,35 @@ async fn a_read_only_analyst_sees_no_controls(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(controls, json!(0));
+    // What others do arrives live.
+    s.ok(
+        crate::ops::CREATE_ALERT_COMMENT,
+        json!({"input": {"alertId": id, "body": "Blocked at the firewall."}}),
+    )
+    .await;
+    b.see("Blocked at the firewall.").await;
     b.shot("console-alert-read-only").await;
-    // The list: filters, no errors.
-    b.goto("/alerts").await;
+
+    // The list, a page at a time, in either order.
+    s.create_alert(NewAlert {
+        title: "Second scan",
+        detection_id: "Net.Scan.Second",
+        ..Default::default()
+    })
+    .await;
+    b.goto("/alerts?size=1").await;
+    b.see("Second scan").await;
+    assert!(!b.text().await.contains("Port scan from the guest network"));
+    b.click("Next page").await;
     b.see("Port scan from the guest network").await;
     b.see("1 sent").await;
+    assert!(!b.text().await.contains("Second scan"));
+    b.click("Previous page").await;
+    b.see("Second scan").await;
+    b.choose("Sort", "Oldest first").await;
+    b.see("Port scan from the guest network").await;
+    assert!(!b.text().await.contains("Second scan"));
+    assert_eq!(b.path().await, "/alerts?sort=asc&size=1");
     b.assert_no_console_errors(&[]).await;
     b.close().await;
 }

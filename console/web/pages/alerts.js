@@ -362,7 +362,8 @@ export function Alerts({ query }) {
         <button type="button" disabled=${!data.pageInfo.hasNextPage}
           onClick=${() => page(data.pageInfo.endCursor, [...back, filters.cursor])}>Next page</button>
         <${Field} label="Per page" type="select" value=${filters.size}
-          onInput=${(v) => setQuery(toQuery({ ...filters, size: v, cursor: "" }))} options=${["25", "50", "100"]} />
+          onInput=${(v) => setQuery(toQuery({ ...filters, size: v, cursor: "" }))}
+          options=${[...new Set(["25", "50", "100", filters.size])].sort((x, y) => x - y)} />
       </nav>
     </div>` : null}`;
 }
