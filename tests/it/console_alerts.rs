@@ -298,6 +298,15 @@ async fn a_read_only_analyst_sees_no_controls(db: TestDb) {
     b.see("Port scan from the guest network").await;
     assert!(!b.text().await.contains("Second scan"));
     assert_eq!(b.path().await, "/alerts?sort=asc&size=1");
+    b.resize(390, 844).await;
+    b.client
+        .execute(
+            "document.querySelector('.table-wrap').scrollIntoView(); return true",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.shot("console-alerts-list-phone").await;
     b.assert_no_console_errors(&[]).await;
     b.close().await;
 }

@@ -213,8 +213,12 @@ function Filters({ filters, users }) {
   else if (auth.user) assignees.push([auth.user.id, `Me (${auth.user.email})`]);
   if (draft.assignee && !assignees.some((a) => a[0] === draft.assignee)) assignees.push([draft.assignee, draft.assignee]);
   const subtypes = draft.type ? LISTING_TYPES.find((t) => t[0] === draft.type)[2] : ALERT_TYPES;
-  const active = Object.entries(toQuery({ ...filters, sort: "desc", size: "25" })).filter(([, v]) => v && v.length).length;
-  return html`<form class="panel filters" aria-label="Filters" onSubmit=${(e) => {
+  const active = Object.entries(toQuery({ ...filters, sort: "desc", size: "25", cursor: "" })).filter(([, v]) => v && v.length).length;
+  // Open on a wide screen, or when filters are applied; a phone starts with the list.
+  const [open, setOpen] = useState(() => active > 0 || window.matchMedia("(min-width: 761px)").matches);
+  return html`<details class="panel filters" open=${open} onToggle=${(e) => setOpen(e.currentTarget.open)}>
+    <summary>Filters <span class="muted">· ${active ? `${active} applied` : "none"}</span></summary>
+    <form aria-label="Filters" onSubmit=${(e) => {
     e.preventDefault();
     apply(draft);
   }}>
@@ -253,7 +257,7 @@ function Filters({ filters, users }) {
       <button type="button" disabled=${!active} onClick=${() => setQuery({})}>Clear filters</button>
       <span class="muted">${active ? `${active} filter${active > 1 ? "s" : ""} applied` : "No filters"}</span>
     </div>
-  </form>`;
+  </form></details>`;
 }
 
 export function Alerts({ query }) {
