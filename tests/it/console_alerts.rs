@@ -241,6 +241,18 @@ async fn a_read_only_analyst_sees_no_controls(db: TestDb) {
         })
         .await;
     s.settled(&id, Duration::from_secs(10)).await;
+    // `Alert.link`, which the page shows, is the link the payload carried.
+    let d = s
+        .ok(
+            "query($id: ID!) { alert(id: $id) { link } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        d["alert"]["link"],
+        format!("http://herald.test/alerts/{id}")
+    );
+    assert_eq!(rx.requests()[0].json()["link"], d["alert"]["link"]);
     let test = "a_read_only_analyst_sees_no_controls";
     let Some(b) = signed_in(&s, "rita@example.com", "AnalystReadOnly", test).await else {
         return;

@@ -330,15 +330,19 @@ export function AlertPage({ params }) {
   const [live, setLive] = useState(null);
   const setData = useRef(alert.setData);
   setData.current = alert.setData;
+  // A live feed that fell behind (SUBSCRIPTION_LAGGED) loads the alert again.
+  const reload = useRef(alert.reload);
+  reload.current = alert.reload;
   const replace = (a) => setData.current(a);
   const [, setTick] = useState(0);
 
   useEffect(() => {
     const updated = subscribe(UPDATED, {}, (d) => {
-      if (d && d.alertUpdated.id === id) replace(d.alertUpdated);
+      if (!d) reload.current();
+      else if (d.alertUpdated.id === id) replace(d.alertUpdated);
     }, setLive);
     const delivery = subscribe(DELIVERY, { id }, (d) => {
-      if (!d) return;
+      if (!d) return reload.current();
       rememberDelivery(d.deliveryUpdated);
       setTick((n) => n + 1);
     }, setLive);

@@ -274,7 +274,8 @@ export function Alerts({ query }) {
   const [back, setBack] = useState([]);
   const [, setTick] = useState(0);
   const state = useRef({});
-  state.current = { filters, setData: list.setData };
+  // A live feed that fell behind (SUBSCRIPTION_LAGGED) reloads the page it shows.
+  state.current = { filters, setData: list.setData, reload: list.reload };
   useEffect(() => {
     setFresh(new Set());
     setMissed(0);
@@ -283,7 +284,7 @@ export function Alerts({ query }) {
   useEffect(() => {
     const failed = (e) => setLive(e);
     const created = subscribe(CREATED, {}, (d) => {
-      if (!d) return;
+      if (!d) return state.current.reload();
       const a = d.alertCreated;
       const f = state.current.filters;
       const m = matches(a, f);
@@ -300,7 +301,7 @@ export function Alerts({ query }) {
       setFresh((s) => new Set(s).add(a.id));
     }, failed);
     const updated = subscribe(UPDATED, {}, (d) => {
-      if (!d) return;
+      if (!d) return state.current.reload();
       const a = d.alertUpdated;
       state.current.setData((data) =>
         data && data.rows.some((r) => r.id === a.id)
@@ -309,7 +310,8 @@ export function Alerts({ query }) {
       );
     }, failed);
     const delivery = subscribe(DELIVERY, {}, (d) => {
-      if (!d || !d.deliveryUpdated.alertId) return;
+      if (!d) return state.current.reload();
+      if (!d.deliveryUpdated.alertId) return;
       rememberDelivery(d.deliveryUpdated);
       setTick((n) => n + 1);
     }, failed);
