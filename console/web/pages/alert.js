@@ -112,7 +112,9 @@ function Routing({ routing: r, routed }) {
       <dt>Decided by</dt><dd>${STEPS[r.step] || r.step}</dd>
       <dt>Severity used</dt><dd><${SeverityBadge} severity=${r.effectiveSeverity} /></dd>
       <dt>Destinations</dt><dd>${r.destinations.length
-        ? r.destinations.map((d, i) => html`${i ? ", " : ""}<a href=${`/destinations/${encodeURIComponent(d.outputId)}`}>${d.displayName}</a>`)
+        ? r.destinations.map((d, i) => html`${i ? ", " : ""}${can("DestinationRead")
+          ? html`<a href=${`/destinations/${encodeURIComponent(d.outputId)}`}>${d.displayName}</a>`
+          : d.displayName}`)
         : html`<span class="muted">${routed ? "none" : "none: no destination matched (unrouted)"}</span>`}</dd>
       ${r.excluded.length ? html`<dt>Excluded</dt><dd><ul class="plain">${r.excluded.map(
         (x) => html`<li>${x.displayName}: <span class="muted">${x.reasons.map((y) => reasonText[y] || y).join(", ")}</span></li>`,
