@@ -145,6 +145,8 @@ async fn an_admin_sees_an_alert_arrive_live_and_triages_it(db: TestDb) {
     b.click("Save assignee").await;
     b.see("Assigned to Given Family (ada@example.com)").await;
 
+    b.shot("console-alert-triage").await;
+
     // A comment.
     b.fill("Comment", "Checked with the owner: a trip abroad.")
         .await;

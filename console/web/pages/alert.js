@@ -75,7 +75,7 @@ const ms = (n) => (n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${n} ms`);
 function Facts({ alert: a }) {
   const ctx = parseJson(a.alertContext);
   const by = a.updatedBy ? a.updatedBy.email || `token ${a.updatedBy.name}` : null;
-  return html`<div class="grid2">
+  return html`<div class="grid2 alert-facts">
     <section class="panel">
       <h2 class="first">About</h2>
       <dl class="facts">
