@@ -337,6 +337,11 @@ export function AlertPage({ params }) {
   reload.current = alert.reload;
   const replace = (a) => setData.current(a);
   const [, setTick] = useState(0);
+  // Relative times ("3 min ago") stay true while the page is open.
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 30000);
+    return () => clearInterval(t);
+  }, []);
 
   useEffect(() => {
     const updated = subscribe(UPDATED, {}, (d) => {

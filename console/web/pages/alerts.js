@@ -273,6 +273,11 @@ export function Alerts({ query }) {
   const [live, setLive] = useState(null);
   const [back, setBack] = useState([]);
   const [, setTick] = useState(0);
+  // Relative times ("3 min ago") stay true while the page is open.
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 30000);
+    return () => clearInterval(t);
+  }, []);
   const state = useRef({});
   // A live feed that fell behind (SUBSCRIPTION_LAGGED) reloads the page it shows.
   state.current = { filters, setData: list.setData, reload: list.reload };
