@@ -365,7 +365,7 @@ export function AlertPage({ params }) {
     return html`<${PageHeader} title="Alert not found" /><p>No alert has the id <code>${id}</code>. <a href="/alerts">All alerts</a>.</p>`;
   }
   const a = withRecent(alert.data);
-  return html`<nav class="crumbs" aria-label="Breadcrumb"><a href="/alerts">Alerts</a> › <span class="mono">${a.id}</span></nav>
+  return html`<div class="alert-page"><nav class="crumbs" aria-label="Breadcrumb"><a href="/alerts">Alerts</a> › <span class="mono">${a.id}</span></nav>
     <${PageHeader} title=${a.title}>
       <${SeverityBadge} severity=${a.severity} /><${StatusBadge} status=${a.status} />
       <span class=${`live-dot ${live ? "off" : "on"}`} title=${live ? live.message : "Live: changes and deliveries appear here"}>${live ? "Not live" : "Live"}</span>
@@ -383,5 +383,5 @@ export function AlertPage({ params }) {
       ${modify ? html`<h3>Re-send</h3><${Resend} alert=${a} destinations=${destinations.data} onSent=${replace} />` : null}
     </section>
     <${Comments} alert=${a} onAdded=${(c) => setData.current((old) => (old.comments.some((x) => x.id === c.id) ? old : { ...old, comments: [...old.comments, c] }))} />
-    <${Events} id=${a.id} count=${a.eventCount} />`;
+    <${Events} id=${a.id} count=${a.eventCount} /></div>`;
 }
