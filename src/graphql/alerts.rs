@@ -358,6 +358,16 @@ impl Alert {
         .await
     }
 
+    /// The alert's page in the console (`<HERALD_PUBLIC_URL>/alerts/<id>`): the `link`
+    /// every payload carries.
+    async fn link(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let s = ctx.data::<Services>()?;
+        Ok(domain::payload::alert_link(
+            s.dispatcher.public_url(),
+            &self.id.0,
+        ))
+    }
+
     /// The user the alert is assigned to (null when unassigned).
     async fn assignee(
         &self,
