@@ -82,17 +82,10 @@ async fn destination_types_name_every_type_its_input_and_secrets(db: TestDb) {
             .iter()
             .chain(t["targetFields"].as_array().unwrap())
         {
-            let head = str_of(path)
-                .split(['[', '.'])
-                .next()
-                .unwrap()
-                .to_string();
+            let head = str_of(path).split(['[', '.']).next().unwrap().to_string();
             assert!(fields.contains(&head), "{t}: {path} is not a field");
         }
-        assert_eq!(
-            str_of(&t["field"]).to_lowercase(),
-            str_of(&t["outputType"])
-        );
+        assert_eq!(str_of(&t["field"]).to_lowercase(), str_of(&t["outputType"]));
     }
     // Readers may see it; a token without DestinationRead may not.
     let issued = s
@@ -130,11 +123,17 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     let url = b.control("Webhook URL").await;
     assert_eq!(url.attr("type").await.unwrap().as_deref(), Some("password"));
     assert_eq!(url.attr("required").await.unwrap().as_deref(), Some("true"));
-    b.see("Optional minijinja template for the request body").await;
+    b.see("Optional minijinja template for the request body")
+        .await;
     b.click("Add header").await;
     b.fill("Key", "X-Team").await;
     assert_eq!(
-        b.control("Value").await.attr("type").await.unwrap().as_deref(),
+        b.control("Value")
+            .await
+            .attr("type")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("password")
     );
     b.fill("Value", "blue-team-secret").await;
@@ -162,7 +161,10 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
         json!(["HIGH", "CRITICAL"])
     );
     assert_eq!(
-        stored["destination"]["alertTypes"].as_array().unwrap().len(),
+        stored["destination"]["alertTypes"]
+            .as_array()
+            .unwrap()
+            .len(),
         7
     );
     assert_eq!(
@@ -208,7 +210,8 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     // A new URL must come with every secret again (the header's value), shown at it.
     b.fill("Webhook URL", "not a url").await;
     b.click("Save changes").await;
-    b.see("Not saved: changing webhookURL requires re-entering the secrets").await;
+    b.see("Not saved: changing webhookURL requires re-entering the secrets")
+        .await;
     let at_value = js(
         &b,
         "const c = document.querySelector('[data-t=\"Value\"]') || [...document.querySelectorAll('label')].find(l => l.innerText.trim() === 'Value').control; \
@@ -299,7 +302,8 @@ async fn a_read_only_person_sees_destinations_but_no_controls(db: TestDb) {
     }
     b.shot("console-destinations-read-only").await;
     b.click("Read-only hook").await;
-    b.see("You may read this destination but not change it.").await;
+    b.see("You may read this destination but not change it.")
+        .await;
     b.see("Payload preview").await;
     for button in [
         "Save changes",
@@ -351,6 +355,12 @@ async fn the_list_shows_live_health_and_fits_a_phone(db: TestDb) {
     .await;
     let results = s.send_test_alert(&[&hook]).await;
     assert_eq!(results[0]["success"], true, "{results:?}");
+    // An alert for the poller waits for it (pending).
+    s.create_alert(NewAlert {
+        severity: "MEDIUM",
+        ..Default::default()
+    })
+    .await;
     let test = "the_list_shows_live_health_and_fits_a_phone";
     let Some(b) = signed_in(&s, "ada@example.com", "Admin", test).await else {
         return;

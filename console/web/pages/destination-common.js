@@ -175,8 +175,8 @@ export function TestResults({ state, compact = false }) {
   return html`<div class="test-results" role="status" aria-live="polite">${state.results.map(
     (r) => html`<div class=${`test-result ${r.success ? "ok" : "failed"}`}>
       <strong>${r.success ? "Test alert delivered" : "Test alert failed"}</strong>
-      <span class="mono"> HTTP ${r.statusCode || "—"}</span>
-      ${r.message ? html`<span class=${compact ? "test-message clamp" : "test-message"} title=${r.message}> — ${r.message}</span>` : null}
+      ${r.message && r.message.startsWith(`HTTP ${r.statusCode}`) ? null : html`<span class="mono"> HTTP ${r.statusCode || "—"}</span>`}
+      ${r.message ? html`<span class=${compact ? "test-message clamp" : "test-message"} title=${r.message}> ${r.message}</span>` : null}
     </div>`,
   )}</div>`;
 }

@@ -5,7 +5,7 @@
 // strings one per line, booleans as checkboxes, nested input objects as fieldsets), and
 // which of them are secrets from `destinationTypes`. Beside the form: the payload
 // preview, test sends, health and replaying failed deliveries.
-import { can, gql } from "../lib/api.js";
+import { can, gql, subscribe } from "../lib/api.js";
 import { navigate } from "../lib/router.js";
 import {
   ConfirmButton,
@@ -147,6 +147,12 @@ function errorAt(err, name, config) {
   return e ? e.message : null;
 }
 
+/** A description with its `code` spans. */
+function richText(text) {
+  if (!text) return null;
+  return text.split("`").map((part, i) => (i % 2 ? html`<code>${part}</code>` : part));
+}
+
 function singular(label) {
   return label.endsWith("s") ? label.slice(0, -1).toLowerCase() : label.toLowerCase();
 }
@@ -160,22 +166,23 @@ function Fields({ shape, values, onChange, ctx, path = "", secretPath = "" }) {
     const label = labelOf(f.name);
     const secret = ctx.secrets.has(sp);
     const kept = ctx.kept.has(here);
-    const hints = [f.description];
+    const hints = [f.description.replace(/\s*Secret: shown redacted\.\s*/, " ").trim()];
+    if (secret && !kept) hints.push("Secret: stored encrypted and never shown again.");
     if (f.kind === "strings") hints.push("One per line.");
     if (kept) hints.push("Stored; leave empty to keep it, or type a new value.");
     if (ctx.editing && ctx.targets.has(sp)) hints.push("Changing it requires entering every secret again.");
-    const hint = hints.filter(Boolean).join(" ");
+    const hint = richText(hints.filter(Boolean).join(" "));
     const error = errorAt(ctx.error, `${ctx.itemPrefix || ""}${f.name}`, ctx.config);
     const common = { label, hint, error, required: f.required && !kept, name: here };
     switch (f.kind) {
       case "object":
         return html`<fieldset class="nested" key=${f.name}><legend>${label}${f.required ? " *" : ""}</legend>
-          ${f.description ? html`<small class="muted">${f.description}</small>` : null}
+          ${f.description ? html`<small class="muted">${richText(f.description)}</small>` : null}
           <${Fields} shape=${f.shape} values=${values[f.name]} onChange=${(v) => set(f.name, v)} ctx=${ctx} path=${here} secretPath=${sp} />
           ${error ? html`<small class="field-error">${error}</small>` : null}</fieldset>`;
       case "objects":
         return html`<fieldset class="nested" key=${f.name}><legend>${label}${f.required ? " *" : ""}</legend>
-          ${f.description ? html`<small class="muted">${f.description}</small>` : null}
+          ${f.description ? html`<small class="muted">${richText(f.description)}</small>` : null}
           ${values[f.name].map(
             (item, i) => html`<div class="nested-item" key=${i}>
               <${Fields} shape=${f.shape} values=${item} path=${`${here}.${i}`} secretPath=${`${sp}[]`}
@@ -321,6 +328,11 @@ function Editor({ types, common, dest: stored, kind: storedKind, shape: storedSh
       setSaved(`Saved “${u.displayName}”.`);
     } catch (err) {
       setSaveError(err);
+      // The message at the top in view, the keyboard at the first field it is about.
+      setTimeout(() => {
+        document.querySelector(".destination-form .error")?.scrollIntoView({ block: "center" });
+        document.querySelector(".destination-form [aria-invalid=true]")?.focus({ preventScroll: true });
+      });
     } finally {
       setSaving(false);
     }
@@ -349,7 +361,7 @@ function Editor({ types, common, dest: stored, kind: storedKind, shape: storedSh
           ${kind && !shape && !shapeError ? html`<${Loading} what="Reading the type's fields" />` : null}
           ${kind && shape
             ? html`<h2>${kind.label} settings</h2>
-                ${shape.description ? html`<p class="muted">${shape.description}</p>` : null}
+                ${shape.description ? html`<p class="muted">${richText(shape.description)}</p>` : null}
                 <${Fields} shape=${shape} values=${values} onChange=${setValues} ctx=${{ ...ctxBase, kept, config: true }} />
                 <h2>Routing</h2>
                 <${Fields} shape=${commonShape} values=${main} onChange=${setMain} ctx=${{ ...ctxBase, kept: new Set(), config: false }} />
@@ -435,6 +447,23 @@ function HealthPanel({ dest, modify }) {
   useEffect(() => {
     if (!test.busy && test.results) reload();
   }, [test.busy, test.results]);
+  // Live: the health follows this destination's deliveries (at most once a second).
+  useEffect(() => {
+    let timer = null;
+    const stop = subscribe(
+      "subscription DestinationHealth { deliveryUpdated { outputId } }",
+      {},
+      (data) => {
+        if (data && data.deliveryUpdated.outputId !== dest.outputId) return;
+        if (!timer) timer = setTimeout(() => ((timer = null), reload()), 800);
+      },
+      () => {},
+    );
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
+  }, [dest.outputId]);
   const h = live || dest.health;
   return html`<section class="panel" aria-labelledby="health-title">
       <div class="row spread"><h2 id="health-title">Health</h2><${HealthBadge} health=${h} /></div>
