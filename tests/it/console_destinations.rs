@@ -120,6 +120,7 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     b.tick("Destination type", "Custom webhook", true).await;
     // The fields come from the schema: the URL is a secret, headers a nested list.
     b.see("Custom webhook settings").await;
+    b.shot("console-destinations-type-picker").await;
     let url = b.control("Webhook URL").await;
     assert_eq!(url.attr("type").await.unwrap().as_deref(), Some("password"));
     assert_eq!(url.attr("required").await.unwrap().as_deref(), Some("true"));
