@@ -138,6 +138,8 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
         Some("password")
     );
     b.fill("Value", "blue-team-secret").await;
+    b.click("Generate a signing secret").await;
+    b.see("whsec_").await;
     b.fill("Webhook URL", &receiver.url).await;
     b.fill("Display name", "Ops webhook").await;
     b.tick("Severities", "HIGH", true).await;
@@ -192,6 +194,8 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     let got = receiver.wait_for(1, WAIT).await;
     assert!(got[0].body.contains("This is a Test Alert"), "{:?}", got[0]);
     assert_eq!(got[0].header("x-team"), Some("blue-team-secret"));
+    let signature = got[0].header("webhook-signature").unwrap_or_default();
+    assert!(signature.starts_with("v1,"), "{:?}", got[0]);
 
     // Rename: the stored secrets show as "unchanged" and are kept.
     let url = b.control("Webhook URL").await;
@@ -222,6 +226,8 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     assert_eq!(at_value, json!(true));
     // A server validation error, at the field and at the top.
     b.fill("Value", "blue-team-secret").await;
+    b.click("Generate a signing secret").await;
+    b.see("whsec_").await;
     b.click("Save changes").await;
     b.see("is not a valid URL").await;
     b.shot("console-destinations-invalid").await;

@@ -122,7 +122,7 @@ const ICONS = {
   torq: ["TQ", "#0f766e"],
   blinkops: ["BO", "#2563eb"],
   mindflow: ["MF", "#7c3aed"],
-  servicenow: ["SN", "#293e40"],
+  servicenow: ["NW", "#293e40"],
   rapid7: ["R7", "#e85e26"],
   email: ["@", "#0e7490"],
 };

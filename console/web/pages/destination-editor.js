@@ -159,7 +159,10 @@ function singular(label) {
 
 /** The fields of one input object (the config, or a nested one). */
 function Fields({ shape, values, onChange, ctx, path = "", secretPath = "" }) {
-  const set = (name, value) => onChange({ ...values, [name]: value });
+  // Updates are functions of the current values, so an answer that arrives later (a
+  // generated secret) or two quick events never work on a stale copy.
+  const apply = (f, x) => (typeof f === "function" ? f(x) : f);
+  const set = (name, value) => onChange((cur) => ({ ...cur, [name]: apply(value, cur[name]) }));
   return shape.fields.map((f) => {
     const here = path ? `${path}.${f.name}` : f.name;
     const sp = secretPath ? `${secretPath}.${f.name}` : f.name;
@@ -187,16 +190,16 @@ function Fields({ shape, values, onChange, ctx, path = "", secretPath = "" }) {
             (item, i) => html`<div class="nested-item" key=${i}>
               <${Fields} shape=${f.shape} values=${item} path=${`${here}.${i}`} secretPath=${`${sp}[]`}
                 ctx=${{ ...ctx, itemPrefix: ctx.listKeys[f.name] ? `${f.name}[${item[ctx.listKeys[f.name]]}].` : `${f.name}[${i}].` }}
-                onChange=${(v) => set(f.name, values[f.name].map((x, j) => (j === i ? v : x)))} />
+                onChange=${(v) => set(f.name, (list) => list.map((x, j) => (j === i ? apply(v, x) : x)))} />
               ${ctx.readOnly
                 ? null
-                : html`<button type="button" onClick=${() => set(f.name, values[f.name].filter((_, j) => j !== i))}>Remove ${singular(label)}</button>`}
+                : html`<button type="button" onClick=${() => set(f.name, (list) => list.filter((_, j) => j !== i))}>Remove ${singular(label)}</button>`}
             </div>`,
           )}
           ${!values[f.name].length ? html`<p class="muted">None.</p>` : null}
           ${ctx.readOnly
             ? null
-            : html`<button type="button" onClick=${() => set(f.name, [...values[f.name], valuesFrom(f.shape, null, new Set())])}>Add ${singular(label)}</button>`}
+            : html`<button type="button" onClick=${() => set(f.name, (list) => [...list, valuesFrom(f.shape, null, new Set())])}>Add ${singular(label)}</button>`}
           ${error ? html`<small class="field-error">${error}</small>` : null}</fieldset>`;
       case "enums":
         return html`<${Field} key=${f.name} ...${common} type="checkboxes" options=${f.options} value=${values[f.name]} onInput=${(v) => set(f.name, v)} />`;
@@ -214,11 +217,35 @@ function Fields({ shape, values, onChange, ctx, path = "", secretPath = "" }) {
         return html`<${Field} key=${f.name} ...${common} type="textarea" rows=${3} value=${values[f.name]} onInput=${(v) => set(f.name, v)} />`;
       default: {
         const type = secret ? "password" : /Template$/.test(f.name) ? "textarea" : "text";
-        return html`<${Field} key=${f.name} ...${common} type=${type} value=${values[f.name]} onInput=${(v) => set(f.name, v)}
+        const field = html`<${Field} key=${f.name} ...${common} type=${type} value=${values[f.name]} onInput=${(v) => set(f.name, v)}
           placeholder=${kept ? "unchanged" : undefined} autocomplete=${secret ? "new-password" : "off"} />`;
+        if (f.name !== "signingSecret" || ctx.readOnly) return field;
+        return html`<div key=${f.name}>${field}<${GenerateSecret} onSecret=${(v) => set(f.name, v)} /></div>`;
       }
     }
   });
+}
+
+/** Fills a Standard Webhooks signing secret from `generateSigningSecret`, shown once to copy. */
+function GenerateSecret({ onSecret }) {
+  const [state, setState] = useState({ value: null, error: null });
+  const generate = async () => {
+    try {
+      const d = await gql("query GenerateSigningSecret { generateSigningSecret }");
+      setState({ value: d.generateSigningSecret, error: null });
+      onSecret(d.generateSigningSecret);
+    } catch (error) {
+      setState({ value: null, error });
+    }
+  };
+  return html`<div class="generate-secret">
+    <button type="button" onClick=${generate}>Generate a signing secret</button>
+    ${state.value
+      ? html`<small class="muted" role="status">Give the receiver this secret (it is saved with the destination and not shown again):
+          <code class="secret-value">${state.value}</code></small>`
+      : null}
+    <${ErrorBox} error=${state.error} title="No secret" />
+  </div>`;
 }
 
 function TypePicker({ types, value, onPick }) {
