@@ -175,7 +175,10 @@ function Fields({ shape, values, onChange, ctx, path = "", secretPath = "" }) {
     if (kept) hints.push("Stored; leave empty to keep it, or type a new value.");
     if (ctx.editing && ctx.targets.has(sp)) hints.push("Changing it requires entering every secret again.");
     const hint = richText(hints.filter(Boolean).join(" "));
-    const error = errorAt(ctx.error, `${ctx.itemPrefix || ""}${f.name}`, ctx.config);
+    const raw = errorAt(ctx.error, `${ctx.itemPrefix || ""}${f.name}`, ctx.config);
+    // "outputConfig.slack.webhookURL: must be …" reads "Webhook URL must be …" at the field.
+    const own = raw && raw.match(/^(?:outputConfig\.\w+\.)?([\w.\[\]-]+):\s+(.*)$/s);
+    const error = own && own[1] === `${ctx.itemPrefix || ""}${f.name}` ? `${label} ${own[2]}` : raw;
     const common = { label, hint, error, required: f.required && !kept, name: here };
     switch (f.kind) {
       case "object":
