@@ -117,6 +117,27 @@ async fn an_admin_adds_previews_tests_edits_and_deletes_a_webhook(db: TestDb) {
     b.see("No destinations yet").await;
     b.click("Add destination").await;
     assert_eq!(b.path().await, "/destinations/new");
+    // Another type's fields: a list of strings one per line, a secret password.
+    b.tick("Destination type", "E-mail (SMTP)", true).await;
+    b.see("E-mail (SMTP) settings").await;
+    let to = b.control("To").await;
+    assert_eq!(to.tag_name().await.unwrap(), "textarea");
+    assert_eq!(to.attr("required").await.unwrap().as_deref(), Some("true"));
+    b.see("Recipient addresses. One per line.").await;
+    let password = b.control("Password").await;
+    assert_eq!(
+        password.attr("type").await.unwrap().as_deref(),
+        Some("password")
+    );
+    assert_eq!(
+        b.control("SMTP URL")
+            .await
+            .attr("type")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("text")
+    );
     b.tick("Destination type", "Custom webhook", true).await;
     // The fields come from the schema: the URL is a secret, headers a nested list.
     b.see("Custom webhook settings").await;
