@@ -35,10 +35,11 @@ use std::pin::Pin;
 use std::sync::LazyLock;
 use transport::{Class, Outcome};
 
-/// Every destination type: `module::Type`. The module is the snake_case GraphQL field
-/// (`slack_bot` → `slackBot`), the type the one-of variant.
+/// Every destination type: `module::Type = "Label"`. The module is the snake_case GraphQL
+/// field (`slack_bot` → `slackBot`), the type the one-of variant, the label its name for
+/// people.
 macro_rules! destinations {
-    ($($module:ident :: $ty:ident),* $(,)?) => {
+    ($($module:ident :: $ty:ident = $label:literal),* $(,)?) => {
         $(pub mod $module;)*
 
         /// Every type's module (its GraphQL field in snake case) and `outputType`.
@@ -46,6 +47,19 @@ macro_rules! destinations {
         const DECLARED: &[(&str, &str)] = &[
             $((stringify!($module), <$module::$ty as Integration>::OUTPUT_TYPE)),*
         ];
+
+        /// What a client needs to know of every type, in declaration order.
+        pub fn kinds() -> Vec<Kind> {
+            vec![$(Kind {
+                field: camel(stringify!($module)),
+                label: $label,
+                input_type: <<$module::$ty as Integration>::Config as async_graphql::InputType>::type_name()
+                    .into_owned(),
+                output_type: <$module::$ty as Integration>::OUTPUT_TYPE,
+                secret_paths: <$module::$ty as Integration>::SECRET_PATHS,
+                target_paths: <$module::$ty as Integration>::TARGET_PATHS,
+            }),*]
+        }
 
         /// One instance of every type, in declaration order.
         fn instances() -> Vec<Box<dyn DynIntegration>> {
@@ -91,30 +105,61 @@ macro_rules! destinations {
 }
 
 destinations! {
-    custom_webhook::CustomWebhook,
-    polling::Polling,
-    slack::Slack,
-    slack_bot::SlackBot,
-    ms_teams::MsTeams,
-    discord::Discord,
-    pager_duty::PagerDuty,
-    opsgenie::Opsgenie,
-    jira::Jira,
-    jira_data_center::JiraDataCenter,
-    github::Github,
-    asana::Asana,
-    sns::Sns,
-    sqs::Sqs,
-    google_pub_sub::GooglePubSub,
-    splunk::Splunk,
-    incident_io::IncidentIo,
-    tines::Tines,
-    torq::Torq,
-    blink_ops::BlinkOps,
-    mindflow::Mindflow,
-    service_now::ServiceNow,
-    rapid7::Rapid7,
-    email::Email,
+    custom_webhook::CustomWebhook = "Custom webhook",
+    polling::Polling = "Polling (pull)",
+    slack::Slack = "Slack",
+    slack_bot::SlackBot = "Slack bot",
+    ms_teams::MsTeams = "Microsoft Teams",
+    discord::Discord = "Discord",
+    pager_duty::PagerDuty = "PagerDuty",
+    opsgenie::Opsgenie = "Opsgenie",
+    jira::Jira = "Jira Cloud",
+    jira_data_center::JiraDataCenter = "Jira Data Center",
+    github::Github = "GitHub",
+    asana::Asana = "Asana",
+    sns::Sns = "Amazon SNS",
+    sqs::Sqs = "Amazon SQS",
+    google_pub_sub::GooglePubSub = "Google Pub/Sub",
+    splunk::Splunk = "Splunk",
+    incident_io::IncidentIo = "incident.io",
+    tines::Tines = "Tines",
+    torq::Torq = "Torq",
+    blink_ops::BlinkOps = "BlinkOps",
+    mindflow::Mindflow = "Mindflow",
+    service_now::ServiceNow = "ServiceNow",
+    rapid7::Rapid7 = "Rapid7",
+    email::Email = "E-mail (SMTP)",
+}
+
+/// A destination type as clients see it (the `destinationTypes` query).
+#[derive(Debug, Clone)]
+pub struct Kind {
+    /// Its field in `DestinationConfigInput` and `DestinationConfig` (`slackBot`).
+    pub field: String,
+    /// Its name for people (`Slack bot`).
+    pub label: &'static str,
+    /// The GraphQL input object of its config (`SlackBotConfigInput`).
+    pub input_type: String,
+    pub output_type: &'static str,
+    pub secret_paths: &'static [&'static str],
+    pub target_paths: &'static [&'static str],
+}
+
+/// `slack_bot` → `slackBot`.
+fn camel(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A config as stored (the JSON the store keeps and the types parse).
@@ -453,6 +498,24 @@ mod tests {
             assert_eq!(integration(n).map(|i| i.output_type()), Some(*n));
         }
         assert!(integration("slak").is_none());
+    }
+
+    #[test]
+    fn kinds_name_the_graphql_fields_and_input_objects() {
+        let kinds = kinds();
+        assert_eq!(kinds.len(), registry().count());
+        let bot = kinds.iter().find(|k| k.output_type == "slackbot").unwrap();
+        assert_eq!(bot.field, "slackBot");
+        assert_eq!(bot.input_type, "SlackBotConfigInput");
+        assert_eq!(bot.label, "Slack bot");
+        let hook = kinds.iter().find(|k| k.field == "customWebhook").unwrap();
+        assert_eq!(
+            hook.secret_paths,
+            &["webhookURL", "headers[key].value", "signingSecret"]
+        );
+        for k in &kinds {
+            assert_eq!(k.field.to_lowercase(), k.output_type);
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error::bad_input;
 use crate::service::{self, destinations::DestinationDraft, Services};
 use crate::store::{self, destinations::DestinationRecord};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, InputObject, Object, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 #[derive(InputObject)]
 pub struct DestinationInput {
@@ -129,6 +129,40 @@ fn shown(r: DestinationRecord) -> Destination {
     Destination(service::destinations::redacted(r))
 }
 
+/// A destination type: what a form needs beyond its config input object's own fields.
+#[derive(SimpleObject)]
+pub struct DestinationType {
+    /// Its field in `DestinationConfigInput` and `DestinationConfig` (`customWebhook`).
+    field: String,
+    /// The `outputType` of its destinations (`customwebhook`).
+    output_type: String,
+    /// Its name for people (`Custom webhook`).
+    label: String,
+    /// The input object of its config (`CustomWebhookConfigInput`), to introspect.
+    input_type: String,
+    /// Paths of its secret fields inside the config: `field`, or `list[key].field` for a
+    /// member of each element of a list (`headers[key].value`). Reads show them as
+    /// `********`; `updateDestination` keeps the stored value of one sent empty or as the mask.
+    secret_fields: Vec<String>,
+    /// Paths of the fields that decide where it sends. An update that changes one must
+    /// enter every set secret again (a stored secret never follows it to a new host).
+    target_fields: Vec<String>,
+}
+
+impl From<crate::destinations::Kind> for DestinationType {
+    fn from(k: crate::destinations::Kind) -> Self {
+        let owned = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+        DestinationType {
+            field: k.field,
+            output_type: k.output_type.to_string(),
+            label: k.label.to_string(),
+            input_type: k.input_type,
+            secret_fields: owned(k.secret_paths),
+            target_fields: owned(k.target_paths),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct DestinationQuery;
 
@@ -139,6 +173,15 @@ impl DestinationQuery {
     #[graphql(guard = "need(Permission::DestinationModify)")]
     async fn generate_signing_secret(&self) -> String {
         crate::destinations::signing::generate()
+    }
+
+    /// Every destination type, with its secret and target fields.
+    #[graphql(guard = "need(Permission::DestinationRead)")]
+    async fn destination_types(&self) -> Vec<DestinationType> {
+        crate::destinations::kinds()
+            .into_iter()
+            .map(DestinationType::from)
+            .collect()
     }
 
     #[graphql(

@@ -971,6 +971,11 @@ const MATRIX: &[Op] = &[
     // Destinations
     op("destinations", "destinations { outputId }", DestinationRead),
     op(
+        "destinationTypes",
+        "destinationTypes { field secretFields }",
+        DestinationRead,
+    ),
+    op(
         "generateSigningSecret",
         "generateSigningSecret",
         DestinationModify,
