@@ -228,7 +228,88 @@ async fn a_token_signs_in_and_sees_only_the_pages_it_may(db: TestDb) {
     b.close().await;
 }
 
+/// What a page must be at any width: one heading, every control labelled, every button
+/// named, nothing wider than the window (tables scroll inside their own box), no
+/// positive tabindex (keyboard order is the document's). Answers the problems found.
+const PAGE_CHECK: &str = r#"
+const problems = [];
+const visible = (e) => e.checkVisibility({visibilityProperty: true});
+if (document.querySelectorAll('main h1').length !== 1) problems.push(`${document.querySelectorAll('main h1').length} h1 headings in main`);
+for (const c of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  if (!visible(c)) continue;
+  const named = (c.labels && c.labels.length) || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby');
+  if (!named) problems.push(`unlabelled ${c.tagName.toLowerCase()} ${c.name || c.id || c.outerHTML.slice(0, 80)}`);
+}
+for (const b of document.querySelectorAll('button, a[href]')) {
+  if (!visible(b)) continue;
+  if (!(b.innerText.trim() || b.getAttribute('aria-label') || b.getAttribute('title'))) problems.push(`unnamed ${b.tagName.toLowerCase()} ${b.outerHTML.slice(0, 80)}`);
+}
+for (const e of document.querySelectorAll('[tabindex]')) if (e.tabIndex > 0) problems.push(`tabindex ${e.tabIndex}`);
+const over = document.documentElement.scrollWidth - window.innerWidth;
+if (over > 1) problems.push(`the page is ${over}px wider than the window`);
+return problems;
+"#;
+
+async fn every_page_is_labelled_and_fits_1280_and_390_wide(db: TestDb) {
+    let s = console_server(&db).await;
+    let receiver = Receiver::start().await;
+    let dest = s.add_webhook("Sweep hook", &receiver.url, &["HIGH"]).await;
+    let alert = s
+        .create_alert(NewAlert {
+            title: "Sweep alert",
+            ..Default::default()
+        })
+        .await;
+    s.settled(&alert, std::time::Duration::from_secs(20)).await;
+    s.put_override(json!({"detectionId": "Test.Detection", "outputIds": [dest.clone()]}))
+        .await;
+    person(&s, "sweep@example.com", "Admin").await;
+    let Some(b) = Browser::open(&s.url, "every_page_is_labelled_and_fits_1280_and_390_wide").await
+    else {
+        return;
+    };
+    b.goto("/signin").await;
+    b.sign_in("sweep@example.com", crate::people::PASSWORD)
+        .await;
+    let pages = [
+        "/".to_string(),
+        "/alerts".into(),
+        format!("/alerts/{alert}"),
+        "/destinations".into(),
+        format!("/destinations/{dest}"),
+        "/destinations/new".into(),
+        "/overrides".into(),
+        "/overrides/Test.Detection".into(),
+        "/overrides/new".into(),
+        "/settings/general".into(),
+        "/settings/tokens".into(),
+        "/settings/users".into(),
+        "/settings/roles".into(),
+    ];
+    for (w, h) in [(1280, 800), (390, 844)] {
+        b.resize(w, h).await;
+        for page in &pages {
+            b.goto(page).await;
+            b.wait_until(
+                &format!("{page} loaded"),
+                "return !!document.querySelector('main h1') && !document.body.innerText.includes('Loading…')",
+            )
+            .await;
+            let problems = b.client.execute(PAGE_CHECK, vec![]).await.unwrap();
+            assert_eq!(problems, json!([]), "{page} at {w}px");
+            assert!(
+                !b.text().await.contains("Not built yet"),
+                "{page} is a placeholder"
+            );
+        }
+    }
+    b.shot("console-sweep-phone").await;
+    b.assert_no_console_errors(&[]).await;
+    b.close().await;
+}
+
 on_both!(
+    every_page_is_labelled_and_fits_1280_and_390_wide,
     files_are_served_with_their_headers_and_pages_share_one_document,
     auth_options_and_me_for_a_token,
     an_alert_link_asks_to_sign_in_then_opens_the_alert,
