@@ -183,23 +183,14 @@ async fn an_alert_link_asks_to_sign_in_then_opens_the_alert(db: TestDb) {
 async fn a_token_signs_in_and_sees_only_the_pages_it_may(db: TestDb) {
     let s = console_server(&db).await;
     let issued = s
-        .services()
-        .tokens
-        .create(
-            "alerts-only",
-            &[herald::auth::Permission::AlertRead],
-            None,
-            &[],
-            "tests",
-        )
-        .await
-        .unwrap();
+        .token_with("alerts-only", &[herald::auth::Permission::AlertRead])
+        .await;
     let Some(b) = Browser::open(&s.url, "a_token_signs_in_and_sees_only_the_pages_it_may").await
     else {
         return;
     };
     b.goto("/").await;
-    b.sign_in_with_token(&issued.value).await;
+    b.sign_in_with_token(&issued).await;
     b.see("API token alerts-only").await;
     // The dashboard needs SummaryRead: the landing page is the first one it may see.
     assert_eq!(b.path().await, "/alerts");

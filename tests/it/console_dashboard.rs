@@ -107,19 +107,10 @@ async fn deliveries_per_destination_are_counted_per_outcome(db: TestDb) {
     );
     // Guarded like the rest of `metrics`.
     let issued = s
-        .services()
-        .tokens
-        .create(
-            "alerts-only",
-            &[herald::auth::Permission::AlertRead],
-            None,
-            &[],
-            "tests",
-        )
-        .await
-        .unwrap();
+        .token_with("alerts-only", &[herald::auth::Permission::AlertRead])
+        .await;
     let r = s
-        .gql_as(&issued.value, DELIVERIES, json!({"input": around_now()}))
+        .gql_as(&issued, DELIVERIES, json!({"input": around_now()}))
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r:#}");
     // A backwards range is refused.

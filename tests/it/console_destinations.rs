@@ -89,19 +89,10 @@ async fn destination_types_name_every_type_its_input_and_secrets(db: TestDb) {
     }
     // Readers may see it; a token without DestinationRead may not.
     let issued = s
-        .services()
-        .tokens
-        .create(
-            "alerts-only",
-            &[herald::auth::Permission::AlertRead],
-            None,
-            &[],
-            "tests",
-        )
-        .await
-        .unwrap();
+        .token_with("alerts-only", &[herald::auth::Permission::AlertRead])
+        .await;
     let r = s
-        .gql_as(&issued.value, "{ destinationTypes { field } }", json!({}))
+        .gql_as(&issued, "{ destinationTypes { field } }", json!({}))
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
 }

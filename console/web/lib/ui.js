@@ -161,12 +161,16 @@ export function Json({ value }) {
   return html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
 }
 
-/** A button that asks first (a native <dialog>, keyboard-usable). */
-export function ConfirmButton({ label, question, confirm = label, onConfirm, danger = true, disabled }) {
+/**
+ * A button that asks first (a native <dialog>, keyboard-usable). `name`: the accessible
+ * name when a row's button needs one of its own ("Revoke ci" for a button showing "Revoke").
+ */
+export function ConfirmButton({ label, name, question, confirm = label, onConfirm, danger = true, disabled }) {
   const ref = useRef(null);
   return html`<span>
-    <button type="button" class=${danger ? "danger" : ""} disabled=${disabled} onClick=${() => ref.current.showModal()}>${label}</button>
-    <dialog ref=${ref} aria-label=${label}>
+    <button type="button" class=${danger ? "danger" : ""} aria-label=${name} disabled=${disabled}
+      onClick=${() => ref.current.showModal()}>${label}</button>
+    <dialog ref=${ref} aria-label=${name || label}>
       <form method="dialog">
         <div class="dialog-body">${question}</div>
         <menu>

@@ -101,27 +101,3 @@ export function localToIso(v) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-/**
- * Like ui.js's ConfirmButton, with an accessible name per row (`name`: "Revoke ci",
- * while the button shows `label`: "Revoke").
- */
-export function RowConfirm({ label, name, question, confirm = label, onConfirm, danger = true, disabled }) {
-  const ref = useRef(null);
-  return html`<span>
-    <button type="button" class=${danger ? "danger" : ""} aria-label=${name} disabled=${disabled}
-      onClick=${() => ref.current.showModal()}>${label}</button>
-    <dialog ref=${ref} aria-label=${name}>
-      <form method="dialog">
-        <div class="dialog-body">${question}</div>
-        <menu>
-          <button value="cancel" autofocus>Cancel</button>
-          <button value="ok" class=${danger ? "danger" : "primary"} onClick=${(e) => {
-            e.preventDefault();
-            ref.current.close();
-            onConfirm();
-          }}>${confirm}</button>
-        </menu>
-      </form>
-    </dialog>
-  </span>`;
-}

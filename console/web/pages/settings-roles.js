@@ -1,8 +1,8 @@
 // Settings > Roles: each role with its permissions and how many users have it;
 // create, edit (name and permissions), delete (refused while users have it).
 import { can, gql } from "../lib/api.js";
-import { ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { actorName, Permissions, permissionOptions, RowConfirm } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
+import { actorName, Permissions, permissionOptions } from "./settings-common.js";
 
 const ROLE_FIELDS = `id name permissions createdAt updatedAt
   updatedBy { __typename ... on User { email } ... on APIToken { name } }`;
@@ -92,7 +92,7 @@ export function Roles() {
           setEditing(r);
           requestAnimationFrame(() => document.getElementById("role-editor")?.scrollIntoView({ block: "nearest" }));
         }}>Edit</button>
-        <${RowConfirm} label="Delete" name=${`Delete ${r.name}`} confirm="Delete role"
+        <${ConfirmButton} label="Delete" name=${`Delete ${r.name}`} confirm="Delete role"
           question=${html`Delete the role <strong>${r.name}</strong>? ${holders(r) ? `${holders(r)} user(s) have it: Herald will refuse.` : ""}`}
           onConfirm=${() => remove(r)} />
       </div>`,

@@ -2,8 +2,8 @@
 // permissions, expiry and CIDR blocks (its value shown once), rotate (the new value
 // shown once), revoke.
 import { auth, can, gql } from "../lib/api.js";
-import { ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { actorName, localToIso, OneTimeSecret, Permissions, permissionOptions, RowConfirm } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
+import { actorName, localToIso, OneTimeSecret, Permissions, permissionOptions } from "./settings-common.js";
 
 const TOKEN_FIELDS = `id name permissions createdAt expiresAt lastUsedAt rotatedAt allowedCIDRBlocks createdBy
   createdByActor { __typename ... on User { email } ... on APIToken { name } }`;
@@ -107,10 +107,10 @@ export function Tokens() {
     columns.push({
       label: "Actions",
       render: (t) => html`<div class="row nowrap">
-        <${RowConfirm} label="Rotate" name=${`Rotate ${t.name}`} confirm="Rotate token" danger=${false}
+        <${ConfirmButton} label="Rotate" name=${`Rotate ${t.name}`} confirm="Rotate token" danger=${false}
           question=${html`Rotate <strong>${t.name}</strong>? Its current value stops working at once; the new one is shown once.`}
           onConfirm=${() => rotate(t)} />
-        <${RowConfirm} label="Revoke" name=${`Revoke ${t.name}`} confirm="Revoke token"
+        <${ConfirmButton} label="Revoke" name=${`Revoke ${t.name}`} confirm="Revoke token"
           question=${html`Revoke <strong>${t.name}</strong>, and every token it created? Requests with it are refused at once.`}
           onConfirm=${() => revoke(t)} />
       </div>`,

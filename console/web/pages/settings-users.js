@@ -1,8 +1,8 @@
 // Settings > Users: who may sign in, invite (the one-time set-password link is shown),
 // change a role, disable or enable, reset a password (a new link), delete.
 import { auth, can, gql } from "../lib/api.js";
-import { ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { OneTimeSecret, RowConfirm } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
+import { OneTimeSecret } from "./settings-common.js";
 
 const USER_FIELDS = "id email givenName familyName enabled status lastLoggedInAt createdAt role { id name }";
 const USERS = `{ users { ${USER_FIELDS} } roles { id name permissions } }`;
@@ -132,10 +132,10 @@ export function Users() {
               <button type="button" aria-label=${`${u.enabled ? "Disable" : "Enable"} ${u.email}`}
                 onClick=${() => update(u, { enabled: !u.enabled }, `${u.email} ${u.enabled ? "disabled: their sessions ended" : "enabled"}.`)}>
                 ${u.enabled ? "Disable" : "Enable"}</button>
-              <${RowConfirm} label="Reset password" name=${`Reset the password of ${u.email}`} confirm="Make a new link" danger=${false}
+              <${ConfirmButton} label="Reset password" name=${`Reset the password of ${u.email}`} confirm="Make a new link" danger=${false}
                 question=${html`Make a new set-password link for <strong>${u.email}</strong>? Earlier links stop working.`}
                 onConfirm=${() => reset(u)} />
-              <${RowConfirm} label="Delete" name=${`Delete ${u.email}`} confirm="Delete user"
+              <${ConfirmButton} label="Delete" name=${`Delete ${u.email}`} confirm="Delete user"
                 question=${html`Delete <strong>${u.email}</strong>? Their sessions end at once.`}
                 onConfirm=${() => remove(u)} />
             </div>`,

@@ -273,6 +273,16 @@ impl TestServer {
         }
     }
 
+    /// A new API token holding only `permissions`; its value.
+    pub async fn token_with(&self, name: &str, permissions: &[herald::auth::Permission]) -> String {
+        self.services()
+            .tokens
+            .create(name, permissions, None, &[], "tests")
+            .await
+            .expect("a token")
+            .value
+    }
+
     pub fn services(&self) -> &herald::service::Services {
         &self.running.as_ref().expect("running").services
     }
