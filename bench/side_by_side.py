@@ -503,4 +503,7 @@ if slow_results:
     for k, v in slow_results.items():
         if k != "alertmanager":
             print(f"  with a 50 ms receiver, {k}: {v:,.0f}/s = {v / a:.2f}x Alertmanager's {a:,.0f}/s")
-shutil.rmtree(work, ignore_errors=True)
+if os.environ.get("KEEP_WORK"):
+    print(f"logs and databases kept in {work}")
+else:
+    shutil.rmtree(work, ignore_errors=True)

@@ -93,12 +93,16 @@ impl HandOffs {
     }
 
     /// The oldest queued delivery whose destination is not at its concurrency; and the
-    /// deliveries of destinations at their concurrency that have waited longer than
-    /// `patience`, taken out to go back to the table (so that a hanging destination
-    /// cannot fill the queue and keep the claim from finding other destinations' work).
+    /// deliveries of `stalled` destinations (at their concurrency and giving no slot
+    /// back) that have waited longer than `patience`, taken out to go back to the table
+    /// (so that a hanging destination cannot fill the queue and keep the claim from
+    /// finding other destinations' work). A destination that is merely busy keeps its
+    /// queue: putting its deliveries back only to claim them again cost a write each,
+    /// twice, on the one SQLite writer (the benchmark's slowest statements).
     pub fn take(
         &self,
         saturated: &[DestinationId],
+        stalled: &[DestinationId],
         patience: std::time::Duration,
     ) -> (Option<HandOff>, Vec<HandOff>) {
         let mut s = self.state.lock().expect("hand-off queue");
@@ -112,7 +116,8 @@ impl HandOffs {
                 found = s.queue.remove(i);
                 break;
             }
-            if now.duration_since(h.queued_at) > patience {
+            if stalled.contains(&h.delivery.output_id) && now.duration_since(h.queued_at) > patience
+            {
                 stale.extend(s.queue.remove(i));
             } else {
                 i += 1;

@@ -24,6 +24,9 @@ pub struct DestinationLimiter {
     in_flight: AtomicUsize,
     /// Wakes a worker waiting for a concurrency slot when one comes free.
     freed: tokio::sync::Notify,
+    /// When a slot was last given back: a destination at its concurrency that still
+    /// gives slots back is busy, not stuck.
+    last_freed: Mutex<Option<Instant>>,
     blocked_until: Mutex<Option<Instant>>,
 }
 
@@ -33,6 +36,7 @@ pub struct InFlight(Arc<DestinationLimiter>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        *self.0.last_freed.lock().expect("lock") = Some(Instant::now());
         self.0.freed.notify_one();
     }
 }
@@ -55,6 +59,7 @@ impl DestinationLimiter {
             rate: limits.per_second.and_then(quota).map(RateLimiter::direct),
             in_flight: AtomicUsize::new(0),
             freed: tokio::sync::Notify::new(),
+            last_freed: Mutex::new(None),
             blocked_until: Mutex::new(None),
         }
     }
@@ -128,6 +133,26 @@ impl DestinationLimiter {
         blocked || self.at_concurrency()
     }
 
+    /// Saturated, and no slot given back for `patience`: paused by a 429, or every
+    /// request in flight hanging. (A fast destination at its concurrency gives a slot
+    /// back every few milliseconds.)
+    fn stalled(&self, patience: Duration) -> bool {
+        if !self.saturated() {
+            return false;
+        }
+        let blocked = self
+            .blocked_until
+            .lock()
+            .expect("lock")
+            .is_some_and(|until| until > Instant::now());
+        blocked
+            || self
+                .last_freed
+                .lock()
+                .expect("lock")
+                .is_none_or(|at| at.elapsed() > patience)
+    }
+
     /// The destination said 429: nothing more is sent to it for `wait`.
     pub fn block_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
@@ -152,6 +177,19 @@ impl Limiters {
             .expect("lock")
             .iter()
             .filter(|(_, l)| l.saturated())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Destinations [`saturated`](Self::saturated) that have not given a slot back for
+    /// `patience` (paused, or hanging): their queued deliveries go back to the table
+    /// rather than hold the queue's room.
+    pub fn stalled(&self, patience: Duration) -> Vec<DestinationId> {
+        self.by_destination
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, l)| l.stalled(patience))
             .map(|(id, _)| id.clone())
             .collect()
     }

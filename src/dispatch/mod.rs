@@ -377,7 +377,12 @@ impl Inner {
             let mut idle = false;
             while let Some(slots) = self.try_slots() {
                 let exclude = self.limiters.saturated();
-                let (next, stale) = self.handoffs.take(&exclude, BRIEF_WAIT);
+                let stalled = if exclude.is_empty() {
+                    Vec::new()
+                } else {
+                    self.limiters.stalled(BRIEF_WAIT)
+                };
+                let (next, stale) = self.handoffs.take(&exclude, &stalled, BRIEF_WAIT);
                 if !stale.is_empty() {
                     let me = self.clone();
                     self.tracker.spawn(async move { me.put_back(stale).await });
