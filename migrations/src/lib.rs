@@ -8,6 +8,7 @@ mod m20261126_000001_hardening;
 mod m20261126_000010_audit_log_read;
 mod m20261127_000001_people;
 mod m20261127_000002_alert_api;
+mod m20261127_000003_redundant_index;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_audit_log_read::Migration),
             Box::new(m20261127_000001_people::Migration),
             Box::new(m20261127_000002_alert_api::Migration),
+            Box::new(m20261127_000003_redundant_index::Migration),
         ]
     }
 }
