@@ -192,3 +192,25 @@ export function PageHeader({ title, children }) {
   }, [title]);
   return html`<header class="page-header"><h1>${title}</h1><div class="actions">${children}</div></header>`;
 }
+
+/**
+ * A form's submission: `submit(e)` runs `run()` once at a time (`busy`), keeping its
+ * ApiError in `error` and `about(field)` for the field-level message.
+ */
+export function useSubmit(run) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(e) {
+    if (e) e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await run();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { submit, error, busy, about: (field) => (error && error.about ? error.about(field) : null) };
+}

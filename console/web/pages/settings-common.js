@@ -1,6 +1,6 @@
 // Pieces the settings tabs share: the permissions, a one-time secret with a Copy
 // button, and the name of who did something.
-import { html, useEffect, useRef, useState } from "../lib/ui.js";
+import { ErrorBox, html, Notice, useEffect, useRef, useState } from "../lib/ui.js";
 
 /** Every `Permission` of the API, with what it allows. */
 export const PERMISSIONS = [
@@ -101,3 +101,25 @@ export function localToIso(v) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
+/**
+ * The row actions of a settings list: `act(what, f)` runs `f` and reloads the list
+ * either way; a failure is shown under `what`, a success by what `f` passed to
+ * `setDone`. `outcome` renders the last of them.
+ */
+export function useActions(reload) {
+  const [actionError, setActionError] = useState(null);
+  const [done, setDone] = useState(null);
+  async function act(what, f) {
+    setActionError(null);
+    setDone(null);
+    try {
+      await f();
+    } catch (e) {
+      setActionError({ what, error: e });
+    }
+    reload();
+  }
+  const outcome = html`${done ? html`<${Notice}>${done}</${Notice}>` : null}
+    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}`;
+  return { act, setDone, outcome };
+}

@@ -1,8 +1,8 @@
 // Settings > Roles: each role with its permissions and how many users have it;
 // create, edit (name and permissions), delete (refused while users have it).
 import { can, gql } from "../lib/api.js";
-import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { actorName, Permissions, permissionOptions } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Table, Time, useLoad, useState, useSubmit } from "../lib/ui.js";
+import { actorName, Permissions, permissionOptions, useActions } from "./settings-common.js";
 
 const ROLE_FIELDS = `id name permissions createdAt updatedAt
   updatedBy { __typename ... on User { email } ... on APIToken { name } }`;
@@ -14,25 +14,13 @@ const DELETE = "mutation($input: DeleteRoleInput!) { deleteRole(input: $input) {
 /** Create a role, or edit `role` when given. */
 function RoleForm({ role, onSaved, onCancel }) {
   const [form, setForm] = useState({ name: role ? role.name : "", permissions: role ? role.permissions : [] });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const set = (k) => (v) => setForm({ ...form, [k]: v });
-  const about = (f) => error && error.about && error.about(f);
-  async function submit(e) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const input = { name: form.name.trim(), permissions: form.permissions };
-      const d = role ? await gql(UPDATE, { input: { id: role.id, ...input } }) : await gql(CREATE, { input });
-      if (!role) setForm({ name: "", permissions: [] });
-      onSaved((role ? d.updateRole : d.createRole).role);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { submit, error, busy, about } = useSubmit(async () => {
+    const input = { name: form.name.trim(), permissions: form.permissions };
+    const d = role ? await gql(UPDATE, { input: { id: role.id, ...input } }) : await gql(CREATE, { input });
+    if (!role) setForm({ name: "", permissions: [] });
+    onSaved((role ? d.updateRole : d.createRole).role);
+  });
   const title = role ? `Edit the role ${role.name}` : "Create a role";
   return html`<form class="panel" onSubmit=${submit} aria-label=${title}>
     <h2>${title}</h2>
@@ -50,22 +38,15 @@ function RoleForm({ role, onSaved, onCancel }) {
 export function Roles() {
   const { data, error, loading, reload } = useLoad(() => gql(ROLES), []);
   const [editing, setEditing] = useState(null);
-  const [actionError, setActionError] = useState(null);
-  const [done, setDone] = useState(null);
   const modify = can("UserModify");
+  const { act, setDone, outcome } = useActions(reload);
 
-  async function remove(r) {
-    setActionError(null);
-    setDone(null);
-    try {
+  const remove = (r) =>
+    act(`The role ${r.name} was not deleted`, async () => {
       await gql(DELETE, { input: { id: r.id } });
       setDone(`Role ${r.name} deleted.`);
       if (editing && editing.id === r.id) setEditing(null);
-    } catch (e) {
-      setActionError({ what: `The role ${r.name} was not deleted`, error: e });
-    }
-    reload();
-  }
+    });
 
   if (loading && !data) return html`<${Loading} what="Loading the roles" />`;
   if (error && !data) return html`<${ErrorBox} error=${error} title="The roles could not be loaded" />`;
@@ -111,8 +92,7 @@ export function Roles() {
               reload();
             }} />`}</div>`
       : html`<p class="muted">Creating and changing roles needs <code>UserModify</code>.</p>`}
-    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
-    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
+    ${outcome}
     ${error ? html`<${ErrorBox} error=${error} title="The roles could not be reloaded" />` : null}
     <h2>Roles</h2>
     <${Table} columns=${columns} rows=${data.roles} caption=${`${data.roles.length} roles`} empty="No roles." />`;

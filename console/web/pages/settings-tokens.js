@@ -2,8 +2,8 @@
 // permissions, expiry and CIDR blocks (its value shown once), rotate (the new value
 // shown once), revoke.
 import { auth, can, gql } from "../lib/api.js";
-import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { actorName, localToIso, OneTimeSecret, Permissions, permissionOptions } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Table, Time, useLoad, useState, useSubmit } from "../lib/ui.js";
+import { actorName, localToIso, OneTimeSecret, Permissions, permissionOptions, useActions } from "./settings-common.js";
 
 const TOKEN_FIELDS = `id name permissions createdAt expiresAt lastUsedAt rotatedAt allowedCIDRBlocks createdBy
   createdByActor { __typename ... on User { email } ... on APIToken { name } }`;
@@ -24,27 +24,15 @@ function splitBlocks(text) {
 function CreateToken({ onCreated }) {
   const mine = auth.permissions;
   const [form, setForm] = useState({ name: "", permissions: [], expires: "", cidr: "" });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const set = (k) => (v) => setForm({ ...form, [k]: v });
-  const about = (f) => error && error.about && error.about(f);
-  async function submit(e) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const input = { name: form.name.trim(), permissions: form.permissions, allowedCIDRBlocks: splitBlocks(form.cidr) };
-      const expiresAt = localToIso(form.expires);
-      if (expiresAt) input.expiresAt = expiresAt;
-      const d = await gql(CREATE, { input });
-      setForm({ name: "", permissions: [], expires: "", cidr: "" });
-      onCreated(d.createAPIToken.token);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { submit, error, busy, about } = useSubmit(async () => {
+    const input = { name: form.name.trim(), permissions: form.permissions, allowedCIDRBlocks: splitBlocks(form.cidr) };
+    const expiresAt = localToIso(form.expires);
+    if (expiresAt) input.expiresAt = expiresAt;
+    const d = await gql(CREATE, { input });
+    setForm({ name: "", permissions: [], expires: "", cidr: "" });
+    onCreated(d.createAPIToken.token);
+  });
   return html`<form class="panel" onSubmit=${submit} aria-label="Create an API token">
     <h2>Create an API token</h2>
     <div class="grid2">
@@ -65,20 +53,8 @@ function CreateToken({ onCreated }) {
 export function Tokens() {
   const { data, error, loading, reload } = useLoad(() => gql(TOKENS).then((d) => d.apiTokens), []);
   const [secret, setSecret] = useState(null);
-  const [actionError, setActionError] = useState(null);
-  const [done, setDone] = useState(null);
   const modify = can("OrganizationAPITokenModify");
-
-  async function act(what, f) {
-    setActionError(null);
-    setDone(null);
-    try {
-      await f();
-    } catch (e) {
-      setActionError({ what, error: e });
-    }
-    reload();
-  }
+  const { act, setDone, outcome } = useActions(reload);
   const rotate = (t) =>
     act(`Rotating ${t.name}`, async () => {
       const d = await gql(ROTATE, { id: t.id });
@@ -119,8 +95,7 @@ export function Tokens() {
 
   return html`
     ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} warning=${WARNING} onDone=${() => setSecret(null)} />` : null}
-    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
-    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
+    ${outcome}
     ${modify
       ? html`<${CreateToken} onCreated=${(t) => {
           setDone(null);

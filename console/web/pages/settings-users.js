@@ -1,8 +1,8 @@
 // Settings > Users: who may sign in, invite (the one-time set-password link is shown),
 // change a role, disable or enable, reset a password (a new link), delete.
 import { auth, can, gql } from "../lib/api.js";
-import { ConfirmButton, ErrorBox, Field, html, Loading, Notice, Table, Time, useLoad, useState } from "../lib/ui.js";
-import { OneTimeSecret } from "./settings-common.js";
+import { ConfirmButton, ErrorBox, Field, html, Loading, Table, Time, useLoad, useState, useSubmit } from "../lib/ui.js";
+import { OneTimeSecret, useActions } from "./settings-common.js";
 
 const USER_FIELDS = "id email givenName familyName enabled status lastLoggedInAt createdAt role { id name }";
 const USERS = `{ users { ${USER_FIELDS} } roles { id name permissions } }`;
@@ -23,30 +23,18 @@ function Invite({ roles, onInvited }) {
   const least = [...roles].sort((a, b) => a.permissions.length - b.permissions.length)[0];
   const blank = { givenName: "", familyName: "", email: "", role: least?.id || "" };
   const [form, setForm] = useState(blank);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const set = (k) => (v) => setForm({ ...form, [k]: v });
-  const about = (f) => error && error.about && error.about(f);
-  async function submit(e) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const input = {
-        givenName: form.givenName.trim(),
-        familyName: form.familyName.trim(),
-        email: form.email.trim(),
-        role: { kind: "ID", value: form.role || least?.id },
-      };
-      const d = await gql(INVITE, { input });
-      setForm(blank);
-      onInvited(d.inviteUser);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { submit, error, busy, about } = useSubmit(async () => {
+    const input = {
+      givenName: form.givenName.trim(),
+      familyName: form.familyName.trim(),
+      email: form.email.trim(),
+      role: { kind: "ID", value: form.role || least?.id },
+    };
+    const d = await gql(INVITE, { input });
+    setForm(blank);
+    onInvited(d.inviteUser);
+  });
   return html`<form class="panel" onSubmit=${submit} aria-label="Invite a user">
     <h2>Invite a user</h2>
     <div class="grid3">
@@ -63,20 +51,8 @@ function Invite({ roles, onInvited }) {
 export function Users() {
   const { data, error, loading, reload } = useLoad(() => gql(USERS), []);
   const [secret, setSecret] = useState(null);
-  const [actionError, setActionError] = useState(null);
-  const [done, setDone] = useState(null);
   const modify = can("UserModify");
-
-  async function act(what, f) {
-    setActionError(null);
-    setDone(null);
-    try {
-      await f();
-    } catch (e) {
-      setActionError({ what, error: e });
-    }
-    reload();
-  }
+  const { act, setDone, outcome } = useActions(reload);
   const update = (u, input, message) =>
     act(`Changing ${u.email}`, async () => {
       await gql(UPDATE, { input: { id: u.id, ...input } });
@@ -143,8 +119,7 @@ export function Users() {
   }
   return html`
     ${secret ? html`<${OneTimeSecret} title=${secret.title} value=${secret.value} kind="link" warning=${LINK_WARNING} onDone=${() => setSecret(null)} />` : null}
-    ${done ? html`<${Notice}>${done}</${Notice}>` : null}
-    ${actionError ? html`<${ErrorBox} error=${actionError.error} title=${actionError.what} />` : null}
+    ${outcome}
     ${modify
       ? html`<${Invite} roles=${roles} onInvited=${(r) => {
           setDone(null);

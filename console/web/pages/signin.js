@@ -2,7 +2,7 @@
 // or an API token kept in this tab's session storage.
 import { login, options, useToken } from "../lib/api.js";
 import { navigate } from "../lib/router.js";
-import { ErrorBox, Field, html, useEffect, useState } from "../lib/ui.js";
+import { ErrorBox, Field, html, useEffect, useState, useSubmit } from "../lib/ui.js";
 
 export function SignIn({ next }) {
   const [ways, setWays] = useState({ password: true, sso: false, token: true });
@@ -10,26 +10,15 @@ export function SignIn({ next }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   useEffect(() => {
     document.title = "Sign in · Herald";
     options().then(setWays);
   }, []);
-  const submit = async (e) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (mode === "password") await login(email.trim(), password);
-      else await useToken(token.trim());
-      navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/", { replace: true });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, error, busy } = useSubmit(async () => {
+    if (mode === "password") await login(email.trim(), password);
+    else await useToken(token.trim());
+    navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/", { replace: true });
+  });
   return html`<main id="main" class="signin">
     <h1>Sign in to Herald</h1>
     <div class="tabs" role="tablist">
