@@ -125,32 +125,28 @@ impl DestinationLimiter {
 
     /// Whether a send now would have to wait for a concurrency slot or a 429 pause.
     fn saturated(&self) -> bool {
-        let blocked = self
-            .blocked_until
+        self.blocked() || self.at_concurrency()
+    }
+
+    /// Paused by a 429 now.
+    fn blocked(&self) -> bool {
+        self.blocked_until
             .lock()
             .expect("lock")
-            .is_some_and(|until| until > Instant::now());
-        blocked || self.at_concurrency()
+            .is_some_and(|until| until > Instant::now())
     }
 
     /// Saturated, and no slot given back for `patience`: paused by a 429, or every
     /// request in flight hanging. (A fast destination at its concurrency gives a slot
     /// back every few milliseconds.)
     fn stalled(&self, patience: Duration) -> bool {
-        if !self.saturated() {
-            return false;
-        }
-        let blocked = self
-            .blocked_until
-            .lock()
-            .expect("lock")
-            .is_some_and(|until| until > Instant::now());
-        blocked
-            || self
-                .last_freed
-                .lock()
-                .expect("lock")
-                .is_none_or(|at| at.elapsed() > patience)
+        self.blocked()
+            || (self.at_concurrency()
+                && self
+                    .last_freed
+                    .lock()
+                    .expect("lock")
+                    .is_none_or(|at| at.elapsed() > patience))
     }
 
     /// The destination said 429: nothing more is sent to it for `wait`.
@@ -172,11 +168,15 @@ impl Limiters {
     /// Destinations that cannot take another request now (at their concurrency, or
     /// paused by a 429): the claim leaves their deliveries for later.
     pub fn saturated(&self) -> Vec<DestinationId> {
+        self.matching(DestinationLimiter::saturated)
+    }
+
+    fn matching(&self, f: impl Fn(&DestinationLimiter) -> bool) -> Vec<DestinationId> {
         self.by_destination
             .lock()
             .expect("lock")
             .iter()
-            .filter(|(_, l)| l.saturated())
+            .filter(|(_, l)| f(l))
             .map(|(id, _)| id.clone())
             .collect()
     }
@@ -185,13 +185,7 @@ impl Limiters {
     /// `patience` (paused, or hanging): their queued deliveries go back to the table
     /// rather than hold the queue's room.
     pub fn stalled(&self, patience: Duration) -> Vec<DestinationId> {
-        self.by_destination
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(_, l)| l.stalled(patience))
-            .map(|(id, _)| id.clone())
-            .collect()
+        self.matching(|l| l.stalled(patience))
     }
 
     /// The limiter of a destination, rebuilt when its limits changed.

@@ -79,15 +79,21 @@ fn user_json(user: &UserRow, role: &RoleRow) -> serde_json::Value {
     })
 }
 
+/// A JSON answer about who is signed in: never cached.
+fn private(body: serde_json::Value) -> Response {
+    let mut r = Json(body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 fn signed_in(state: &AppState, s: SignedIn) -> Response {
     let max_age = state.services.sessions.max_ms() / 1000;
-    let mut r = Json(user_json(&s.user, &s.role)).into_response();
+    let mut r = private(user_json(&s.user, &s.role));
     r.headers_mut().insert(
         header::SET_COOKIE,
         cookie_header(state, &s.session.value, max_age),
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -193,7 +199,7 @@ async fn token_me(state: &AppState, remote: SocketAddr, headers: &HeaderMap) -> 
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    let mut r = Json(json!({
+    private(json!({
         "token": {
             "id": principal.id(),
             "name": principal.name,
@@ -201,10 +207,6 @@ async fn token_me(state: &AppState, remote: SocketAddr, headers: &HeaderMap) -> 
         },
         "permissions": principal.permissions.iter().map(|p| p.name()).collect::<Vec<_>>(),
     }))
-    .into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 #[derive(Deserialize)]
@@ -224,36 +226,27 @@ async fn me(
     if super::presented_token(&headers).is_some_and(|t| !t.is_empty()) {
         return token_me(&state, remote, &headers).await;
     }
-    let no_session = || {
+    let signed_out = || {
         if q.optional {
-            let mut r =
-                Json(json!({"user": null, "role": null, "permissions": []})).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
+            private(json!({"user": null, "role": null, "permissions": []}))
         } else {
             no_session()
         }
     };
     let Some(value) = session_cookie(&headers) else {
-        return no_session();
+        return signed_out();
     };
     let (_, user) = match state.services.sessions.user_of(&value).await {
         Ok(found) => found,
         Err(AuthError::Refused(reason)) => {
             tracing::info!(%reason, "console session refused");
-            return no_session();
+            return signed_out();
         }
         Err(AuthError::Unavailable(_)) => return app_error(crate::error::unavailable()),
     };
     match crate::store::users::role(&state.services.db, &user.role_id).await {
-        Ok(Some(role)) => {
-            let mut r = Json(user_json(&user, &role)).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Ok(None) => no_session(),
+        Ok(Some(role)) => private(user_json(&user, &role)),
+        Ok(None) => signed_out(),
         Err(e) => app_error(e.into()),
     }
 }
