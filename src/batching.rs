@@ -19,6 +19,10 @@ pub struct Batcher<T> {
     rx: mpsc::Receiver<T>,
     policy: BatchPolicy,
     lingering: bool,
+    /// How much of the policy's `max` an item takes (1 each unless told).
+    weigh: fn(&T) -> usize,
+    /// An item taken that did not fit in the last batch: the next one starts with it.
+    carried: Option<T>,
 }
 
 impl<T> Batcher<T> {
@@ -27,35 +31,65 @@ impl<T> Batcher<T> {
             rx,
             policy,
             lingering: false,
+            weigh: |_| 1,
+            carried: None,
         }
+    }
+
+    /// Bound batches by the items' total weight rather than their number (an item
+    /// heavier than the bound makes a batch of its own).
+    pub fn weighed(mut self, weigh: fn(&T) -> usize) -> Self {
+        self.weigh = weigh;
+        self
     }
 
     /// The next batch: waits for a first item, then takes what has queued up to the
     /// policy's bound (lingering for more when the last batch had company). `None` when
     /// the queue is closed and empty.
     pub async fn next(&mut self) -> Option<Vec<T>> {
-        let first = self.rx.recv().await?;
+        let first = self.first().await?;
         Some(self.fill(first).await)
+    }
+
+    /// The first item of the next batch: one carried over, else the queue's next.
+    pub async fn first(&mut self) -> Option<T> {
+        match self.carried.take() {
+            Some(item) => Some(item),
+            None => self.rx.recv().await,
+        }
     }
 
     /// A batch that starts with `first`.
     pub async fn fill(&mut self, first: T) -> Vec<T> {
+        let mut weight = (self.weigh)(&first);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + self.policy.linger;
-        while batch.len() < self.policy.max {
-            match self.rx.try_recv() {
-                Ok(next) => batch.push(next),
+        while weight < self.policy.max {
+            let next = match self.rx.try_recv() {
+                Ok(next) => next,
                 Err(_) if self.lingering => {
                     match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                        Ok(Some(next)) => batch.push(next),
+                        Ok(Some(next)) => next,
                         _ => break,
                     }
                 }
                 Err(_) => break,
+            };
+            let w = (self.weigh)(&next);
+            if weight + w > self.policy.max {
+                self.carried = Some(next);
+                break;
             }
+            weight += w;
+            batch.push(next);
         }
         self.lingering = batch.len() > 1;
         batch
+    }
+
+    /// An item carried over to the next batch, if any (see [`Batcher::first`]).
+    pub fn has_carried(&self) -> bool {
+        self.carried.is_some()
     }
 
     /// The queue itself (to wait for a first item alongside something else, or close it).
@@ -96,6 +130,30 @@ mod tests {
         tx.send(7).await.unwrap();
         assert_eq!(b.next().await.unwrap(), vec![7]);
         assert!(started.elapsed() < Duration::from_millis(200));
+        drop(tx);
+        assert!(b.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn weighed_batches_stay_within_the_bound_and_carry_the_overflow() {
+        let (tx, rx) = mpsc::channel(100);
+        let mut b = Batcher::new(
+            rx,
+            BatchPolicy {
+                max: 10,
+                linger: Duration::from_millis(0),
+            },
+        )
+        .weighed(|n: &usize| *n);
+        for n in [4, 5, 3, 12, 1] {
+            tx.send(n).await.unwrap();
+        }
+        assert_eq!(b.next().await.unwrap(), vec![4, 5]);
+        assert!(b.has_carried());
+        assert_eq!(b.next().await.unwrap(), vec![3]);
+        // Heavier than the bound: a batch of its own.
+        assert_eq!(b.next().await.unwrap(), vec![12]);
+        assert_eq!(b.next().await.unwrap(), vec![1]);
         drop(tx);
         assert!(b.next().await.is_none());
     }

@@ -121,6 +121,12 @@ struct Inner {
     live: crate::domain::live::LiveBus,
     /// Shared with `/healthz`: attempts that cannot be recorded mark writes failing.
     writes: Arc<store::WriteHealth>,
+    /// Shared with the ingestion writer: this process's busy writers take turns.
+    gate: Arc<store::WriteGate>,
+    /// When expired leases were last looked for (see [`Inner::claim`]).
+    leases_checked_at: std::sync::atomic::AtomicI64,
+    /// When a claim that left destinations out last came back short.
+    excluded_dry_at: std::sync::atomic::AtomicI64,
 }
 
 /// What sending one delivery came to.
@@ -195,6 +201,7 @@ impl Dispatcher {
             cfg.egress.clone(),
         )?;
         let (events, events_rx) = mpsc::unbounded_channel();
+        let gate = Arc::new(store::WriteGate::for_db(&db));
         let d = Dispatcher {
             inner: Arc::new(Inner {
                 db,
@@ -214,6 +221,9 @@ impl Dispatcher {
                 events,
                 live,
                 writes: Arc::default(),
+                gate,
+                leases_checked_at: Default::default(),
+                excluded_dry_at: Default::default(),
             }),
         };
         Ok((d, events_rx))
@@ -231,7 +241,7 @@ impl Dispatcher {
         let inner = self.inner.clone();
         inner
             .recorder
-            .get_or_init(|| Recorder::start(inner.db.clone()));
+            .get_or_init(|| Recorder::start(inner.db.clone(), inner.gate.clone()));
         tokio::spawn(async move {
             loop {
                 let me = inner.clone();
@@ -244,6 +254,11 @@ impl Dispatcher {
                 }
             }
         })
+    }
+
+    /// The turn-taking of this process's busy writers (see [`store::WriteGate`]).
+    pub fn write_gate(&self) -> &store::WriteGate {
+        &self.inner.gate
     }
 
     /// New work was enqueued: look now rather than at the next poll.
@@ -455,17 +470,41 @@ impl Inner {
     /// come back flagged as the probe (one per interval, across processes); the others
     /// of that destination go back to wait for the next probe.
     async fn claim(&self, free: usize) -> Result<Vec<(Delivery, bool, Loaded)>, DbErr> {
+        use std::sync::atomic::Ordering::Relaxed;
         let now = now_ms();
         let exclude = self.limiters.saturated();
+        let lease_ms = self.cfg.lease.as_millis() as i64;
+        // Expired leases (a process died mid-send) are looked for a few times per lease,
+        // not at every claim: the look reads every delivery in flight, which under a
+        // burst is thousands. It reads first, without the write lock, and takes over
+        // only when it found some.
+        let expired = if now - self.leases_checked_at.load(Relaxed) >= (lease_ms / 4).min(1000) {
+            self.leases_checked_at.store(now, Relaxed);
+            store::deliveries::any_lease_expired(&self.db, now).await?
+        } else {
+            false
+        };
+        // With destinations left out (at their concurrency here), a claim that came back
+        // short may have read past every due row of theirs to find none: it is not
+        // repeated, with some left out, until BRIEF_WAIT has passed.
+        let brief = BRIEF_WAIT.as_millis() as i64;
+        if !exclude.is_empty() && !expired && now - self.excluded_dry_at.load(Relaxed) < brief {
+            return Ok(Vec::new());
+        }
         let rows = store::deliveries::claim(
             &self.db,
+            &self.gate,
             now,
-            self.cfg.lease.as_millis() as i64,
+            lease_ms,
             free as u64,
             &self.claim_id,
             &exclude,
+            expired,
         )
         .await?;
+        if !exclude.is_empty() && rows.len() < free {
+            self.excluded_dry_at.store(now, Relaxed);
+        }
         if rows.is_empty() {
             return Ok(Vec::new());
         }

@@ -9,6 +9,7 @@ use crate::store::{
     deliveries::{AttemptRecord, Recorded},
 };
 use sea_orm::{DatabaseConnection, DbErr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,7 +50,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Start the recorder task; it ends when every clone of the recorder is dropped.
-    pub fn start(db: DatabaseConnection) -> Recorder {
+    pub fn start(db: DatabaseConnection, gate: Arc<store::WriteGate>) -> Recorder {
         let (tx, rx) = mpsc::channel(4 * RECORD_BATCH_MAX);
         let mut batches = Batcher::new(
             rx,
@@ -60,7 +61,17 @@ impl Recorder {
         );
         tokio::spawn(async move {
             while let Some(batch) = batches.next().await {
-                write(&db, batch).await;
+                let asked = std::time::Instant::now();
+                let turn = gate.enter().await;
+                let waited = asked.elapsed();
+                let attempts = batch.len();
+                write(turn.as_deref().unwrap_or(&db), batch).await;
+                tracing::debug!(
+                    attempts,
+                    waited_ms = waited.as_secs_f64() * 1e3,
+                    wrote_ms = (asked.elapsed() - waited).as_secs_f64() * 1e3,
+                    "recorded a batch of attempts"
+                );
             }
         });
         Recorder { tx }

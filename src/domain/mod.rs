@@ -70,9 +70,12 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// A fresh random id (UUID v4).
-            pub fn new_random() -> Self {
-                Self(uuid::Uuid::new_v4().to_string())
+            /// A fresh id: a UUID v7, which starts with the time it was made and
+            /// ends with random bits. New rows of a table keyed by it land at the end
+            /// of its indexes instead of on a random page each, so a burst's inserts
+            /// and updates touch a few pages rather than one per row.
+            pub fn new_ordered() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
             }
             pub fn as_str(&self) -> &str {
                 &self.0

@@ -300,7 +300,8 @@ pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
 /// Most inputs `createAlerts` takes in one request.
 pub const MAX_BATCH_INPUTS: usize = 1_000;
 
-/// Ingest a batch of detection matches in ONE transaction, in order, each deduplicated
+/// Ingest a batch of detection matches in ONE transaction (the ingestion writer's,
+/// which may commit other calls' inputs with them), in order, each deduplicated
 /// and routed exactly as [`create`] would (a later input joins an earlier one of the
 /// batch with the same dedup key). Every input is validated first: an invalid one
 /// fails the whole batch, naming its index, and nothing is stored. Returns the alerts
@@ -326,7 +327,7 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
             fixed_period: None,
         })
         .collect();
-    commit_batch(s, &items).await
+    s.ingest.submit(items).await
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
@@ -342,13 +343,15 @@ async fn create_with_period(
     fixed_period: Option<i64>,
 ) -> AppResult<Alert> {
     validate(&a)?;
-    s.ingest
-        .submit(Ingest {
+    let mut alerts = s
+        .ingest
+        .submit(vec![Ingest {
             alert: a,
             by: by.to_string(),
             fixed_period,
-        })
-        .await
+        }])
+        .await?;
+    alerts.pop().ok_or_else(crate::error::unavailable)
 }
 
 /// One detection match to ingest, as the ingestion writer receives it.
@@ -366,16 +369,20 @@ pub const GROUP_COMMIT_MAX: usize = 500;
 /// the previous batch held more than one.
 pub const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
-type Reply = tokio::sync::oneshot::Sender<AppResult<Alert>>;
+type Reply = tokio::sync::oneshot::Sender<AppResult<Vec<Alert>>>;
+
+/// One call's inputs (one for `createAlert`, a request's for `createAlerts`: they stay
+/// together in one transaction) and where its answer goes.
+type Job = (Vec<Ingest>, Reply);
 
 /// The queue in front of this process's ingestion writer (see [`start_writer`]).
 #[derive(Clone)]
 pub struct IngestQueue {
-    tx: tokio::sync::mpsc::Sender<(Ingest, Reply)>,
+    tx: tokio::sync::mpsc::Sender<Job>,
 }
 
 /// The receiving end of an [`IngestQueue`], consumed by [`start_writer`].
-pub struct IngestReceiver(tokio::sync::mpsc::Receiver<(Ingest, Reply)>);
+pub struct IngestReceiver(tokio::sync::mpsc::Receiver<Job>);
 
 impl IngestQueue {
     /// A queue and its receiving end; hand the receiver to [`start_writer`].
@@ -384,10 +391,11 @@ impl IngestQueue {
         (IngestQueue { tx }, IngestReceiver(rx))
     }
 
-    /// Queue a validated input and wait until its batch is committed (or failed).
-    async fn submit(&self, item: Ingest) -> AppResult<Alert> {
+    /// Queue validated inputs and wait until the batch they join is committed (or
+    /// failed); their alerts in input order.
+    async fn submit(&self, items: Vec<Ingest>) -> AppResult<Vec<Alert>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        if self.tx.send((item, reply)).await.is_err() {
+        if self.tx.send((items, reply)).await.is_err() {
             // The writer has stopped (shutdown): nothing was stored.
             return Err(crate::error::unavailable());
         }
@@ -417,11 +425,14 @@ pub fn start_writer(
             max: GROUP_COMMIT_MAX,
             linger: GROUP_COMMIT_LINGER,
         },
-    );
+    )
+    .weighed(|(items, _): &Job| items.len());
     tokio::spawn(async move {
         let mut stopping = false;
         loop {
-            let first = if stopping {
+            let first = if batches.has_carried() {
+                batches.first().await
+            } else if stopping {
                 batches.queue().recv().await
             } else {
                 tokio::select! {
@@ -436,7 +447,12 @@ pub fn start_writer(
             };
             let Some(first) = first else { break };
             let batch = batches.fill(first).await;
-            let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
+            let mut items: Vec<Ingest> = Vec::new();
+            let mut replies: Vec<(Reply, usize)> = Vec::with_capacity(batch.len());
+            for (job, reply) in batch {
+                replies.push((reply, job.len()));
+                items.extend(job);
+            }
             // A panic fails this batch only (its transaction is dropped, so rolled back,
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
             let committed = std::panic::AssertUnwindSafe(commit_batch(&s, &items))
@@ -451,12 +467,13 @@ pub fn start_writer(
                 });
             match committed {
                 Ok(alerts) => {
-                    for (reply, alert) in replies.into_iter().zip(alerts) {
-                        let _ = reply.send(Ok(alert));
+                    let mut alerts = alerts.into_iter();
+                    for (reply, n) in replies {
+                        let _ = reply.send(Ok(alerts.by_ref().take(n).collect()));
                     }
                 }
                 Err(e) => {
-                    for reply in replies {
+                    for (reply, _) in replies {
                         let _ = reply.send(Err(copy_error(&e)));
                     }
                 }
@@ -611,8 +628,15 @@ fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
 /// after that input and whether the input created it.
 async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     use std::collections::HashMap;
+    let asked = std::time::Instant::now();
+    let turn = s.dispatcher.write_gate().enter().await;
+    tracing::debug!(
+        alerts = items.len(),
+        waited_ms = asked.elapsed().as_secs_f64() * 1e3,
+        "ingesting a batch"
+    );
     let now = now_ms();
-    let txn = s.db.begin().await?;
+    let txn = turn.as_deref().unwrap_or(&s.db).begin().await?;
     store::lock_dedup_keys(
         &txn,
         items.iter().map(|i| {
@@ -634,18 +658,35 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     let mut per_input: Vec<(Alert, bool)> = Vec::with_capacity(items.len());
     // The events of each input, for the alert it created or joined, in input order.
     let mut events: Vec<store::alert_events::NewEvent> = Vec::new();
-    for item in items {
+    // Each input's key and dedup period, and the stored alerts they may join, read for
+    // the whole batch at once.
+    let keyed: Vec<((String, String), i64)> = items
+        .iter()
+        .map(|item| {
+            let a = &item.alert;
+            let detection_id = a.detection_id.trim().to_string();
+            let period = item.fixed_period.unwrap_or_else(|| {
+                config
+                    .detection(&detection_id)
+                    .and_then(|d| d.dedup_period_minutes)
+                    .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
+            });
+            let dedup_string = a.dedup_string.clone().unwrap_or_default();
+            ((detection_id, dedup_string), period)
+        })
+        .collect();
+    let mut lookups: Vec<(String, String, i64)> = keyed
+        .iter()
+        .map(|((d, s), period)| (d.clone(), s.clone(), now - period * 60_000))
+        .collect();
+    lookups.sort_unstable();
+    lookups.dedup();
+    let stored = store::alerts::find_dedup_targets(&txn, &lookups).await?;
+    let mut stored: HashMap<(String, String, i64), Option<Alert>> =
+        lookups.into_iter().zip(stored).collect();
+    for (item, (key, period)) in items.iter().zip(keyed) {
         let a = &item.alert;
-        let detection_id = a.detection_id.trim().to_string();
-        let detection = config.detection(&detection_id).cloned();
-        let dedup_string = a.dedup_string.clone().unwrap_or_default();
-        let key = (detection_id, dedup_string);
-        let period = item.fixed_period.unwrap_or_else(|| {
-            detection
-                .as_ref()
-                .and_then(|d| d.dedup_period_minutes)
-                .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
-        });
+        let detection = config.detection(&key.0).cloned();
         // An alert created earlier in this batch is the newest with its key and was
         // created now, so it is the one to join whatever the period.
         let target = match created.get(&key) {
@@ -656,9 +697,8 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
                 match found.get(&lookup) {
                     Some(t) => *t,
                     None => {
-                        let stored =
-                            store::alerts::find_dedup_target(&txn, &key.0, &key.1, since).await?;
-                        let t = stored.map(|existing| stored_target(&mut targets, existing));
+                        let existing = stored.get_mut(&lookup).and_then(Option::take);
+                        let t = existing.map(|existing| stored_target(&mut targets, existing));
                         found.insert(lookup, t);
                         t
                     }
@@ -808,7 +848,7 @@ fn build_alert(
     }
     Alert {
         seq: 0,
-        id: AlertId::new_random(),
+        id: AlertId::new_ordered(),
         detection_id: detection_id.clone(),
         title: a.title.trim().to_string(),
         severity: decision.effective_severity,

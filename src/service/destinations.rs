@@ -158,7 +158,7 @@ pub async fn save(
         id: existing
             .as_ref()
             .map(|e| e.destination.id.clone())
-            .unwrap_or_else(DestinationId::new_random),
+            .unwrap_or_else(DestinationId::new_ordered),
         display_name: name,
         output_type: draft.output_type,
         config,

@@ -139,23 +139,59 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, alerts: &mut [Alert]) -> Re
     Ok(())
 }
 
-/// The open alert a new match with this dedup key joins, if any.
-pub async fn find_dedup_target<C: ConnectionTrait>(
+/// Keys per dedup lookup statement (two parameters each).
+const DEDUP_CHUNK: usize = 200;
+
+/// Per lookup (detection id, dedup string, created since), the open alert a new match
+/// with that key joins, if any: the newest open alert with the key created since then.
+/// One statement per [`DEDUP_CHUNK`] keys, not one per lookup.
+pub async fn find_dedup_targets<C: ConnectionTrait>(
     db: &C,
-    detection_id: &str,
-    dedup_string: &str,
-    created_since: i64,
-) -> Result<Option<Alert>, DbErr> {
-    let read = alert::Entity::find()
-        .filter(alert::Column::DetectionId.eq(detection_id))
-        .filter(alert::Column::DedupString.eq(dedup_string))
-        .filter(alert::Column::Status.eq(AlertStatus::Open))
-        .filter(alert::Column::CreatedAt.gte(created_since))
-        .order_by_desc(alert::Column::Seq)
-        .limit(1)
-        .all(db)
-        .await;
-    Ok(rows(db, read).await?.pop())
+    lookups: &[(String, String, i64)],
+) -> Result<Vec<Option<Alert>>, DbErr> {
+    let mut keys: Vec<(&str, &str)> = lookups
+        .iter()
+        .map(|(d, s, _)| (d.as_str(), s.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let Some(since) = lookups.iter().map(|l| l.2).min() else {
+        return Ok(Vec::new());
+    };
+    let mut candidates: Vec<Alert> = Vec::new();
+    for chunk in keys.chunks(DEDUP_CHUNK) {
+        let read = alert::Entity::find()
+            .filter(
+                Expr::tuple([
+                    Expr::col(alert::Column::DetectionId).into(),
+                    Expr::col(alert::Column::DedupString).into(),
+                ])
+                .in_tuples(chunk.iter().map(|(d, s)| (d.to_string(), s.to_string()))),
+            )
+            .filter(alert::Column::Status.eq(AlertStatus::Open))
+            .filter(alert::Column::CreatedAt.gte(since))
+            .all(db)
+            .await;
+        candidates.extend(rows(db, read).await?);
+    }
+    // Newest first, so each lookup takes the first of its key created since its bound.
+    candidates.sort_unstable_by_key(|a| std::cmp::Reverse(a.seq));
+    let mut by_key: std::collections::HashMap<(&str, &str), Vec<&Alert>> = Default::default();
+    for a in &candidates {
+        by_key
+            .entry((a.detection_id.as_str(), a.dedup_string.as_str()))
+            .or_default()
+            .push(a);
+    }
+    Ok(lookups
+        .iter()
+        .map(|(d, s, since)| {
+            by_key
+                .get(&(d.as_str(), s.as_str()))
+                .and_then(|open| open.iter().find(|a| a.created_at >= *since))
+                .map(|a| (*a).clone())
+        })
+        .collect())
 }
 
 /// Count one more matching event on an existing alert.

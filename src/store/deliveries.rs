@@ -63,7 +63,7 @@ pub fn new_delivery(
     now: i64,
 ) -> Delivery {
     Delivery {
-        id: DeliveryId::new_random(),
+        id: DeliveryId::new_ordered(),
         alert_id: alert_id.cloned(),
         output_id: output_id.clone(),
         label: label.into(),
@@ -105,17 +105,36 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Res
     Ok(())
 }
 
+/// Is some sendable delivery in flight with its lease run out (its process died)?
+/// A read: see [`claim`]'s `expired`.
+pub async fn any_lease_expired<C: ConnectionTrait>(db: &C, now: i64) -> Result<bool, DbErr> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    Ok(delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::Pull.eq(false))
+        .filter(lease_expired(now))
+        .limit(1)
+        .count(db)
+        .await?
+        > 0)
+}
+
 /// Lease up to `limit` due deliveries to `claim_id`: pending ones whose time has come,
-/// and in-flight ones whose lease ran out (their worker died; `lost_leases` counts it).
-/// Deliveries of the destinations in `exclude` (at their concurrency in this process)
-/// and of paused destinations whose next probe is not due are left alone.
+/// and, when `expired`, in-flight ones whose lease ran out (their worker died;
+/// `lost_leases` counts it). Deliveries of the destinations in `exclude` (at their
+/// concurrency in this process) and of paused destinations whose next probe is not due
+/// are left alone.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    gate: &super::WriteGate,
     now: i64,
     lease_ms: i64,
     limit: u64,
     claim_id: &str,
     exclude: &[DestinationId],
+    expired: bool,
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     use destination_health::Column as H;
@@ -136,17 +155,21 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     // off the index up to `limit`. One query with `OR` between them could use only the
     // index's `pull` prefix, scanning and sorting every delivery ever made per claim.
     let until = now + lease_ms;
-    let mut rows = lease(
-        db,
-        sendable.clone().add(lease_expired(now)),
-        &[D::NextAttemptAt],
-        limit,
-        claim_id,
-        now,
-        until,
-        true,
-    )
-    .await?;
+    let mut rows = Vec::new();
+    if expired {
+        rows = lease(
+            db,
+            gate,
+            sendable.clone().add(lease_expired(now)),
+            &[D::NextAttemptAt],
+            limit,
+            claim_id,
+            now,
+            until,
+            true,
+        )
+        .await?;
+    }
     let room = limit.saturating_sub(rows.len() as u64);
     if room > 0 {
         let due = sendable
@@ -155,6 +178,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
         rows.extend(
             lease(
                 db,
+                gate,
                 due,
                 &[D::NextAttemptAt],
                 room,
@@ -179,6 +203,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
 #[allow(clippy::too_many_arguments)]
 async fn lease<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    gate: &super::WriteGate,
     due: Condition,
     order: &[delivery::Column],
     limit: u64,
@@ -232,19 +257,25 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         txn.commit().await?;
         return Ok(rows);
     }
-    let mut ids = Query::select();
-    ids.column(D::Id)
-        .from(delivery::Entity)
-        .cond_where(due.clone());
+    // SQLite: the candidates are read first, without the write lock (a read may have
+    // to pass many rows it cannot take); the update then takes those still due, in
+    // its turn among this process's writers.
+    let mut select = delivery::Entity::find()
+        .select_only()
+        .column(D::Id)
+        .filter(due.clone());
     for col in order {
-        ids.order_by(*col, sea_orm::Order::Asc);
+        select = select.order_by_asc(*col);
     }
-    ids.limit(limit);
-    let rows = update()
-        .filter(D::Id.in_subquery(ids))
-        .filter(due)
-        .exec_with_returning(db)
-        .await;
+    let ids: Vec<String> = select.limit(limit).into_tuple().all(db).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let update = update().filter(D::Id.is_in(ids)).filter(due);
+    let rows = match gate.enter().await {
+        Some(turn) => update.exec_with_returning(&*turn).await,
+        None => update.exec_with_returning(db).await,
+    };
     checked(db, rows).await
 }
 
@@ -322,17 +353,30 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
     let mut out = Vec::with_capacity(records.len());
     let mut rows = Vec::with_capacity(records.len());
     let mut health: Vec<HealthFold> = Vec::new();
-    for (i, record) in records.into_iter().enumerate() {
+    let moves: Vec<Move> = records
+        .iter()
+        .map(|r| Move {
+            delivery_id: &r.attempt.delivery_id,
+            claim_id: &r.claim_id,
+            next: &r.next,
+            attempt_number: r.attempt.number,
+            dispatched_at: r.attempt.dispatched_at,
+            status_code: r.attempt.status_code,
+            message: &r.attempt.message,
+            external: r.external.as_ref(),
+        })
+        .collect();
+    let moved = move_on_many(&txn, &moves).await?;
+    drop(moves);
+    for ((i, record), moved) in records.into_iter().enumerate().zip(moved) {
         let AttemptRecord {
             attempt,
             output_id,
-            claim_id,
-            next,
-            external,
             breaker,
+            ..
         } = record;
         let attempt = attempt_row(attempt);
-        if !move_on(&txn, &attempt, &claim_id, &next, external).await? {
+        if !moved {
             out.push(Recorded::LeaseLost);
             continue;
         }
@@ -368,40 +412,126 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
     Ok(out)
 }
 
-/// Move a delivery on after an attempt, if `claim_id` still holds it: false when not.
-async fn move_on<C: ConnectionTrait>(
-    txn: &C,
-    attempt: &Attempt,
-    claim_id: &str,
-    next: &Next,
-    external: Option<crate::destinations::ExternalRef>,
-) -> Result<bool, DbErr> {
+/// One delivery to move on after an attempt (see [`move_on_many`]).
+struct Move<'a> {
+    delivery_id: &'a DeliveryId,
+    claim_id: &'a str,
+    next: &'a Next,
+    attempt_number: i32,
+    dispatched_at: i64,
+    status_code: i32,
+    message: &'a str,
+    external: Option<&'a crate::destinations::ExternalRef>,
+}
+
+/// Records per statement of [`move_on_many`] (eleven parameters each).
+const MOVE_CHUNK: usize = 256;
+
+/// Move deliveries on after their attempts, each only if its `claim_id` still holds it,
+/// as if one by one in order: true per move that took. One `UPDATE … FROM (VALUES …)
+/// RETURNING` per [`MOVE_CHUNK`] moves instead of a statement each; a delivery named
+/// again later in the list is moved after the statement, on its own (the first move has
+/// by then let go of its lease).
+async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result<Vec<bool>, DbErr> {
+    use std::collections::HashSet;
+    let mut first: HashSet<&str> = HashSet::with_capacity(moves.len());
+    let (batched, again): (Vec<usize>, Vec<usize>) =
+        (0..moves.len()).partition(|&i| first.insert(moves[i].delivery_id.as_str()));
+    let mut moved = vec![false; moves.len()];
+    let backend = txn.get_database_backend();
+    for chunk in batched.chunks(MOVE_CHUNK) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 11);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let m = &moves[i];
+            let (status, next_at, hold) = match m.next {
+                Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at, 0),
+                Next::Failed => (DeliveryStatus::Failed, m.dispatched_at, 0),
+                Next::RetryAt(t) => (DeliveryStatus::Pending, *t, 0),
+                Next::Hold(t) => (DeliveryStatus::Pending, *t, 1),
+            };
+            let start = values.len();
+            values.extend([
+                m.delivery_id.as_str().into(),
+                m.claim_id.into(),
+                status.into(),
+                m.attempt_number.into(),
+                next_at.into(),
+                hold.into(),
+                m.external.map(|r| r.id.clone()).into(),
+                m.external.and_then(|r| r.url.clone()).into(),
+                m.status_code.into(),
+                m.message.into(),
+                m.dispatched_at.into(),
+            ]);
+            let marks: Vec<String> = (start + 1..=values.len())
+                .map(|n| match backend {
+                    DatabaseBackend::Postgres => format!("${n}"),
+                    _ => "?".to_string(),
+                })
+                .collect();
+            tuples.push(format!("({})", marks.join(", ")));
+        }
+        // VALUES columns are column1… on both SQLite and PostgreSQL.
+        let sql = format!(
+            "UPDATE deliveries SET status = v.column3, attempt_count = v.column4, \
+             next_attempt_at = v.column5, attempts_base = deliveries.attempts_base + v.column6, \
+             external_id = CASE WHEN v.column7 IS NULL THEN deliveries.external_id ELSE v.column7 END, \
+             external_url = CASE WHEN v.column7 IS NULL THEN deliveries.external_url ELSE v.column8 END, \
+             lease_until = NULL, claimed_by = NULL, last_status_code = v.column9, \
+             last_message = v.column10, last_dispatched_at = v.column11, updated_at = v.column11 \
+             FROM (VALUES {}) AS v \
+             WHERE deliveries.id = v.column1 AND deliveries.claimed_by = v.column2 \
+             RETURNING deliveries.id",
+            tuples.join(", ")
+        );
+        let updated: HashSet<String> = txn
+            .query_all(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
+            .await?
+            .into_iter()
+            .map(|row| row.try_get_by_index::<String>(0))
+            .collect::<Result<_, _>>()?;
+        for &i in chunk {
+            moved[i] = updated.contains(moves[i].delivery_id.as_str());
+        }
+    }
+    for i in again {
+        moved[i] = move_on(txn, &moves[i]).await?;
+    }
+    Ok(moved)
+}
+
+/// Move one delivery on after an attempt, if its `claim_id` still holds it: false when
+/// not.
+async fn move_on<C: ConnectionTrait>(txn: &C, m: &Move<'_>) -> Result<bool, DbErr> {
     use delivery::Column as D;
-    let (status, next_at) = match next {
-        Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at),
-        Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at),
+    let (status, next_at) = match m.next {
+        Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at),
+        Next::Failed => (DeliveryStatus::Failed, m.dispatched_at),
         Next::RetryAt(t) | Next::Hold(t) => (DeliveryStatus::Pending, *t),
     };
     let mut update = delivery::Entity::update_many();
-    if matches!(next, Next::Hold(_)) {
+    if matches!(m.next, Next::Hold(_)) {
         update = update.col_expr(D::AttemptsBase, Expr::col(D::AttemptsBase).add(1));
     }
-    if let Some(r) = external {
+    if let Some(r) = m.external {
         update = update
-            .col_expr(D::ExternalId, Some(r.id).into())
-            .col_expr(D::ExternalUrl, r.url.into());
+            .col_expr(D::ExternalId, Some(r.id.clone()).into())
+            .col_expr(D::ExternalUrl, r.url.clone().into());
     }
     let updated = update
         .col_expr(D::Status, status.into())
-        .col_expr(D::AttemptCount, attempt.attempt_number.into())
+        .col_expr(D::AttemptCount, m.attempt_number.into())
         .col_expr(D::NextAttemptAt, next_at.into())
         .clear_lease()
-        .col_expr(D::LastStatusCode, Some(attempt.status_code).into())
-        .col_expr(D::LastMessage, Some(attempt.message.clone()).into())
-        .col_expr(D::LastDispatchedAt, Some(attempt.dispatched_at).into())
-        .col_expr(D::UpdatedAt, attempt.dispatched_at.into())
-        .filter(D::Id.eq(&attempt.delivery_id))
-        .filter(D::ClaimedBy.eq(claim_id))
+        .col_expr(D::LastStatusCode, Some(m.status_code).into())
+        .col_expr(D::LastMessage, Some(m.message.to_string()).into())
+        .col_expr(D::LastDispatchedAt, Some(m.dispatched_at).into())
+        .col_expr(D::UpdatedAt, m.dispatched_at.into())
+        .filter(D::Id.eq(m.delivery_id))
+        .filter(D::ClaimedBy.eq(m.claim_id))
         .exec(txn)
         .await?;
     Ok(updated.rows_affected > 0)
@@ -632,6 +762,7 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
         );
     let mut rows = lease(
         db,
+        &super::WriteGate::OPEN,
         due,
         &[D::CreatedAt, D::Id],
         limit,
@@ -860,7 +991,8 @@ pub struct NewAttempt {
 /// A new attempt record.
 pub fn attempt_row(a: NewAttempt) -> Attempt {
     Attempt {
-        id: uuid::Uuid::new_v4().to_string(),
+        // Time-ordered, as delivery ids are (see `DeliveryId::new_ordered`).
+        id: uuid::Uuid::now_v7().to_string(),
         delivery_id: a.delivery_id,
         attempt_number: a.number,
         dispatched_at: a.dispatched_at,

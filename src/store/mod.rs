@@ -140,9 +140,7 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
         );
     }
     let db = if url.starts_with("sqlite") {
-        use sqlx::sqlite::{
-            SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-        };
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         use sqlx::ConnectOptions;
         // On every pooled connection: WAL lets readers run beside the single writer;
         // the busy timeout makes writers queue instead of failing; NORMAL sync in WAL
@@ -158,28 +156,9 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             // removed since then is not silently recreated.
             opts = opts.create_if_missing(false);
         }
-        let pool = SqlitePoolOptions::new()
+        let pool = sqlite_pool_options(None)
             .max_connections(8)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    let mut handle = conn.lock_handle().await?;
-                    // SAFETY: the handle is locked (no other thread uses it); the handler
-                    // is a plain function with no state.
-                    unsafe {
-                        libsqlite3_sys::sqlite3_busy_handler(
-                            handle.as_raw_handle().as_ptr(),
-                            Some(sqlite_busy),
-                            std::ptr::null_mut(),
-                        );
-                    }
-                    Ok(())
-                })
-            })
-            .after_release(|conn, _meta| {
-                Box::pin(async move { Ok(sqlite_connection_is_clean(conn).await) })
-            })
             .connect_with(opts)
             .await
             .map_err(|e| {
@@ -232,6 +211,37 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
         }
     }
     Ok(db)
+}
+
+/// What every SQLite pool's connections get: the busy handler, the check on release
+/// ([`sqlite_connection_is_clean`]), and with `cache_kib` a page cache of that size.
+fn sqlite_pool_options(cache_kib: Option<i64>) -> sea_orm::sqlx::sqlite::SqlitePoolOptions {
+    sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                // SAFETY: the handle is locked (no other thread uses it); the handler
+                // is a plain function with no state.
+                unsafe {
+                    libsqlite3_sys::sqlite3_busy_handler(
+                        handle.as_raw_handle().as_ptr(),
+                        Some(sqlite_busy),
+                        std::ptr::null_mut(),
+                    );
+                }
+                drop(handle);
+                if let Some(kib) = cache_kib {
+                    sea_orm::sqlx::query(&format!("PRAGMA cache_size = -{kib}"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .after_release(|conn, _meta| {
+            Box::pin(async move { Ok(sqlite_connection_is_clean(conn).await) })
+        })
 }
 
 /// "could not connect to PostgreSQL at HOST:PORT: REASON"; [`Unreachable`] when trying
@@ -319,6 +329,74 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
         return false;
     }
     true
+}
+
+/// Lines up this process's busy writers (the ingestion writer, the attempt recorder,
+/// the claim loop) on SQLite, first come first served, and gives them one connection
+/// of their own to write with. SQLite has one write lock per file: writers that meet
+/// it taken wait in the busy handler, which polls, so under load one could lose the
+/// race again and again (a batch of alerts waited over a second) while the lock stood
+/// idle between polls. And a pooled connection's page cache is dropped whenever
+/// another connection has committed since it last read, so writers taking turns on
+/// different connections each read their pages again from the file; the one writer
+/// connection keeps its cache. PostgreSQL locks rows, so there the gate is open and
+/// writers use the pool.
+pub struct WriteGate {
+    writer: Option<(tokio::sync::Mutex<()>, DatabaseConnection)>,
+}
+
+/// A writer's turn (see [`WriteGate::enter`]): the connection to write with.
+pub struct Turn<'a> {
+    _queue: tokio::sync::MutexGuard<'a, ()>,
+    db: &'a DatabaseConnection,
+}
+
+impl std::ops::Deref for Turn<'_> {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &DatabaseConnection {
+        self.db
+    }
+}
+
+/// Pages the writer connection caches (in KiB, as `PRAGMA cache_size` takes a negative
+/// size): the indexes a burst writes to stay in memory.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
+impl WriteGate {
+    /// A gate that never queues (writers that take no turns).
+    pub const OPEN: WriteGate = WriteGate { writer: None };
+
+    /// The gate of `db`'s busy writers: on SQLite, with its own connection to the same
+    /// file (opened when first used); open for an in-memory database.
+    pub fn for_db(db: &DatabaseConnection) -> Self {
+        if db.get_database_backend() != DatabaseBackend::Sqlite {
+            return WriteGate::OPEN;
+        }
+        let opts = (*db.get_sqlite_connection_pool().connect_options()).clone();
+        let file = opts.get_filename().to_string_lossy();
+        if file.contains(":memory:") || file.starts_with("file:sqlx-in-memory") {
+            // A second pool would open another database.
+            return WriteGate::OPEN;
+        }
+        let pool = sqlite_pool_options(Some(WRITER_CACHE_KIB))
+            .max_connections(1)
+            .connect_lazy_with(opts);
+        WriteGate {
+            writer: Some((
+                tokio::sync::Mutex::new(()),
+                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+            )),
+        }
+    }
+
+    /// Wait for this writer's turn; `None` when the gate is open (write with the pool).
+    pub async fn enter(&self) -> Option<Turn<'_>> {
+        let (queue, db) = self.writer.as_ref()?;
+        Some(Turn {
+            _queue: queue.lock().await,
+            db,
+        })
+    }
 }
 
 /// What this process last saw of database writes: `/healthz` reports the database as
