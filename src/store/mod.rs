@@ -149,6 +149,7 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
             .disable_statement_logging()
             .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         if create == Create::Never {
@@ -156,8 +157,10 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             // removed since then is not silently recreated.
             opts = opts.create_if_missing(false);
         }
-        let pool = sqlite_pool_options(None)
-            .max_connections(8)
+        // Readers (and the rare writers that take no turns at the write gate); each
+        // connection holds its own page cache, so a few are enough on 2 cores.
+        let pool = sqlite_pool_options()
+            .max_connections(4)
             .min_connections(1)
             .connect_with(opts)
             .await
@@ -213,12 +216,12 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
     Ok(db)
 }
 
-/// What every SQLite pool's connections get: the busy handler, the check on release
-/// ([`sqlite_connection_is_clean`]), and with `cache_kib` a page cache of that size.
-fn sqlite_pool_options(cache_kib: Option<i64>) -> sea_orm::sqlx::sqlite::SqlitePoolOptions {
+/// What every SQLite pool's connections get: the busy handler, and the check on
+/// release ([`sqlite_connection_is_clean`]).
+fn sqlite_pool_options() -> sea_orm::sqlx::sqlite::SqlitePoolOptions {
     sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(move |conn, _meta| {
+        .after_connect(|conn, _meta| {
             Box::pin(async move {
                 let mut handle = conn.lock_handle().await?;
                 // SAFETY: the handle is locked (no other thread uses it); the handler
@@ -229,12 +232,6 @@ fn sqlite_pool_options(cache_kib: Option<i64>) -> sea_orm::sqlx::sqlite::SqliteP
                         Some(sqlite_busy),
                         std::ptr::null_mut(),
                     );
-                }
-                drop(handle);
-                if let Some(kib) = cache_kib {
-                    sea_orm::sqlx::query(&format!("PRAGMA cache_size = -{kib}"))
-                        .execute(&mut *conn)
-                        .await?;
                 }
                 Ok(())
             })
@@ -358,10 +355,6 @@ impl std::ops::Deref for Turn<'_> {
     }
 }
 
-/// Pages the writer connection caches (in KiB, as `PRAGMA cache_size` takes a negative
-/// size): the indexes a burst writes to stay in memory.
-const WRITER_CACHE_KIB: i64 = 16 * 1024;
-
 impl WriteGate {
     /// A gate that never queues (writers that take no turns).
     pub const OPEN: WriteGate = WriteGate { writer: None };
@@ -378,7 +371,7 @@ impl WriteGate {
             // A second pool would open another database.
             return WriteGate::OPEN;
         }
-        let pool = sqlite_pool_options(Some(WRITER_CACHE_KIB))
+        let pool = sqlite_pool_options()
             .max_connections(1)
             .connect_lazy_with(opts);
         WriteGate {
@@ -523,6 +516,12 @@ pub(crate) fn contains_ci(
 /// A statement that takes longer is logged (target `sqlx::query`, level WARN), with its
 /// text and time: a slow query shows in the logs before it shows as a slow service.
 const SLOW_STATEMENT: Duration = Duration::from_millis(5);
+
+/// Prepared statements each SQLite connection keeps (sqlx's default is 100). The
+/// multi-row statements of batches differ by their row count, and one prepared for
+/// hundreds of rows holds tens of kilobytes: a hundred of them on each of nine
+/// connections cost tens of megabytes for little gain.
+const SQLITE_STATEMENT_CACHE: usize = 24;
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
 pub const LOCK_ALERTS: &str = "alerts";
