@@ -257,9 +257,28 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         txn.commit().await?;
         return Ok(rows);
     }
-    // SQLite: the candidates are read first, without the write lock (a read may have
-    // to pass many rows it cannot take); the update then takes those still due, in
-    // its turn among this process's writers.
+    if !gate.queues() {
+        // SQLite, one statement: atomic under its single writer, so concurrent callers
+        // (two pollers) never both pass over the same rows.
+        let mut ids = Query::select();
+        ids.column(D::Id)
+            .from(delivery::Entity)
+            .cond_where(due.clone());
+        for col in order {
+            ids.order_by(*col, sea_orm::Order::Asc);
+        }
+        ids.limit(limit);
+        let rows = update()
+            .filter(D::Id.in_subquery(ids))
+            .filter(due)
+            .exec_with_returning(db)
+            .await;
+        return checked(db, rows).await;
+    }
+    // SQLite, for the claim loop (this process's only caller behind the gate): the
+    // candidates are read first, without the write lock (a read may have to pass many
+    // rows it cannot take); the update then takes those still due, in its turn among
+    // this process's writers.
     let mut select = delivery::Entity::find()
         .select_only()
         .column(D::Id)

@@ -382,6 +382,11 @@ impl WriteGate {
         }
     }
 
+    /// Writers take turns here (SQLite), rather than pass straight through.
+    pub fn queues(&self) -> bool {
+        self.writer.is_some()
+    }
+
     /// Wait for this writer's turn; `None` when the gate is open (write with the pool).
     pub async fn enter(&self) -> Option<Turn<'_>> {
         let (queue, db) = self.writer.as_ref()?;
