@@ -1,5 +1,17 @@
 use herald::config::{Cli, Command};
 
+/// jemalloc: under a burst of alerts, glibc's malloc and free were a fifth of the
+/// workers' time (perf; BENCHMARKS.md). Few arenas and quick return of freed pages keep
+/// the peak RSS where glibc had it.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The allocator's settings, read by jemalloc at start-up (its `malloc_conf`).
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8; 69] =
+    b"narenas:2,dirty_decay_ms:500,muzzy_decay_ms:0,background_thread:true\0";
+
 /// `default`: the level without `HERALD_LOG` (the server's progress at `info`; commands
 /// only warnings, so their own output stands alone; a command's slow statement, such as
 /// the first `PRAGMA journal_mode = WAL` on a new file, is not a warning worth its noise).

@@ -300,8 +300,8 @@ pub async fn create(s: &Services, a: NewAlert, by: &str) -> AppResult<Alert> {
 /// Most inputs `createAlerts` takes in one request.
 pub const MAX_BATCH_INPUTS: usize = 1_000;
 
-/// Ingest a batch of detection matches in ONE transaction (the ingestion writer's,
-/// which may commit other calls' inputs with them), in order, each deduplicated
+/// Ingest a batch of detection matches in ONE transaction (on SQLite the ingestion
+/// writer's, which may commit other calls' inputs with them), in order, each deduplicated
 /// and routed exactly as [`create`] would (a later input joins an earlier one of the
 /// batch with the same dedup key). Every input is validated first: an invalid one
 /// fails the whole batch, naming its index, and nothing is stored. Returns the alerts
@@ -327,7 +327,15 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
             fixed_period: None,
         })
         .collect();
-    s.ingest.submit(items).await
+    if s.dispatcher.write_gate().queues() {
+        // SQLite: one writer at a time anyway, so requests are merged into the
+        // ingestion writer's transactions (fewer, larger commits).
+        s.ingest.submit(items).await
+    } else {
+        // PostgreSQL: each request's own transaction, in parallel with the others
+        // (they lock only their dedup keys, and the alerts order from the inserts on).
+        commit_batch(s, &items).await
+    }
 }
 
 /// `create` with a fixed dedup period in minutes (system alerts), else the override's.
