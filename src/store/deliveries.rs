@@ -449,50 +449,54 @@ const MOVE_CHUNK: usize = 256;
 /// Move deliveries on after their attempts, each only if its `claim_id` still holds it,
 /// as if one by one in order: true per move that took. One `UPDATE … FROM (VALUES …)
 /// RETURNING` per [`MOVE_CHUNK`] moves instead of a statement each; a delivery named
-/// again later in the list is moved after the statement, on its own (the first move has
-/// by then let go of its lease).
+/// again later in the list is moved in a later round (the first move has by then let
+/// go of its lease).
 async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result<Vec<bool>, DbErr> {
     use std::collections::HashSet;
-    let mut first: HashSet<&str> = HashSet::with_capacity(moves.len());
-    let (batched, again): (Vec<usize>, Vec<usize>) =
-        (0..moves.len()).partition(|&i| first.insert(moves[i].delivery_id.as_str()));
     let mut moved = vec![false; moves.len()];
     let backend = txn.get_database_backend();
-    for chunk in batched.chunks(MOVE_CHUNK) {
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 11);
-        let mut tuples = Vec::with_capacity(chunk.len());
-        for &i in chunk {
-            let m = &moves[i];
-            let (status, next_at, hold) = match m.next {
-                Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at, 0),
-                Next::Failed => (DeliveryStatus::Failed, m.dispatched_at, 0),
-                Next::RetryAt(t) => (DeliveryStatus::Pending, *t, 0),
-                Next::Hold(t) => (DeliveryStatus::Pending, *t, 1),
-            };
-            let start = values.len();
-            values.extend([
-                m.delivery_id.as_str().into(),
-                m.claim_id.into(),
-                status.into(),
-                m.attempt_number.into(),
-                next_at.into(),
-                hold.into(),
-                m.external.map(|r| r.id.clone()).into(),
-                m.external.and_then(|r| r.url.clone()).into(),
-                m.status_code.into(),
-                m.message.into(),
-                m.dispatched_at.into(),
-            ]);
-            let marks: Vec<String> = (start + 1..=values.len())
-                .map(|n| match backend {
-                    DatabaseBackend::Postgres => format!("${n}"),
-                    _ => "?".to_string(),
-                })
-                .collect();
-            tuples.push(format!("({})", marks.join(", ")));
-        }
-        // VALUES columns are column1… on both SQLite and PostgreSQL.
-        let sql = format!(
+    let mut left: Vec<usize> = (0..moves.len()).collect();
+    while !left.is_empty() {
+        let mut first: HashSet<&str> = HashSet::with_capacity(left.len());
+        let (round, later): (Vec<usize>, Vec<usize>) = left
+            .into_iter()
+            .partition(|&i| first.insert(moves[i].delivery_id.as_str()));
+        left = later;
+        for chunk in round.chunks(MOVE_CHUNK) {
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 11);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let m = &moves[i];
+                let (status, next_at, hold) = match m.next {
+                    Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at, 0),
+                    Next::Failed => (DeliveryStatus::Failed, m.dispatched_at, 0),
+                    Next::RetryAt(t) => (DeliveryStatus::Pending, *t, 0),
+                    Next::Hold(t) => (DeliveryStatus::Pending, *t, 1),
+                };
+                let start = values.len();
+                values.extend([
+                    m.delivery_id.as_str().into(),
+                    m.claim_id.into(),
+                    status.into(),
+                    m.attempt_number.into(),
+                    next_at.into(),
+                    hold.into(),
+                    m.external.map(|r| r.id.clone()).into(),
+                    m.external.and_then(|r| r.url.clone()).into(),
+                    m.status_code.into(),
+                    m.message.into(),
+                    m.dispatched_at.into(),
+                ]);
+                let marks: Vec<String> = (start + 1..=values.len())
+                    .map(|n| match backend {
+                        DatabaseBackend::Postgres => format!("${n}"),
+                        _ => "?".to_string(),
+                    })
+                    .collect();
+                tuples.push(format!("({})", marks.join(", ")));
+            }
+            // VALUES columns are column1… on both SQLite and PostgreSQL.
+            let sql = format!(
             "UPDATE deliveries SET status = v.column3, attempt_count = v.column4, \
              next_attempt_at = v.column5, attempts_base = deliveries.attempts_base + v.column6, \
              external_id = CASE WHEN v.column7 IS NULL THEN deliveries.external_id ELSE v.column7 END, \
@@ -504,56 +508,20 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
              RETURNING deliveries.id",
             tuples.join(", ")
         );
-        let updated: HashSet<String> = txn
-            .query_all(sea_orm::Statement::from_sql_and_values(
-                backend, sql, values,
-            ))
-            .await?
-            .into_iter()
-            .map(|row| row.try_get_by_index::<String>(0))
-            .collect::<Result<_, _>>()?;
-        for &i in chunk {
-            moved[i] = updated.contains(moves[i].delivery_id.as_str());
+            let updated: HashSet<String> = txn
+                .query_all(sea_orm::Statement::from_sql_and_values(
+                    backend, sql, values,
+                ))
+                .await?
+                .into_iter()
+                .map(|row| row.try_get_by_index::<String>(0))
+                .collect::<Result<_, _>>()?;
+            for &i in chunk {
+                moved[i] = updated.contains(moves[i].delivery_id.as_str());
+            }
         }
     }
-    for i in again {
-        moved[i] = move_on(txn, &moves[i]).await?;
-    }
     Ok(moved)
-}
-
-/// Move one delivery on after an attempt, if its `claim_id` still holds it: false when
-/// not.
-async fn move_on<C: ConnectionTrait>(txn: &C, m: &Move<'_>) -> Result<bool, DbErr> {
-    use delivery::Column as D;
-    let (status, next_at) = match m.next {
-        Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at),
-        Next::Failed => (DeliveryStatus::Failed, m.dispatched_at),
-        Next::RetryAt(t) | Next::Hold(t) => (DeliveryStatus::Pending, *t),
-    };
-    let mut update = delivery::Entity::update_many();
-    if matches!(m.next, Next::Hold(_)) {
-        update = update.col_expr(D::AttemptsBase, Expr::col(D::AttemptsBase).add(1));
-    }
-    if let Some(r) = m.external {
-        update = update
-            .col_expr(D::ExternalId, Some(r.id.clone()).into())
-            .col_expr(D::ExternalUrl, r.url.clone().into());
-    }
-    let updated = update
-        .col_expr(D::Status, status.into())
-        .col_expr(D::AttemptCount, m.attempt_number.into())
-        .col_expr(D::NextAttemptAt, next_at.into())
-        .clear_lease()
-        .col_expr(D::LastStatusCode, Some(m.status_code).into())
-        .col_expr(D::LastMessage, Some(m.message.to_string()).into())
-        .col_expr(D::LastDispatchedAt, Some(m.dispatched_at).into())
-        .col_expr(D::UpdatedAt, m.dispatched_at.into())
-        .filter(D::Id.eq(m.delivery_id))
-        .filter(D::ClaimedBy.eq(m.claim_id))
-        .exec(txn)
-        .await?;
-    Ok(updated.rows_affected > 0)
 }
 
 /// What a batch of attempts does to one destination's health, as if they were folded
