@@ -196,10 +196,11 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
 /// Lease up to `limit` rows matching `due` (in `order`, which should be what an index
 /// already gives, so no sort is needed) to `claim_id` until `until`.
 ///
-/// PostgreSQL: select the ids `FOR UPDATE SKIP LOCKED`, then update exactly those, in
-/// one transaction. (A single `UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED)`
-/// may re-run the subquery and lease more than `n`.) SQLite: one `UPDATE … RETURNING`,
-/// atomic under its single writer.
+/// PostgreSQL: one statement that picks the ids `FOR UPDATE SKIP LOCKED` in a
+/// materialized CTE and updates exactly those. (A plain `UPDATE … WHERE id IN (SELECT …
+/// LIMIT n SKIP LOCKED)` may re-run the subquery and lease more than `n`.) SQLite: one
+/// `UPDATE … RETURNING`, atomic under its single writer, or for the claim loop a read
+/// and then the update of what is still due (see below).
 #[allow(clippy::too_many_arguments)]
 async fn lease<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -231,7 +232,10 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
             .col_expr(D::UpdatedAt, now.into())
     };
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        let txn = db.begin().await?;
+        // One round trip: the rows are picked `FOR UPDATE SKIP LOCKED` in a
+        // materialized CTE (evaluated once, so never more than `limit`), and exactly
+        // those are updated.
+        use sea_orm::QueryTrait;
         let mut select = delivery::Entity::find()
             .select_only()
             .column(D::Id)
@@ -239,23 +243,48 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         for col in order {
             select = select.order_by_asc(*col);
         }
-        let ids: Vec<String> = select
+        let picked = select
             .limit(limit)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        if ids.is_empty() {
-            txn.commit().await?;
-            return Ok(Vec::new());
-        }
-        let rows = update()
-            .filter(D::Id.is_in(ids))
-            .exec_with_returning(&txn)
+            .build(DatabaseBackend::Postgres);
+        let mut values = picked.values.map(|v| v.0).unwrap_or_default();
+        let n = values.len();
+        values.extend([
+            DeliveryStatus::InFlight.into(),
+            Some(until).into(),
+            Some(claim_id.to_string()).into(),
+            now.into(),
+        ]);
+        // Taking over an IN_FLIGHT row means the process that sent it died mid-send
+        // (SET expressions read the row as it was).
+        let lost = if count_lost {
+            format!(
+                ", lost_leases = deliveries.lost_leases + \
+                 CASE WHEN deliveries.status = ${} THEN 1 ELSE 0 END",
+                n + 1
+            )
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "WITH picked AS MATERIALIZED ({}) UPDATE deliveries SET status = ${}, \
+             lease_until = ${}, claimed_by = ${}, updated_at = ${}{lost} FROM picked \
+             WHERE deliveries.id = picked.id RETURNING deliveries.*",
+            picked.sql,
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        );
+        let rows = delivery::Entity::find()
+            .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                sql,
+                values,
+            ))
+            .all(db)
             .await;
-        let rows = checked(&txn, rows).await?;
-        txn.commit().await?;
-        return Ok(rows);
+        return checked(db, rows).await;
     }
     if !gate.queues() {
         // SQLite, one statement: atomic under its single writer, so concurrent callers
