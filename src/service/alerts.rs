@@ -601,8 +601,9 @@ fn publish_queued(s: &Services, rows: &[deliveries::Delivery]) {
         });
 }
 
-/// An alert a batch creates or joins: where it stands, and how many events the batch
-/// adds to it (alerts already stored).
+/// An alert a batch creates, or a stored one its inputs may join: where it stands, and
+/// how many events the batch adds to it (alerts already stored; none when no input
+/// joined it, and then it is left as it is).
 struct Target {
     alert: Alert,
     /// Created by this batch (inserted at the end), else stored before.
@@ -661,57 +662,55 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     let mut targets: Vec<Target> = Vec::new();
     // (detection id, dedup string) → the alert this batch created for it.
     let mut created: HashMap<(String, String), usize> = HashMap::new();
-    // (detection id, dedup string, oldest creation time) → the stored alert found.
-    let mut found: HashMap<(String, String, i64), Option<usize>> = HashMap::new();
     let mut per_input: Vec<(Alert, bool)> = Vec::with_capacity(items.len());
     // The events of each input, for the alert it created or joined, in input order.
     let mut events: Vec<store::alert_events::NewEvent> = Vec::new();
-    // Each input's key and dedup period, and the stored alerts they may join, read for
-    // the whole batch at once.
-    let keyed: Vec<((String, String), i64)> = items
+    // Each input's key, the oldest creation time its dedup period reaches back to, and
+    // its detection override.
+    let keyed: Vec<(
+        (String, String),
+        i64,
+        Option<&crate::domain::DetectionOverride>,
+    )> = items
         .iter()
         .map(|item| {
             let a = &item.alert;
             let detection_id = a.detection_id.trim().to_string();
+            let detection = config.detection(&detection_id);
             let period = item.fixed_period.unwrap_or_else(|| {
-                config
-                    .detection(&detection_id)
+                detection
                     .and_then(|d| d.dedup_period_minutes)
                     .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
             });
             let dedup_string = a.dedup_string.clone().unwrap_or_default();
-            ((detection_id, dedup_string), period)
+            (
+                (detection_id, dedup_string),
+                now - period * 60_000,
+                detection,
+            )
         })
         .collect();
+    // The stored alerts those may join, read for the whole batch at once:
+    // (detection id, dedup string, oldest creation time) → the target it joins.
     let mut lookups: Vec<(String, String, i64)> = keyed
         .iter()
-        .map(|((d, s), period)| (d.clone(), s.clone(), now - period * 60_000))
+        .map(|((d, s), since, _)| (d.clone(), s.clone(), *since))
         .collect();
     lookups.sort_unstable();
     lookups.dedup();
     let stored = store::alerts::find_dedup_targets(&txn, &lookups).await?;
-    let mut stored: HashMap<(String, String, i64), Option<Alert>> =
-        lookups.into_iter().zip(stored).collect();
-    for (item, (key, period)) in items.iter().zip(keyed) {
+    let found: HashMap<(String, String, i64), Option<usize>> = lookups
+        .into_iter()
+        .zip(stored)
+        .map(|(lookup, existing)| (lookup, existing.map(|e| stored_target(&mut targets, e))))
+        .collect();
+    for (item, (key, since, detection)) in items.iter().zip(keyed) {
         let a = &item.alert;
-        let detection = config.detection(&key.0).cloned();
         // An alert created earlier in this batch is the newest with its key and was
         // created now, so it is the one to join whatever the period.
         let target = match created.get(&key) {
             Some(&t) => Some(t),
-            None => {
-                let since = now - period * 60_000;
-                let lookup = (key.0.clone(), key.1.clone(), since);
-                match found.get(&lookup) {
-                    Some(t) => *t,
-                    None => {
-                        let existing = stored.get_mut(&lookup).and_then(Option::take);
-                        let t = existing.map(|existing| stored_target(&mut targets, existing));
-                        found.insert(lookup, t);
-                        t
-                    }
-                }
-            }
+            None => found[&(key.0.clone(), key.1.clone(), since)],
         };
         match target {
             Some(t) => {
@@ -725,7 +724,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
                 events_of(a, &joined.alert.id, now, &mut events);
             }
             None => {
-                let decided = route_among(a, detection, destinations);
+                let decided = route_among(a, detection.cloned(), destinations);
                 let alert = build_alert(
                     a,
                     decided.decision,

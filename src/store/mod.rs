@@ -524,8 +524,8 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(5);
 
 /// Prepared statements each SQLite connection keeps (sqlx's default is 100). The
 /// multi-row statements of batches differ by their row count, and one prepared for
-/// hundreds of rows holds tens of kilobytes: a hundred of them on each of nine
-/// connections cost tens of megabytes for little gain.
+/// hundreds of rows holds tens of kilobytes: a hundred of them on every connection
+/// cost tens of megabytes for little gain.
 const SQLITE_STATEMENT_CACHE: usize = 24;
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
