@@ -9,6 +9,7 @@ mod m20261126_000010_audit_log_read;
 mod m20261127_000001_people;
 mod m20261127_000002_alert_api;
 mod m20261127_000003_redundant_index;
+mod m20261127_000004_partial_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_people::Migration),
             Box::new(m20261127_000002_alert_api::Migration),
             Box::new(m20261127_000003_redundant_index::Migration),
+            Box::new(m20261127_000004_partial_indexes::Migration),
         ]
     }
 }

@@ -85,6 +85,27 @@ impl HandOffs {
             .extend(items);
     }
 
+    /// Those of `destinations` with at least `enough` deliveries waiting in the queue.
+    pub fn enough_queued(
+        &self,
+        mut destinations: Vec<DestinationId>,
+        enough: usize,
+    ) -> Vec<DestinationId> {
+        if destinations.is_empty() {
+            return destinations;
+        }
+        let s = self.state.lock().expect("hand-off queue");
+        destinations.retain(|id| {
+            s.queue
+                .iter()
+                .filter(|h| h.delivery.output_id == *id)
+                .take(enough)
+                .count()
+                >= enough
+        });
+        destinations
+    }
+
     /// How many more deliveries the queue may take, and how many wait in it.
     pub fn room(&self) -> (usize, usize) {
         let s = self.state.lock().expect("hand-off queue");

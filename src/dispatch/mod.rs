@@ -472,7 +472,24 @@ impl Inner {
     async fn claim(&self, free: usize) -> Result<Vec<(Delivery, bool, Loaded)>, DbErr> {
         use std::sync::atomic::Ordering::Relaxed;
         let now = now_ms();
-        let exclude = self.limiters.saturated();
+        // Left out: stalled destinations (paused by a 429, or hanging), and those at
+        // their concurrency that also have enough queued here to fill every slot they
+        // have; claiming more of theirs would only wait. One that is merely busy (its
+        // replies come back within milliseconds) is claimed for as usual: leaving it
+        // out made every claim read past all of its due rows (the whole backlog, in a
+        // burst to one destination) to find none, and left the workers idle while
+        // claims waited out the pause below.
+        let mut exclude = self.limiters.stalled(BRIEF_WAIT);
+        let busy: Vec<DestinationId> = self
+            .limiters
+            .saturated()
+            .into_iter()
+            .filter(|id| !exclude.contains(id))
+            .collect();
+        exclude.extend(
+            self.handoffs
+                .enough_queued(busy, self.cfg.destination_workers),
+        );
         let lease_ms = self.cfg.lease.as_millis() as i64;
         // Expired leases (a process died mid-send) are looked for a few times per lease,
         // not at every claim: the look reads every delivery in flight, which under a

@@ -94,7 +94,7 @@ impl Recorder {
 /// cannot fail the others.
 async fn write(db: &DatabaseConnection, batch: Vec<Job>) {
     let (records, replies): (Vec<AttemptRecord>, Vec<_>) = batch.into_iter().unzip();
-    match store::deliveries::record_attempts(db, records.clone()).await {
+    match store::deliveries::record_attempts_in_turn(db, records.clone()).await {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(r));

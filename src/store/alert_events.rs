@@ -28,15 +28,16 @@ const INSERT_CHUNK: usize = 100;
 /// Append events, in order (their `seq` follows it). Call inside the transaction that
 /// creates or joins their alerts, under the alerts lock.
 pub async fn insert_many<C: ConnectionTrait>(db: &C, events: &[NewEvent]) -> Result<(), DbErr> {
-    for chunk in events.chunks(INSERT_CHUNK) {
-        let rows = chunk.iter().map(|e| alert_event::ActiveModel {
+    let rows = events
+        .iter()
+        .map(|e| alert_event::ActiveModel {
             seq: sea_orm::NotSet,
             alert_id: Set(e.alert_id.clone()),
             event: Set(e.event.to_string()),
             received_at: Set(e.received_at),
-        });
-        Entity::insert_many(rows).exec_without_returning(db).await?;
-    }
+        })
+        .collect();
+    super::rows::insert(db, rows, INSERT_CHUNK, &[]).await?;
     Ok(())
 }
 

@@ -113,28 +113,20 @@ pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr>
 const INSERT_CHUNK: usize = 200;
 
 /// Insert new alerts, in order, with as few statements as the parameter bounds allow;
-/// sets each alert's `seq`. Call under the alerts lock.
+/// sets each alert's `seq`, returned by the inserting statement itself. Call under the
+/// alerts lock.
 pub async fn insert_many<C: ConnectionTrait>(db: &C, alerts: &mut [Alert]) -> Result<(), DbErr> {
-    for chunk in alerts.chunks_mut(INSERT_CHUNK) {
-        alert::Entity::insert_many(chunk.iter().map(active))
-            .exec_without_returning(db)
-            .await?;
-        let ids: Vec<AlertId> = chunk.iter().map(|a| a.id.clone()).collect();
-        let seqs: Vec<(AlertId, i64)> = alert::Entity::find()
-            .select_only()
-            .column(alert::Column::Id)
-            .column(alert::Column::Seq)
-            .filter(alert::Column::Id.is_in(ids))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for a in chunk.iter_mut() {
-            a.seq = seqs
-                .iter()
-                .find(|(id, _)| *id == a.id)
-                .map(|(_, seq)| *seq)
-                .ok_or_else(|| DbErr::RecordNotInserted)?;
-        }
+    let models: Vec<alert::ActiveModel> = alerts.iter().map(active).collect();
+    let rows = super::rows::insert(db, models, INSERT_CHUNK, &["id", "seq"]).await?;
+    let mut seqs = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        seqs.insert(
+            row.try_get_by_index::<String>(0)?,
+            row.try_get_by_index::<i64>(1)?,
+        );
+    }
+    for a in alerts.iter_mut() {
+        a.seq = *seqs.get(a.id.as_str()).ok_or(DbErr::RecordNotInserted)?;
     }
     Ok(())
 }

@@ -91,17 +91,8 @@ pub fn new_delivery(
 const INSERT_CHUNK: usize = 500;
 
 pub async fn insert_many<C: ConnectionTrait>(db: &C, rows: Vec<Delivery>) -> Result<(), DbErr> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<delivery::ActiveModel> = rows
-            .by_ref()
-            .take(INSERT_CHUNK)
-            .map(delivery::ActiveModel::from)
-            .collect();
-        delivery::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    let rows = rows.into_iter().map(delivery::ActiveModel::from).collect();
+    super::rows::insert(db, rows, INSERT_CHUNK, &[]).await?;
     Ok(())
 }
 
@@ -439,17 +430,11 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
         out.push(Recorded::Stored(None));
         rows.push(attempt);
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<delivery_attempt::ActiveModel> = rows
-            .by_ref()
-            .take(INSERT_CHUNK)
-            .map(delivery_attempt::ActiveModel::from)
-            .collect();
-        delivery_attempt::Entity::insert_many(chunk)
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    let rows = rows
+        .into_iter()
+        .map(delivery_attempt::ActiveModel::from)
+        .collect();
+    super::rows::insert(&txn, rows, INSERT_CHUNK, &[]).await?;
     for fold in &health {
         record_health(&txn, fold).await?;
         for (i, change) in update_breaker(&txn, fold).await? {
@@ -458,6 +443,201 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
     }
     txn.commit().await?;
     Ok(out)
+}
+
+/// [`record_attempts`] for the attempt recorder, which holds its turn at the write
+/// gate: on SQLite the whole transaction runs on the writer connection's handle
+/// ([`super::on_sqlite_handle`]), one prepared statement per kind executed per record;
+/// elsewhere, [`record_attempts`].
+pub async fn record_attempts_in_turn(
+    db: &sea_orm::DatabaseConnection,
+    records: Vec<AttemptRecord>,
+) -> Result<Vec<Recorded>, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return record_attempts(db, records).await;
+    }
+    let done = super::on_sqlite_handle(db, |c| {
+        c.execute_batch("BEGIN IMMEDIATE")?;
+        let written = record_on_handle(c, records).and_then(|out| {
+            c.execute_batch("COMMIT")?;
+            Ok(out)
+        });
+        if written.is_err() && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        written
+    })
+    .await?;
+    Ok(done.expect("an SQLite database"))
+}
+
+/// The statements of [`record_attempts`], in SQLite's dialect, inside the caller's
+/// transaction: each record in order moves its delivery on if its lease holder still
+/// holds it (so a delivery named twice moves twice, in order), and stores its attempt;
+/// then each destination's health and breaker take the batch's attempts as if recorded
+/// one by one.
+fn record_on_handle(
+    c: &rusqlite::Connection,
+    records: Vec<AttemptRecord>,
+) -> rusqlite::Result<Vec<Recorded>> {
+    use rusqlite::params;
+    let mut move_on = c.prepare(
+        "UPDATE deliveries SET status = ?3, attempt_count = ?4, next_attempt_at = ?5, \
+         attempts_base = attempts_base + ?6, \
+         external_id = CASE WHEN ?7 IS NULL THEN external_id ELSE ?7 END, \
+         external_url = CASE WHEN ?7 IS NULL THEN external_url ELSE ?8 END, \
+         lease_until = NULL, claimed_by = NULL, last_status_code = ?9, last_message = ?10, \
+         last_dispatched_at = ?11, updated_at = ?11 \
+         WHERE id = ?1 AND claimed_by = ?2",
+    )?;
+    let mut insert = c.prepare(
+        "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, dispatched_at, \
+         status_code, success, message, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut out = Vec::with_capacity(records.len());
+    let mut health: Vec<HealthFold> = Vec::new();
+    for (i, record) in records.into_iter().enumerate() {
+        let AttemptRecord {
+            attempt,
+            output_id,
+            claim_id,
+            next,
+            external,
+            breaker,
+        } = record;
+        let (status, next_at, hold) = match next {
+            Next::Succeeded => (DeliveryStatus::Succeeded, attempt.dispatched_at, 0),
+            Next::Failed => (DeliveryStatus::Failed, attempt.dispatched_at, 0),
+            Next::RetryAt(t) => (DeliveryStatus::Pending, t, 0),
+            Next::Hold(t) => (DeliveryStatus::Pending, t, 1),
+        };
+        let moved = move_on.execute(params![
+            attempt.delivery_id.as_str(),
+            claim_id,
+            status_text(status),
+            attempt.number,
+            next_at,
+            hold,
+            external.as_ref().map(|r| r.id.as_str()),
+            external.as_ref().and_then(|r| r.url.as_deref()),
+            attempt.status_code,
+            attempt.message,
+            attempt.dispatched_at,
+        ])?;
+        if moved == 0 {
+            out.push(Recorded::LeaseLost);
+            continue;
+        }
+        let row = attempt_row(attempt);
+        insert.execute(params![
+            row.id,
+            row.delivery_id.as_str(),
+            row.attempt_number,
+            row.dispatched_at,
+            row.status_code,
+            row.success,
+            row.message,
+            row.duration_ms,
+        ])?;
+        let fold = match health.iter().position(|h| h.output_id == output_id) {
+            Some(f) => &mut health[f],
+            None => {
+                health.push(HealthFold::new(output_id));
+                health.last_mut().expect("just pushed")
+            }
+        };
+        fold.add(i, &row, breaker);
+        out.push(Recorded::Stored(None));
+    }
+    for fold in &health {
+        health_on_handle(c, fold)?;
+        for (i, change) in breaker_on_handle(c, fold)? {
+            out[i] = Recorded::Stored(Some(change));
+        }
+    }
+    Ok(out)
+}
+
+/// A delivery status as stored.
+fn status_text(s: DeliveryStatus) -> String {
+    use sea_orm::ActiveEnum;
+    s.to_value()
+}
+
+/// [`record_health`] on a raw SQLite handle.
+fn health_on_handle(c: &rusqlite::Connection, fold: &HealthFold) -> rusqlite::Result<()> {
+    let mut set = vec!["last_attempt_at = ?2"];
+    if fold.last_success.is_some() {
+        set.extend(["last_success_at = ?3", "consecutive_failures = ?5"]);
+    } else {
+        set.push("consecutive_failures = destination_health.consecutive_failures + ?5");
+    }
+    if fold.last_error.is_some() {
+        set.push("last_error = ?4");
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO destination_health (output_id, last_attempt_at, last_success_at, \
+             last_error, consecutive_failures, paused_at, next_probe_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL) \
+             ON CONFLICT (output_id) DO UPDATE SET {}",
+            set.join(", ")
+        ),
+        rusqlite::params![
+            fold.output_id.as_str(),
+            fold.last_attempt_at,
+            fold.last_success.map(|(at, _)| at),
+            fold.last_error.as_ref().map(|(m, _)| m.as_str()),
+            fold.failures_since_success,
+        ],
+    )?;
+    Ok(())
+}
+
+/// [`update_breaker`] on a raw SQLite handle.
+fn breaker_on_handle(
+    c: &rusqlite::Connection,
+    fold: &HealthFold,
+) -> rusqlite::Result<Vec<(usize, BreakerChange)>> {
+    let Some(policy) = fold.breaker else {
+        return Ok(Vec::new());
+    };
+    let output_id = fold.output_id.as_str();
+    let mut changes = Vec::new();
+    if let Some((_, index)) = fold.last_success {
+        let resumed = c.execute(
+            "UPDATE destination_health SET paused_at = NULL, next_probe_at = NULL \
+             WHERE output_id = ?1 AND paused_at IS NOT NULL",
+            [output_id],
+        )?;
+        if resumed > 0 {
+            changes.push((index, BreakerChange::Resumed));
+        }
+    }
+    let Some((_, index)) = fold.last_error.as_ref().filter(|_| fold.ends_failing()) else {
+        return Ok(changes);
+    };
+    let at = fold.last_attempt_at;
+    let paused = c.execute(
+        "UPDATE destination_health SET paused_at = ?2, next_probe_at = ?3 \
+         WHERE output_id = ?1 AND paused_at IS NULL AND consecutive_failures >= ?4",
+        rusqlite::params![output_id, at, at + policy.probe_ms, policy.failures],
+    )?;
+    if paused == 0 {
+        return Ok(changes);
+    }
+    let failures: i32 = c.query_row(
+        "SELECT consecutive_failures FROM destination_health WHERE output_id = ?1",
+        [output_id],
+        |r| r.get(0),
+    )?;
+    changes.push((
+        *index,
+        BreakerChange::Paused {
+            consecutive_failures: failures,
+        },
+    ));
+    Ok(changes)
 }
 
 /// One delivery to move on after an attempt (see [`move_on_many`]).
@@ -492,39 +672,33 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
             .partition(|&i| first.insert(moves[i].delivery_id.as_str()));
         left = later;
         for chunk in round.chunks(MOVE_CHUNK) {
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 11);
-            let mut tuples = Vec::with_capacity(chunk.len());
-            for &i in chunk {
-                let m = &moves[i];
-                let (status, next_at, hold) = match m.next {
-                    Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at, 0),
-                    Next::Failed => (DeliveryStatus::Failed, m.dispatched_at, 0),
-                    Next::RetryAt(t) => (DeliveryStatus::Pending, *t, 0),
-                    Next::Hold(t) => (DeliveryStatus::Pending, *t, 1),
-                };
-                let start = values.len();
-                values.extend([
-                    m.delivery_id.as_str().into(),
-                    m.claim_id.into(),
-                    status.into(),
-                    m.attempt_number.into(),
-                    next_at.into(),
-                    hold.into(),
-                    m.external.map(|r| r.id.clone()).into(),
-                    m.external.and_then(|r| r.url.clone()).into(),
-                    m.status_code.into(),
-                    m.message.into(),
-                    m.dispatched_at.into(),
-                ]);
-                let marks: Vec<String> = (start + 1..=values.len())
-                    .map(|n| match backend {
-                        DatabaseBackend::Postgres => format!("${n}"),
-                        _ => "?".to_string(),
-                    })
-                    .collect();
-                tuples.push(format!("({})", marks.join(", ")));
-            }
-            // VALUES columns are column1… on both SQLite and PostgreSQL.
+            let rows: Vec<[sea_orm::Value; 11]> = chunk
+                .iter()
+                .map(|&i| {
+                    let m = &moves[i];
+                    let (status, next_at, hold) = match m.next {
+                        Next::Succeeded => (DeliveryStatus::Succeeded, m.dispatched_at, 0),
+                        Next::Failed => (DeliveryStatus::Failed, m.dispatched_at, 0),
+                        Next::RetryAt(t) => (DeliveryStatus::Pending, *t, 0),
+                        Next::Hold(t) => (DeliveryStatus::Pending, *t, 1),
+                    };
+                    [
+                        m.delivery_id.as_str().into(),
+                        m.claim_id.into(),
+                        status.into(),
+                        m.attempt_number.into(),
+                        next_at.into(),
+                        hold.into(),
+                        m.external.map(|r| r.id.clone()).into(),
+                        m.external.and_then(|r| r.url.clone()).into(),
+                        m.status_code.into(),
+                        m.message.into(),
+                        m.dispatched_at.into(),
+                    ]
+                })
+                .collect();
+            let (source, values) = value_rows(backend, rows);
+            // The rows' columns are column1… on both SQLite and PostgreSQL.
             let sql = format!(
             "UPDATE deliveries SET status = v.column3, attempt_count = v.column4, \
              next_attempt_at = v.column5, attempts_base = deliveries.attempts_base + v.column6, \
@@ -532,10 +706,9 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
              external_url = CASE WHEN v.column7 IS NULL THEN deliveries.external_url ELSE v.column8 END, \
              lease_until = NULL, claimed_by = NULL, last_status_code = v.column9, \
              last_message = v.column10, last_dispatched_at = v.column11, updated_at = v.column11 \
-             FROM (VALUES {}) AS v \
+             FROM {source} AS v \
              WHERE deliveries.id = v.column1 AND deliveries.claimed_by = v.column2 \
-             RETURNING deliveries.id",
-            tuples.join(", ")
+             RETURNING deliveries.id"
         );
             let updated: HashSet<String> = txn
                 .query_all(sea_orm::Statement::from_sql_and_values(
@@ -551,6 +724,28 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
         }
     }
     Ok(moved)
+}
+
+/// Rows of `N` values as a table for a statement's `FROM`, `(VALUES (…), …)`, its
+/// columns named column1… (on both SQLite and PostgreSQL).
+fn value_rows<const N: usize>(
+    backend: DatabaseBackend,
+    rows: Vec<[sea_orm::Value; N]>,
+) -> (String, Vec<sea_orm::Value>) {
+    let mut values = Vec::with_capacity(rows.len() * N);
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let start = values.len();
+        values.extend(row);
+        let marks: Vec<String> = (start + 1..=values.len())
+            .map(|n| match backend {
+                DatabaseBackend::Postgres => format!("${n}"),
+                _ => "?".to_string(),
+            })
+            .collect();
+        tuples.push(format!("({})", marks.join(", ")));
+    }
+    (format!("(VALUES {})", tuples.join(", ")), values)
 }
 
 /// What a batch of attempts does to one destination's health, as if they were folded

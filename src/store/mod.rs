@@ -9,6 +9,7 @@ pub mod destinations;
 pub mod entities;
 pub mod metrics;
 pub mod overrides;
+pub mod rows;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
@@ -150,6 +151,11 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
+            // The rows a statement returns wait here for the task reading them: with
+            // SQLite's default of 50, a batch statement returning hundreds of rows (a
+            // claim, recorded moves, inserted alerts) stopped the connection's thread
+            // every 50 rows until that task was scheduled again, holding the write lock.
+            .row_buffer_size(SQLITE_ROW_BUFFER)
             .disable_statement_logging()
             .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         if create == Create::Never {
@@ -311,16 +317,23 @@ extern "C" fn sqlite_busy(_: *mut std::ffi::c_void, tries: std::ffi::c_int) -> s
 }
 
 async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
-    if !connection_is_clean(conn).await {
+    use sea_orm::sqlx::Connection;
+    // No ping, unlike PostgreSQL: a rollback queued by a dropped transaction goes to
+    // the connection's thread ahead of the lock taken here, so it has been carried out
+    // by the time SQLite is asked (one round trip to that thread, not two, on every
+    // release of the writer's connection).
+    let autocommit = {
+        let Ok(mut handle) = conn.lock_handle().await else {
+            return false;
+        };
+        // SAFETY: the handle is locked for the duration of the call (no other thread
+        // uses it), and sqlite3_get_autocommit only reads the connection's state.
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) }
+    };
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a transaction");
         return false;
     }
-    let Ok(mut handle) = conn.lock_handle().await else {
-        return false;
-    };
-    // SAFETY: the handle is locked for the duration of the call (no other thread uses
-    // it), and sqlite3_get_autocommit only reads the connection's state.
-    let autocommit =
-        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
     if autocommit == 0 {
         tracing::warn!("closing an SQLite connection that SQLite still sees inside a transaction");
         return false;
@@ -527,6 +540,10 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(5);
 /// hundreds of rows holds tens of kilobytes: a hundred of them on every connection
 /// cost tens of megabytes for little gain.
 const SQLITE_STATEMENT_CACHE: usize = 24;
+
+/// Rows a statement may have ready before the task reading them takes them (see
+/// `row_buffer_size` in [`connect_with`]): enough for every batch statement.
+const SQLITE_ROW_BUFFER: usize = 1024;
 
 /// Serializes alert creation (dedup check and commit-ordered `seq`).
 pub const LOCK_ALERTS: &str = "alerts";
@@ -740,5 +757,71 @@ mod tests {
             format!("could not connect to PostgreSQL at 127.0.0.1:{port}: connection refused")
         );
         assert!(is_unreachable(&e));
+    }
+}
+
+/// Run `f` on the SQLite handle of one of `db`'s connections, on this thread: a whole
+/// transaction of many small statements with no hop to the connection's own thread and
+/// back between them (through sqlx each statement is one such round trip, and under
+/// load each hop waited for a core). `None` when `db` is not SQLite.
+///
+/// Meant for the batch writers holding their turn at the [`WriteGate`]: the lock on
+/// the file is theirs, so nothing here waits for another writer. On a multi-threaded
+/// runtime the work runs in `block_in_place`, so the runtime's other tasks move on.
+pub async fn on_sqlite_handle<R>(
+    db: &DatabaseConnection,
+    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+) -> Result<Option<R>, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let unavailable = |e: sea_orm::sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e));
+    let mut conn = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(unavailable)?;
+    let mut handle = conn.lock_handle().await.map_err(unavailable)?;
+    let raw = handle.as_raw_handle().as_ptr();
+    let run = move || {
+        // SAFETY: the handle is locked (sqlx's thread for it waits until `handle` is
+        // dropped, after this returns), and a connection made `from_handle` borrows it:
+        // it is not closed when dropped, and its prepared statements are finalized
+        // before it is.
+        let c = unsafe { rusqlite::Connection::from_handle(raw) }?;
+        f(&c)
+    };
+    let flavor = tokio::runtime::Handle::current().runtime_flavor();
+    let out = if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(run)
+    } else {
+        run()
+    };
+    drop(handle);
+    out.map(Some).map_err(from_rusqlite)
+}
+
+/// An SQLite error met on a raw handle ([`on_sqlite_handle`]) as sea-orm's: those that
+/// mean the database cannot take the write now (busy, locked, full, I/O, read-only…)
+/// as a connection error, which [`crate::error::is_unavailable`] counts as retryable.
+pub fn from_rusqlite(e: rusqlite::Error) -> DbErr {
+    use sea_orm::RuntimeErr;
+    let unavailable = matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::SystemIoFailure
+                | rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::FileLockingProtocolFailed
+        )
+    );
+    let message = format!("error returned from database: {e}");
+    if unavailable {
+        DbErr::Conn(RuntimeErr::Internal(message))
+    } else {
+        DbErr::Exec(RuntimeErr::Internal(message))
     }
 }

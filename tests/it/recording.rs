@@ -1,12 +1,38 @@
-//! Recording finished attempts in batches (`store::deliveries::record_attempts`, one
-//! `UPDATE … FROM (VALUES …)` per chunk): each record moves its delivery on only while
+//! Recording finished attempts in batches: each record moves its delivery on only while
 //! its lease holder still holds it, exactly as if the records were written one by one
 //! in order, also when a batch names one delivery twice or holds more records than one
-//! statement takes. SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+//! statement takes; and the destination's health and circuit breaker count the batch
+//! as if one by one. Both writers are held to it: `record_attempts` (sea-orm, one
+//! `UPDATE … FROM (VALUES …)` per chunk) and the attempt recorder's
+//! `record_attempts_in_turn` (on SQLite, statements run on the writer connection's
+//! handle). SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
 use crate::support::TestDb;
 use herald::domain::{DeliveryKind, DeliveryStatus, DestinationId};
-use herald::store::deliveries::{self, AttemptRecord, Delivery, NewAttempt, Next, Recorded};
+use herald::store::deliveries::{
+    self, AttemptRecord, BreakerChange, BreakerPolicy, Delivery, NewAttempt, Next, Recorded,
+};
+
+/// Which of the two batch writers records.
+#[derive(Clone, Copy, Debug)]
+enum Writer {
+    /// `record_attempts`, through sea-orm.
+    Batch,
+    /// `record_attempts_in_turn`, the attempt recorder's.
+    InTurn,
+}
+
+async fn write(
+    db: &sea_orm::DatabaseConnection,
+    writer: Writer,
+    records: Vec<AttemptRecord>,
+) -> Vec<Recorded> {
+    match writer {
+        Writer::Batch => deliveries::record_attempts(db, records).await,
+        Writer::InTurn => deliveries::record_attempts_in_turn(db, records).await,
+    }
+    .unwrap()
+}
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -56,6 +82,13 @@ async fn stored(db: &sea_orm::DatabaseConnection, d: &Delivery) -> Delivery {
 
 async fn a_batch_moves_each_delivery_on_as_if_recorded_one_by_one(db: TestDb) {
     let db = herald::store::connect(&db.url).await.unwrap();
+    for writer in [Writer::Batch, Writer::InTurn] {
+        moves_each_delivery_on(&db, writer).await;
+    }
+}
+
+async fn moves_each_delivery_on(db: &sea_orm::DatabaseConnection, writer: Writer) {
+    let db = db.clone();
     // Named twice, the holder first: the second record finds the lease let go.
     let twice = leased(&db, "me").await;
     // Named twice, another holder first: only the second record is the holder's.
@@ -69,8 +102,9 @@ async fn a_batch_moves_each_delivery_on_as_if_recorded_one_by_one(db: TestDb) {
         id: "TICKET-1".into(),
         url: Some("https://example.com/TICKET-1".into()),
     });
-    let out = deliveries::record_attempts(
+    let out = write(
         &db,
+        writer,
         vec![
             record(&twice, "me", Next::Succeeded, 200),
             record(&other_first, "someone-else", Next::Succeeded, 200),
@@ -80,8 +114,7 @@ async fn a_batch_moves_each_delivery_on_as_if_recorded_one_by_one(db: TestDb) {
             external,
         ],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         out,
         vec![
@@ -112,7 +145,7 @@ async fn a_batch_moves_each_delivery_on_as_if_recorded_one_by_one(db: TestDb) {
     );
     assert_eq!(
         h.attempts_base, 1,
-        "a held probe does not use up the budget"
+        "{writer:?}: a held probe does not use up the budget"
     );
     assert_eq!(h.external_id.as_deref(), Some("TICKET-1"));
     assert_eq!(
@@ -134,18 +167,25 @@ async fn a_batch_moves_each_delivery_on_as_if_recorded_one_by_one(db: TestDb) {
 
 async fn a_batch_larger_than_one_statement_is_recorded_whole(db: TestDb) {
     let db = herald::store::connect(&db.url).await.unwrap();
+    for writer in [Writer::Batch, Writer::InTurn] {
+        recorded_whole(&db, writer).await;
+    }
+}
+
+async fn recorded_whole(db: &sea_orm::DatabaseConnection, writer: Writer) {
+    let db = db.clone();
     let mut all = Vec::new();
     for _ in 0..300 {
         all.push(leased(&db, "me").await);
     }
-    let out = deliveries::record_attempts(
+    let out = write(
         &db,
+        writer,
         all.iter()
             .map(|d| record(d, "me", Next::Succeeded, 200))
             .collect(),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(out.iter().all(|r| *r == Recorded::Stored(None)));
     let ids: Vec<_> = all.iter().map(|d| d.id.clone()).collect();
     let rows = deliveries::get_many(&db, &ids).await.unwrap();
@@ -157,7 +197,76 @@ async fn a_batch_larger_than_one_statement_is_recorded_whole(db: TestDb) {
     );
 }
 
+/// Failures pause the destination at the record that reached the threshold, and a
+/// success resumes it, with the health row as if recorded one by one: the same from
+/// both writers, each on its own destination.
+async fn a_batch_moves_the_breaker_at_the_record_that_crossed_it(db: TestDb) {
+    let db = herald::store::connect(&db.url).await.unwrap();
+    let policy = BreakerPolicy {
+        failures: 2,
+        probe_ms: 60_000,
+    };
+    for (writer, dest) in [(Writer::Batch, "batch"), (Writer::InTurn, "in-turn")] {
+        let output_id = DestinationId::from(dest);
+        let mut ds = Vec::new();
+        for _ in 0..4 {
+            let mut d = leased(&db, "me").await;
+            d.output_id = output_id.clone();
+            ds.push(d);
+        }
+        let failing = |d: &Delivery| AttemptRecord {
+            output_id: output_id.clone(),
+            breaker: Some(policy),
+            ..record(d, "me", Next::RetryAt(NOW + 5_000), 503)
+        };
+        let out = write(&db, writer, ds[..3].iter().map(failing).collect()).await;
+        assert_eq!(
+            out,
+            vec![
+                Recorded::Stored(None),
+                Recorded::Stored(None),
+                Recorded::Stored(Some(BreakerChange::Paused {
+                    consecutive_failures: 3
+                })),
+            ],
+            "{writer:?}: the batch's failures counted together, the change on its last record"
+        );
+        assert_eq!(
+            deliveries::paused(&db)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|(id, _)| *id == output_id)
+                .count(),
+            1,
+            "{writer:?}"
+        );
+        let ok = AttemptRecord {
+            output_id: output_id.clone(),
+            breaker: Some(policy),
+            ..record(&ds[3], "me", Next::Succeeded, 200)
+        };
+        let out = write(&db, writer, vec![ok]).await;
+        assert_eq!(
+            out,
+            vec![Recorded::Stored(Some(BreakerChange::Resumed))],
+            "{writer:?}"
+        );
+        let health = deliveries::health(&db, std::slice::from_ref(&output_id))
+            .await
+            .unwrap();
+        let h = health[0].1.as_ref().expect("a health row");
+        assert_eq!(
+            (h.consecutive_failures, h.paused_at, h.last_success_at),
+            (0, None, Some(NOW + 1)),
+            "{writer:?}"
+        );
+        assert_eq!(h.last_error.as_deref(), Some("answered 503"), "{writer:?}");
+    }
+}
+
 on_both!(
     a_batch_moves_each_delivery_on_as_if_recorded_one_by_one,
-    a_batch_larger_than_one_statement_is_recorded_whole
+    a_batch_larger_than_one_statement_is_recorded_whole,
+    a_batch_moves_the_breaker_at_the_record_that_crossed_it
 );
