@@ -417,9 +417,12 @@ impl Inner {
                 });
             }
             // Then due retries, expired leases, other processes' work and start-up: claimed
-            // in batches into the same queue, whenever it runs short.
+            // in batches into the same queue, whenever it runs short, as many as it has
+            // room for (a claim's reads and its turn at the write gate cost about the
+            // same for 500 rows as for 250, and in a backlog the claim loop's turns are
+            // what paces the workers).
             let (room, queued) = self.handoffs.room();
-            let want = room.min(self.cfg.workers * 2);
+            let want = room;
             let mut claimed = 0;
             if want > 0 && (queued < self.cfg.workers || idle) {
                 match self.claim(want).await {

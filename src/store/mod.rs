@@ -705,61 +705,6 @@ pub(crate) async fn locate_damaged<C: ConnectionTrait, T>(
     Err(DbErr::Custom(format!("damaged row in {table}: {err}")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn describe_names_the_file_or_host_never_the_password() {
-        let d = describe("postgres://herald:s3cret@db.internal:6543/alerts?sslmode=require");
-        assert_eq!(d, "postgres://herald@db.internal:6543/alerts");
-        let d = describe("sqlite://herald.db?mode=rwc");
-        assert!(d.starts_with('/') && d.ends_with("/herald.db"), "{d}");
-        assert_eq!(describe("sqlite::memory:"), "an in-memory SQLite database");
-    }
-
-    #[test]
-    fn only_serve_with_mode_rwc_may_create_an_sqlite_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("h.db");
-        let rwc = format!("sqlite://{}?mode=rwc", file.display());
-        let plain = format!("sqlite://{}", file.display());
-        assert!(check_exists(&rwc, Create::AsUrlSays).is_ok());
-        let e = check_exists(&plain, Create::AsUrlSays)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("add ?mode=rwc"), "{e}");
-        let e = check_exists(&rwc, Create::Never).unwrap_err().to_string();
-        assert!(
-            e.contains(&file.display().to_string()) && e.contains("HERALD_DATABASE_URL"),
-            "{e}"
-        );
-        std::fs::write(&file, b"").unwrap();
-        assert!(check_exists(&plain, Create::Never).is_ok());
-        assert!(check_exists("postgres://h/db", Create::Never).is_ok());
-        assert!(check_exists("sqlite::memory:", Create::Never).is_ok());
-    }
-
-    #[tokio::test]
-    async fn a_refused_postgres_connection_names_the_host_and_is_retryable() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let started = std::time::Instant::now();
-        let e = connect(&format!("postgres://u:pw@127.0.0.1:{port}/x"))
-            .await
-            .unwrap_err();
-        assert!(started.elapsed() < CONNECT_TIMEOUT * 2);
-        assert_eq!(
-            e.to_string(),
-            format!("could not connect to PostgreSQL at 127.0.0.1:{port}: connection refused")
-        );
-        assert!(is_unreachable(&e));
-    }
-}
-
 /// Run `f` on the SQLite handle of one of `db`'s connections, on this thread: a whole
 /// transaction of many small statements with no hop to the connection's own thread and
 /// back between them (through sqlx each statement is one such round trip, and under
@@ -823,5 +768,60 @@ pub fn from_rusqlite(e: rusqlite::Error) -> DbErr {
         DbErr::Conn(RuntimeErr::Internal(message))
     } else {
         DbErr::Exec(RuntimeErr::Internal(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_names_the_file_or_host_never_the_password() {
+        let d = describe("postgres://herald:s3cret@db.internal:6543/alerts?sslmode=require");
+        assert_eq!(d, "postgres://herald@db.internal:6543/alerts");
+        let d = describe("sqlite://herald.db?mode=rwc");
+        assert!(d.starts_with('/') && d.ends_with("/herald.db"), "{d}");
+        assert_eq!(describe("sqlite::memory:"), "an in-memory SQLite database");
+    }
+
+    #[test]
+    fn only_serve_with_mode_rwc_may_create_an_sqlite_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.db");
+        let rwc = format!("sqlite://{}?mode=rwc", file.display());
+        let plain = format!("sqlite://{}", file.display());
+        assert!(check_exists(&rwc, Create::AsUrlSays).is_ok());
+        let e = check_exists(&plain, Create::AsUrlSays)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("add ?mode=rwc"), "{e}");
+        let e = check_exists(&rwc, Create::Never).unwrap_err().to_string();
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("HERALD_DATABASE_URL"),
+            "{e}"
+        );
+        std::fs::write(&file, b"").unwrap();
+        assert!(check_exists(&plain, Create::Never).is_ok());
+        assert!(check_exists("postgres://h/db", Create::Never).is_ok());
+        assert!(check_exists("sqlite::memory:", Create::Never).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_refused_postgres_connection_names_the_host_and_is_retryable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = std::time::Instant::now();
+        let e = connect(&format!("postgres://u:pw@127.0.0.1:{port}/x"))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < CONNECT_TIMEOUT * 2);
+        assert_eq!(
+            e.to_string(),
+            format!("could not connect to PostgreSQL at 127.0.0.1:{port}: connection refused")
+        );
+        assert!(is_unreachable(&e));
     }
 }
