@@ -419,14 +419,7 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
             out.push(Recorded::LeaseLost);
             continue;
         }
-        let fold = match health.iter().position(|h| h.output_id == output_id) {
-            Some(f) => &mut health[f],
-            None => {
-                health.push(HealthFold::new(output_id));
-                health.last_mut().expect("just pushed")
-            }
-        };
-        fold.add(i, &attempt, breaker);
+        HealthFold::fold(&mut health, output_id, i, &attempt, breaker);
         out.push(Recorded::Stored(None));
         rows.push(attempt);
     }
@@ -539,14 +532,7 @@ fn record_on_handle(
             row.message,
             row.duration_ms,
         ])?;
-        let fold = match health.iter().position(|h| h.output_id == output_id) {
-            Some(f) => &mut health[f],
-            None => {
-                health.push(HealthFold::new(output_id));
-                health.last_mut().expect("just pushed")
-            }
-        };
-        fold.add(i, &row, breaker);
+        HealthFold::fold(&mut health, output_id, i, &row, breaker);
         out.push(Recorded::Stored(None));
     }
     for fold in &health {
@@ -773,6 +759,25 @@ impl HealthFold {
             failures_since_success: 0,
             breaker: None,
         }
+    }
+
+    /// Fold record `index`'s stored attempt into its destination's fold in `health`
+    /// (started when the batch's first attempt for that destination comes).
+    fn fold(
+        health: &mut Vec<HealthFold>,
+        output_id: DestinationId,
+        index: usize,
+        a: &Attempt,
+        breaker: Option<BreakerPolicy>,
+    ) {
+        let fold = match health.iter().position(|h| h.output_id == output_id) {
+            Some(f) => &mut health[f],
+            None => {
+                health.push(HealthFold::new(output_id));
+                health.last_mut().expect("just pushed")
+            }
+        };
+        fold.add(index, a, breaker);
     }
 
     fn add(&mut self, index: usize, a: &Attempt, breaker: Option<BreakerPolicy>) {
