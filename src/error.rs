@@ -77,6 +77,13 @@ pub fn bad_input(msg: impl Into<String>) -> AppError {
     AppError::BadInput(msg.into())
 }
 
+/// Whether an SQLite result code means the database cannot take the write now: busy,
+/// locked, read-only, I/O error, full, cannot open, locking protocol (the primary code;
+/// extended codes keep it in the low byte).
+pub fn sqlite_unavailable(code: i64) -> bool {
+    matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14 | 15)
+}
+
 /// Whether a database error means "the database cannot do this now" (disk full, a
 /// dropped or refused connection, a busy or read-only file, an exhausted pool, a
 /// serialization conflict): the caller may retry, and nothing was stored.
@@ -92,9 +99,7 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
         X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) => true,
         X::Database(d) => {
             let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
-            // SQLite primary result codes (extended codes keep them in the low byte).
-            let sqlite = code.parse::<i64>().ok().map(|c| c & 0xff);
-            matches!(sqlite, Some(5 | 6 | 8 | 10 | 13 | 14 | 15))
+            code.parse::<i64>().is_ok_and(sqlite_unavailable)
                 // PostgreSQL: connection exceptions, insufficient resources, operator
                 // intervention (terminated backends), serialization failures.
                 || code.starts_with("08")

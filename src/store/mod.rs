@@ -751,18 +751,9 @@ pub async fn on_sqlite_handle<R>(
 /// as a connection error, which [`crate::error::is_unavailable`] counts as retryable.
 pub fn from_rusqlite(e: rusqlite::Error) -> DbErr {
     use sea_orm::RuntimeErr;
-    let unavailable = matches!(
-        e.sqlite_error_code(),
-        Some(
-            rusqlite::ErrorCode::DatabaseBusy
-                | rusqlite::ErrorCode::DatabaseLocked
-                | rusqlite::ErrorCode::SystemIoFailure
-                | rusqlite::ErrorCode::DiskFull
-                | rusqlite::ErrorCode::CannotOpen
-                | rusqlite::ErrorCode::ReadOnly
-                | rusqlite::ErrorCode::FileLockingProtocolFailed
-        )
-    );
+    let unavailable = e
+        .sqlite_error()
+        .is_some_and(|f| crate::error::sqlite_unavailable(f.extended_code.into()));
     let message = format!("error returned from database: {e}");
     if unavailable {
         DbErr::Conn(RuntimeErr::Internal(message))

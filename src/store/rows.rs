@@ -22,9 +22,6 @@ where
     C: ConnectionTrait,
     A: ActiveModelTrait + Send,
 {
-    if models.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
