@@ -429,6 +429,11 @@ pub fn integration(output_type: &str) -> Option<&'static dyn DynIntegration> {
     registry().find(|i| i.output_type() == output_type)
 }
 
+/// Whether destinations of this type are polled (their deliveries are never sent).
+pub fn is_pull(output_type: &str) -> bool {
+    integration(output_type).is_some_and(|i| i.is_pull())
+}
+
 /// Shared validation: an absolute http(s) URL with a host.
 pub fn validate_url(field: &str, value: &str) -> ConfigResult<()> {
     let url = url::Url::parse(value)

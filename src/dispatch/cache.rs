@@ -19,6 +19,8 @@ struct State {
     version: i64,
     /// `None`: the destination does not exist (deleted) at this version.
     by_id: HashMap<DestinationId, Option<Arc<DestinationRecord>>>,
+    /// The ids of every destination that is sent to (not polled), at this version.
+    push_ids: Option<Arc<Vec<DestinationId>>>,
 }
 
 impl DestinationCache {
@@ -33,10 +35,7 @@ impl DestinationCache {
     ) -> Result<Option<Arc<DestinationRecord>>, DbErr> {
         {
             let mut state = self.state.lock().expect("destination cache");
-            if version > state.version {
-                state.version = version;
-                state.by_id.clear();
-            }
+            state.catch_up(version);
             if version == state.version {
                 if let Some(held) = state.by_id.get(id) {
                     return Ok(held.clone());
@@ -52,5 +51,47 @@ impl DestinationCache {
             state.by_id.insert(id.clone(), read.clone());
         }
         Ok(read)
+    }
+
+    /// The ids of every destination that is sent to rather than polled, as of
+    /// configuration `version` (or newer): read once per version.
+    pub async fn push_ids<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: i64,
+    ) -> Result<Arc<Vec<DestinationId>>, DbErr> {
+        {
+            let mut state = self.state.lock().expect("destination cache");
+            state.catch_up(version);
+            if version == state.version {
+                if let Some(held) = &state.push_ids {
+                    return Ok(held.clone());
+                }
+            }
+        }
+        let read: Arc<Vec<DestinationId>> = Arc::new(
+            store::destinations::list_for_routing(db)
+                .await?
+                .into_iter()
+                .filter(|d| !crate::destinations::is_pull(&d.output_type))
+                .map(|d| d.id)
+                .collect(),
+        );
+        let mut state = self.state.lock().expect("destination cache");
+        if state.version == version {
+            state.push_ids = Some(read.clone());
+        }
+        Ok(read)
+    }
+}
+
+impl State {
+    /// Drop what was kept at an older version once `version` is seen.
+    fn catch_up(&mut self, version: i64) {
+        if version > self.version {
+            self.version = version;
+            self.by_id.clear();
+            self.push_ids = None;
+        }
     }
 }

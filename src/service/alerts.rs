@@ -1,6 +1,7 @@
 //! Alert ingestion (dedup, routing, outbox), queries and updates, re-sends and test sends.
 use super::Services;
 use crate::auth::Principal;
+use crate::destinations::is_pull;
 use crate::dispatch::AttemptReport;
 use crate::domain::CommentFormat;
 use crate::domain::RoutingDecision;
@@ -238,10 +239,6 @@ fn deliveries_for(
             )
         })
         .collect()
-}
-
-pub fn is_pull(output_type: &str) -> bool {
-    crate::destinations::integration(output_type).is_some_and(|i| i.is_pull())
 }
 
 /// The routing decision for an alert, read from the current configuration.

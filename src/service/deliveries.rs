@@ -11,7 +11,7 @@ async fn polling_destination(
     output_id: &str,
 ) -> AppResult<store::destinations::DestinationRecord> {
     let d = super::destinations::named(s, output_id).await?;
-    if !super::alerts::is_pull(&d.destination.output_type) {
+    if !crate::destinations::is_pull(&d.destination.output_type) {
         return Err(bad_input(format!(
             "destination {output_id} is of type {}, not a polling destination",
             d.destination.output_type
