@@ -9,6 +9,13 @@ use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// A destination as sent to, with the scrubber of its secrets (built once per
+/// configuration version, not per send).
+pub type Sendable = (
+    Arc<DestinationRecord>,
+    Arc<crate::destinations::secrets::Scrubber>,
+);
+
 #[derive(Default)]
 pub struct DestinationCache {
     state: Mutex<State>,
@@ -18,21 +25,22 @@ pub struct DestinationCache {
 struct State {
     version: i64,
     /// `None`: the destination does not exist (deleted) at this version.
-    by_id: HashMap<DestinationId, Option<Arc<DestinationRecord>>>,
+    by_id: HashMap<DestinationId, Option<Sendable>>,
     /// The ids of every destination that is sent to (not polled), at this version.
     push_ids: Option<Arc<Vec<DestinationId>>>,
 }
 
 impl DestinationCache {
-    /// The destination as of configuration `version` (or newer): from the copy when it
-    /// holds it at that version, else read from the store and kept.
+    /// The destination as of configuration `version` (or newer), with its scrubber:
+    /// from the copy when it holds it at that version, else read from the store and
+    /// kept.
     pub async fn get<C: ConnectionTrait>(
         &self,
         db: &C,
         cipher: &Cipher,
         id: &DestinationId,
         version: i64,
-    ) -> Result<Option<Arc<DestinationRecord>>, DbErr> {
+    ) -> Result<Option<Sendable>, DbErr> {
         {
             let mut state = self.state.lock().expect("destination cache");
             state.catch_up(version);
@@ -42,9 +50,12 @@ impl DestinationCache {
                 }
             }
         }
-        let read = store::destinations::get(db, cipher, id)
-            .await?
-            .map(Arc::new);
+        let read = store::destinations::get(db, cipher, id).await?.map(|r| {
+            let scrubber = crate::destinations::integration(&r.destination.output_type)
+                .map(|i| i.scrubber(&r.destination.config))
+                .unwrap_or_default();
+            (Arc::new(r), Arc::new(scrubber))
+        });
         let mut state = self.state.lock().expect("destination cache");
         // Kept only if no newer version was seen meanwhile (the read may predate it).
         if state.version == version {

@@ -146,6 +146,8 @@ pub(crate) enum Loaded {
 /// Everything one attempt needs, loaded: handed from [`Inner::load`] to the later phases.
 pub(crate) struct Prepared {
     record: Arc<store::destinations::DestinationRecord>,
+    /// Masks the destination's secrets in what the attempt reports.
+    scrubber: Arc<destinations::secrets::Scrubber>,
     integration: &'static dyn DynIntegration,
     alert: Arc<crate::domain::Alert>,
     /// Built once per alert and kind, shared by its deliveries.
@@ -348,11 +350,11 @@ fn attempt_in_budget(d: &Delivery) -> u32 {
 
 /// A delivery's destination and alert, as loaded, ready to send, or why it never can be.
 fn ready(
-    record: Option<Arc<store::destinations::DestinationRecord>>,
+    record: Option<cache::Sendable>,
     alert: Result<(Arc<crate::domain::Alert>, Arc<serde_json::Value>), String>,
 ) -> Loaded {
     let unsendable = |msg: String| Loaded::Unsendable(Outcome::not_sent(msg, Class::Permanent));
-    let Some(record) = record else {
+    let Some((record, scrubber)) = record else {
         return unsendable("the destination was deleted".into());
     };
     let output_type = &record.destination.output_type;
@@ -362,6 +364,7 @@ fn ready(
     match alert {
         Ok((alert, payload)) => Loaded::Ready(Box::new(Prepared {
             record,
+            scrubber,
             integration,
             alert,
             payload,
@@ -948,7 +951,7 @@ impl Inner {
             template_budget: self.cfg.template_budget,
         };
         let outcome = self
-            .send_built(prepared.integration, &dest.config, &ctx)
+            .send_built(prepared.integration, &dest.config, &prepared.scrubber, &ctx)
             .await;
         let label = match outcome.class {
             Class::Success => "success",
@@ -975,9 +978,9 @@ impl Inner {
         &self,
         integration: &dyn DynIntegration,
         config: &serde_json::Value,
+        scrubber: &destinations::secrets::Scrubber,
         ctx: &DeliveryContext<'_>,
     ) -> Outcome {
-        let scrubber = integration.scrubber(config);
         let out = &self.outbound;
         let send = async {
             if let Some(sending) = integration.send_itself(out, config, ctx) {
@@ -986,7 +989,7 @@ impl Inner {
                 return outcome;
             }
             match integration.build_request(config, ctx) {
-                Ok(req) => transport::send(out, integration, req, ctx.delivery_id, &scrubber).await,
+                Ok(req) => transport::send(out, integration, req, ctx.delivery_id, scrubber).await,
                 Err(reason) => {
                     Outcome::not_sent(scrubber.scrub(&reason.to_string()), Class::Permanent)
                 }
