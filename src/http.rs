@@ -3,6 +3,7 @@
 use crate::auth::{AuthError, Principal};
 use crate::graphql::HeraldSchema;
 use crate::service::Services;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -74,6 +75,8 @@ pub struct HttpSettings {
     /// Queries parsed at once (half the CPUs, at least one): a flood of large queries
     /// then queues here instead of taking every core from the async workers.
     pub parse_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Documents parsed lately, by their text (see [`ParsedQueries`]).
+    pub parsed: std::sync::Arc<ParsedQueries>,
     /// Subscription (WebSocket) connections still accepted (see [`live`]).
     pub live_connections: std::sync::Arc<tokio::sync::Semaphore>,
     /// Cancelled when the server stops: open subscription connections are closed.
@@ -94,6 +97,7 @@ impl HttpSettings {
                     .unwrap_or(1)
                     .max(1),
             )),
+            parsed: Default::default(),
             live_connections: live::connection_slots(),
             live_stop: Default::default(),
         }
@@ -644,14 +648,60 @@ async fn run(
     }
 }
 
+/// Documents parsed lately, by their exact text. Automation sends the same few
+/// operations again and again with new variables (a detection engine's `createAlert`),
+/// and for such a small request parsing was the costliest step, with a hop to the
+/// blocking pool and back. Only short documents are kept, and only so many (least
+/// recently used first out), so a client sending ever-new queries costs a bounded
+/// amount of memory and simply misses.
+pub struct ParsedQueries(std::sync::Mutex<lru::LruCache<Box<str>, ExecutableDocument>>);
+
+/// Documents kept by [`ParsedQueries`].
+const PARSED_KEPT: usize = 64;
+/// Longest query text [`ParsedQueries`] keeps the document of.
+const PARSED_MAX_BYTES: usize = 4 * 1024;
+
+impl std::fmt::Debug for ParsedQueries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedQueries").finish_non_exhaustive()
+    }
+}
+
+impl Default for ParsedQueries {
+    fn default() -> Self {
+        ParsedQueries(std::sync::Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(PARSED_KEPT).expect("not zero"),
+        )))
+    }
+}
+
+impl ParsedQueries {
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        if query.len() > PARSED_MAX_BYTES {
+            return None;
+        }
+        self.0.lock().ok()?.get(query).cloned()
+    }
+
+    fn keep(&self, query: &str, doc: ExecutableDocument) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.put(query.into(), doc);
+        }
+    }
+}
+
 /// Parse a request on a blocking thread, holding one of the parse slots while it
-/// parses. The slot is released before execution: executing is bounded by the cost
+/// parses (a document parsed lately is taken from [`ParsedQueries`] instead). The slot is released before execution: executing is bounded by the cost
 /// limits, and holding it would run one GraphQL request at a time per slot (so
 /// concurrent `createAlert`s could never share a group commit).
 async fn parse(
     state: &AppState,
     mut req: async_graphql::Request,
 ) -> Result<async_graphql::Request, async_graphql::Response> {
+    if let Some(doc) = state.http.parsed.get(&req.query) {
+        req.set_parsed_query(doc);
+        return Ok(req);
+    }
     let _slot = state.http.parse_slots.acquire().await;
     let parsed = tokio::task::spawn_blocking(move || match req.parsed_query() {
         Ok(_) => Ok(req),
@@ -659,7 +709,14 @@ async fn parse(
     })
     .await;
     match parsed {
-        Ok(Ok(req)) => Ok(req),
+        Ok(Ok(mut req)) => {
+            if req.query.len() <= PARSED_MAX_BYTES {
+                if let Ok(doc) = req.parsed_query().cloned() {
+                    state.http.parsed.keep(&req.query, doc);
+                }
+            }
+            Ok(req)
+        }
         Ok(Err(e)) => Err(async_graphql::Response::from_errors(vec![e])),
         Err(e) => {
             tracing::error!(error = %e, "query parsing task failed");

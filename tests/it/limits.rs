@@ -453,6 +453,44 @@ async fn complexity_depth_and_response_size_are_limited(db: TestDb) {
     s.stop().await;
 }
 
+/// A document sent again is taken from the parsed copy kept for its text: its limits
+/// and the introspection switch are still checked each time, its variables are its own
+/// each time, and a text that did not parse is refused each time.
+async fn repeated_documents_are_checked_every_time(db: TestDb) {
+    let s = TestServer::start_with(&db, |a| {
+        a.graphql_max_aliases = 5;
+        a.disable_introspection = true;
+    })
+    .await;
+    let over = aliases(6, "destinations { outputId }");
+    let under = aliases(5, "destinations { outputId }");
+    for _ in 0..3 {
+        let (code, msg) = code_of(&s, &over).await;
+        assert_eq!(code, "QUERY_TOO_COMPLEX", "{msg}");
+        assert!(msg.contains("aliased"), "{msg}");
+        s.ok(&under, json!({})).await;
+        let (code, msg) = code_of(&s, "{ __schema { types { name } } }").await;
+        assert_eq!(code, "FORBIDDEN", "{msg}");
+        let (code, msg) = code_of(&s, "{ destinations { outputId ").await;
+        assert_eq!(code, "GRAPHQL_VALIDATION_FAILED", "{msg}");
+        assert!(msg.contains("expected"), "{msg}");
+    }
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = s
+            .ok(
+                ops::CREATE_ALERT_DETAILED,
+                json!({"input": {"detectionId": "cache.rule", "title": format!("t{i}"), "severity": "LOW", "dedupString": format!("d{i}")}}),
+            )
+            .await;
+        assert_eq!(r["createAlert"]["title"], format!("t{i}"), "{r}");
+        ids.push(r["createAlert"]["id"].as_str().unwrap().to_string());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each request's variables are its own");
+    s.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Alert input limits
 // ---------------------------------------------------------------------------------------
@@ -796,6 +834,7 @@ on_both!(
     bodies_are_capped_while_reading,
     abusive_queries_are_refused_fast,
     complexity_depth_and_response_size_are_limited,
+    repeated_documents_are_checked_every_time,
     alert_input_is_bounded,
     templates_render_within_a_budget,
     metrics_can_need_a_token_or_its_own_address,
