@@ -331,7 +331,7 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
     } else {
         // PostgreSQL: each request's own transaction, in parallel with the others
         // (they lock only their dedup keys, and the alerts order from the inserts on).
-        commit_batch(s, &items).await
+        commit_batch(s, &items, &mut WriterState::default()).await
     }
 }
 
@@ -434,6 +434,7 @@ pub fn start_writer(
     .weighed(|(items, _): &Job| items.len());
     tokio::spawn(async move {
         let mut stopping = false;
+        let mut state = WriterState::default();
         loop {
             let first = if batches.has_carried() {
                 batches.first().await
@@ -460,10 +461,11 @@ pub fn start_writer(
             }
             // A panic fails this batch only (its transaction is dropped, so rolled back,
             // and its callers hear `UNAVAILABLE`); the writer goes on with the next.
-            let committed = std::panic::AssertUnwindSafe(commit_batch(&s, &items))
+            let committed = std::panic::AssertUnwindSafe(commit_batch(&s, &items, &mut state))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| {
+                    state = WriterState::default();
                     tracing::error!(
                         alerts = items.len(),
                         "alert ingestion panicked; nothing stored"
@@ -502,8 +504,12 @@ fn copy_error(e: &AppError) -> AppError {
 
 /// [`ingest_batch`], then telemetry and the dispatcher's wake-up; a database failure is
 /// recorded in the write health and answered `UNAVAILABLE` (nothing was stored).
-async fn commit_batch(s: &Services, items: &[Ingest]) -> AppResult<Vec<Alert>> {
-    match ingest_batch(s, items).await {
+async fn commit_batch(
+    s: &Services,
+    items: &[Ingest],
+    state: &mut WriterState,
+) -> AppResult<Vec<Alert>> {
+    match ingest_batch(s, items, state).await {
         Ok(Committed {
             per_input: outcomes,
             slots,
@@ -624,16 +630,37 @@ fn stored_target(targets: &mut Vec<Target>, existing: Alert) -> usize {
     targets.len() - 1
 }
 
-/// Ingest validated inputs in order in ONE transaction, holding its dedup keys (dedup
-/// cannot race; see [`store::lock_dedup_keys`]) and, from the inserts to the commit, the
-/// alerts order (`seq` follows commit order; [`store::lock_alert_order`]): each input joins the open
-/// alert with its dedup key (one stored before, or one an earlier input of the batch
-/// created) or creates an alert routed against the configuration read once for the
-/// batch. New alerts and their deliveries are inserted with multi-row statements, and
-/// joined alerts get one update each. Returns, per input, the alert as it stood right
-/// after that input and whether the input created it.
-async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
-    use std::collections::HashMap;
+/// What the ingestion writer knows of its SQLite connection between batches: the
+/// `data_version` it last read there and, when known, the routing configuration that was
+/// current at that version (so a batch reads it only after another connection
+/// committed). See [`store::ingest`].
+#[derive(Default)]
+struct WriterState {
+    seen: Option<i64>,
+    config: Option<Arc<super::snapshot::RoutingConfig>>,
+}
+
+/// Times the writer plans a batch again after another connection committed during its
+/// reads, before it takes the write lock first instead (the sea-orm transaction).
+const REPLANS: usize = 2;
+
+/// Ingest validated inputs in order in ONE transaction: each input joins the open alert
+/// with its dedup key (one stored before, or one an earlier input of the batch created)
+/// or creates an alert routed against the configuration read once for the batch.
+/// Returns, per input, the alert as it stood right after that input and whether the
+/// input created it.
+///
+/// On SQLite (the writer's turn at the write gate) the batch is read, planned and then
+/// written on the writer connection's handle only if no other connection committed
+/// meanwhile ([`store::ingest::write_if_unchanged`]); otherwise planned again. Elsewhere,
+/// and when other writers keep committing, the transaction holds its dedup keys (dedup
+/// cannot race; [`store::lock_dedup_keys`]) before reading, and the alerts order from
+/// the inserts to the commit (`seq` follows commit order; [`store::lock_alert_order`]).
+async fn ingest_batch(
+    s: &Services,
+    items: &[Ingest],
+    state: &mut WriterState,
+) -> AppResult<Committed> {
     let asked = std::time::Instant::now();
     let turn = s.dispatcher.write_gate().enter().await;
     tracing::debug!(
@@ -642,6 +669,31 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         "ingesting a batch"
     );
     let now = now_ms();
+    if let Some(writer) = turn.as_deref() {
+        for _ in 0..REPLANS {
+            let seen = match state.seen {
+                Some(v) => v,
+                None => store::ingest::data_version(writer).await?,
+            };
+            let config = match state.config.clone().filter(|_| state.seen == Some(seen)) {
+                Some(held) => held,
+                None => s.routing.current(writer).await?,
+            };
+            state.seen = Some(seen);
+            state.config = Some(config.clone());
+            let mut plan = plan_batch(s, writer, items, config, now).await?;
+            match store::ingest::write_if_unchanged(writer, seen, &mut plan.writes).await? {
+                store::ingest::Written::Committed => return Ok(plan.committed()),
+                store::ingest::Written::Changed { data_version } => {
+                    tracing::debug!(
+                        "another connection committed while a batch was read; reading it again"
+                    );
+                    state.seen = Some(data_version);
+                    state.config = None;
+                }
+            }
+        }
+    }
     let txn = turn.as_deref().unwrap_or(&s.db).begin().await?;
     store::lock_dedup_keys(
         &txn,
@@ -655,12 +707,42 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     .await?;
     // One read (the configuration version) unless the configuration changed.
     let config = s.routing.current(&txn).await?;
+    let mut plan = plan_batch(s, &txn, items, config, now).await?;
+    plan.writes.write(&txn).await?;
+    txn.commit().await?;
+    Ok(plan.committed())
+}
+
+/// A batch read and decided, not yet written: what to write, and what to answer and
+/// hand off once it is committed.
+struct Plan {
+    writes: store::ingest::BatchWrites,
+    /// Per input, the alert as it will stand right after that input (a new alert's
+    /// `seq` is known after the write), and whether the input creates it.
+    per_input: Vec<(Alert, bool)>,
+    slots: crate::dispatch::HandOffSlots,
+    /// The deliveries leased for the hand-off.
+    leased: Vec<deliveries::Delivery>,
+    queued: Vec<deliveries::Delivery>,
+    version: i64,
+}
+
+/// Read the open alerts the inputs may join (one lookup for the batch) and decide each
+/// input in order against `config`: join, or create and route. Leases as many new
+/// deliveries as the workers have room for.
+async fn plan_batch<C: ConnectionTrait>(
+    s: &Services,
+    c: &C,
+    items: &[Ingest],
+    config: Arc<super::snapshot::RoutingConfig>,
+    now: i64,
+) -> AppResult<Plan> {
+    use std::collections::HashMap;
     let destinations = &config.destinations;
     let mut targets: Vec<Target> = Vec::new();
     // (detection id, dedup string) → the alert this batch created for it.
     let mut created: HashMap<(String, String), usize> = HashMap::new();
     let mut per_input: Vec<(Alert, bool)> = Vec::with_capacity(items.len());
-    // The events of each input, for the alert it created or joined, in input order.
     let mut events: Vec<store::alert_events::NewEvent> = Vec::new();
     // Each input's key, the oldest creation time its dedup period reaches back to, and
     // its detection override.
@@ -695,7 +777,7 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
         .collect();
     lookups.sort_unstable();
     lookups.dedup();
-    let stored = store::alerts::find_dedup_targets(&txn, &lookups).await?;
+    let stored = store::alerts::find_dedup_targets(c, &lookups).await?;
     let found: HashMap<(String, String, i64), Option<usize>> = lookups
         .into_iter()
         .zip(stored)
@@ -740,14 +822,17 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
             }
         }
     }
-    // New alerts in the order the batch created them, so `seq` follows input order.
-    let mut new_alerts: Vec<Alert> = targets
+    let joined = targets
         .iter()
-        .filter(|t| t.new)
-        .map(|t| t.alert.clone())
+        .filter(|t| !t.new && t.added_events > 0)
+        .map(|t| (t.alert.seq, t.added_events))
         .collect();
-    store::lock_alert_order(&txn).await?;
-    store::alerts::insert_many(&txn, &mut new_alerts).await?;
+    // New alerts in the order the batch created them, so `seq` follows input order.
+    let new_alerts: Vec<Alert> = targets
+        .into_iter()
+        .filter(|t| t.new)
+        .map(|t| t.alert)
+        .collect();
     let mut rows: Vec<deliveries::Delivery> = new_alerts
         .iter()
         .flat_map(|a| deliveries_for(&a.routing, destinations, &a.id, DeliveryKind::Routed, now))
@@ -768,42 +853,66 @@ async fn ingest_batch(s: &Services, items: &[Ingest]) -> AppResult<Committed> {
     } else {
         Vec::new()
     };
-    deliveries::insert_many(&txn, rows).await?;
-    store::alert_events::insert_many(&txn, &events).await?;
-    for t in targets.iter().filter(|t| !t.new && t.added_events > 0) {
-        store::alerts::add_events(&txn, t.alert.seq, t.added_events, now).await?;
-    }
-    txn.commit().await?;
-    let seqs: HashMap<&AlertId, i64> = new_alerts.iter().map(|a| (&a.id, a.seq)).collect();
-    let per_input = per_input
-        .into_iter()
-        .map(|(mut alert, new)| {
-            if let Some(seq) = seqs.get(&alert.id) {
-                alert.seq = *seq;
-            }
-            (alert, new)
-        })
-        .collect();
-    let mut work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)> = Vec::new();
-    for d in leased {
-        let alert_id = d.alert_id.as_ref();
-        match work.last_mut() {
-            Some((a, ds)) if Some(&a.id) == alert_id => ds.push(d),
-            _ => {
-                let Some(a) = new_alerts.iter().find(|a| Some(&a.id) == alert_id) else {
-                    continue;
-                };
-                work.push((Arc::new(a.clone()), vec![d]));
-            }
-        }
-    }
-    Ok(Committed {
+    Ok(Plan {
+        writes: store::ingest::BatchWrites {
+            alerts: new_alerts,
+            deliveries: rows,
+            events,
+            joined,
+            now,
+        },
         per_input,
         slots,
-        version: config.version,
-        work,
+        leased,
         queued,
+        version: config.version,
     })
+}
+
+impl Plan {
+    /// After the commit: each input's alert with its `seq`, and the leased deliveries
+    /// grouped by alert for the hand-off.
+    fn committed(self) -> Committed {
+        use std::collections::HashMap;
+        let new_alerts = &self.writes.alerts;
+        let seqs: HashMap<&AlertId, i64> = new_alerts.iter().map(|a| (&a.id, a.seq)).collect();
+        let per_input = self
+            .per_input
+            .into_iter()
+            .map(|(mut alert, new)| {
+                if let Some(seq) = seqs.get(&alert.id) {
+                    alert.seq = *seq;
+                }
+                (alert, new)
+            })
+            .collect();
+        let mut work: Vec<(Arc<Alert>, Vec<deliveries::Delivery>)> = Vec::new();
+        let mut from = 0;
+        for d in self.leased {
+            let alert_id = d.alert_id.as_ref();
+            match work.last_mut() {
+                Some((a, ds)) if Some(&a.id) == alert_id => ds.push(d),
+                _ => {
+                    // Leased in the order of their alerts: look on from the last one.
+                    let Some(i) = new_alerts[from..]
+                        .iter()
+                        .position(|a| Some(&a.id) == alert_id)
+                    else {
+                        continue;
+                    };
+                    from += i;
+                    work.push((Arc::new(new_alerts[from].clone()), vec![d]));
+                }
+            }
+        }
+        Committed {
+            per_input,
+            slots: self.slots,
+            version: self.version,
+            work,
+            queued: self.queued,
+        }
+    }
 }
 
 /// What an ingested batch committed: per input, the alert as it stood right after that

@@ -28,17 +28,19 @@ const INSERT_CHUNK: usize = 100;
 /// Append events, in order (their `seq` follows it). Call inside the transaction that
 /// creates or joins their alerts, under the alerts lock.
 pub async fn insert_many<C: ConnectionTrait>(db: &C, events: &[NewEvent]) -> Result<(), DbErr> {
-    let rows = events
-        .iter()
-        .map(|e| alert_event::ActiveModel {
-            seq: sea_orm::NotSet,
-            alert_id: Set(e.alert_id.clone()),
-            event: Set(e.event.to_string()),
-            received_at: Set(e.received_at),
-        })
-        .collect();
+    let rows = events.iter().map(active).collect();
     super::rows::insert(db, rows, INSERT_CHUNK, &[]).await?;
     Ok(())
+}
+
+/// The row an event is stored as.
+pub(super) fn active(e: &NewEvent) -> alert_event::ActiveModel {
+    alert_event::ActiveModel {
+        seq: sea_orm::NotSet,
+        alert_id: Set(e.alert_id.clone()),
+        event: Set(e.event.to_string()),
+        received_at: Set(e.received_at),
+    }
 }
 
 /// Up to `limit` events of an alert after position `after` (oldest first), and whether

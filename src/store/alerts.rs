@@ -67,7 +67,7 @@ fn to_domain(m: alert::Model) -> Result<Alert, DbErr> {
     })
 }
 
-fn active(a: &Alert) -> alert::ActiveModel {
+pub(super) fn active(a: &Alert) -> alert::ActiveModel {
     alert::ActiveModel {
         seq: sea_orm::NotSet,
         id: Set(a.id.clone()),

@@ -450,15 +450,7 @@ pub async fn record_attempts_in_turn(
         return record_attempts(db, records).await;
     }
     let done = super::on_sqlite_handle(db, |c| {
-        c.execute_batch("BEGIN IMMEDIATE")?;
-        let written = record_on_handle(c, records).and_then(|out| {
-            c.execute_batch("COMMIT")?;
-            Ok(out)
-        });
-        if written.is_err() && !c.is_autocommit() {
-            let _ = c.execute_batch("ROLLBACK");
-        }
-        written
+        super::immediate(c, |c| record_on_handle(c, records))
     })
     .await?;
     Ok(done.expect("an SQLite database"))

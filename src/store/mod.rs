@@ -7,6 +7,7 @@ pub mod deleted_detections;
 pub mod deliveries;
 pub mod destinations;
 pub mod entities;
+pub mod ingest;
 pub mod metrics;
 pub mod overrides;
 pub mod rows;
@@ -744,6 +745,29 @@ pub async fn on_sqlite_handle<R>(
     };
     drop(handle);
     out.map(Some).map_err(from_rusqlite)
+}
+
+/// Run `f` in one `BEGIN IMMEDIATE` transaction on a raw SQLite handle
+/// ([`on_sqlite_handle`]) and commit what it did; when it fails (or panics), roll back,
+/// so the connection is never left inside a transaction for its next user.
+pub fn immediate<R>(
+    c: &rusqlite::Connection,
+    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+) -> rusqlite::Result<R> {
+    struct Open<'a>(&'a rusqlite::Connection);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.0.is_autocommit() {
+                let _ = self.0.execute_batch("ROLLBACK");
+            }
+        }
+    }
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let open = Open(c);
+    let out = f(c)?;
+    c.execute_batch("COMMIT")?;
+    drop(open);
+    Ok(out)
 }
 
 /// An SQLite error met on a raw handle ([`on_sqlite_handle`]) as sea-orm's: those that

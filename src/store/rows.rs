@@ -40,3 +40,72 @@ where
     }
     Ok(out)
 }
+
+/// [`insert`] on a raw SQLite handle ([`super::on_sqlite_handle`]): one prepared
+/// `INSERT` executed per model, its values bound as sea-orm binds them for SQLite (so
+/// enums, JSON text and booleans are stored alike on both paths). Every model must set
+/// the same columns. Returns each row's rowid, in order (an alert's `seq`).
+pub fn insert_on_handle<A>(
+    c: &rusqlite::Connection,
+    models: impl IntoIterator<Item = A>,
+) -> rusqlite::Result<Vec<i64>>
+where
+    A: ActiveModelTrait,
+{
+    use sea_orm::{IdenStatic, Iterable};
+    type Column<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
+    let mut models = models.into_iter().peekable();
+    let Some(first) = models.peek() else {
+        return Ok(Vec::new());
+    };
+    let columns: Vec<Column<A>> = Column::<A>::iter()
+        .filter(|col| !first.get(*col).is_not_set())
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|col| col.as_str()).collect();
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    let table = <A::Entity as Default>::default();
+    let mut statement = c.prepare(&format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        sea_orm::EntityName::table_name(&table),
+        names.join(", "),
+        marks.join(", ")
+    ))?;
+    let mut ids = Vec::with_capacity(models.size_hint().0);
+    for mut model in models {
+        for (i, col) in columns.iter().enumerate() {
+            let value = model.take(*col).into_value();
+            statement.raw_bind_parameter(i + 1, sqlite_value(value)?)?;
+        }
+        statement.raw_execute()?;
+        ids.push(c.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
+/// A sea-orm value as sea-orm's SQLite driver (sqlx) binds it.
+fn sqlite_value(v: Option<sea_orm::Value>) -> rusqlite::Result<rusqlite::types::Value> {
+    use rusqlite::types::Value as Sql;
+    use sea_orm::Value as V;
+    let integer = |n: Option<i64>| n.map_or(Sql::Null, Sql::Integer);
+    Ok(match v {
+        None => Sql::Null,
+        Some(V::Bool(b)) => integer(b.map(i64::from)),
+        Some(V::TinyInt(n)) => integer(n.map(i64::from)),
+        Some(V::SmallInt(n)) => integer(n.map(i64::from)),
+        Some(V::Int(n)) => integer(n.map(i64::from)),
+        Some(V::BigInt(n)) => integer(n),
+        Some(V::TinyUnsigned(n)) => integer(n.map(i64::from)),
+        Some(V::SmallUnsigned(n)) => integer(n.map(i64::from)),
+        Some(V::Unsigned(n)) => integer(n.map(i64::from)),
+        Some(V::Float(n)) => n.map_or(Sql::Null, |n| Sql::Real(n.into())),
+        Some(V::Double(n)) => n.map_or(Sql::Null, Sql::Real),
+        Some(V::String(s)) => s.map_or(Sql::Null, |s| Sql::Text(*s)),
+        Some(V::Char(c)) => c.map_or(Sql::Null, |c| Sql::Text(c.to_string())),
+        Some(V::Bytes(b)) => b.map_or(Sql::Null, |b| Sql::Blob(*b)),
+        Some(other) => {
+            return Err(rusqlite::Error::ToSqlConversionFailure(
+                format!("no SQLite binding for {other:?}").into(),
+            ))
+        }
+    })
+}
