@@ -523,9 +523,23 @@ impl Inner {
                 return Ok(Vec::new());
             }
         }
+        // Nothing left out (the claim takes the first due rows it reads): the whole claim
+        // runs in one turn on the writer connection, whose page cache the other writers'
+        // commits keep (a pooled connection reads every page again after any commit), and
+        // the lease is one statement. With some left out, the candidates are read first
+        // on a pooled connection, outside the turn, as a read may pass many rows it
+        // cannot take; the update then takes its turn.
+        let turn = if exclude.is_empty() {
+            self.gate.enter().await
+        } else {
+            None
+        };
+        let db = turn.as_deref().unwrap_or(&self.db);
+        let in_turn = store::WriteGate::OPEN;
+        let gate: &store::WriteGate = if turn.is_some() { &in_turn } else { &self.gate };
         let rows = store::deliveries::claim(
-            &self.db,
-            &self.gate,
+            db,
+            gate,
             now,
             lease_ms,
             free as u64,
@@ -540,7 +554,7 @@ impl Inner {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let paused = store::deliveries::paused(&self.db).await?;
+        let paused = store::deliveries::paused(db).await?;
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
             let Some((_, next_probe)) = paused.iter().find(|(id, _)| *id == d.output_id) else {
@@ -548,15 +562,15 @@ impl Inner {
                 continue;
             };
             let probe_ms = self.cfg.breaker.probe_ms;
-            if store::deliveries::take_probe(&self.db, &d.output_id, now, probe_ms).await? {
+            if store::deliveries::take_probe(db, &d.output_id, now, probe_ms).await? {
                 tracing::info!(output_id = %d.output_id, delivery_id = %d.id, "destination paused; sending a probe");
                 out.push((d, true));
             } else {
                 let at = (*next_probe).max(now + probe_ms.min(1000));
-                store::deliveries::defer(&self.db, &d.id, &self.claim_id, at).await?;
+                store::deliveries::defer(db, &d.id, &self.claim_id, at).await?;
             }
         }
-        self.load_many(out).await
+        self.load_many(db, out).await
     }
 
     /// Phase 1 for claimed deliveries: their destinations (from the copy kept per
@@ -565,9 +579,10 @@ impl Inner {
     #[tracing::instrument(name = "load", skip_all, fields(deliveries = rows.len()))]
     async fn load_many(
         &self,
+        db: &DatabaseConnection,
         rows: Vec<(Delivery, bool)>,
     ) -> Result<Vec<(Delivery, bool, Loaded)>, DbErr> {
-        let version = store::destinations::config_version(&self.db).await?;
+        let version = store::destinations::config_version(db).await?;
         let mut ids: Vec<AlertId> = rows
             .iter()
             .filter_map(|(d, _)| d.alert_id.clone())
@@ -577,7 +592,7 @@ impl Inner {
         let alerts: HashMap<AlertId, Arc<crate::domain::Alert>> = if ids.is_empty() {
             HashMap::new()
         } else {
-            store::alerts::get_many(&self.db, &ids)
+            store::alerts::get_many(db, &ids)
                 .await?
                 .into_iter()
                 .map(|a| (a.id.clone(), Arc::new(a)))
@@ -588,7 +603,7 @@ impl Inner {
         for (d, probe) in rows {
             let record = self
                 .destinations
-                .get(&self.db, &self.cipher, &d.output_id, version)
+                .get(db, &self.cipher, &d.output_id, version)
                 .await?;
             let alert = match (d.kind, d.alert_id.as_ref()) {
                 (DeliveryKind::Test, _) => {

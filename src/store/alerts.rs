@@ -134,6 +134,40 @@ pub async fn insert_many<C: ConnectionTrait>(db: &C, alerts: &mut [Alert]) -> Re
 /// Keys per dedup lookup statement (two parameters each).
 const DEDUP_CHUNK: usize = 200;
 
+/// The open alerts with one of `keys` (detection id, dedup string) created since
+/// `since`.
+fn dedup_select(
+    backend: sea_orm::DatabaseBackend,
+    keys: &[(&str, &str)],
+    since: i64,
+) -> sea_orm::Select<alert::Entity> {
+    let keyed = if backend == sea_orm::DatabaseBackend::Sqlite {
+        // SQLite reads a row-value `IN` over a list of pairs by scanning: it took the
+        // `created_at` range instead, every alert of the dedup period for each batch
+        // (226 ms per batch at 200,000 alerts). Over a `VALUES` subquery it looks each
+        // pair up in `alerts_dedup` (under 1 ms).
+        let pairs = vec!["(?, ?)"; keys.len()].join(", ");
+        Expr::cust_with_values(
+            format!(
+                "(\"detection_id\", \"dedup_string\") IN \
+                 (SELECT column1, column2 FROM (VALUES {pairs}))"
+            ),
+            keys.iter()
+                .flat_map(|(d, s)| [d.to_string(), s.to_string()]),
+        )
+    } else {
+        Expr::tuple([
+            Expr::col(alert::Column::DetectionId).into(),
+            Expr::col(alert::Column::DedupString).into(),
+        ])
+        .in_tuples(keys.iter().map(|(d, s)| (d.to_string(), s.to_string())))
+    };
+    alert::Entity::find()
+        .filter(keyed)
+        .filter(alert::Column::Status.eq(AlertStatus::Open))
+        .filter(alert::Column::CreatedAt.gte(since))
+}
+
 /// Per lookup (detection id, dedup string, created since), the open alert a new match
 /// with that key joins, if any: the newest open alert with the key created since then.
 /// One statement per [`DEDUP_CHUNK`] keys, not one per lookup.
@@ -152,16 +186,7 @@ pub async fn find_dedup_targets<C: ConnectionTrait>(
     };
     let mut candidates: Vec<Alert> = Vec::new();
     for chunk in keys.chunks(DEDUP_CHUNK) {
-        let read = alert::Entity::find()
-            .filter(
-                Expr::tuple([
-                    Expr::col(alert::Column::DetectionId).into(),
-                    Expr::col(alert::Column::DedupString).into(),
-                ])
-                .in_tuples(chunk.iter().map(|(d, s)| (d.to_string(), s.to_string()))),
-            )
-            .filter(alert::Column::Status.eq(AlertStatus::Open))
-            .filter(alert::Column::CreatedAt.gte(since))
+        let read = dedup_select(db.get_database_backend(), chunk, since)
             .all(db)
             .await;
         candidates.extend(rows(db, read).await?);
@@ -430,4 +455,39 @@ pub async fn updated_by<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// SQLite's plan for a statement: one line per step.
+    pub(crate) async fn plan(db: &sea_orm::DatabaseConnection, st: sea_orm::Statement) -> String {
+        let explain = sea_orm::Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", st.sql),
+            ..st
+        };
+        db.query_all(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn the_dedup_lookup_reads_the_dedup_index_not_the_period() {
+        use sea_orm::QueryTrait;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+        let db = super::super::connect(&url).await.unwrap();
+        let keys = [("rule.a", "k1"), ("rule.a", "k2"), ("rule.b", "")];
+        let st = dedup_select(sea_orm::DatabaseBackend::Sqlite, &keys, 0)
+            .build(sea_orm::DatabaseBackend::Sqlite);
+        let plan = plan(&db, st).await;
+        assert!(plan.contains("USING INDEX alerts_dedup"), "{plan}");
+        assert!(!plan.contains("SCAN alerts"), "{plan}");
+        assert!(!plan.contains("alerts_created_at_seq"), "{plan}");
+    }
 }

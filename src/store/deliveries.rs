@@ -290,7 +290,7 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         ids.limit(limit);
         let rows = update()
             .filter(D::Id.in_subquery(ids))
-            .filter(due)
+            .filter(only_checks(due))
             .exec_with_returning(db)
             .await;
         return checked(db, rows).await;
@@ -310,12 +310,20 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let update = update().filter(D::Id.is_in(ids)).filter(due);
+    let update = update().filter(D::Id.is_in(ids)).filter(only_checks(due));
     let rows = match gate.enter().await {
         Some(turn) => update.exec_with_returning(&*turn).await,
         None => update.exec_with_returning(db).await,
     };
     checked(db, rows).await
+}
+
+/// `due` as a test of the rows an id lookup finds, never a way to find rows: given
+/// `id IN (…) AND due`, SQLite's planner read the `deliveries_due` range (every due row:
+/// the whole backlog in a burst, 5 to 14 ms per claim at 200,000) and tested each
+/// against the ids, where looking up the ids reads only the rows leased.
+fn only_checks(due: Condition) -> sea_orm::sea_query::SimpleExpr {
+    Expr::expr(Expr::case(due, 1).finally(0)).eq(1)
 }
 
 /// What to do with a delivery after an attempt.
@@ -1208,5 +1216,39 @@ pub fn attempt_row(a: NewAttempt) -> Attempt {
         success: a.success,
         message: a.message,
         duration_ms: a.duration_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lease_updates_the_rows_it_names_not_every_due_row() {
+        use delivery::Column as D;
+        use sea_orm::QueryTrait;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+        let db = super::super::connect(&url).await.unwrap();
+        let due = Condition::all()
+            .add(D::Pull.eq(false))
+            .add(D::Status.eq(DeliveryStatus::Pending))
+            .add(D::NextAttemptAt.lte(5));
+        let named = delivery::Entity::update_many()
+            .col_expr(D::Status, DeliveryStatus::InFlight.into())
+            .filter(D::Id.is_in(["a", "b", "c"]))
+            .filter(only_checks(due.clone()));
+        let plan =
+            super::super::alerts::tests::plan(&db, named.build(DatabaseBackend::Sqlite)).await;
+        assert!(plan.contains("sqlite_autoindex_deliveries_1"), "{plan}");
+        assert!(!plan.contains("deliveries_due"), "{plan}");
+        // Given the condition as is, the planner reads the due range instead.
+        let plain = delivery::Entity::update_many()
+            .col_expr(D::Status, DeliveryStatus::InFlight.into())
+            .filter(D::Id.is_in(["a", "b", "c"]))
+            .filter(due);
+        let plan =
+            super::super::alerts::tests::plan(&db, plain.build(DatabaseBackend::Sqlite)).await;
+        assert!(plan.contains("deliveries_due"), "{plan}");
     }
 }

@@ -352,6 +352,8 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
 /// different connections each read their pages again from the file; the one writer
 /// connection keeps its cache. PostgreSQL locks rows, so there the gate is open and
 /// writers use the pool.
+pub const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
 pub struct WriteGate {
     writer: Option<(tokio::sync::Mutex<()>, DatabaseConnection)>,
 }
@@ -385,6 +387,7 @@ impl WriteGate {
             // A second pool would open another database.
             return WriteGate::OPEN;
         }
+        let opts = opts.pragma("cache_size", format!("-{}", WRITER_CACHE_KIB));
         let pool = sqlite_pool_options()
             .max_connections(1)
             .connect_lazy_with(opts);
