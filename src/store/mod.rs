@@ -583,8 +583,13 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
     }
     // Integers only, so they can be written into the statement.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    // Also: the transaction's statements are planned for their parameters, not from a
+    // plan cached on the connection. A cached plan was made while the tables were small
+    // (a new database's first burst, before any statistics) and kept: the dedup lookup
+    // read the whole `alerts_dedup` index for every batch.
     c.execute_unprepared(&format!(
-        "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(ARRAY[{list}]::bigint[]) AS t(k) ORDER BY k) AS s"
+        "SET LOCAL plan_cache_mode = force_custom_plan; \
+         SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(ARRAY[{list}]::bigint[]) AS t(k) ORDER BY k) AS s"
     ))
     .await?;
     Ok(())
