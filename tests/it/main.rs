@@ -47,6 +47,7 @@ mod outbound;
 mod panther_alerts;
 mod panther_client;
 mod people;
+mod plans;
 mod recording;
 mod routing_snapshot;
 mod scale_out;
