@@ -377,8 +377,10 @@ pub struct Ingest {
 /// Most alerts the ingestion writer commits in one transaction.
 pub const GROUP_COMMIT_MAX: usize = 500;
 /// How long the ingestion writer waits for more calls after the first of a batch, when
-/// the previous batch held more than one.
-pub const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// the previous batch held more than one. Measured with 32 closed-loop `createAlert`
+/// clients on SQLite: 2 ms gave 5,771 alerts/s, 1 ms 6,503 and 0.5 ms 6,584, while
+/// `createAlerts` (merged by the same writer) gave 13,831, 14,613 and 13,419.
+pub const GROUP_COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 type Reply = tokio::sync::oneshot::Sender<AppResult<Vec<Alert>>>;
 
