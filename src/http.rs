@@ -683,17 +683,25 @@ impl ParsedQueries {
         self.0.lock().ok()?.get(query).cloned()
     }
 
-    fn keep(&self, query: &str, doc: ExecutableDocument) {
+    /// Keep the document of a request just parsed (a short one).
+    fn keep(&self, req: &mut async_graphql::Request) {
+        if req.query.len() > PARSED_MAX_BYTES {
+            return;
+        }
+        let Ok(doc) = req.parsed_query().cloned() else {
+            return;
+        };
         if let Ok(mut kept) = self.0.lock() {
-            kept.put(query.into(), doc);
+            kept.put(req.query.as_str().into(), doc);
         }
     }
 }
 
 /// Parse a request on a blocking thread, holding one of the parse slots while it
-/// parses (a document parsed lately is taken from [`ParsedQueries`] instead). The slot is released before execution: executing is bounded by the cost
-/// limits, and holding it would run one GraphQL request at a time per slot (so
-/// concurrent `createAlert`s could never share a group commit).
+/// parses (a document parsed lately is taken from [`ParsedQueries`] instead). The slot
+/// is released before execution: executing is bounded by the cost limits, and holding
+/// it would run one GraphQL request at a time per slot (so concurrent `createAlert`s
+/// could never share a group commit).
 async fn parse(
     state: &AppState,
     mut req: async_graphql::Request,
@@ -710,11 +718,7 @@ async fn parse(
     .await;
     match parsed {
         Ok(Ok(mut req)) => {
-            if req.query.len() <= PARSED_MAX_BYTES {
-                if let Ok(doc) = req.parsed_query().cloned() {
-                    state.http.parsed.keep(&req.query, doc);
-                }
-            }
+            state.http.parsed.keep(&mut req);
             Ok(req)
         }
         Ok(Err(e)) => Err(async_graphql::Response::from_errors(vec![e])),

@@ -149,12 +149,11 @@ pub fn dedup_select(
     if backend == sea_orm::DatabaseBackend::Postgres {
         // Each pair looked up on its own (`LATERAL`, kept a subquery by `OFFSET 0`: the
         // only plans are per-pair scans, and the index is the cheap one whatever the
-        // statistics). Planned before the
-        // table had statistics (a new database in its first burst), a row-value `IN`
-        // list was read as a filter over the whole index (100 ms per batch at 45,000
-        // alerts), and a plain join as a hash join over the whole table. The ingestion
-        // transaction also plans it for its parameters ([`super::lock_dedup_keys`]),
-        // not once for a table that was still empty.
+        // statistics). Planned before the table had statistics (a new database in its
+        // first burst), a row-value `IN` list was read as a filter over the whole index
+        // (100 ms per batch at 45,000 alerts), and a plain join as a hash join over the
+        // whole table. The ingestion transaction also plans it for its parameters
+        // ([`super::lock_dedup_keys`]), not once for a table that was still empty.
         let pairs: Vec<String> = (0..keys.len())
             .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
             .collect();
@@ -480,29 +479,13 @@ pub async fn updated_by<C: ConnectionTrait>(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// SQLite's plan for a statement: one line per step.
-    pub(crate) async fn plan(db: &sea_orm::DatabaseConnection, st: sea_orm::Statement) -> String {
-        let explain = sea_orm::Statement {
-            sql: format!("EXPLAIN QUERY PLAN {}", st.sql),
-            ..st
-        };
-        db.query_all(explain)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get::<String>("", "detail").unwrap())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+    use crate::store::tests::{plan, temp_sqlite};
 
     #[tokio::test]
     async fn the_dedup_lookup_reads_the_dedup_index_not_the_period() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
-        let db = super::super::connect(&url).await.unwrap();
+        let (_dir, db) = temp_sqlite().await;
         let keys = [("rule.a", "k1"), ("rule.a", "k2"), ("rule.b", "")];
         let st = dedup_select(sea_orm::DatabaseBackend::Sqlite, &keys, 0);
         let plan = plan(&db, st).await;

@@ -1225,11 +1225,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_lease_updates_the_rows_it_names_not_every_due_row() {
+        use crate::store::tests::{plan, temp_sqlite};
         use delivery::Column as D;
         use sea_orm::QueryTrait;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
-        let db = super::super::connect(&url).await.unwrap();
+        let (_dir, db) = temp_sqlite().await;
         let due = Condition::all()
             .add(D::Pull.eq(false))
             .add(D::Status.eq(DeliveryStatus::Pending))
@@ -1238,17 +1237,15 @@ mod tests {
             .col_expr(D::Status, DeliveryStatus::InFlight.into())
             .filter(D::Id.is_in(["a", "b", "c"]))
             .filter(only_checks(due.clone()));
-        let plan =
-            super::super::alerts::tests::plan(&db, named.build(DatabaseBackend::Sqlite)).await;
-        assert!(plan.contains("sqlite_autoindex_deliveries_1"), "{plan}");
-        assert!(!plan.contains("deliveries_due"), "{plan}");
+        let leased = plan(&db, named.build(DatabaseBackend::Sqlite)).await;
+        assert!(leased.contains("sqlite_autoindex_deliveries_1"), "{leased}");
+        assert!(!leased.contains("deliveries_due"), "{leased}");
         // Given the condition as is, the planner reads the due range instead.
         let plain = delivery::Entity::update_many()
             .col_expr(D::Status, DeliveryStatus::InFlight.into())
             .filter(D::Id.is_in(["a", "b", "c"]))
             .filter(due);
-        let plan =
-            super::super::alerts::tests::plan(&db, plain.build(DatabaseBackend::Sqlite)).await;
-        assert!(plan.contains("deliveries_due"), "{plan}");
+        let plain = plan(&db, plain.build(DatabaseBackend::Sqlite)).await;
+        assert!(plain.contains("deliveries_due"), "{plain}");
     }
 }

@@ -161,9 +161,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_is_written_on_the_handle_only_when_nothing_changed_since_its_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
-        let db = super::super::connect(&url).await.unwrap();
+        let (_dir, db) = crate::store::tests::temp_sqlite().await;
         let gate = super::super::WriteGate::for_db(&db);
         let turn = gate
             .enter()

@@ -342,6 +342,10 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
     true
 }
 
+/// The writer connection's page cache (SQLite's default is 2 MB): every write of the
+/// process goes through it, and it keeps its pages across its own commits.
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
 /// Lines up this process's busy writers (the ingestion writer, the attempt recorder,
 /// the claim loop) on SQLite, first come first served, and gives them one connection
 /// of their own to write with. SQLite has one write lock per file: writers that meet
@@ -352,8 +356,6 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
 /// different connections each read their pages again from the file; the one writer
 /// connection keeps its cache. PostgreSQL locks rows, so there the gate is open and
 /// writers use the pool.
-pub const WRITER_CACHE_KIB: u32 = 16 * 1024;
-
 pub struct WriteGate {
     writer: Option<(tokio::sync::Mutex<()>, DatabaseConnection)>,
 }
@@ -795,8 +797,31 @@ pub fn from_rusqlite(e: rusqlite::Error) -> DbErr {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A migrated SQLite file in a folder of its own (dropped with the folder).
+    pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+        let db = connect(&url).await.unwrap();
+        (dir, db)
+    }
+
+    /// SQLite's plan for a statement: one line per step.
+    pub(crate) async fn plan(db: &DatabaseConnection, st: Statement) -> String {
+        let explain = Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", st.sql),
+            ..st
+        };
+        db.query_all(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 
     #[test]
     fn describe_names_the_file_or_host_never_the_password() {
