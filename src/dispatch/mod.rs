@@ -127,6 +127,10 @@ struct Inner {
     leases_checked_at: std::sync::atomic::AtomicI64,
     /// When a claim that left destinations out last came back short.
     excluded_dry_at: std::sync::atomic::AtomicI64,
+    /// The last claim came back with all it asked for: due deliveries are queued in
+    /// the table (a backlog), so the next claim reads them off the due index in order
+    /// ([`store::deliveries::claim`]'s `backlog`).
+    backlog: std::sync::atomic::AtomicBool,
 }
 
 /// What sending one delivery came to.
@@ -226,6 +230,7 @@ impl Dispatcher {
                 gate,
                 leases_checked_at: Default::default(),
                 excluded_dry_at: Default::default(),
+                backlog: Default::default(),
             }),
         };
         Ok((d, events_rx))
@@ -546,8 +551,10 @@ impl Inner {
             &self.claim_id,
             &exclude,
             expired,
+            self.backlog.load(Relaxed),
         )
         .await?;
+        self.backlog.store(rows.len() >= free, Relaxed);
         if !exclude.is_empty() && rows.len() < free {
             self.excluded_dry_at.store(now, Relaxed);
         }

@@ -330,8 +330,8 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
         s.ingest.submit(items).await
     } else {
         // PostgreSQL: each request's own transaction, in parallel with the others
-        // (they lock only their dedup keys, and the alerts order from the inserts on).
-        // In a task of its own: a caller that goes away (a client that disconnects)
+        // (they lock only their dedup keys, and the alerts order for their last insert
+        // and the commit). In a task of its own: a caller that goes away (a client that disconnects)
         // must not stop it between its commit and the hand-off of what it leased, which
         // would then wait out the lease before anyone sends it.
         let s = s.clone();
@@ -663,7 +663,8 @@ const REPLANS: usize = 2;
 /// meanwhile ([`store::ingest::write_if_unchanged`]); otherwise planned again. Elsewhere,
 /// and when other writers keep committing, the transaction holds its dedup keys (dedup
 /// cannot race; [`store::lock_dedup_keys`]) before reading, and the alerts order from
-/// the inserts to the commit (`seq` follows commit order; [`store::lock_alert_order`]).
+/// the alerts' insert, its last statement, to the commit (`seq` follows commit order;
+/// [`store::lock_alert_order`]).
 async fn ingest_batch(
     s: &Services,
     items: &[Ingest],

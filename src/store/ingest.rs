@@ -31,16 +31,21 @@ pub struct BatchWrites {
 
 impl BatchWrites {
     /// Write inside the caller's transaction, which holds the batch's dedup keys
-    /// ([`super::lock_dedup_keys`]); takes the alerts order from the inserts on.
+    /// ([`super::lock_dedup_keys`]). The alerts go last: the alerts order is taken only
+    /// for their insert and the commit that follows, so batches hold it one after the
+    /// other for as short a time as can be. (Deliveries and events name their alert by
+    /// id, which the batch chose; nothing else needs its `seq` before the commit.)
     pub async fn write<C: ConnectionTrait>(&mut self, txn: &C) -> Result<(), DbErr> {
-        super::lock_alert_order(txn).await?;
-        alerts::insert_many(txn, &mut self.alerts).await?;
         deliveries::insert_many(txn, std::mem::take(&mut self.deliveries)).await?;
         alert_events::insert_many(txn, &self.events).await?;
         for &(seq, n) in &self.joined {
             alerts::add_events(txn, seq, n, self.now).await?;
         }
-        Ok(())
+        if self.alerts.is_empty() {
+            return Ok(());
+        }
+        super::lock_alert_order(txn).await?;
+        alerts::insert_many(txn, &mut self.alerts).await
     }
 
     /// The same statements on a raw SQLite handle, inside the caller's transaction.

@@ -599,8 +599,9 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
 
 /// Before inserting alerts: on PostgreSQL, take the alerts lock until commit, so that
 /// `seq` values are handed out in commit order and a poller's cursor never passes an
-/// alert that commits later with a smaller `seq`. Held only from the inserts to the
-/// commit, once per batch. (SQLite took its writer lock in [`lock_dedup_keys`].)
+/// alert that commits later with a smaller `seq`. Held only from the alerts' insert,
+/// the batch's last statement, to the commit, once per batch. (SQLite took its writer
+/// lock in [`lock_dedup_keys`].)
 pub async fn lock_alert_order<C: ConnectionTrait>(c: &C) -> Result<(), DbErr> {
     if c.get_database_backend() == DatabaseBackend::Postgres {
         lock(c, LOCK_ALERTS).await?;
