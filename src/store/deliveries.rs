@@ -139,37 +139,29 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     let until = now + lease_ms;
     let mut rows = Vec::new();
     if expired {
-        rows = lease(
-            db,
-            gate,
-            sendable.clone().add(lease_expired(now)),
-            &[D::NextAttemptAt],
+        let expired = Lease {
+            due: sendable.clone().add(lease_expired(now)),
+            order: &[D::NextAttemptAt],
             limit,
             claim_id,
             now,
             until,
-            true,
-            backlog,
-        )
-        .await?;
+            count_lost: true,
+        };
+        rows = lease(db, gate, expired, backlog).await?;
     }
     let room = limit.saturating_sub(rows.len() as u64);
     if room > 0 {
-        rows.extend(
-            lease(
-                db,
-                gate,
-                pending_due(sendable, now),
-                &[D::NextAttemptAt],
-                room,
-                claim_id,
-                now,
-                until,
-                true,
-                backlog,
-            )
-            .await?,
-        );
+        let due = Lease {
+            due: pending_due(sendable, now),
+            order: &[D::NextAttemptAt],
+            limit: room,
+            claim_id,
+            now,
+            until,
+            count_lost: true,
+        };
+        rows.extend(lease(db, gate, due, backlog).await?);
     }
     Ok(rows)
 }
@@ -214,53 +206,58 @@ pub const READ_DUE_IN_INDEX_ORDER: &str =
 /// The PostgreSQL statement of the claim's lease of due PENDING deliveries, for the
 /// plan tests (`tests/it/plans.rs`): what [`claim`] sends, nothing left out.
 pub fn pending_claim_statement(now: i64, limit: u64, claim_id: &str) -> sea_orm::Statement {
-    pg_lease_statement(
-        pending_due(sendable(now, &[]), now),
-        &[delivery::Column::NextAttemptAt],
+    pg_lease_statement(Lease {
+        due: pending_due(sendable(now, &[]), now),
+        order: &[delivery::Column::NextAttemptAt],
         limit,
         claim_id,
         now,
-        now + 60_000,
-        true,
-    )
+        until: now + 60_000,
+        count_lost: true,
+    })
+}
+
+/// What a lease takes: up to `limit` rows matching `due`, in `order` (which should be
+/// what an index already gives, so no sort is needed), leased at `now` to `claim_id`
+/// until `until`. `count_lost`: taking over an IN_FLIGHT row counts in `lost_leases`.
+struct Lease<'a> {
+    due: Condition,
+    order: &'a [delivery::Column],
+    limit: u64,
+    claim_id: &'a str,
+    now: i64,
+    until: i64,
+    count_lost: bool,
 }
 
 /// PostgreSQL: one statement that picks the ids `FOR UPDATE SKIP LOCKED` in a
 /// materialized CTE (evaluated once, so never more than `limit`) and updates exactly
 /// those. (A plain `UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED)` may re-run the
 /// subquery and lease more than `n`.)
-fn pg_lease_statement(
-    due: Condition,
-    order: &[delivery::Column],
-    limit: u64,
-    claim_id: &str,
-    now: i64,
-    until: i64,
-    count_lost: bool,
-) -> sea_orm::Statement {
+fn pg_lease_statement(l: Lease<'_>) -> sea_orm::Statement {
     use sea_orm::{QuerySelect, QueryTrait};
     let mut select = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Id)
-        .filter(due);
-    for col in order {
+        .filter(l.due);
+    for col in l.order {
         select = select.order_by_asc(*col);
     }
     let picked = select
-        .limit(limit)
+        .limit(l.limit)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .build(DatabaseBackend::Postgres);
     let mut values = picked.values.map(|v| v.0).unwrap_or_default();
     let n = values.len();
     values.extend([
         DeliveryStatus::InFlight.into(),
-        Some(until).into(),
-        Some(claim_id.to_string()).into(),
-        now.into(),
+        Some(l.until).into(),
+        Some(l.claim_id.to_string()).into(),
+        l.now.into(),
     ]);
     // Taking over an IN_FLIGHT row means the process that sent it died mid-send (SET
     // expressions read the row as it was).
-    let lost = if count_lost {
+    let lost = if l.count_lost {
         format!(
             ", lost_leases = deliveries.lost_leases + \
              CASE WHEN deliveries.status = ${} THEN 1 ELSE 0 END",
@@ -282,48 +279,24 @@ fn pg_lease_statement(
     sea_orm::Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
 
-/// Lease up to `limit` rows matching `due` (in `order`, which should be what an index
-/// already gives, so no sort is needed) to `claim_id` until `until`. `index_ordered`:
-/// `order` is what the `deliveries_due` index gives for `due`, and PostgreSQL must read
-/// it so (at the cost of three more round trips: worth it only in a backlog).
+/// Take the rows of a [`Lease`]. `index_ordered`: its `order` is what the
+/// `deliveries_due` index gives for its `due`, and PostgreSQL must read it so (at the
+/// cost of three more round trips: worth it only in a backlog).
 ///
 /// PostgreSQL: [`pg_lease_statement`] (with `index_ordered`, after
 /// [`READ_DUE_IN_INDEX_ORDER`] in a transaction of its own). SQLite: one
 /// `UPDATE … RETURNING`, atomic under its single writer, or for the claim loop a read
 /// and then the update of what is still due (see below).
-#[allow(clippy::too_many_arguments)]
 async fn lease<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     gate: &super::WriteGate,
-    due: Condition,
-    order: &[delivery::Column],
-    limit: u64,
-    claim_id: &str,
-    now: i64,
-    until: i64,
-    count_lost: bool,
+    l: Lease<'_>,
     index_ordered: bool,
 ) -> Result<Vec<Delivery>, DbErr> {
     use delivery::Column as D;
     use sea_orm::QuerySelect;
-    let update = || {
-        let mut u = delivery::Entity::update_many();
-        if count_lost {
-            // Taking over an IN_FLIGHT row means the process that sent it died mid-send.
-            u = u.col_expr(
-                D::LostLeases,
-                Expr::col(D::LostLeases).add(
-                    Expr::case(Expr::col(D::Status).eq(DeliveryStatus::InFlight), 1).finally(0),
-                ),
-            );
-        }
-        u.col_expr(D::Status, DeliveryStatus::InFlight.into())
-            .col_expr(D::LeaseUntil, Some(until).into())
-            .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
-            .col_expr(D::UpdatedAt, now.into())
-    };
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        let statement = pg_lease_statement(due, order, limit, claim_id, now, until, count_lost);
+        let statement = pg_lease_statement(l);
         if !index_ordered {
             let rows = delivery::Entity::find()
                 .from_raw_sql(statement)
@@ -341,6 +314,31 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         txn.commit().await?;
         return Ok(rows);
     }
+    let Lease {
+        due,
+        order,
+        limit,
+        claim_id,
+        now,
+        until,
+        count_lost,
+    } = l;
+    let update = || {
+        let mut u = delivery::Entity::update_many();
+        if count_lost {
+            // Taking over an IN_FLIGHT row means the process that sent it died mid-send.
+            u = u.col_expr(
+                D::LostLeases,
+                Expr::col(D::LostLeases).add(
+                    Expr::case(Expr::col(D::Status).eq(DeliveryStatus::InFlight), 1).finally(0),
+                ),
+            );
+        }
+        u.col_expr(D::Status, DeliveryStatus::InFlight.into())
+            .col_expr(D::LeaseUntil, Some(until).into())
+            .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
+            .col_expr(D::UpdatedAt, now.into())
+    };
     if !gate.queues() {
         // SQLite, one statement: atomic under its single writer, so concurrent callers
         // (two pollers) never both pass over the same rows.
@@ -1040,19 +1038,16 @@ pub async fn claim_pull<C: ConnectionTrait + TransactionTrait>(
                 .add(D::Status.eq(DeliveryStatus::Pending))
                 .add(lease_expired(now)),
         );
-    let mut rows = lease(
-        db,
-        &super::WriteGate::OPEN,
+    let pull = Lease {
         due,
-        &[D::CreatedAt, D::Id],
+        order: &[D::CreatedAt, D::Id],
         limit,
         claim_id,
         now,
-        now + visibility_ms,
-        false,
-        false,
-    )
-    .await?;
+        until: now + visibility_ms,
+        count_lost: false,
+    };
+    let mut rows = lease(db, &super::WriteGate::OPEN, pull, false).await?;
     rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(rows)
 }

@@ -33,18 +33,7 @@ async fn the_dedup_lookup_is_index_lookups_before_any_statistics(db: TestDb) {
         .unwrap();
     let pairs: Vec<(&str, &str)> = keys.iter().map(|(d, s)| (d.as_str(), s.as_str())).collect();
     let st = herald::store::alerts::dedup_select(sea_orm::DatabaseBackend::Postgres, &pairs, 0);
-    let explain = sea_orm::Statement {
-        sql: format!("EXPLAIN {}", st.sql),
-        ..st
-    };
-    let plan: Vec<String> = txn
-        .query_all(explain)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    let plan = plan.join("\n");
+    let plan = explain(&txn, st).await;
     txn.rollback().await.unwrap();
     assert!(plan.contains("Nested Loop"), "{plan}");
     assert!(plan.contains("Index Scan using alerts_dedup"), "{plan}");
@@ -79,22 +68,11 @@ async fn a_claim_in_a_backlog_reads_the_due_index_in_its_order(db: TestDb) {
         .await
         .unwrap();
     let st = herald::store::deliveries::pending_claim_statement(50_000, 300, "claim");
-    let explain = sea_orm::Statement {
-        sql: format!("EXPLAIN {}", st.sql),
-        ..st
-    };
     let txn = conn.begin().await.unwrap();
     txn.execute_unprepared(herald::store::deliveries::READ_DUE_IN_INDEX_ORDER)
         .await
         .unwrap();
-    let plan: Vec<String> = txn
-        .query_all(explain)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    let plan = plan.join("\n");
+    let plan = explain(&txn, st).await;
     txn.rollback().await.unwrap();
     assert!(
         plan.contains("Index Scan using deliveries_due on deliveries"),
@@ -102,6 +80,22 @@ async fn a_claim_in_a_backlog_reads_the_due_index_in_its_order(db: TestDb) {
     );
     assert!(!plan.contains("Bitmap"), "{plan}");
     assert!(!plan.contains("Sort"), "{plan}");
+}
+
+/// PostgreSQL's plan of `st`, planned in `txn`, one line per node.
+async fn explain(txn: &sea_orm::DatabaseTransaction, st: sea_orm::Statement) -> String {
+    let explain = sea_orm::Statement {
+        sql: format!("EXPLAIN {}", st.sql),
+        ..st
+    };
+    let plan: Vec<String> = txn
+        .query_all(explain)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    plan.join("\n")
 }
 
 on_postgres!(
