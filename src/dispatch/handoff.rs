@@ -153,6 +153,8 @@ impl HandOffs {
 pub struct HandOffSlots {
     dispatcher: Dispatcher,
     n: usize,
+    /// Some of the deliveries asked for found no room: they are inserted PENDING.
+    short: bool,
     now: i64,
 }
 
@@ -169,6 +171,7 @@ impl Dispatcher {
         HandOffSlots {
             dispatcher: self.clone(),
             n,
+            short: n < wanted,
             now,
         }
     }
@@ -182,6 +185,12 @@ impl HandOffSlots {
 
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// Whether some of the deliveries asked for are left for the claim loop (it must
+    /// be woken for them: see [`Dispatcher::wake`]).
+    pub fn short(&self) -> bool {
+        self.short
     }
 
     /// Make a new (PENDING, not yet inserted) delivery row leased to this process.

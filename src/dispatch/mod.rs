@@ -131,6 +131,17 @@ struct Inner {
     /// the table (a backlog), so the next claim reads them off the due index in order
     /// ([`store::deliveries::claim`]'s `backlog`).
     backlog: std::sync::atomic::AtomicBool,
+    /// Something may have become claimable since the last claim: new PENDING work (see
+    /// [`Dispatcher::wake`]), a claim that came back full or failed. A claim that finds
+    /// nothing is not repeated at every worker's wake-up while this is false.
+    maybe_due: std::sync::atomic::AtomicBool,
+    /// The earliest retry or deferral this process scheduled and has not claimed since.
+    due_at: std::sync::atomic::AtomicI64,
+    /// When the last claim ran (others' work and expired leases are looked for at least
+    /// every `poll_interval`).
+    claimed_at: std::sync::atomic::AtomicI64,
+    /// Claim queries run (see [`Dispatcher::claims`]).
+    claims: std::sync::atomic::AtomicU64,
 }
 
 /// What sending one delivery came to.
@@ -231,6 +242,10 @@ impl Dispatcher {
                 leases_checked_at: Default::default(),
                 excluded_dry_at: Default::default(),
                 backlog: Default::default(),
+                maybe_due: std::sync::atomic::AtomicBool::new(true),
+                due_at: std::sync::atomic::AtomicI64::new(i64::MAX),
+                claimed_at: Default::default(),
+                claims: Default::default(),
             }),
         };
         Ok((d, events_rx))
@@ -268,8 +283,16 @@ impl Dispatcher {
         &self.inner.gate
     }
 
-    /// New work was enqueued: look now rather than at the next poll.
+    /// How many claim queries this dispatcher has run (each reads the due deliveries).
+    pub fn claims(&self) -> u64 {
+        self.inner.claims.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// New PENDING work was enqueued: claim now rather than at the next poll.
     pub fn wake(&self) {
+        self.inner
+            .maybe_due
+            .store(true, std::sync::atomic::Ordering::Release);
         self.inner.wake.notify_one();
     }
 
@@ -457,7 +480,7 @@ impl Inner {
             if claimed < want || (queued >= self.cfg.workers && !idle) {
                 tokio::select! {
                     _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                    _ = tokio::time::sleep(self.sleep_for()) => {}
                     _ = self.cancel.cancelled() => break,
                 }
             }
@@ -512,6 +535,14 @@ impl Inner {
         } else {
             false
         };
+        // Nothing left out and nothing new since a claim that found less than it asked
+        // for: another would find the same (a worker's wake-up after each send, with
+        // every delivery handed off in memory, made hundreds of dry claims a second,
+        // each a turn at the write gate). Others' work and expired leases are looked for
+        // every `poll_interval`.
+        if exclude.is_empty() && !expired && !self.worth_claiming(now) {
+            return Ok(Vec::new());
+        }
         // With destinations left out (at their concurrency here), a claim that came back
         // short may have read past every due row of theirs to find none: it is not
         // repeated, with some left out, until BRIEF_WAIT has passed.
@@ -542,6 +573,8 @@ impl Inner {
         let db = turn.as_deref().unwrap_or(&self.db);
         let in_turn = store::WriteGate::OPEN;
         let gate: &store::WriteGate = if turn.is_some() { &in_turn } else { &self.gate };
+        self.claimed_at.store(now, Relaxed);
+        self.claims.fetch_add(1, Relaxed);
         let rows = store::deliveries::claim(
             db,
             gate,
@@ -553,8 +586,12 @@ impl Inner {
             expired,
             self.backlog.load(Relaxed),
         )
-        .await?;
+        .await
+        .inspect_err(|_| self.maybe_due.store(true, Relaxed))?;
         self.backlog.store(rows.len() >= free, Relaxed);
+        if rows.len() >= free {
+            self.maybe_due.store(true, Relaxed);
+        }
         if !exclude.is_empty() && rows.len() < free {
             self.excluded_dry_at.store(now, Relaxed);
         }
@@ -575,9 +612,41 @@ impl Inner {
             } else {
                 let at = (*next_probe).max(now + probe_ms.min(1000));
                 store::deliveries::defer(db, &d.id, &self.claim_id, at).await?;
+                self.note_due(at);
             }
         }
         self.load_many(db, out).await
+    }
+
+    /// Whether a claim with nothing left out may find something (see `maybe_due`):
+    /// something new was flagged, a retry this process scheduled came due, or the last
+    /// claim was `poll_interval` ago.
+    fn worth_claiming(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+        let came_due = self
+            .due_at
+            .fetch_update(Relaxed, Relaxed, |at| (at <= now).then_some(i64::MAX))
+            .is_ok();
+        let flagged = self.maybe_due.swap(false, AcqRel);
+        let polled =
+            now - self.claimed_at.load(Relaxed) >= self.cfg.poll_interval.as_millis() as i64;
+        came_due || flagged || polled
+    }
+
+    /// A delivery this process put back becomes due at `at` (the claim loop is woken to
+    /// sleep no longer than that).
+    fn note_due(&self, at: i64) {
+        self.due_at
+            .fetch_min(at, std::sync::atomic::Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// How long the claim loop may sleep: until the next poll, or sooner if something
+    /// this process scheduled comes due first.
+    fn sleep_for(&self) -> Duration {
+        let due = self.due_at.load(std::sync::atomic::Ordering::Relaxed);
+        let until_due = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
+        self.cfg.poll_interval.min(Duration::from_millis(until_due))
     }
 
     /// Phase 1 for claimed deliveries: their destinations (from the copy kept per
@@ -658,6 +727,7 @@ impl Inner {
                 tracing::warn!(delivery_id = %h.delivery.id, error = %e, "could not put a waiting delivery back; it is taken again when its lease expires");
             }
         }
+        self.note_due(at);
     }
 
     /// A queued delivery (handed over by ingestion or claimed in a batch): its lease is
@@ -738,6 +808,7 @@ impl Inner {
                 store::deliveries::defer(&self.db, &d.id, &self.claim_id, at)
                     .await
                     .map_err(|e| RecordFailed::of(&e))?;
+                self.note_due(at);
                 Ok(())
             }
             Sent::Done(outcome) => {
@@ -770,6 +841,9 @@ impl Inner {
             };
             match recorded {
                 Ok(recorded) => {
+                    if let Next::RetryAt(at) | Next::Hold(at) = &next {
+                        self.note_due(*at);
+                    }
                     self.after_record(d, outcome, &next, recorded);
                     return Ok(());
                 }

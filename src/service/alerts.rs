@@ -526,15 +526,15 @@ async fn commit_batch(
             queued,
         }) => {
             s.writes.ok();
+            // Deliveries that found no room in the hand-off wait PENDING for a claim.
+            let pending = slots.short();
             if !work.is_empty() {
                 slots.hand_off(version, work);
             }
-            let mut created = false;
             let alerts: Vec<(Alert, bool)> = outcomes
                 .into_iter()
                 .map(|(alert, new)| {
                     if new {
-                        created = true;
                         crate::telemetry::alert_created(step_name(alert.routing.step), alert.routed);
                         if !alert.routed {
                             tracing::warn!(alert_id = %alert.id, detection_id = %alert.detection_id, "alert matched no destination");
@@ -545,7 +545,7 @@ async fn commit_batch(
                     (alert, new)
                 })
                 .collect();
-            if created {
+            if pending {
                 s.dispatcher.wake();
             }
             publish_ingested(s, &alerts);

@@ -286,6 +286,44 @@ async fn retries_until_success_with_a_stable_webhook_id(db: TestDb) {
     s.stop().await;
 }
 
+/// Deliveries handed to the workers in memory need no claim, and a claim that found
+/// nothing is not repeated after every send: with a poll interval longer than the test,
+/// a stream of alerts costs no claim query, and a retry is still claimed when it comes
+/// due.
+async fn handed_off_work_needs_no_claims_and_retries_are_claimed_when_due(db: TestDb) {
+    let s = TestServer::start_with(&db, |a| a.poll_interval_ms = 60_000).await;
+    let r = Receiver::start().await;
+    s.add_webhook("Hook", &r.url, &["HIGH"]).await;
+    let dispatcher = &s.services().dispatcher;
+    eventually(Duration::from_secs(10), "the start-up claim", || async {
+        (dispatcher.claims() >= 1).then_some(())
+    })
+    .await;
+    let before = dispatcher.claims();
+    for i in 0..40 {
+        s.create_alert(json!({"detectionId": "x", "title": "t", "severity": "HIGH", "dedupString": i.to_string()}))
+            .await;
+    }
+    r.wait_for(40, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        dispatcher.claims(),
+        before,
+        "40 deliveries handed off, each send waking the claim loop"
+    );
+    // A retry this process scheduled is claimed when due, not at the next poll.
+    r.push(Reply::status(500).body("boom"));
+    let a = s
+        .create_alert_detailed(json!({"detectionId": "y", "title": "t", "severity": "HIGH"}))
+        .await;
+    let d = s
+        .settled(a["id"].as_str().unwrap(), Duration::from_secs(20))
+        .await;
+    assert_eq!(d[0]["status"], "SUCCEEDED");
+    assert_eq!(d[0]["attemptCount"], 2);
+    s.stop().await;
+}
+
 async fn permanent_failures_and_exhausted_retries(db: TestDb) {
     let s = TestServer::start(&db).await;
     let bad = Receiver::start().await;
@@ -816,6 +854,7 @@ on_both!(
     dedup_joins_open_alerts,
     payload_headers_and_signature,
     retries_until_success_with_a_stable_webhook_id,
+    handed_off_work_needs_no_claims_and_retries_are_claimed_when_due,
     permanent_failures_and_exhausted_retries,
     retry_after_is_honoured,
     send_test_alert_and_deliver_alert,
