@@ -12,6 +12,11 @@ pub struct BatchPolicy {
     /// How long to wait for more after the first item, when the previous batch held
     /// more than one (under concurrent load); a lone caller never waits for nobody.
     pub linger: Duration,
+    /// Within the linger, close the batch once nothing has arrived for this long,
+    /// yielding to the callers' tasks in between instead of sleeping (tokio's timer
+    /// ticks in whole milliseconds: a 1 ms linger sleeps 1 to 2 ms, most of it after
+    /// the last caller arrived). `None`: wait out the linger.
+    pub quiet: Option<Duration>,
 }
 
 /// Collects batches from a queue (see [`Batcher::next`]).
@@ -64,17 +69,29 @@ impl<T> Batcher<T> {
         let mut weight = (self.weigh)(&first);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + self.policy.linger;
+        let mut last = std::time::Instant::now();
         while weight < self.policy.max {
             let next = match self.rx.try_recv() {
                 Ok(next) => next,
-                Err(_) if self.lingering => {
-                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                        Ok(Some(next)) => next,
-                        _ => break,
+                Err(mpsc::error::TryRecvError::Empty) if self.lingering => {
+                    match self.policy.quiet {
+                        Some(quiet) => {
+                            let now = std::time::Instant::now();
+                            if now.duration_since(last) >= quiet || now >= deadline.into_std() {
+                                break;
+                            }
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        None => match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                            Ok(Some(next)) => next,
+                            _ => break,
+                        },
                     }
                 }
                 Err(_) => break,
             };
+            last = std::time::Instant::now();
             let w = (self.weigh)(&next);
             if weight + w > self.policy.max {
                 self.carried = Some(next);
@@ -110,6 +127,7 @@ mod tests {
             BatchPolicy {
                 max: 3,
                 linger: Duration::from_millis(50),
+                quiet: None,
             },
         );
         for i in 0..5 {
@@ -135,6 +153,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_a_quiet_gap_the_batch_closes_when_callers_stop_coming() {
+        let (tx, rx) = mpsc::channel(100);
+        let mut b = Batcher::new(
+            rx,
+            BatchPolicy {
+                max: 100,
+                linger: Duration::from_secs(5),
+                quiet: Some(Duration::from_millis(40)),
+            },
+        );
+        tx.send(0).await.unwrap();
+        tx.send(1).await.unwrap();
+        assert_eq!(b.next().await.unwrap(), vec![0, 1]);
+        // Under load: callers 10 ms apart join; after the last, the batch closes once
+        // 40 ms passed without one, long before the linger.
+        let late = tx.clone();
+        tokio::spawn(async move {
+            for i in 3..6 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                late.send(i).await.unwrap();
+            }
+        });
+        tx.send(2).await.unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(b.next().await.unwrap(), vec![2, 3, 4, 5]);
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(60), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[tokio::test]
     async fn weighed_batches_stay_within_the_bound_and_carry_the_overflow() {
         let (tx, rx) = mpsc::channel(100);
         let mut b = Batcher::new(
@@ -142,6 +191,7 @@ mod tests {
             BatchPolicy {
                 max: 10,
                 linger: Duration::from_millis(0),
+                quiet: None,
             },
         )
         .weighed(|n: &usize| *n);

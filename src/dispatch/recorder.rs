@@ -57,6 +57,7 @@ impl Recorder {
             BatchPolicy {
                 max: RECORD_BATCH_MAX,
                 linger: RECORD_LINGER,
+                quiet: None,
             },
         );
         tokio::spawn(async move {
