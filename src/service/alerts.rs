@@ -44,6 +44,17 @@ pub struct NewAlert {
     pub resource_type: Option<String>,
 }
 
+impl NewAlert {
+    /// The key dedup joins alerts by: the detection id without surrounding spaces, and
+    /// the dedup string (empty when none).
+    fn dedup_key(&self) -> (String, String) {
+        (
+            self.detection_id.trim().to_string(),
+            self.dedup_string.clone().unwrap_or_default(),
+        )
+    }
+}
+
 /// Largest accepted values of an alert's fields (characters, or bytes of serialized
 /// JSON for `alertContext`), so one alert cannot fill memory, the database or a page.
 pub mod input_limits {
@@ -725,16 +736,7 @@ async fn ingest_batch(
         }
     }
     let txn = turn.as_deref().unwrap_or(&s.db).begin().await?;
-    store::lock_dedup_keys(
-        &txn,
-        items.iter().map(|i| {
-            (
-                i.alert.detection_id.trim().to_string(),
-                i.alert.dedup_string.clone().unwrap_or_default(),
-            )
-        }),
-    )
-    .await?;
+    store::lock_dedup_keys(&txn, items.iter().map(|i| i.alert.dedup_key())).await?;
     // One read (the configuration version) unless the configuration changed.
     let config = s.routing.current(&txn).await?;
     let mut plan = plan_batch(s, &txn, items, config, now).await?;
@@ -784,14 +786,13 @@ async fn plan_batch<C: ConnectionTrait>(
         .iter()
         .map(|item| {
             let a = &item.alert;
-            let detection_id = a.detection_id.trim().to_string();
+            let (detection_id, dedup_string) = a.dedup_key();
             let detection = config.detection(&detection_id);
             let period = item.fixed_period.unwrap_or_else(|| {
                 detection
                     .and_then(|d| d.dedup_period_minutes)
                     .unwrap_or(DEFAULT_DEDUP_PERIOD_MINUTES) as i64
             });
-            let dedup_string = a.dedup_string.clone().unwrap_or_default();
             (
                 (detection_id, dedup_string),
                 now - period * 60_000,
@@ -981,8 +982,7 @@ fn build_alert(
     now: i64,
     by: &str,
 ) -> Alert {
-    let detection_id = a.detection_id.trim().to_string();
-    let dedup_string = a.dedup_string.clone().unwrap_or_default();
+    let (detection_id, dedup_string) = a.dedup_key();
     let mut tags = a.tags.clone().unwrap_or_default();
     for t in detection.and_then(|d| d.tags.clone()).unwrap_or_default() {
         if !tags.contains(&t) {
