@@ -279,6 +279,18 @@ fn pg_lease_statement(l: Lease<'_>) -> sea_orm::Statement {
     sea_orm::Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
 
+/// The deliveries [`pg_lease_statement`]'s `statement` leased, as it returns them.
+async fn leased_rows<C: ConnectionTrait>(
+    c: &C,
+    statement: sea_orm::Statement,
+) -> Result<Vec<Delivery>, DbErr> {
+    let rows = delivery::Entity::find()
+        .from_raw_sql(statement)
+        .all(c)
+        .await;
+    checked(c, rows).await
+}
+
 /// Take the rows of a [`Lease`]. `index_ordered`: its `order` is what the
 /// `deliveries_due` index gives for its `due`, and PostgreSQL must read it so (at the
 /// cost of three more round trips: worth it only in a backlog).
@@ -298,19 +310,11 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
     if db.get_database_backend() == DatabaseBackend::Postgres {
         let statement = pg_lease_statement(l);
         if !index_ordered {
-            let rows = delivery::Entity::find()
-                .from_raw_sql(statement)
-                .all(db)
-                .await;
-            return checked(db, rows).await;
+            return leased_rows(db, statement).await;
         }
         let txn = db.begin().await?;
         txn.execute_unprepared(READ_DUE_IN_INDEX_ORDER).await?;
-        let rows = delivery::Entity::find()
-            .from_raw_sql(statement)
-            .all(&txn)
-            .await;
-        let rows = checked(&txn, rows).await?;
+        let rows = leased_rows(&txn, statement).await?;
         txn.commit().await?;
         return Ok(rows);
     }
