@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 /// Most attempts recorded in one transaction.
 pub const RECORD_BATCH_MAX: usize = 256;
 /// How long the recorder waits for more attempts under load. On SQLite a batch's turn
-/// on the writer connection costs about 1 ms whatever its size (from 10 to 90 attempts;
-/// much of it the hop to sqlx's thread for the handle), and ingestion waits for it:
+/// at the write gate cost about 1 ms whatever its size (from 10 to 90 attempts; much of
+/// it, then, the hop to sqlx's thread for the handle), and ingestion waits for it:
 /// fewer, fuller batches leave the writer to ingestion. Measured with 32 `createAlert`
 /// clients, in alternating runs: 2 ms 8,242 / 8,679 / 8,593 alerts/s, 5 ms 8,354 /
 /// 9,133 / 9,301. On PostgreSQL (a batch is six round trips) `createAlert` went from
@@ -73,7 +73,7 @@ impl Recorder {
                 let turn = gate.enter().await;
                 let waited = asked.elapsed();
                 let attempts = batch.len();
-                write(turn.as_deref().unwrap_or(&db), batch).await;
+                write(turn.as_ref(), &db, batch).await;
                 tracing::debug!(
                     attempts,
                     waited_ms = waited.as_secs_f64() * 1e3,
@@ -100,9 +100,9 @@ impl Recorder {
 /// Write one batch and answer its workers. When the batch fails for a reason other than
 /// the database being unavailable, each record is tried on its own, so one bad record
 /// cannot fail the others.
-async fn write(db: &DatabaseConnection, batch: Vec<Job>) {
+async fn write(turn: Option<&store::Turn<'_>>, db: &DatabaseConnection, batch: Vec<Job>) {
     let (records, replies): (Vec<AttemptRecord>, Vec<_>) = batch.into_iter().unzip();
-    match store::deliveries::record_attempts_in_turn(db, records.clone()).await {
+    match store::deliveries::record_attempts_in_turn(turn, db, records.clone()).await {
         Ok(results) => {
             for (reply, r) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(r));
@@ -110,6 +110,7 @@ async fn write(db: &DatabaseConnection, batch: Vec<Job>) {
         }
         Err(e) if records.len() > 1 && !crate::error::is_unavailable(&e) => {
             tracing::warn!(error = %e, attempts = records.len(), "recording a batch of attempts failed; recording them one by one");
+            let db = turn.map_or(db, |t| &**t);
             for (record, reply) in records.into_iter().zip(replies) {
                 let r = store::deliveries::record_attempt(db, record).await;
                 let _ = reply.send(r.map_err(|e| RecordFailed::of(&e)));

@@ -682,7 +682,7 @@ const REPLANS: usize = 2;
 /// input created it.
 ///
 /// On SQLite (the writer's turn at the write gate) the batch is read, planned and then
-/// written on the writer connection's handle only if no other connection committed
+/// written on the batch writers' own connection only if no other connection committed
 /// meanwhile ([`store::ingest::write_if_unchanged`]); otherwise planned again. Elsewhere,
 /// and when other writers keep committing, the transaction holds its dedup keys (dedup
 /// cannot race; [`store::lock_dedup_keys`]) before reading, and the alerts order from
@@ -701,11 +701,12 @@ async fn ingest_batch(
         "ingesting a batch"
     );
     let now = now_ms();
-    if let Some(writer) = turn.as_deref() {
+    if let Some(turn) = turn.as_ref() {
+        let writer: &sea_orm::DatabaseConnection = turn;
         for _ in 0..REPLANS {
             let seen = match state.seen {
                 Some(v) => v,
-                None => store::ingest::data_version(writer).await?,
+                None => store::ingest::data_version(turn)?,
             };
             let config = match state.config.clone().filter(|_| state.seen == Some(seen)) {
                 Some(held) => held,
@@ -716,7 +717,7 @@ async fn ingest_batch(
             let planning = std::time::Instant::now();
             let mut plan = plan_batch(s, writer, items, config, now).await?;
             let writing = std::time::Instant::now();
-            match store::ingest::write_if_unchanged(writer, seen, &mut plan.writes).await? {
+            match store::ingest::write_if_unchanged(turn, seen, &mut plan.writes)? {
                 store::ingest::Written::Committed => {
                     tracing::debug!(
                         planned_ms = (writing - planning).as_secs_f64() * 1e3,

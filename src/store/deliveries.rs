@@ -512,21 +512,24 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
     Ok(out)
 }
 
-/// [`record_attempts`] for the attempt recorder, which holds its turn at the write
-/// gate: on SQLite the whole transaction runs on the writer connection's handle
-/// ([`super::on_sqlite_handle`]), one prepared statement per kind executed per record;
-/// elsewhere, [`record_attempts`].
+/// [`record_attempts`] for the attempt recorder, which holds its `turn` at the write
+/// gate: on SQLite the whole transaction runs on a raw handle, the batch writers' own
+/// connection ([`super::Turn::on_handle`]) or, with no turn (an in-memory database),
+/// one of `db`'s ([`super::on_sqlite_handle`]), one prepared statement per kind
+/// executed per record; elsewhere, [`record_attempts`].
 pub async fn record_attempts_in_turn(
+    turn: Option<&super::Turn<'_>>,
     db: &sea_orm::DatabaseConnection,
     records: Vec<AttemptRecord>,
 ) -> Result<Vec<Recorded>, DbErr> {
-    if db.get_database_backend() != DatabaseBackend::Sqlite {
+    if turn.is_none() && db.get_database_backend() != DatabaseBackend::Sqlite {
         return record_attempts(db, records).await;
     }
-    let done = super::on_sqlite_handle(db, |c| {
-        super::immediate(c, |c| record_on_handle(c, records))
-    })
-    .await?;
+    let write = |c: &rusqlite::Connection| super::immediate(c, |c| record_on_handle(c, records));
+    if let Some(turn) = turn {
+        return turn.on_handle(write);
+    }
+    let done = super::on_sqlite_handle(db, write).await?;
     Ok(done.expect("an SQLite database"))
 }
 
@@ -540,7 +543,7 @@ fn record_on_handle(
     records: Vec<AttemptRecord>,
 ) -> rusqlite::Result<Vec<Recorded>> {
     use rusqlite::params;
-    let mut move_on = c.prepare(
+    let mut move_on = c.prepare_cached(
         "UPDATE deliveries SET status = ?3, attempt_count = ?4, next_attempt_at = ?5, \
          attempts_base = attempts_base + ?6, \
          external_id = CASE WHEN ?7 IS NULL THEN external_id ELSE ?7 END, \
@@ -549,7 +552,7 @@ fn record_on_handle(
          last_dispatched_at = ?11, updated_at = ?11 \
          WHERE id = ?1 AND claimed_by = ?2",
     )?;
-    let mut insert = c.prepare(
+    let mut insert = c.prepare_cached(
         "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, dispatched_at, \
          status_code, success, message, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
@@ -627,22 +630,20 @@ fn health_on_handle(c: &rusqlite::Connection, fold: &HealthFold) -> rusqlite::Re
     if fold.last_error.is_some() {
         set.push("last_error = ?4");
     }
-    c.execute(
-        &format!(
-            "INSERT INTO destination_health (output_id, last_attempt_at, last_success_at, \
+    c.prepare_cached(&format!(
+        "INSERT INTO destination_health (output_id, last_attempt_at, last_success_at, \
              last_error, consecutive_failures, paused_at, next_probe_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL) \
              ON CONFLICT (output_id) DO UPDATE SET {}",
-            set.join(", ")
-        ),
-        rusqlite::params![
-            fold.output_id.as_str(),
-            fold.last_attempt_at,
-            fold.last_success.map(|(at, _)| at),
-            fold.last_error.as_ref().map(|(m, _)| m.as_str()),
-            fold.failures_since_success,
-        ],
-    )?;
+        set.join(", ")
+    ))?
+    .execute(rusqlite::params![
+        fold.output_id.as_str(),
+        fold.last_attempt_at,
+        fold.last_success.map(|(at, _)| at),
+        fold.last_error.as_ref().map(|(m, _)| m.as_str()),
+        fold.failures_since_success,
+    ])?;
     Ok(())
 }
 
@@ -657,11 +658,12 @@ fn breaker_on_handle(
     let output_id = fold.output_id.as_str();
     let mut changes = Vec::new();
     if let Some((_, index)) = fold.last_success {
-        let resumed = c.execute(
-            "UPDATE destination_health SET paused_at = NULL, next_probe_at = NULL \
-             WHERE output_id = ?1 AND paused_at IS NOT NULL",
-            [output_id],
-        )?;
+        let resumed = c
+            .prepare_cached(
+                "UPDATE destination_health SET paused_at = NULL, next_probe_at = NULL \
+                 WHERE output_id = ?1 AND paused_at IS NOT NULL",
+            )?
+            .execute([output_id])?;
         if resumed > 0 {
             changes.push((index, BreakerChange::Resumed));
         }
@@ -670,11 +672,17 @@ fn breaker_on_handle(
         return Ok(changes);
     };
     let at = fold.last_attempt_at;
-    let paused = c.execute(
-        "UPDATE destination_health SET paused_at = ?2, next_probe_at = ?3 \
-         WHERE output_id = ?1 AND paused_at IS NULL AND consecutive_failures >= ?4",
-        rusqlite::params![output_id, at, at + policy.probe_ms, policy.failures],
-    )?;
+    let paused = c
+        .prepare_cached(
+            "UPDATE destination_health SET paused_at = ?2, next_probe_at = ?3 \
+             WHERE output_id = ?1 AND paused_at IS NULL AND consecutive_failures >= ?4",
+        )?
+        .execute(rusqlite::params![
+            output_id,
+            at,
+            at + policy.probe_ms,
+            policy.failures
+        ])?;
     if paused == 0 {
         return Ok(changes);
     }

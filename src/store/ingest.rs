@@ -1,19 +1,21 @@
 //! The writes of one ingested batch: its new alerts, their deliveries, and the events
 //! of the alerts it created or joined. Through sea-orm inside the caller's transaction
-//! ([`BatchWrites::write`], any database), or on SQLite in one transaction on the
-//! writer connection's raw handle ([`write_if_unchanged`]): one prepared statement per
-//! table executed per row, and no hop to sqlx's thread per statement.
+//! ([`BatchWrites::write`], any database), or on SQLite in one transaction on the batch
+//! writers' own connection ([`write_if_unchanged`], [`super::Turn::on_handle`]): one
+//! prepared statement per table executed per row, and no hop to sqlx's thread.
 //!
 //! The handle path keeps the batch's reads (the routing configuration, the open alerts
 //! its inputs may join) consistent without holding the write lock while reading:
 //! `PRAGMA data_version` on a connection changes whenever ANOTHER connection (of this
 //! process or another) commits. The ingestion writer reads it before its reads; inside
 //! `BEGIN IMMEDIATE` it reads it again, and writes only when it has not moved, so
-//! nothing was committed between its reads and its writes but by its own connection,
-//! which the write gate keeps to one writer at a time.
+//! nothing was committed between its reads and its writes but by its own connection.
+//! And that one commits only in turns at the write gate, which the writer holds from
+//! its reads to its write (as it does the gate's other connection, the one it reads
+//! with).
 use super::{alert_events, alerts, deliveries, entities::delivery, rows};
 use crate::domain::Alert;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 
 /// What one ingested batch writes.
 #[derive(Debug, Default)]
@@ -62,7 +64,7 @@ impl BatchWrites {
         )?;
         rows::insert_on_handle(c, self.events.iter().map(alert_events::active))?;
         if !self.joined.is_empty() {
-            let mut add = c.prepare(
+            let mut add = c.prepare_cached(
                 "UPDATE alerts SET event_count = event_count + ?2, \
                  last_received_event_at = ?3, updated_at = ?3 WHERE seq = ?1",
             )?;
@@ -84,26 +86,26 @@ pub enum Written {
     Changed { data_version: i64 },
 }
 
-/// `PRAGMA data_version` of SQLite's writer connection (see the module's notes).
-pub async fn data_version(writer: &DatabaseConnection) -> Result<i64, DbErr> {
-    let read = super::on_sqlite_handle(writer, read_data_version).await?;
-    read.ok_or_else(|| DbErr::Custom("data_version: not an SQLite database".into()))
+/// `PRAGMA data_version` of the batch writers' SQLite connection (see the module's
+/// notes).
+pub fn data_version(turn: &super::Turn<'_>) -> Result<i64, DbErr> {
+    turn.on_handle(read_data_version)
 }
 
 fn read_data_version(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
     c.query_row("PRAGMA data_version", [], |r| r.get(0))
 }
 
-/// On SQLite's writer connection, held through the caller's write-gate turn: in ONE
+/// On the batch writers' SQLite connection, in the caller's write-gate turn: in ONE
 /// `BEGIN IMMEDIATE` transaction, if no other connection has committed since
 /// `seen` was read ([`data_version`]), write the batch and commit; else write nothing
 /// and answer the version now.
-pub async fn write_if_unchanged(
-    writer: &DatabaseConnection,
+pub fn write_if_unchanged(
+    turn: &super::Turn<'_>,
     seen: i64,
     writes: &mut BatchWrites,
 ) -> Result<Written, DbErr> {
-    let done = super::on_sqlite_handle(writer, |c| {
+    turn.on_handle(|c| {
         super::immediate(c, |c| {
             let now = read_data_version(c)?;
             if now != seen {
@@ -113,8 +115,6 @@ pub async fn write_if_unchanged(
             Ok(Written::Committed)
         })
     })
-    .await?;
-    done.ok_or_else(|| DbErr::Custom("write_if_unchanged: not an SQLite database".into()))
 }
 
 #[cfg(test)]
@@ -172,7 +172,7 @@ mod tests {
             .enter()
             .await
             .expect("a file database queues its writers");
-        let seen = data_version(&turn).await.unwrap();
+        let seen = data_version(&turn).unwrap();
 
         // Another connection commits a batch, through sea-orm: the reference for how
         // rows are stored.
@@ -184,7 +184,7 @@ mod tests {
         // Read before that commit: nothing is written.
         let mut batch = writes(2_000, "k2");
         let Written::Changed { data_version: now } =
-            write_if_unchanged(&turn, seen, &mut batch).await.unwrap()
+            write_if_unchanged(&turn, seen, &mut batch).unwrap()
         else {
             panic!("a commit by another connection went unseen");
         };
@@ -201,11 +201,11 @@ mod tests {
 
         // Read again at the new version: written, and stored as sea-orm stores it.
         assert_eq!(
-            write_if_unchanged(&turn, now, &mut batch).await.unwrap(),
+            write_if_unchanged(&turn, now, &mut batch).unwrap(),
             Written::Committed
         );
         assert_eq!(
-            data_version(&turn).await.unwrap(),
+            data_version(&turn).unwrap(),
             now,
             "the writer's own commits leave its version as it was"
         );
@@ -242,7 +242,7 @@ mod tests {
             ..BatchWrites::default()
         };
         assert_eq!(
-            write_if_unchanged(&turn, now, &mut join).await.unwrap(),
+            write_if_unchanged(&turn, now, &mut join).unwrap(),
             Written::Committed
         );
         let joined = alerts::get(&db, &ours.id).await.unwrap().unwrap();
@@ -256,13 +256,11 @@ mod tests {
         let mut again = reference.alerts[0].clone();
         again.event_count = 99;
         failing.alerts.push(again);
-        write_if_unchanged(&turn, now, &mut failing)
-            .await
-            .expect_err("an alert id stored twice");
+        write_if_unchanged(&turn, now, &mut failing).expect_err("an alert id stored twice");
         assert!(alerts::get(&db, &first).await.unwrap().is_none());
         let mut after = writes(5_000, "k4");
         assert_eq!(
-            write_if_unchanged(&turn, now, &mut after).await.unwrap(),
+            write_if_unchanged(&turn, now, &mut after).unwrap(),
             Written::Committed
         );
     }

@@ -342,62 +342,135 @@ async fn sqlite_connection_is_clean(conn: &mut sea_orm::sqlx::SqliteConnection) 
     true
 }
 
-/// The writer connection's page cache (SQLite's default is 2 MB): every write of the
-/// process goes through it, and it keeps its pages across its own commits.
+/// The batch writers' connection's page cache (SQLite's default is 2 MB): most writes
+/// of the process go through it, and it keeps its pages across its own commits.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
 /// Lines up this process's busy writers (the ingestion writer, the attempt recorder,
-/// the claim loop) on SQLite, first come first served, and gives them one connection
-/// of their own to write with. SQLite has one write lock per file: writers that meet
+/// the claim loop) on SQLite, first come first served, and gives them connections of
+/// their own to write with. SQLite has one write lock per file: writers that meet
 /// it taken wait in the busy handler, which polls, so under load one could lose the
 /// race again and again (a batch of alerts waited over a second) while the lock stood
 /// idle between polls. And a pooled connection's page cache is dropped whenever
 /// another connection has committed since it last read, so writers taking turns on
-/// different connections each read their pages again from the file; the one writer
+/// different connections each read their pages again from the file; the batch writers'
 /// connection keeps its cache. PostgreSQL locks rows, so there the gate is open and
 /// writers use the pool.
 pub struct WriteGate {
-    writer: Option<(tokio::sync::Mutex<()>, DatabaseConnection)>,
+    writer: Option<Writer>,
 }
 
-/// A writer's turn (see [`WriteGate::enter`]): the connection to write with.
+/// The gate's connections (see [`WriteGate`]).
+struct Writer {
+    queue: tokio::sync::Mutex<()>,
+    /// For sea-orm's statements in a turn (the claim, the ingestion's reads): one
+    /// pooled connection.
+    db: DatabaseConnection,
+    /// The batch writers' own connection ([`Turn::on_handle`]), opened when first
+    /// used. Not sqlx's: through sqlx each use of a connection's handle is a round trip
+    /// to the connection's thread, and the pool's check when it is given back another,
+    /// run by a task that waits for a free worker under load; the benchmark's turns
+    /// spent a fifth of their time on those.
+    handle: std::sync::Mutex<Option<rusqlite::Connection>>,
+    file: std::path::PathBuf,
+}
+
+/// A writer's turn (see [`WriteGate::enter`]): the connections to write with.
 pub struct Turn<'a> {
     _queue: tokio::sync::MutexGuard<'a, ()>,
-    db: &'a DatabaseConnection,
+    writer: &'a Writer,
 }
 
 impl std::ops::Deref for Turn<'_> {
     type Target = DatabaseConnection;
     fn deref(&self) -> &DatabaseConnection {
-        self.db
+        &self.writer.db
     }
+}
+
+impl Turn<'_> {
+    /// Run `f` on the batch writers' own SQLite connection, on this thread (in
+    /// `block_in_place` on a multi-threaded runtime, so the runtime's other tasks move
+    /// on): a whole transaction of many small statements with no hop to another thread.
+    /// The lock on the file is the turn's, so nothing here waits for this process's
+    /// other writers. The connection keeps its prepared statements and its page cache
+    /// from turn to turn.
+    pub fn on_handle<R>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
+    ) -> Result<R, DbErr> {
+        let run = || {
+            // A panic in `f` leaves no transaction open (see [`immediate`]), so the
+            // connection is still fit for use.
+            let mut slot = self
+                .writer
+                .handle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let c = match slot.take() {
+                Some(c) => c,
+                None => open_handle(&self.writer.file)?,
+            };
+            let out = f(&c);
+            *slot = Some(c);
+            out
+        };
+        let flavor = tokio::runtime::Handle::current().runtime_flavor();
+        let out = if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        };
+        out.map_err(from_rusqlite)
+    }
+}
+
+/// Statements kept prepared on the batch writers' connection.
+const HANDLE_STATEMENT_CACHE: usize = 64;
+
+/// The batch writers' own connection to `file`, set as sqlx sets the pool's (WAL is
+/// the file's own setting, made when the pool opened it).
+fn open_handle(file: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let c = rusqlite::Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_handler(Some(|tries| sqlite_busy(std::ptr::null_mut(), tries) != 0))?;
+    c.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{WRITER_CACHE_KIB}"
+    ))?;
+    c.set_prepared_statement_cache_capacity(HANDLE_STATEMENT_CACHE);
+    Ok(c)
 }
 
 impl WriteGate {
     /// A gate that never queues (writers that take no turns).
     pub const OPEN: WriteGate = WriteGate { writer: None };
 
-    /// The gate of `db`'s busy writers: on SQLite, with its own connection to the same
-    /// file (opened when first used); open for an in-memory database.
+    /// The gate of `db`'s busy writers: on SQLite, with connections of its own to the
+    /// same file (opened when first used); open for an in-memory database.
     pub fn for_db(db: &DatabaseConnection) -> Self {
         if db.get_database_backend() != DatabaseBackend::Sqlite {
             return WriteGate::OPEN;
         }
         let opts = (*db.get_sqlite_connection_pool().connect_options()).clone();
-        let file = opts.get_filename().to_string_lossy();
-        if file.contains(":memory:") || file.starts_with("file:sqlx-in-memory") {
-            // A second pool would open another database.
+        let file = opts.get_filename().to_path_buf();
+        let name = file.to_string_lossy();
+        if name.contains(":memory:") || name.starts_with("file:sqlx-in-memory") {
+            // A second connection would open another database.
             return WriteGate::OPEN;
         }
-        let opts = opts.pragma("cache_size", format!("-{}", WRITER_CACHE_KIB));
         let pool = sqlite_pool_options()
             .max_connections(1)
             .connect_lazy_with(opts);
         WriteGate {
-            writer: Some((
-                tokio::sync::Mutex::new(()),
-                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-            )),
+            writer: Some(Writer {
+                queue: tokio::sync::Mutex::new(()),
+                db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                handle: std::sync::Mutex::new(None),
+                file,
+            }),
         }
     }
 
@@ -408,10 +481,10 @@ impl WriteGate {
 
     /// Wait for this writer's turn; `None` when the gate is open (write with the pool).
     pub async fn enter(&self) -> Option<Turn<'_>> {
-        let (queue, db) = self.writer.as_ref()?;
+        let writer = self.writer.as_ref()?;
         Some(Turn {
-            _queue: queue.lock().await,
-            db,
+            _queue: writer.queue.lock().await,
+            writer,
         })
     }
 }

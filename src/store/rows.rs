@@ -64,7 +64,7 @@ where
     let names: Vec<&str> = columns.iter().map(|col| col.as_str()).collect();
     let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let table = <A::Entity as Default>::default();
-    let mut statement = c.prepare(&format!(
+    let mut statement = c.prepare_cached(&format!(
         "INSERT INTO {} ({}) VALUES ({})",
         sea_orm::EntityName::table_name(&table),
         names.join(", "),

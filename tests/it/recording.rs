@@ -4,8 +4,8 @@
 //! statement takes; and the destination's health and circuit breaker count the batch
 //! as if one by one. Both writers are held to it: `record_attempts` (sea-orm, one
 //! `UPDATE … FROM (VALUES …)` per chunk) and the attempt recorder's
-//! `record_attempts_in_turn` (on SQLite, statements run on the writer connection's
-//! handle). SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+//! `record_attempts_in_turn` (on an SQLite file, statements run on the batch writers'
+//! own connection). SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
 use crate::support::TestDb;
 use herald::domain::{DeliveryKind, DeliveryStatus, DestinationId};
@@ -29,7 +29,13 @@ async fn write(
 ) -> Vec<Recorded> {
     match writer {
         Writer::Batch => deliveries::record_attempts(db, records).await,
-        Writer::InTurn => deliveries::record_attempts_in_turn(db, records).await,
+        Writer::InTurn => {
+            // A turn at the gate, as the recorder takes it: on an SQLite file, the
+            // batch writers' own connection.
+            let gate = herald::store::WriteGate::for_db(db);
+            let turn = gate.enter().await;
+            deliveries::record_attempts_in_turn(turn.as_ref(), db, records).await
+        }
     }
     .unwrap()
 }
