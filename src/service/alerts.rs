@@ -715,7 +715,13 @@ async fn ingest_batch(
             state.seen = Some(seen);
             state.config = Some(config.clone());
             let planning = std::time::Instant::now();
-            let mut plan = plan_batch(s, writer, items, config, now).await?;
+            // A burst of new alerts joins none: known from the dedup index on the
+            // writers' own connection, with no read through sqlx.
+            let keys: Vec<(String, String)> = items.iter().map(|i| i.alert.dedup_key()).collect();
+            let keys: Vec<(&str, &str)> =
+                keys.iter().map(|(d, k)| (d.as_str(), k.as_str())).collect();
+            let none_open = turn.on_handle(|c| store::alerts::none_open_on_handle(c, &keys))?;
+            let mut plan = plan_batch(s, writer, items, config, now, none_open).await?;
             let writing = std::time::Instant::now();
             match store::ingest::write_if_unchanged(turn, seen, &mut plan.writes)? {
                 store::ingest::Written::Committed => {
@@ -740,7 +746,7 @@ async fn ingest_batch(
     store::lock_dedup_keys(&txn, items.iter().map(|i| i.alert.dedup_key())).await?;
     // One read (the configuration version) unless the configuration changed.
     let config = s.routing.current(&txn).await?;
-    let mut plan = plan_batch(s, &txn, items, config, now).await?;
+    let mut plan = plan_batch(s, &txn, items, config, now, false).await?;
     plan.writes.write(&txn).await?;
     txn.commit().await?;
     Ok(plan.committed())
@@ -760,7 +766,8 @@ struct Plan {
     version: i64,
 }
 
-/// Read the open alerts the inputs may join (one lookup for the batch) and decide each
+/// Read the open alerts the inputs may join (one lookup for the batch; none when the
+/// caller knows that no open alert has any of their keys, `none_open`) and decide each
 /// input in order against `config`: join, or create and route. Leases as many new
 /// deliveries as the workers have room for.
 async fn plan_batch<C: ConnectionTrait>(
@@ -769,6 +776,7 @@ async fn plan_batch<C: ConnectionTrait>(
     items: &[Ingest],
     config: Arc<super::snapshot::RoutingConfig>,
     now: i64,
+    none_open: bool,
 ) -> AppResult<Plan> {
     use std::collections::HashMap;
     let destinations = &config.destinations;
@@ -809,7 +817,11 @@ async fn plan_batch<C: ConnectionTrait>(
         .collect();
     lookups.sort_unstable();
     lookups.dedup();
-    let stored = store::alerts::find_dedup_targets(c, &lookups).await?;
+    let stored = if none_open {
+        vec![None; lookups.len()]
+    } else {
+        store::alerts::find_dedup_targets(c, &lookups).await?
+    };
     let found: HashMap<(String, String, i64), Option<usize>> = lookups
         .into_iter()
         .zip(stored)

@@ -188,6 +188,42 @@ pub fn dedup_select(
         .build(backend)
 }
 
+/// Whether no open alert has any of `keys` (detection id, dedup string): then a batch
+/// with those keys joins none, and needs no read of the stored alerts it may join
+/// ([`find_dedup_targets`]). On a raw SQLite handle, the batch writers' own connection
+/// in their turn ([`super::Turn::on_handle`]), where the read needs no hop to sqlx's
+/// thread; a burst of new alerts answers here.
+pub fn none_open_on_handle(
+    c: &rusqlite::Connection,
+    keys: &[(&str, &str)],
+) -> rusqlite::Result<bool> {
+    use sea_orm::ActiveEnum;
+    let open = AlertStatus::Open.to_value();
+    for chunk in keys.chunks(DEDUP_CHUNK) {
+        let mut any = c.prepare_cached(&open_keys_sql(chunk.len()))?;
+        let mut values: Vec<&str> = chunk.iter().flat_map(|(d, s)| [*d, *s]).collect();
+        values.push(&open);
+        if any.query_row(rusqlite::params_from_iter(values), |r| r.get::<_, bool>(0))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// [`none_open_on_handle`]'s statement for `n` keys: each pair looked up in
+/// `alerts_dedup`, as in [`dedup_select`] (plan test below).
+fn open_keys_sql(n: usize) -> String {
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM alerts WHERE (detection_id, dedup_string) IN \
+         (SELECT column1, column2 FROM (VALUES {})) AND status = ?{})",
+        (0..n)
+            .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        2 * n + 1
+    )
+}
+
 /// Per lookup (detection id, dedup string, created since), the open alert a new match
 /// with that key joins, if any: the newest open alert with the key created since then.
 /// One statement per [`DEDUP_CHUNK`] keys, not one per lookup.
@@ -492,5 +528,61 @@ mod tests {
         assert!(plan.contains("USING INDEX alerts_dedup"), "{plan}");
         assert!(!plan.contains("SCAN alerts"), "{plan}");
         assert!(!plan.contains("alerts_created_at_seq"), "{plan}");
+    }
+
+    #[tokio::test]
+    async fn the_check_for_open_keys_reads_the_dedup_index_and_finds_only_open_alerts() {
+        let (_dir, db) = temp_sqlite().await;
+        let values: Vec<sea_orm::Value> = ["rule.a", "k1", "rule.b", "", "OPEN"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let st = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Sqlite,
+            open_keys_sql(2),
+            values,
+        );
+        let plan = plan(&db, st).await;
+        assert!(
+            plan.contains("INDEX alerts_dedup (detection_id=? AND dedup_string=? AND status=?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN alerts"), "{plan}");
+
+        let mut open = crate::domain::payload::test_alert(1_000);
+        open.dedup_string = "k1".into();
+        let mut closed = open.clone();
+        closed.id = crate::domain::AlertId::new_ordered();
+        closed.dedup_string = "k2".into();
+        closed.status = AlertStatus::Resolved;
+        insert_many(&db, &mut [open.clone(), closed]).await.unwrap();
+        let d = open.detection_id.clone();
+        let none_open = |keys: Vec<(String, String)>| {
+            let db = db.clone();
+            async move {
+                let keys: Vec<(&str, &str)> =
+                    keys.iter().map(|(d, s)| (d.as_str(), s.as_str())).collect();
+                crate::store::on_sqlite_handle(&db, |c| none_open_on_handle(c, &keys))
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let key = |s: &str| (d.clone(), s.to_string());
+        assert!(
+            !none_open(vec![("x".into(), "y".into()), key("k1")]).await,
+            "an open alert"
+        );
+        assert!(
+            none_open(vec![key("k2")]).await,
+            "a resolved alert is not joined"
+        );
+        assert!(none_open(vec![key("k3"), ("other".into(), "k1".into())]).await);
+        // More keys than one statement takes.
+        let many: Vec<(String, String)> = (0..DEDUP_CHUNK + 5)
+            .map(|i| key(&format!("n{i}")))
+            .chain([key("k1")])
+            .collect();
+        assert!(!none_open(many).await);
     }
 }
