@@ -400,8 +400,8 @@ impl Turn<'_> {
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
     ) -> Result<R, DbErr> {
         let run = || {
-            // A panic in `f` leaves no transaction open (see [`immediate`]), so the
-            // connection is still fit for use.
+            // Taken out while in use: if `f` panics, the connection is dropped (closed,
+            // with any transaction rolled back) and the next turn opens another.
             let mut slot = self
                 .writer
                 .handle
