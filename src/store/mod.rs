@@ -795,9 +795,10 @@ pub(crate) async fn locate_damaged<C: ConnectionTrait, T>(
 /// back between them (through sqlx each statement is one such round trip, and under
 /// load each hop waited for a core). `None` when `db` is not SQLite.
 ///
-/// Meant for the batch writers holding their turn at the [`WriteGate`]: the lock on
-/// the file is theirs, so nothing here waits for another writer. On a multi-threaded
-/// runtime the work runs in `block_in_place`, so the runtime's other tasks move on.
+/// For the batch writers when the [`WriteGate`] is open (an in-memory database, which
+/// a connection of their own could not share); in a turn they use
+/// [`Turn::on_handle`]. On a multi-threaded runtime the work runs in `block_in_place`,
+/// so the runtime's other tasks move on.
 pub async fn on_sqlite_handle<R>(
     db: &DatabaseConnection,
     f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,
