@@ -415,13 +415,19 @@ impl Turn<'_> {
             *slot = Some(c);
             out
         };
-        let flavor = tokio::runtime::Handle::current().runtime_flavor();
-        let out = if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
-            tokio::task::block_in_place(run)
-        } else {
-            run()
-        };
-        out.map_err(from_rusqlite)
+        blocking_here(run).map_err(from_rusqlite)
+    }
+}
+
+/// Run blocking `run` on this thread: in `block_in_place` on a multi-threaded runtime,
+/// so the runtime's other tasks move on to another worker; as is on a current-thread
+/// runtime (tests), which has no other worker to hand them to.
+fn blocking_here<R>(run: impl FnOnce() -> R) -> R {
+    let flavor = tokio::runtime::Handle::current().runtime_flavor();
+    if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(run)
+    } else {
+        run()
     }
 }
 
@@ -822,12 +828,7 @@ pub async fn on_sqlite_handle<R>(
         let c = unsafe { rusqlite::Connection::from_handle(raw) }?;
         f(&c)
     };
-    let flavor = tokio::runtime::Handle::current().runtime_flavor();
-    let out = if flavor == tokio::runtime::RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(run)
-    } else {
-        run()
-    };
+    let out = blocking_here(run);
     drop(handle);
     out.map(Some).map_err(from_rusqlite)
 }
