@@ -703,6 +703,8 @@ async fn ingest_batch(
     let now = now_ms();
     if let Some(turn) = turn.as_ref() {
         let writer: &sea_orm::DatabaseConnection = turn;
+        let keys: Vec<(String, String)> = items.iter().map(|i| i.alert.dedup_key()).collect();
+        let keys: Vec<(&str, &str)> = keys.iter().map(|(d, k)| (d.as_str(), k.as_str())).collect();
         for _ in 0..REPLANS {
             let seen = match state.seen {
                 Some(v) => v,
@@ -717,9 +719,6 @@ async fn ingest_batch(
             let planning = std::time::Instant::now();
             // A burst of new alerts joins none: known from the dedup index on the
             // writers' own connection, with no read through sqlx.
-            let keys: Vec<(String, String)> = items.iter().map(|i| i.alert.dedup_key()).collect();
-            let keys: Vec<(&str, &str)> =
-                keys.iter().map(|(d, k)| (d.as_str(), k.as_str())).collect();
             let none_open = turn.on_handle(|c| store::alerts::none_open_on_handle(c, &keys))?;
             let mut plan = plan_batch(s, writer, items, config, now, none_open).await?;
             let writing = std::time::Instant::now();
