@@ -123,6 +123,65 @@ impl TokenCache {
     }
 }
 
+/// Token values whose signature this process has verified, with the claims the
+/// per-request checks need: a known value skips the HMAC and JSON decoding (5% of a
+/// `createAlert` request's CPU, measured). The signing key is fixed for the life of
+/// [`super::Tokens`], so a value verified once verifies again; its time claims are
+/// checked at every use ([`Verified::in_time`]), and revocation, rotation and expiry
+/// of the row are checked as for any request. Bounded: the least recently used value
+/// goes first. Only values that passed verification are kept.
+pub struct VerifiedValues {
+    values: Mutex<lru::LruCache<Box<str>, Arc<Verified>>>,
+}
+
+/// What a verified value claims.
+#[derive(Debug)]
+pub struct Verified {
+    pub sub: String,
+    pub jti: String,
+    /// Seconds since the epoch, as in the token.
+    pub exp: Option<i64>,
+    pub nbf: Option<i64>,
+}
+
+impl Verified {
+    /// Whether the value may be used at `now` (seconds), as the verification judged
+    /// with no leeway: not after `exp`, not before `nbf`.
+    pub fn in_time(&self, now: i64) -> bool {
+        self.exp.is_none_or(|exp| exp >= now) && self.nbf.is_none_or(|nbf| nbf <= now)
+    }
+}
+
+/// Verified values kept per process.
+const MAX_VERIFIED: usize = 4096;
+
+impl Default for VerifiedValues {
+    fn default() -> Self {
+        VerifiedValues {
+            values: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(MAX_VERIFIED).expect("non-zero"),
+            )),
+        }
+    }
+}
+
+impl VerifiedValues {
+    pub fn get(&self, value: &str) -> Option<Arc<Verified>> {
+        self.values
+            .lock()
+            .expect("verified tokens lock")
+            .get(value)
+            .cloned()
+    }
+
+    pub fn insert(&self, value: &str, verified: Arc<Verified>) {
+        self.values
+            .lock()
+            .expect("verified tokens lock")
+            .put(value.into(), verified);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +231,38 @@ mod tests {
             .expect("uptime over a second");
         c.insert(start, token("t", "j1", false));
         assert!(c.get("t", "j1").is_none());
+    }
+
+    #[test]
+    fn a_verified_value_is_in_time_only_between_its_nbf_and_exp() {
+        let v = |exp, nbf| Verified {
+            sub: "t".into(),
+            jti: "j".into(),
+            exp,
+            nbf,
+        };
+        assert!(v(None, None).in_time(100));
+        assert!(v(Some(100), None).in_time(100), "exp itself is still valid");
+        assert!(!v(Some(99), None).in_time(100));
+        assert!(v(None, Some(100)).in_time(100));
+        assert!(!v(None, Some(101)).in_time(100));
+    }
+
+    #[test]
+    fn verified_values_stay_bounded() {
+        let c = VerifiedValues::default();
+        for i in 0..MAX_VERIFIED + 5 {
+            let v = Verified {
+                sub: i.to_string(),
+                jti: "j".into(),
+                exp: None,
+                nbf: None,
+            };
+            c.insert(&i.to_string(), Arc::new(v));
+        }
+        assert_eq!(c.values.lock().unwrap().len(), MAX_VERIFIED);
+        assert!(c.get("0").is_none(), "the least recently used went first");
+        assert!(c.get(&(MAX_VERIFIED + 4).to_string()).is_some());
     }
 
     #[test]

@@ -97,6 +97,10 @@ struct Claims {
     iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exp: Option<i64>,
+    /// Never issued by Herald; read so that a cached verification judges it as
+    /// the first did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
 }
 
 /// Why a presented token was not accepted.
@@ -125,6 +129,8 @@ pub struct Tokens {
     last_used: Arc<Mutex<HashMap<String, i64>>>,
     /// Token rows recently read by [`Tokens::authenticate`] (see [`cache`]).
     cache: cache::TokenCache,
+    /// Token values whose signature was verified (see [`cache::VerifiedValues`]).
+    verified: Arc<cache::VerifiedValues>,
 }
 
 const SECRET_SETTING: &str = store::settings::JWT_SECRET;
@@ -173,6 +179,7 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             last_used: Arc::default(),
             cache: cache::TokenCache::default(),
+            verified: Arc::default(),
         })
     }
 
@@ -182,6 +189,7 @@ impl Tokens {
             jti: row.current_jti.clone(),
             iat: row.rotated_at.unwrap_or(row.created_at) / 1000,
             exp: row.expires_at.map(|e| e / 1000),
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(e.into()))
@@ -325,22 +333,9 @@ impl Tokens {
             .filter(|r| r.revoked_at.is_none()))
     }
 
-    /// Check a presented token. A refusal's text is for logs only; callers answer a
-    /// generic `UNAUTHENTICATED`. A store failure is [`AuthError::Unavailable`]: the
-    /// token may well be valid, so callers answer 503 and the client retries.
-    ///
-    /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
-    /// other algorithms, other keys and edited tokens), an unknown or revoked token, an
-    /// old value of a rotated token, an expired token (the JWT `exp` and the stored
-    /// expiry, checked on every request), and a caller outside the token's CIDR blocks
-    /// (likewise). The stored row is cached for at most [`cache::TTL`]: a revocation or
-    /// rotation made by this process holds at once, one made by another process sharing
-    /// the database within that time.
-    pub async fn authenticate(
-        &self,
-        value: &str,
-        remote: Option<IpAddr>,
-    ) -> Result<Principal, AuthError> {
+    /// Check a token value's signature, algorithm and time claims (see
+    /// [`cache::VerifiedValues`] for the values already checked).
+    fn verify(&self, value: &str) -> Result<cache::Verified, AuthError> {
         let refused = AuthError::Refused;
         let header = jsonwebtoken::decode_header(value)
             .map_err(|e| refused(format!("malformed token: {e}")))?;
@@ -359,6 +354,40 @@ impl Tokens {
         let claims = jsonwebtoken::decode::<Claims>(value, &self.decoding, &validation)
             .map_err(|e| refused(format!("invalid token: {e}")))?
             .claims;
+        Ok(cache::Verified {
+            sub: claims.sub,
+            jti: claims.jti,
+            exp: claims.exp,
+            nbf: claims.nbf,
+        })
+    }
+
+    /// Check a presented token. A refusal's text is for logs only; callers answer a
+    /// generic `UNAUTHENTICATED`. A store failure is [`AuthError::Unavailable`]: the
+    /// token may well be valid, so callers answer 503 and the client retries.
+    ///
+    /// Refused: anything but an HS256 JWT signed with this server's key (so `alg: none`,
+    /// other algorithms, other keys and edited tokens), an unknown or revoked token, an
+    /// old value of a rotated token, an expired token (the JWT `exp` and the stored
+    /// expiry, checked on every request), and a caller outside the token's CIDR blocks
+    /// (likewise). The stored row is cached for at most [`cache::TTL`]: a revocation or
+    /// rotation made by this process holds at once, one made by another process sharing
+    /// the database within that time.
+    pub async fn authenticate(
+        &self,
+        value: &str,
+        remote: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
+        let refused = AuthError::Refused;
+        let claims = match self.verified.get(value) {
+            Some(v) if v.in_time(now_ms() / 1000) => v,
+            Some(_) => return Err(refused("invalid token: expired, or not yet valid".into())),
+            None => {
+                let v = Arc::new(self.verify(value)?);
+                self.verified.insert(value, v.clone());
+                v
+            }
+        };
         let row = match self.cache.get(&claims.sub, &claims.jti) {
             Some(row) => row,
             None => {
