@@ -303,11 +303,33 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &AlertId) -> Result<Option<Aler
 }
 
 pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[AlertId]) -> Result<Vec<Alert>, DbErr> {
-    let read = alert::Entity::find()
+    let read = get_many_query(ids).all(db).await;
+    rows(db, read).await
+}
+
+fn get_many_query(ids: &[AlertId]) -> sea_orm::Select<alert::Entity> {
+    alert::Entity::find()
         .filter(alert::Column::Id.is_in(ids.iter().cloned()))
         .order_by_asc(alert::Column::Seq)
-        .all(db)
-        .await;
+}
+
+/// [`get_many`] on a raw SQLite handle, decoded by position; the inner error, a row
+/// that cannot be read, goes to [`checked`].
+pub fn get_many_on_handle(
+    c: &rusqlite::Connection,
+    ids: &[AlertId],
+) -> rusqlite::Result<Result<Vec<alert::Model>, DbErr>> {
+    use sea_orm::QueryTrait;
+    let statement = get_many_query(ids).build(sea_orm::DatabaseBackend::Sqlite);
+    super::rows::models_on_handle::<alert::Entity>(c, &statement)
+}
+
+/// Alerts as read on a raw handle ([`get_many_on_handle`]), or the error naming a
+/// damaged row.
+pub async fn checked<C: ConnectionTrait>(
+    db: &C,
+    read: Result<Vec<alert::Model>, DbErr>,
+) -> Result<Vec<Alert>, DbErr> {
     rows(db, read).await
 }
 

@@ -130,40 +130,125 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     expired: bool,
     backlog: bool,
 ) -> Result<Vec<Delivery>, DbErr> {
-    use delivery::Column as D;
-    let sendable = sendable(now, exclude);
-    // Two claims, each a range of the `(pull, status, next_attempt_at)` index: the
-    // leases of dead processes first (few), then due PENDING rows in due order, read
-    // off the index up to `limit`. One query with `OR` between them could use only the
-    // index's `pull` prefix, scanning and sorting every delivery ever made per claim.
-    let until = now + lease_ms;
     let mut rows = Vec::new();
     if expired {
-        let expired = Lease {
-            due: sendable.clone().add(lease_expired(now)),
-            order: &[D::NextAttemptAt],
-            limit,
-            claim_id,
-            now,
-            until,
-            count_lost: true,
-        };
-        rows = lease(db, gate, expired, backlog).await?;
+        rows = lease(
+            db,
+            gate,
+            expired_lease(now, lease_ms, limit, claim_id, exclude),
+            backlog,
+        )
+        .await?;
     }
     let room = limit.saturating_sub(rows.len() as u64);
     if room > 0 {
-        let due = Lease {
-            due: pending_due(sendable, now),
-            order: &[D::NextAttemptAt],
-            limit: room,
-            claim_id,
-            now,
-            until,
-            count_lost: true,
-        };
-        rows.extend(lease(db, gate, due, backlog).await?);
+        rows.extend(
+            lease(
+                db,
+                gate,
+                due_lease(now, lease_ms, room, claim_id, exclude),
+                backlog,
+            )
+            .await?,
+        );
     }
     Ok(rows)
+}
+
+/// [`claim`]'s lease of in-flight deliveries whose lease ran out (the leases of dead
+/// processes: few). It and [`due_lease`] are each a range of the `(pull, status,
+/// next_attempt_at)` index: one query with `OR` between them could use only the
+/// index's `pull` prefix, scanning and sorting every delivery ever made per claim.
+fn expired_lease<'a>(
+    now: i64,
+    lease_ms: i64,
+    limit: u64,
+    claim_id: &'a str,
+    exclude: &[DestinationId],
+) -> Lease<'a> {
+    Lease {
+        due: sendable(now, exclude).add(lease_expired(now)),
+        order: &[delivery::Column::NextAttemptAt],
+        limit,
+        claim_id,
+        now,
+        until: now + lease_ms,
+        count_lost: true,
+    }
+}
+
+/// [`claim`]'s lease of due PENDING deliveries, in due order, read off the index up
+/// to `limit`.
+fn due_lease<'a>(
+    now: i64,
+    lease_ms: i64,
+    limit: u64,
+    claim_id: &'a str,
+    exclude: &[DestinationId],
+) -> Lease<'a> {
+    Lease {
+        due: pending_due(sendable(now, exclude), now),
+        order: &[delivery::Column::NextAttemptAt],
+        limit,
+        claim_id,
+        now,
+        until: now + lease_ms,
+        count_lost: true,
+    }
+}
+
+/// [`claim`] with nothing left out, on the batch writers' own SQLite connection in the
+/// caller's turn ([`super::Turn::on_handle`]): the same leases, each one statement,
+/// their rows decoded by position. The inner error: a leased row that cannot be read
+/// (pass it to [`checked_claim`]).
+pub fn claim_on_handle(
+    c: &rusqlite::Connection,
+    now: i64,
+    lease_ms: i64,
+    limit: u64,
+    claim_id: &str,
+    expired: bool,
+) -> rusqlite::Result<Result<Vec<Delivery>, DbErr>> {
+    let run = |l: Lease<'_>| {
+        let statement = DatabaseBackend::Sqlite.build(&sqlite_lease(l));
+        super::rows::models_on_handle::<delivery::Entity>(c, &statement)
+    };
+    let mut rows = Vec::new();
+    if expired {
+        match run(expired_lease(now, lease_ms, limit, claim_id, &[]))? {
+            Ok(r) => rows = r,
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let room = limit.saturating_sub(rows.len() as u64);
+    if room > 0 {
+        match run(due_lease(now, lease_ms, room, claim_id, &[]))? {
+            Ok(r) => rows.extend(r),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(rows))
+}
+
+/// [`claim_on_handle`]'s rows, or the error naming a damaged row.
+pub async fn checked_claim<C: ConnectionTrait>(
+    db: &C,
+    read: Result<Vec<Delivery>, DbErr>,
+) -> Result<Vec<Delivery>, DbErr> {
+    checked(db, read).await
+}
+
+/// The paused destinations and when each may next be probed ([`paused`]), on a raw
+/// SQLite handle.
+pub fn paused_on_handle(
+    c: &rusqlite::Connection,
+) -> rusqlite::Result<Result<Vec<(DestinationId, i64)>, DbErr>> {
+    use sea_orm::QueryTrait;
+    let statement = paused_query().build(DatabaseBackend::Sqlite);
+    Ok(
+        super::rows::models_on_handle::<destination_health::Entity>(c, &statement)?
+            .map(|rows| rows.into_iter().map(paused_entry).collect()),
+    )
 }
 
 /// Deliveries the claim may send now: pushed (not polled), not of a destination in
@@ -206,15 +291,7 @@ pub const READ_DUE_IN_INDEX_ORDER: &str =
 /// The PostgreSQL statement of the claim's lease of due PENDING deliveries, for the
 /// plan tests (`tests/it/plans.rs`): what [`claim`] sends, nothing left out.
 pub fn pending_claim_statement(now: i64, limit: u64, claim_id: &str) -> sea_orm::Statement {
-    pg_lease_statement(Lease {
-        due: pending_due(sendable(now, &[]), now),
-        order: &[delivery::Column::NextAttemptAt],
-        limit,
-        claim_id,
-        now,
-        until: now + 60_000,
-        count_lost: true,
-    })
+    pg_lease_statement(due_lease(now, 60_000, limit, claim_id, &[]))
 }
 
 /// What a lease takes: up to `limit` rows matching `due`, in `order` (which should be
@@ -318,70 +395,77 @@ async fn lease<C: ConnectionTrait + TransactionTrait>(
         txn.commit().await?;
         return Ok(rows);
     }
-    let Lease {
-        due,
-        order,
-        limit,
-        claim_id,
-        now,
-        until,
-        count_lost,
-    } = l;
-    let update = || {
-        let mut u = delivery::Entity::update_many();
-        if count_lost {
-            // Taking over an IN_FLIGHT row means the process that sent it died mid-send.
-            u = u.col_expr(
-                D::LostLeases,
-                Expr::col(D::LostLeases).add(
-                    Expr::case(Expr::col(D::Status).eq(DeliveryStatus::InFlight), 1).finally(0),
-                ),
-            );
-        }
-        u.col_expr(D::Status, DeliveryStatus::InFlight.into())
-            .col_expr(D::LeaseUntil, Some(until).into())
-            .col_expr(D::ClaimedBy, Some(claim_id.to_string()).into())
-            .col_expr(D::UpdatedAt, now.into())
-    };
     if !gate.queues() {
         // SQLite, one statement: atomic under its single writer, so concurrent callers
         // (two pollers) never both pass over the same rows.
-        let mut ids = Query::select();
-        ids.column(D::Id)
-            .from(delivery::Entity)
-            .cond_where(due.clone());
-        for col in order {
-            ids.order_by(*col, sea_orm::Order::Asc);
-        }
-        ids.limit(limit);
-        let rows = update()
-            .filter(D::Id.in_subquery(ids))
-            .filter(only_checks(due))
-            .exec_with_returning(db)
-            .await;
-        return checked(db, rows).await;
+        return leased_rows(db, DatabaseBackend::Sqlite.build(&sqlite_lease(l))).await;
     }
-    // SQLite, for the claim loop (this process's only caller behind the gate): the
-    // candidates are read first, without the write lock (a read may have to pass many
-    // rows it cannot take); the update then takes those still due, in its turn among
-    // this process's writers.
+    // SQLite, for the claim loop (this process's only caller behind the gate) with
+    // destinations left out: the candidates are read first, without the write lock (a
+    // read may have to pass many rows it cannot take); the update then takes those
+    // still due, in its turn among this process's writers.
     let mut select = delivery::Entity::find()
         .select_only()
         .column(D::Id)
-        .filter(due.clone());
-    for col in order {
+        .filter(l.due.clone());
+    for col in l.order {
         select = select.order_by_asc(*col);
     }
-    let ids: Vec<String> = select.limit(limit).into_tuple().all(db).await?;
+    let ids: Vec<String> = select.limit(l.limit).into_tuple().all(db).await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let update = update().filter(D::Id.is_in(ids)).filter(only_checks(due));
+    let update = set_lease(delivery::Entity::update_many(), &l)
+        .filter(D::Id.is_in(ids))
+        .filter(only_checks(l.due));
     let rows = match gate.enter().await {
         Some(turn) => update.exec_with_returning(&*turn).await,
         None => update.exec_with_returning(db).await,
     };
     checked(db, rows).await
+}
+
+/// SQLite: a [`Lease`] as one `UPDATE … WHERE id IN (the first due ids) … RETURNING`
+/// every column (in the order [`super::rows::models_on_handle`] reads).
+fn sqlite_lease(l: Lease<'_>) -> sea_orm::sea_query::UpdateStatement {
+    use delivery::Column as D;
+    use sea_orm::QueryTrait;
+    let mut ids = Query::select();
+    ids.column(D::Id)
+        .from(delivery::Entity)
+        .cond_where(l.due.clone());
+    for col in l.order {
+        ids.order_by(*col, sea_orm::Order::Asc);
+    }
+    ids.limit(l.limit);
+    let mut update = set_lease(delivery::Entity::update_many(), &l)
+        .filter(D::Id.in_subquery(ids))
+        .filter(only_checks(l.due))
+        .into_query();
+    update.returning(super::rows::returning_all::<delivery::Entity>());
+    update
+}
+
+/// The columns a lease sets.
+fn set_lease(
+    u: sea_orm::UpdateMany<delivery::Entity>,
+    l: &Lease<'_>,
+) -> sea_orm::UpdateMany<delivery::Entity> {
+    use delivery::Column as D;
+    let u = if l.count_lost {
+        // Taking over an IN_FLIGHT row means the process that sent it died mid-send.
+        u.col_expr(
+            D::LostLeases,
+            Expr::col(D::LostLeases)
+                .add(Expr::case(Expr::col(D::Status).eq(DeliveryStatus::InFlight), 1).finally(0)),
+        )
+    } else {
+        u
+    };
+    u.col_expr(D::Status, DeliveryStatus::InFlight.into())
+        .col_expr(D::LeaseUntil, Some(l.until).into())
+        .col_expr(D::ClaimedBy, Some(l.claim_id.to_string()).into())
+        .col_expr(D::UpdatedAt, l.now.into())
 }
 
 /// `due` as a test of the rows an id lookup finds, never a way to find rows: given
@@ -963,14 +1047,21 @@ async fn update_breaker<C: ConnectionTrait>(
 
 /// Paused destinations (circuit breaker open) and when each may be probed next.
 pub async fn paused<C: ConnectionTrait>(db: &C) -> Result<Vec<(DestinationId, i64)>, DbErr> {
-    use destination_health::Column as H;
-    Ok(destination_health::Entity::find()
-        .filter(H::PausedAt.is_not_null())
+    Ok(paused_query()
         .all(db)
         .await?
         .into_iter()
-        .map(|h| (h.output_id, h.next_probe_at.unwrap_or(0)))
+        .map(paused_entry)
         .collect())
+}
+
+/// The health rows of paused destinations.
+fn paused_query() -> sea_orm::Select<destination_health::Entity> {
+    destination_health::Entity::find().filter(destination_health::Column::PausedAt.is_not_null())
+}
+
+fn paused_entry(h: Health) -> (DestinationId, i64) {
+    (h.output_id, h.next_probe_at.unwrap_or(0))
 }
 
 /// Take the probe turn of a paused destination: true for exactly one caller per probe
@@ -1319,5 +1410,94 @@ mod tests {
             .filter(due);
         let plain = plan(&db, plain.build(DatabaseBackend::Sqlite)).await;
         assert!(plain.contains("deliveries_due"), "{plain}");
+    }
+
+    #[tokio::test]
+    async fn the_claim_on_the_raw_handle_reads_what_sqlx_reads_and_names_a_damaged_row() {
+        use crate::store::tests::temp_sqlite;
+        use sea_orm::{ActiveModelTrait, IntoActiveModel};
+        let (_dir, db) = temp_sqlite().await;
+        let mut alert = crate::domain::payload::test_alert(1_000);
+        alert.id = AlertId::new_ordered();
+        crate::store::alerts::insert_many(&db, &mut [alert.clone()])
+            .await
+            .unwrap();
+        let out = DestinationId::from("d1");
+        let mut rows = Vec::new();
+        for (i, label) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            let mut d = new_delivery(
+                Some(&alert.id),
+                &out,
+                label,
+                DeliveryKind::Routed,
+                false,
+                10,
+            );
+            d.next_attempt_at = 10 + i as i64;
+            d.last_message = (i == 1).then(|| "é \"quoted\"".to_string());
+            d.last_status_code = (i == 1).then_some(503);
+            rows.push(d);
+        }
+        insert_many(&db, rows.clone()).await.unwrap();
+        // Two by sqlx, two on the handle, from the same state of the table.
+        let by_handle = |limit: u64| {
+            let db = db.clone();
+            async move {
+                crate::store::on_sqlite_handle(&db, |c| {
+                    claim_on_handle(c, 100, 60_000, limit, "p2", true)
+                })
+                .await
+                .unwrap()
+                .unwrap()
+            }
+        };
+        let gate = super::super::WriteGate::OPEN;
+        let first = claim(&db, &gate, 100, 60_000, 2, "p1", &[], true, false)
+            .await
+            .unwrap();
+        let second = by_handle(2).await.unwrap();
+        let mut leased = first.clone();
+        leased.extend(second.clone());
+        let labels: Vec<&str> = leased.iter().map(|d| d.label.as_str()).collect();
+        assert_eq!(labels, ["a", "b", "c", "d"], "due order, each once");
+        for (got, made) in leased.iter().zip(&rows) {
+            let mut want = made.clone();
+            want.status = DeliveryStatus::InFlight;
+            want.lease_until = Some(100 + 60_000);
+            want.claimed_by = Some(got.claimed_by.clone().unwrap());
+            want.updated_at = 100;
+            assert_eq!(got, &want);
+        }
+        assert!(second.iter().all(|d| d.claimed_by.as_deref() == Some("p2")));
+        // The alerts of the leased rows, read on the handle, as sqlx reads them.
+        let ids = [alert.id.clone()];
+        let raw = crate::store::on_sqlite_handle(&db, |c| {
+            crate::store::alerts::get_many_on_handle(c, &ids)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let on_handle = crate::store::alerts::checked(&db, raw).await.unwrap();
+        let by_sqlx = crate::store::alerts::get_many(&db, &ids).await.unwrap();
+        assert_eq!(format!("{on_handle:?}"), format!("{by_sqlx:?}"));
+
+        // A due row whose kind no variant spells: the claim's error names it.
+        let mut damaged = new_delivery(Some(&alert.id), &out, "e", DeliveryKind::Routed, false, 10);
+        damaged.id = DeliveryId::from("damaged-1");
+        damaged
+            .clone()
+            .into_active_model()
+            .insert(&db)
+            .await
+            .unwrap();
+        db.execute_unprepared("UPDATE deliveries SET kind = 'BOGUS' WHERE id = 'damaged-1'")
+            .await
+            .unwrap();
+        let read = by_handle(5).await;
+        assert!(matches!(read, Err(DbErr::Type(_))), "{read:?}");
+        let e = checked_claim(&db, read).await.unwrap_err().to_string();
+        for part in ["deliveries", "damaged-1", "kind", "BOGUS"] {
+            assert!(e.contains(part), "{part:?} missing from {e:?}");
+        }
     }
 }

@@ -228,6 +228,15 @@ pub async fn config_version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
         .map_or(0, |row| row.n))
 }
 
+/// [`config_version`] on a raw SQLite handle.
+pub fn config_version_on_handle(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    use rusqlite::OptionalExtension;
+    Ok(c.prepare_cached("SELECT n FROM locks WHERE name = ?1")?
+        .query_row([CONFIG_VERSION], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
 /// Move the configuration version on; call in the transaction of every write to the
 /// destinations or detection overrides tables, as its last statement (on PostgreSQL
 /// the row stays locked until commit, so concurrent writers take turns only here).

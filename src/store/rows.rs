@@ -97,6 +97,11 @@ fn sqlite_value(v: Option<sea_orm::Value>) -> rusqlite::Result<rusqlite::types::
         Some(V::TinyUnsigned(n)) => integer(n.map(i64::from)),
         Some(V::SmallUnsigned(n)) => integer(n.map(i64::from)),
         Some(V::Unsigned(n)) => integer(n.map(i64::from)),
+        Some(V::BigUnsigned(n)) => integer(
+            n.map(i64::try_from)
+                .transpose()
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+        ),
         Some(V::Float(n)) => n.map_or(Sql::Null, |n| Sql::Real(n.into())),
         Some(V::Double(n)) => n.map_or(Sql::Null, Sql::Real),
         Some(V::String(s)) => s.map_or(Sql::Null, |s| Sql::Text(*s)),
@@ -108,4 +113,96 @@ fn sqlite_value(v: Option<sea_orm::Value>) -> rusqlite::Result<rusqlite::types::
             ))
         }
     })
+}
+
+/// Models of `E` read on a raw SQLite handle by `statement` (built for SQLite), which
+/// returns every column of `E` in `E::Column::iter()` order (as `E::find()` selects
+/// them, and [`returning_all`]), decoded by position: no column looked up by name and
+/// no copy of the row before decoding, where sqlx's decoding by name was most of a
+/// claim's CPU in a burst. The outer error is the database's; the inner one a stored
+/// value that fits no field, `DbErr::Type` as sea-orm's own decoding gives it (see
+/// [`super::locate_damaged`]).
+pub fn models_on_handle<E>(
+    c: &rusqlite::Connection,
+    statement: &sea_orm::Statement,
+) -> rusqlite::Result<Result<Vec<E::Model>, DbErr>>
+where
+    E: EntityTrait,
+    E::ActiveModel: sea_orm::TryIntoModel<E::Model>,
+{
+    use sea_orm::{ColumnTrait, Iterable, TryIntoModel};
+    let types: Vec<(E::Column, sea_orm::ColumnType)> = E::Column::iter()
+        .map(|col| (col, col.def().get_column_type().clone()))
+        .collect();
+    let mut prepared = c.prepare_cached(&statement.sql)?;
+    if let Some(values) = &statement.values {
+        for (i, v) in values.0.iter().enumerate() {
+            prepared.raw_bind_parameter(i + 1, sqlite_value(Some(v.clone()))?)?;
+        }
+    }
+    let mut rows = prepared.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+        for (i, (col, ty)) in types.iter().enumerate() {
+            let value = match sea_value(ty, row.get_ref(i)?) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Err(e) = model.try_set(*col, value) {
+                return Ok(Err(e));
+            }
+        }
+        match model.try_into_model() {
+            Ok(m) => out.push(m),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(out))
+}
+
+/// `RETURNING` every column of `E`, in `E::Column::iter()` order (what
+/// [`models_on_handle`] reads).
+pub fn returning_all<E: EntityTrait>() -> sea_orm::sea_query::ReturningClause {
+    use sea_orm::Iterable;
+    Query::returning().columns(E::Column::iter())
+}
+
+/// A stored SQLite value as the sea-orm value of a column of type `ty` (the inverse
+/// of [`sqlite_value`]).
+fn sea_value(
+    ty: &sea_orm::ColumnType,
+    v: rusqlite::types::ValueRef<'_>,
+) -> Result<sea_orm::Value, DbErr> {
+    use rusqlite::types::ValueRef as Sql;
+    use sea_orm::{ColumnType as T, Value as V};
+    let integer = |n: Option<i64>| -> Result<V, DbErr> {
+        fn narrow<N: TryFrom<i64>>(n: Option<i64>, ty: &T) -> Result<Option<N>, DbErr> {
+            n.map(|n| N::try_from(n).map_err(|_| DbErr::Type(format!("{n} does not fit {ty:?}"))))
+                .transpose()
+        }
+        Ok(match ty {
+            T::Boolean => V::Bool(n.map(|n| n != 0)),
+            T::Integer => V::Int(narrow(n, ty)?),
+            T::SmallInteger => V::SmallInt(narrow(n, ty)?),
+            T::TinyInteger => V::TinyInt(narrow(n, ty)?),
+            _ => V::BigInt(n),
+        })
+    };
+    match v {
+        Sql::Integer(n) => integer(Some(n)),
+        Sql::Real(x) => Ok(V::Double(Some(x))),
+        Sql::Text(t) => std::str::from_utf8(t)
+            .map(|s| V::String(Some(Box::new(s.to_owned()))))
+            .map_err(|e| DbErr::Type(format!("text that is not UTF-8 ({e})"))),
+        Sql::Blob(b) => Ok(V::Bytes(Some(Box::new(b.to_vec())))),
+        Sql::Null => match ty {
+            T::Boolean | T::Integer | T::SmallInteger | T::TinyInteger | T::BigInteger => {
+                integer(None)
+            }
+            T::Double | T::Float | T::Decimal(_) => Ok(V::Double(None)),
+            T::Blob | T::Binary(_) | T::VarBinary(_) => Ok(V::Bytes(None)),
+            _ => Ok(V::String(None)),
+        },
+    }
 }
