@@ -64,6 +64,22 @@ async fn alert_with_unknown_severity(db: TestDb) {
     .await
     .unwrap_err();
     names_row(&e, "alerts", &id, "severity", "SEVERE");
+    // So does a page of the list (read by position on SQLite's raw handle).
+    let filter = herald::store::alerts::AlertFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let e = herald::store::alerts::list(&s.services().db, &filter)
+        .await
+        .unwrap_err();
+    names_row(&e, "alerts", &id, "severity", "SEVERE");
+    let (code, _) = s
+        .err(
+            "{ alerts(input: {pageSize: 10}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "INTERNAL_SERVER_ERROR");
     // The undamaged alert still reads.
     let d = s.ok(ALERT, json!({ "id": other })).await;
     assert_eq!(d["alert"]["severity"], "HIGH");
