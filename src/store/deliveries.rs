@@ -135,7 +135,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
         rows = lease(
             db,
             gate,
-            expired_lease(now, lease_ms, limit, claim_id, exclude),
+            claim_lease(true, now, lease_ms, limit, claim_id, exclude),
             backlog,
         )
         .await?;
@@ -146,7 +146,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
             lease(
                 db,
                 gate,
-                due_lease(now, lease_ms, room, claim_id, exclude),
+                claim_lease(false, now, lease_ms, room, claim_id, exclude),
                 backlog,
             )
             .await?,
@@ -155,39 +155,26 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     Ok(rows)
 }
 
-/// [`claim`]'s lease of in-flight deliveries whose lease ran out (the leases of dead
-/// processes: few). It and [`due_lease`] are each a range of the `(pull, status,
-/// next_attempt_at)` index: one query with `OR` between them could use only the
-/// index's `pull` prefix, scanning and sorting every delivery ever made per claim.
-fn expired_lease<'a>(
+/// One of [`claim`]'s two leases, each a range of the `(pull, status,
+/// next_attempt_at)` index (one query with `OR` between them could use only the index's
+/// `pull` prefix, scanning and sorting every delivery ever made per claim): with
+/// `expired`, in-flight deliveries whose lease ran out (the leases of dead processes:
+/// few); else due PENDING deliveries in due order, read off the index up to `limit`.
+fn claim_lease<'a>(
+    expired: bool,
     now: i64,
     lease_ms: i64,
     limit: u64,
     claim_id: &'a str,
     exclude: &[DestinationId],
 ) -> Lease<'a> {
+    let sendable = sendable(now, exclude);
     Lease {
-        due: sendable(now, exclude).add(lease_expired(now)),
-        order: &[delivery::Column::NextAttemptAt],
-        limit,
-        claim_id,
-        now,
-        until: now + lease_ms,
-        count_lost: true,
-    }
-}
-
-/// [`claim`]'s lease of due PENDING deliveries, in due order, read off the index up
-/// to `limit`.
-fn due_lease<'a>(
-    now: i64,
-    lease_ms: i64,
-    limit: u64,
-    claim_id: &'a str,
-    exclude: &[DestinationId],
-) -> Lease<'a> {
-    Lease {
-        due: pending_due(sendable(now, exclude), now),
+        due: if expired {
+            sendable.add(lease_expired(now))
+        } else {
+            pending_due(sendable, now)
+        },
         order: &[delivery::Column::NextAttemptAt],
         limit,
         claim_id,
@@ -215,14 +202,14 @@ pub fn claim_on_handle(
     };
     let mut rows = Vec::new();
     if expired {
-        match run(expired_lease(now, lease_ms, limit, claim_id, &[]))? {
+        match run(claim_lease(true, now, lease_ms, limit, claim_id, &[]))? {
             Ok(r) => rows = r,
             Err(e) => return Ok(Err(e)),
         }
     }
     let room = limit.saturating_sub(rows.len() as u64);
     if room > 0 {
-        match run(due_lease(now, lease_ms, room, claim_id, &[]))? {
+        match run(claim_lease(false, now, lease_ms, room, claim_id, &[]))? {
             Ok(r) => rows.extend(r),
             Err(e) => return Ok(Err(e)),
         }
@@ -291,7 +278,7 @@ pub const READ_DUE_IN_INDEX_ORDER: &str =
 /// The PostgreSQL statement of the claim's lease of due PENDING deliveries, for the
 /// plan tests (`tests/it/plans.rs`): what [`claim`] sends, nothing left out.
 pub fn pending_claim_statement(now: i64, limit: u64, claim_id: &str) -> sea_orm::Statement {
-    pg_lease_statement(due_lease(now, 60_000, limit, claim_id, &[]))
+    pg_lease_statement(claim_lease(false, now, 60_000, limit, claim_id, &[]))
 }
 
 /// What a lease takes: up to `limit` rows matching `due`, in `order` (which should be
