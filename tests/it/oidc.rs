@@ -184,6 +184,11 @@ async fn herald_with_sso(db: &TestDb, issuer: &Issuer, default_role: Option<&str
         a.people.oidc_client_id = Some(CLIENT_ID.into());
         a.people.oidc_client_secret = Some(CLIENT_SECRET.into());
         a.people.oidc_default_role = role;
+        // The issuer answers at once, but on a loaded CI machine (the whole suite on
+        // two cores) its three calls (discovery, token, keys) have taken longer than
+        // the suite's 2 s: a flake (401), not a refusal.
+        a.request_timeout_ms = 10_000;
+        a.lease_ms = 12_000; // a lease outlives a request
     })
     .await
 }
