@@ -660,14 +660,14 @@ impl Inner {
             Ok((Ok(rows), Some((paused, version, alerts))))
         })?;
         let (rows, rest) = read;
-        let rows = store::deliveries::checked_claim(&**turn, rows).await?;
+        let rows = store::deliveries::checked(&**turn, rows).await?;
         let Some((paused, version, alerts)) = rest else {
             return Ok((rows, None));
         };
         let read = ClaimRead {
             paused: paused?,
-            version,
-            alerts: store::alerts::checked(&**turn, alerts).await?,
+            version: version?,
+            alerts: store::alerts::rows(&**turn, alerts).await?,
         };
         Ok((rows, Some(read)))
     }

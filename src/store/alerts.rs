@@ -17,8 +17,9 @@ const ENUMS: [EnumColumn; 3] = [
     ("alert_type", AlertType::SPELLINGS),
 ];
 
-/// Rows as read, or the error naming a row whose enum column is damaged.
-async fn rows<C: ConnectionTrait>(
+/// Rows as read (through sea-orm, or on a raw handle: [`get_many_on_handle`]) as
+/// alerts, or the error naming a row whose enum column or JSON is damaged.
+pub async fn rows<C: ConnectionTrait>(
     db: &C,
     read: Result<Vec<alert::Model>, DbErr>,
 ) -> Result<Vec<Alert>, DbErr> {
@@ -315,13 +316,15 @@ async fn read_pooled(
     select: sea_orm::Select<alert::Entity>,
 ) -> Result<Vec<Alert>, DbErr> {
     use sea_orm::QueryTrait;
-    let statement = select.build(db.get_database_backend());
-    let on_handle = super::on_sqlite_handle(db, |c| {
-        super::rows::models_on_handle::<alert::Entity>(c, &statement)
-    });
-    let read = match on_handle.await? {
-        Some(read) => read,
-        None => select.all(db).await,
+    let read = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        let statement = select.build(sea_orm::DatabaseBackend::Sqlite);
+        super::on_sqlite_handle(db, |c| {
+            super::rows::models_on_handle::<alert::Entity>(c, &statement)
+        })
+        .await?
+        .expect("a SQLite connection")
+    } else {
+        select.all(db).await
     };
     rows(db, read).await
 }
@@ -333,7 +336,7 @@ fn get_many_query(ids: &[AlertId]) -> sea_orm::Select<alert::Entity> {
 }
 
 /// [`get_many`] on a raw SQLite handle, decoded by position; the inner error, a row
-/// that cannot be read, goes to [`checked`].
+/// that cannot be read, goes to [`rows`].
 pub fn get_many_on_handle(
     c: &rusqlite::Connection,
     ids: &[AlertId],
@@ -341,15 +344,6 @@ pub fn get_many_on_handle(
     use sea_orm::QueryTrait;
     let statement = get_many_query(ids).build(sea_orm::DatabaseBackend::Sqlite);
     super::rows::models_on_handle::<alert::Entity>(c, &statement)
-}
-
-/// Alerts as read on a raw handle ([`get_many_on_handle`]), or the error naming a
-/// damaged row.
-pub async fn checked<C: ConnectionTrait>(
-    db: &C,
-    read: Result<Vec<alert::Model>, DbErr>,
-) -> Result<Vec<Alert>, DbErr> {
-    rows(db, read).await
 }
 
 #[derive(Debug, Clone, Default)]

@@ -44,8 +44,9 @@ impl ClearLease for sea_orm::UpdateMany<delivery::Entity> {
     }
 }
 
-/// Delivery rows as read, or the error naming a row whose enum column is damaged.
-async fn checked<C: ConnectionTrait>(
+/// Delivery rows as read (through sea-orm, or on a raw handle: [`claim_on_handle`]),
+/// or the error naming a row whose enum column is damaged.
+pub async fn checked<C: ConnectionTrait>(
     db: &C,
     read: Result<Vec<Delivery>, DbErr>,
 ) -> Result<Vec<Delivery>, DbErr> {
@@ -187,7 +188,7 @@ fn claim_lease<'a>(
 /// [`claim`] with nothing left out, on the batch writers' own SQLite connection in the
 /// caller's turn ([`super::Turn::on_handle`]): the same leases, each one statement,
 /// their rows decoded by position. The inner error: a leased row that cannot be read
-/// (pass it to [`checked_claim`]).
+/// (pass it to [`checked`]).
 pub fn claim_on_handle(
     c: &rusqlite::Connection,
     now: i64,
@@ -215,14 +216,6 @@ pub fn claim_on_handle(
         }
     }
     Ok(Ok(rows))
-}
-
-/// [`claim_on_handle`]'s rows, or the error naming a damaged row.
-pub async fn checked_claim<C: ConnectionTrait>(
-    db: &C,
-    read: Result<Vec<Delivery>, DbErr>,
-) -> Result<Vec<Delivery>, DbErr> {
-    checked(db, read).await
 }
 
 /// The paused destinations and when each may next be probed ([`paused`]), on a raw
@@ -1464,7 +1457,7 @@ mod tests {
         .await
         .unwrap()
         .unwrap();
-        let on_handle = crate::store::alerts::checked(&db, raw).await.unwrap();
+        let on_handle = crate::store::alerts::rows(&db, raw).await.unwrap();
         let by_sqlx = crate::store::alerts::get_many(&db, &ids).await.unwrap();
         assert_eq!(format!("{on_handle:?}"), format!("{by_sqlx:?}"));
 
@@ -1482,7 +1475,7 @@ mod tests {
             .unwrap();
         let read = by_handle(5).await;
         assert!(matches!(read, Err(DbErr::Type(_))), "{read:?}");
-        let e = checked_claim(&db, read).await.unwrap_err().to_string();
+        let e = checked(&db, read).await.unwrap_err().to_string();
         for part in ["deliveries", "damaged-1", "kind", "BOGUS"] {
             assert!(e.contains(part), "{part:?} missing from {e:?}");
         }

@@ -222,19 +222,21 @@ pub const CONFIG_VERSION: &str = "config_version";
 
 /// The configuration version as `db` sees it (0 before the first configuration write).
 pub async fn config_version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    Ok(super::entities::lock::Entity::find_by_id(CONFIG_VERSION)
-        .one(db)
-        .await?
-        .map_or(0, |row| row.n))
+    Ok(version_row().one(db).await?.map_or(0, |row| row.n))
 }
 
 /// [`config_version`] on a raw SQLite handle.
-pub fn config_version_on_handle(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    use rusqlite::OptionalExtension;
-    Ok(c.prepare_cached("SELECT n FROM locks WHERE name = ?1")?
-        .query_row([CONFIG_VERSION], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
+pub fn config_version_on_handle(c: &rusqlite::Connection) -> rusqlite::Result<Result<i64, DbErr>> {
+    use sea_orm::QueryTrait;
+    let statement = version_row().build(sea_orm::DatabaseBackend::Sqlite);
+    Ok(
+        super::rows::models_on_handle::<super::entities::lock::Entity>(c, &statement)?
+            .map(|rows| rows.first().map_or(0, |row| row.n)),
+    )
+}
+
+fn version_row() -> sea_orm::Select<super::entities::lock::Entity> {
+    super::entities::lock::Entity::find_by_id(CONFIG_VERSION)
 }
 
 /// Move the configuration version on; call in the transaction of every write to the

@@ -802,8 +802,9 @@ pub(crate) async fn locate_damaged<C: ConnectionTrait, T>(
 /// load each hop waited for a core). `None` when `db` is not SQLite.
 ///
 /// For the batch writers when the [`WriteGate`] is open (an in-memory database, which
-/// a connection of their own could not share); in a turn they use
-/// [`Turn::on_handle`]. On a multi-threaded runtime the work runs in `block_in_place`,
+/// a connection of their own could not share; in a turn they use
+/// [`Turn::on_handle`]), and for reads decoded by position on a pooled connection
+/// (a page of alerts). On a multi-threaded runtime the work runs in `block_in_place`,
 /// so the runtime's other tasks move on.
 pub async fn on_sqlite_handle<R>(
     db: &DatabaseConnection,
