@@ -24,6 +24,8 @@ impl From<sea_orm::DbErr> for AppError {
         if is_unavailable(&e) {
             tracing::warn!(error = %e, "database unavailable");
             unavailable()
+        } else if is_unstorable_text(&e) {
+            bad_input("text must not contain the NUL character (U+0000)")
         } else {
             AppError::Internal(e.into())
         }
@@ -77,6 +79,21 @@ pub fn bad_input(msg: impl Into<String>) -> AppError {
     AppError::BadInput(msg.into())
 }
 
+/// Whether PostgreSQL refused a value because its text cannot hold it: the NUL
+/// character, as text (`22021`, "invalid byte sequence") or as a JSON escape (`22P05`,
+/// "unsupported Unicode escape sequence"). The caller's input, not the database's
+/// state: the request is refused as bad input and nothing was stored.
+pub fn is_unstorable_text(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(d)))
+        | DbErr::Query(RuntimeErr::SqlxError(sea_orm::sqlx::Error::Database(d))) => {
+            matches!(d.code().as_deref(), Some("22021" | "22P05"))
+        }
+        _ => false,
+    }
+}
+
 /// Whether an SQLite result code means the database cannot take the write now: busy,
 /// locked, read-only, I/O error, full, cannot open, locking protocol (the primary code;
 /// extended codes keep it in the low byte).
@@ -99,10 +116,15 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
         X::Io(_) | X::PoolTimedOut | X::PoolClosed | X::WorkerCrashed | X::Protocol(_) => true,
         X::Database(d) => {
             let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
-            code.parse::<i64>().is_ok_and(sqlite_unavailable)
-                // PostgreSQL: connection exceptions, insufficient resources, operator
-                // intervention (terminated backends), serialization failures.
-                || code.starts_with("08")
+            if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                return code.parse::<i64>().is_ok_and(sqlite_unavailable);
+            }
+            // PostgreSQL (whose SQLSTATEs are often digits too: `22021` is no SQLite
+            // code): connection exceptions, insufficient resources, operator
+            // intervention (terminated backends), serialization failures.
+            code.starts_with("08")
                 || code.starts_with("53")
                 || code.starts_with("57")
                 || code == "40001"

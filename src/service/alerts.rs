@@ -124,6 +124,39 @@ fn check(a: &NewAlert) -> Result<(), Invalid> {
             _ => Ok(()),
         }
     }
+    // PostgreSQL's text cannot hold U+0000: refused here, as one caller's bad input,
+    // and alike on SQLite, rather than failing the whole group commit it would join.
+    const NUL: &str = "must not contain the NUL character (U+0000)";
+    let texts = [
+        ("detectionId", Some(a.detection_id.as_str())),
+        ("title", Some(a.title.as_str())),
+        ("description", a.description.as_deref()),
+        ("runbook", a.runbook.as_deref()),
+        ("reference", a.reference.as_deref()),
+        ("dedupString", a.dedup_string.as_deref()),
+        ("logType", a.log_type.as_deref()),
+        ("logSource", a.log_source.as_deref()),
+        ("resourceType", a.resource_type.as_deref()),
+    ];
+    for (field, text) in texts {
+        if text.is_some_and(|t| t.contains('\0')) {
+            return Err(Invalid::new(field, NUL));
+        }
+    }
+    if a.tags.iter().flatten().any(|t| t.contains('\0')) {
+        return Err(Invalid::entry("tags", "a tags entry", NUL));
+    }
+    if a.generated_destinations
+        .iter()
+        .flatten()
+        .any(|d| d.contains('\0'))
+    {
+        return Err(Invalid::entry(
+            "generatedDestinations",
+            "a generatedDestinations entry",
+            NUL,
+        ));
+    }
     if a.detection_id.trim().is_empty() {
         return Err(Invalid::new("detectionId", "must not be empty"));
     }

@@ -542,6 +542,69 @@ async fn alert_input_is_bounded(db: TestDb) {
     s.stop().await;
 }
 
+/// PostgreSQL's text cannot hold U+0000. An alert with it is one caller's bad input on
+/// both databases: concurrent callers whose alerts share its group commit are stored,
+/// and the database is not reported unavailable. Elsewhere (a destination's name) the
+/// database's refusal is the caller's bad input too, not `UNAVAILABLE`.
+async fn a_nul_character_is_one_callers_bad_input(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let input = |title: String, key: String| json!({"input": {"detectionId": "nul.rule", "title": title, "severity": "LOW", "dedupString": key}});
+    let good = (0..20).map(|i| s.gql(ops::CREATE_ALERT, input(format!("ok {i}"), format!("k{i}"))));
+    let bad = s.gql(ops::CREATE_ALERT, input("a \u{0} b".into(), "bad".into()));
+    let (bad, good) = tokio::join!(bad, futures::future::join_all(good));
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
+    let msg = bad["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("title") && msg.contains("U+0000"), "{msg}");
+    for r in &good {
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let page = s
+        .ok(ops::ALERTS_PAGE, json!({"input": {"pageSize": 100}}))
+        .await;
+    assert_eq!(page["alerts"]["edges"].as_array().unwrap().len(), 20);
+    for (field, value) in [
+        ("tags", json!(["x", "\u{0}"])),
+        ("dedupString", json!("\u{0}")),
+        ("description", json!("d\u{0}")),
+    ] {
+        let mut i = input("t".into(), "k".into());
+        i["input"][field] = value;
+        let (code, msg) = s.err(ops::CREATE_ALERT, i).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{field}: {msg}");
+        assert!(msg.contains(field), "{field}: {msg}");
+    }
+    // JSON is stored as text with U+0000 escaped: kept.
+    let mut i = input("context".into(), "ctx".into());
+    i["input"]["alertContext"] = json!({"raw": "a\u{0}b"});
+    s.ok(ops::CREATE_ALERT, i).await;
+    let added = s
+        .gql(
+            ops::ADD_DESTINATION,
+            json!({"input": {"displayName": "x\u{0}y", "defaultForSeverity": ["HIGH"],
+                "outputConfig": {"customWebhook": {"webhookURL": "http://127.0.0.1:9/x"}}}}),
+        )
+        .await;
+    if db.is_postgres {
+        assert_eq!(
+            added["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{added}"
+        );
+    } else {
+        assert!(added.get("errors").is_none(), "{added}");
+    }
+    let health = s
+        .client
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    s.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Templates
 // ---------------------------------------------------------------------------------------
@@ -836,6 +899,7 @@ on_both!(
     complexity_depth_and_response_size_are_limited,
     repeated_documents_are_checked_every_time,
     alert_input_is_bounded,
+    a_nul_character_is_one_callers_bad_input,
     templates_render_within_a_budget,
     metrics_can_need_a_token_or_its_own_address,
 );
