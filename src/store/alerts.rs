@@ -144,9 +144,6 @@ pub fn dedup_select(
     since: i64,
 ) -> sea_orm::Statement {
     use sea_orm::QueryTrait;
-    let values = keys
-        .iter()
-        .flat_map(|(d, s)| [sea_orm::Value::from(*d), sea_orm::Value::from(*s)]);
     if backend == sea_orm::DatabaseBackend::Postgres {
         // Each pair looked up on its own (`LATERAL`, kept a subquery by `OFFSET 0`: the
         // only plans are per-pair scans, and the index is the cheap one whatever the
@@ -155,25 +152,26 @@ pub fn dedup_select(
         // (100 ms per batch at 45,000 alerts), and a plain join as a hash join over the
         // whole table. The ingestion transaction also plans it for its parameters
         // ([`super::lock_dedup_keys`]), not once for a table that was still empty.
-        let pairs: Vec<String> = (0..keys.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect();
-        let n = 2 * keys.len();
-        let sql = format!(
-            "SELECT a.* FROM (VALUES {}) AS k(d, s) CROSS JOIN LATERAL \
-             (SELECT * FROM alerts WHERE detection_id = k.d AND dedup_string = k.s \
-             AND status = ${} AND created_at >= ${} OFFSET 0) AS a",
-            pairs.join(", "),
-            n + 1,
-            n + 2
-        );
-        let mut values: Vec<sea_orm::Value> = values.collect();
-        values.extend([AlertStatus::Open.into(), since.into()]);
+        // The pairs as ONE `jsonb` parameter: the same statement whatever their number
+        // (see [`super::rows::insert_json`]).
+        let mut json = super::rows::JsonRows::new(&["d", "s"]);
+        for (d, s) in keys {
+            // Text always has a JSON form.
+            let _ = json.row([Some((*d).into()), Some((*s).into())]);
+        }
+        let sql = "SELECT a.* FROM jsonb_to_recordset($1::jsonb) AS k(d text, s text) \
+                   CROSS JOIN LATERAL (SELECT * FROM alerts WHERE detection_id = k.d \
+                   AND dedup_string = k.s AND status = $2 AND created_at >= $3 OFFSET 0) AS a";
+        let values: Vec<sea_orm::Value> =
+            vec![json.finish().into(), AlertStatus::Open.into(), since.into()];
         return sea_orm::Statement::from_sql_and_values(backend, sql, values);
     }
     // SQLite reads a row-value `IN` over a list of pairs by scanning: it took the
     // `created_at` range instead, every alert of the dedup period for each batch (226 ms
     // per batch at 200,000 alerts). Over a `VALUES` subquery it looks each pair up.
+    let values = keys
+        .iter()
+        .flat_map(|(d, s)| [sea_orm::Value::from(*d), sea_orm::Value::from(*s)]);
     let pairs = vec!["(?, ?)"; keys.len()].join(", ");
     let keyed = Expr::cust_with_values(
         format!(

@@ -821,7 +821,7 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
                     ]
                 })
                 .collect();
-            let (source, values) = value_rows(backend, rows);
+            let (source, values) = value_rows(backend, rows, MOVE_TYPES)?;
             // The rows' columns are column1… on both SQLite and PostgreSQL.
             let sql = format!(
             "UPDATE deliveries SET status = v.column3, attempt_count = v.column4, \
@@ -830,7 +830,7 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
              external_url = CASE WHEN v.column7 IS NULL THEN deliveries.external_url ELSE v.column8 END, \
              lease_until = NULL, claimed_by = NULL, last_status_code = v.column9, \
              last_message = v.column10, last_dispatched_at = v.column11, updated_at = v.column11 \
-             FROM {source} AS v \
+             FROM {source} \
              WHERE deliveries.id = v.column1 AND deliveries.claimed_by = v.column2 \
              RETURNING deliveries.id"
         );
@@ -850,26 +850,46 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
     Ok(moved)
 }
 
-/// Rows of `N` values as a table for a statement's `FROM`, `(VALUES (…), …)`, its
-/// columns named column1… (on both SQLite and PostgreSQL).
+/// The PostgreSQL types of a move's values ([`move_on_many`]), in order.
+const MOVE_TYPES: [&str; 11] = [
+    "text", "text", "text", "integer", "bigint", "integer", "text", "text", "integer", "text",
+    "bigint",
+];
+
+/// Rows of `N` values as a table `v` for a statement's `FROM`, its columns named
+/// column1… of the given PostgreSQL `types`. SQLite: `(VALUES (…), …) AS v`.
+/// PostgreSQL: the rows as ONE `jsonb` parameter read by `jsonb_to_recordset`, so that
+/// the statement's text is the same for any number of rows (see
+/// [`super::rows::insert_json`]).
 fn value_rows<const N: usize>(
     backend: DatabaseBackend,
     rows: Vec<[sea_orm::Value; N]>,
-) -> (String, Vec<sea_orm::Value>) {
+    types: [&str; N],
+) -> Result<(String, Vec<sea_orm::Value>), DbErr> {
+    if backend == DatabaseBackend::Postgres {
+        let names: Vec<String> = (1..=N).map(|i| format!("column{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut json = super::rows::JsonRows::new(&names);
+        for row in rows {
+            json.row(row.into_iter().map(Some))?;
+        }
+        let columns: Vec<String> = names
+            .iter()
+            .zip(types)
+            .map(|(n, t)| format!("{n} {t}"))
+            .collect();
+        return Ok((
+            format!("jsonb_to_recordset($1::jsonb) AS v({})", columns.join(", ")),
+            vec![json.finish().into()],
+        ));
+    }
     let mut values = Vec::with_capacity(rows.len() * N);
     let mut tuples = Vec::with_capacity(rows.len());
     for row in rows {
-        let start = values.len();
         values.extend(row);
-        let marks: Vec<String> = (start + 1..=values.len())
-            .map(|n| match backend {
-                DatabaseBackend::Postgres => format!("${n}"),
-                _ => "?".to_string(),
-            })
-            .collect();
-        tuples.push(format!("({})", marks.join(", ")));
+        tuples.push(format!("({})", vec!["?"; N].join(", ")));
     }
-    (format!("(VALUES {})", tuples.join(", ")), values)
+    Ok((format!("(VALUES {}) AS v", tuples.join(", ")), values))
 }
 
 /// What a batch of attempts does to one destination's health, as if they were folded

@@ -178,7 +178,14 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
     } else {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         use sqlx::ConnectOptions;
+        // Every statement planned for its parameters, never from a plan cached on the
+        // connection: the batch statements read their rows from one `jsonb` parameter
+        // (`store::rows::insert_json`), a table of unknown size to the planner, and a
+        // generic plan made while `deliveries` was still small (a new database's first
+        // burst) joined the recorded moves to it by scanning the whole table, batch
+        // after batch, until the next ANALYZE.
         let opts = PgConnectOptions::from_str(url)?
+            .options([("plan_cache_mode", "force_custom_plan")])
             .disable_statement_logging()
             .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         // One direct connection first, time-boxed: the pool would retry a refused
@@ -662,7 +669,8 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    // Integers only, so they can be written into the statement.
+    // Integers only, so they can be written into the statement: as one array literal,
+    // which PostgreSQL parses as a single constant rather than an expression per key.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     // Also: the transaction's statements are planned for their parameters, not from a
     // plan cached on the connection. A cached plan was made while the tables were small
@@ -670,7 +678,7 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
     // read the whole `alerts_dedup` index for every batch.
     c.execute_unprepared(&format!(
         "SET LOCAL plan_cache_mode = force_custom_plan; \
-         SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(ARRAY[{list}]::bigint[]) AS t(k) ORDER BY k) AS s"
+         SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{{{list}}}'::bigint[]) AS t(k) ORDER BY k) AS s"
     ))
     .await?;
     Ok(())

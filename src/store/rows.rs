@@ -9,9 +9,10 @@
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryResult, QueryTrait};
 
-/// Insert `models` in order, `chunk` rows per statement at most (the bound on
-/// parameters). Every model must set the same columns. With `returning` non-empty, returns those columns of the inserted rows (in
-/// no particular order: pair them by a key).
+/// Insert `models` in order, `chunk` rows per statement at most on SQLite (the bound on
+/// parameters), in one statement on PostgreSQL. Every model must set the same columns.
+/// With `returning` non-empty, returns those columns of the inserted rows (in no
+/// particular order: pair them by a key).
 pub async fn insert<C, A>(
     db: &C,
     models: Vec<A>,
@@ -23,6 +24,16 @@ where
     A: ActiveModelTrait + Send,
 {
     let mut out = Vec::new();
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        if let Some(insert) = insert_json::<A>(models, returning)? {
+            if returning.is_empty() {
+                db.execute(insert).await?;
+            } else {
+                out = db.query_all(insert).await?;
+            }
+        }
+        return Ok(out);
+    }
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
         let mut insert = <A::Entity as EntityTrait>::insert_many(models.by_ref().take(chunk));
@@ -39,6 +50,145 @@ where
         }
     }
     Ok(out)
+}
+
+/// [`insert`]'s statement on PostgreSQL: the rows as ONE `jsonb` parameter, an array of
+/// objects keyed by column name, read by `jsonb_populate_recordset` as rows of the
+/// table's own type and inserted in array order. The statement's text is the same
+/// whatever the number of rows, so it is parsed once per connection and planned
+/// without a tree of thousands of parameters: a `VALUES` list of 100 rows was a new
+/// statement for every batch size, and PostgreSQL spent more on parsing, planning and
+/// copying those trees than on inserting the rows. `None` when there is nothing to
+/// insert.
+pub fn insert_json<A>(
+    models: Vec<A>,
+    returning: &[&str],
+) -> Result<Option<sea_orm::Statement>, DbErr>
+where
+    A: ActiveModelTrait,
+{
+    use sea_orm::{IdenStatic, Iterable};
+    type Column<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
+    let Some(first) = models.first() else {
+        return Ok(None);
+    };
+    let columns: Vec<Column<A>> = Column::<A>::iter()
+        .filter(|col| !first.get(*col).is_not_set())
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|col| col.as_str()).collect();
+    let mut json = JsonRows::new(&names);
+    for mut model in models {
+        json.row(columns.iter().map(|col| model.take(*col).into_value()))?;
+    }
+    let entity = <A::Entity as Default>::default();
+    let table = sea_orm::EntityName::table_name(&entity);
+    let quoted = |names: &[&str]| -> String {
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut sql = format!(
+        "INSERT INTO \"{table}\" ({cols}) SELECT {cols} \
+         FROM jsonb_populate_recordset(NULL::\"{table}\", $1::jsonb) WITH ORDINALITY AS r \
+         ORDER BY r.ordinality",
+        cols = quoted(&names),
+    );
+    if !returning.is_empty() {
+        sql.push_str(" RETURNING ");
+        sql.push_str(&quoted(returning));
+    }
+    Ok(Some(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+        [json.finish().into()],
+    )))
+}
+
+/// Rows as a JSON array of objects keyed by column name (see [`insert_json`]), written
+/// straight to text: for one `jsonb` parameter that PostgreSQL reads as a table
+/// (`jsonb_populate_recordset`, `jsonb_to_recordset`).
+pub struct JsonRows<'a> {
+    names: &'a [&'a str],
+    text: Vec<u8>,
+}
+
+impl<'a> JsonRows<'a> {
+    pub fn new(names: &'a [&'a str]) -> Self {
+        JsonRows {
+            names,
+            text: b"[".to_vec(),
+        }
+    }
+
+    /// One row: its values in the order of the names.
+    pub fn row(
+        &mut self,
+        values: impl IntoIterator<Item = Option<sea_orm::Value>>,
+    ) -> Result<(), DbErr> {
+        if self.text.len() > 1 {
+            self.text.push(b',');
+        }
+        self.text.push(b'{');
+        for (i, (name, value)) in self.names.iter().zip(values).enumerate() {
+            if i > 0 {
+                self.text.push(b',');
+            }
+            write_json(&mut self.text, name)?;
+            self.text.push(b':');
+            json_value(&mut self.text, value)?;
+        }
+        self.text.push(b'}');
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> String {
+        self.text.push(b']');
+        String::from_utf8(self.text).expect("JSON written from UTF-8 text")
+    }
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), DbErr> {
+    serde_json::to_writer(out, v).map_err(|e| DbErr::Custom(format!("a row as JSON: {e}")))
+}
+
+/// A sea-orm value as JSON that PostgreSQL reads back into a column of its type.
+fn json_value(out: &mut Vec<u8>, v: Option<sea_orm::Value>) -> Result<(), DbErr> {
+    use sea_orm::Value as V;
+    match v {
+        None
+        | Some(
+            V::Bool(None)
+            | V::TinyInt(None)
+            | V::SmallInt(None)
+            | V::Int(None)
+            | V::BigInt(None)
+            | V::TinyUnsigned(None)
+            | V::SmallUnsigned(None)
+            | V::Unsigned(None)
+            | V::BigUnsigned(None)
+            | V::Float(None)
+            | V::Double(None)
+            | V::String(None)
+            | V::Char(None),
+        ) => out.extend_from_slice(b"null"),
+        Some(V::Bool(Some(b))) => write_json(out, &b)?,
+        Some(V::TinyInt(Some(n))) => write_json(out, &n)?,
+        Some(V::SmallInt(Some(n))) => write_json(out, &n)?,
+        Some(V::Int(Some(n))) => write_json(out, &n)?,
+        Some(V::BigInt(Some(n))) => write_json(out, &n)?,
+        Some(V::TinyUnsigned(Some(n))) => write_json(out, &n)?,
+        Some(V::SmallUnsigned(Some(n))) => write_json(out, &n)?,
+        Some(V::Unsigned(Some(n))) => write_json(out, &n)?,
+        Some(V::BigUnsigned(Some(n))) => write_json(out, &n)?,
+        Some(V::Float(Some(x))) => write_json(out, &x)?,
+        Some(V::Double(Some(x))) => write_json(out, &x)?,
+        Some(V::String(Some(s))) => write_json(out, s.as_str())?,
+        Some(V::Char(Some(c))) => write_json(out, &c)?,
+        Some(other) => return Err(DbErr::Custom(format!("no JSON row binding for {other:?}"))),
+    }
+    Ok(())
 }
 
 /// [`insert`] on a raw SQLite handle ([`super::on_sqlite_handle`]): one prepared
