@@ -152,18 +152,21 @@ pub fn dedup_select(
         // (100 ms per batch at 45,000 alerts), and a plain join as a hash join over the
         // whole table. The ingestion transaction also plans it for its parameters
         // ([`super::lock_dedup_keys`]), not once for a table that was still empty.
-        // The pairs as ONE `jsonb` parameter: the same statement whatever their number
-        // (see [`super::rows::insert_json`]).
-        let mut json = super::rows::JsonRows::new(&["d", "s"]);
+        // The pairs as two array parameters: the same statement whatever their number
+        // (see [`super::rows::insert_arrays`]).
+        let mut arrays = super::rows::ColumnArrays::new(2);
         for (d, s) in keys {
-            // Text always has a JSON form.
-            let _ = json.row([Some((*d).into()), Some((*s).into())]);
+            // Text always has an array element form.
+            let _ = arrays.row([Some((*d).into()), Some((*s).into())]);
         }
-        let sql = "SELECT a.* FROM jsonb_to_recordset($1::jsonb) AS k(d text, s text) \
-                   CROSS JOIN LATERAL (SELECT * FROM alerts WHERE detection_id = k.d \
-                   AND dedup_string = k.s AND status = $2 AND created_at >= $3 OFFSET 0) AS a";
-        let values: Vec<sea_orm::Value> =
-            vec![json.finish().into(), AlertStatus::Open.into(), since.into()];
+        let sql = format!(
+            "SELECT a.* FROM {} AS k(d, s) CROSS JOIN LATERAL \
+             (SELECT * FROM alerts WHERE detection_id = k.d AND dedup_string = k.s \
+             AND status = $3 AND created_at >= $4 OFFSET 0) AS a",
+            super::rows::ColumnArrays::unnest(1, &["text[]", "text[]"])
+        );
+        let mut values = arrays.finish();
+        values.extend([AlertStatus::Open.into(), since.into()]);
         return sea_orm::Statement::from_sql_and_values(backend, sql, values);
     }
     // SQLite reads a row-value `IN` over a list of pairs by scanning: it took the

@@ -852,35 +852,33 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
 
 /// The PostgreSQL types of a move's values ([`move_on_many`]), in order.
 const MOVE_TYPES: [&str; 11] = [
-    "text", "text", "text", "integer", "bigint", "integer", "text", "text", "integer", "text",
-    "bigint",
+    "text[]", "text[]", "text[]", "int4[]", "int8[]", "int4[]", "text[]", "text[]", "int4[]",
+    "text[]", "int8[]",
 ];
 
 /// Rows of `N` values as a table `v` for a statement's `FROM`, its columns named
-/// column1… of the given PostgreSQL `types`. SQLite: `(VALUES (…), …) AS v`.
-/// PostgreSQL: the rows as ONE `jsonb` parameter read by `jsonb_to_recordset`, so that
-/// the statement's text is the same for any number of rows (see
-/// [`super::rows::insert_json`]).
+/// column1… of the given PostgreSQL array `types`. SQLite: `(VALUES (…), …) AS v`.
+/// PostgreSQL: each column's values as ONE parameter read back by `unnest`, so that the
+/// statement's text is the same for any number of rows (see
+/// [`super::rows::insert_arrays`]).
 fn value_rows<const N: usize>(
     backend: DatabaseBackend,
     rows: Vec<[sea_orm::Value; N]>,
     types: [&str; N],
 ) -> Result<(String, Vec<sea_orm::Value>), DbErr> {
     if backend == DatabaseBackend::Postgres {
-        let names: Vec<String> = (1..=N).map(|i| format!("column{i}")).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut json = super::rows::JsonRows::new(&names);
+        let mut arrays = super::rows::ColumnArrays::new(N);
         for row in rows {
-            json.row(row.into_iter().map(Some))?;
+            arrays.row(row.into_iter().map(Some))?;
         }
-        let columns: Vec<String> = names
-            .iter()
-            .zip(types)
-            .map(|(n, t)| format!("{n} {t}"))
-            .collect();
+        let names: Vec<String> = (1..=N).map(|i| format!("column{i}")).collect();
         return Ok((
-            format!("jsonb_to_recordset($1::jsonb) AS v({})", columns.join(", ")),
-            vec![json.finish().into()],
+            format!(
+                "{} AS v({})",
+                super::rows::ColumnArrays::unnest(1, &types),
+                names.join(", ")
+            ),
+            arrays.finish(),
         ));
     }
     let mut values = Vec::with_capacity(rows.len() * N);

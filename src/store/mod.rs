@@ -179,8 +179,8 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         use sqlx::ConnectOptions;
         // Every statement planned for its parameters, never from a plan cached on the
-        // connection: the batch statements read their rows from one `jsonb` parameter
-        // (`store::rows::insert_json`), a table of unknown size to the planner, and a
+        // connection: the batch statements read their rows from array parameters
+        // (`store::rows::insert_arrays`), a table of unknown size to the planner, and a
         // generic plan made while `deliveries` was still small (a new database's first
         // burst) joined the recorded moves to it by scanning the whole table, batch
         // after batch, until the next ANALYZE.

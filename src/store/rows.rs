@@ -25,7 +25,7 @@ where
 {
     let mut out = Vec::new();
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        if let Some(insert) = insert_json::<A>(models, returning)? {
+        if let Some(insert) = insert_arrays::<A>(models, returning)? {
             if returning.is_empty() {
                 db.execute(insert).await?;
             } else {
@@ -52,22 +52,23 @@ where
     Ok(out)
 }
 
-/// [`insert`]'s statement on PostgreSQL: the rows as ONE `jsonb` parameter, an array of
-/// objects keyed by column name, read by `jsonb_populate_recordset` as rows of the
-/// table's own type and inserted in array order. The statement's text is the same
-/// whatever the number of rows, so it is parsed once per connection and planned
-/// without a tree of thousands of parameters: a `VALUES` list of 100 rows was a new
-/// statement for every batch size, and PostgreSQL spent more on parsing, planning and
-/// copying those trees than on inserting the rows. `None` when there is nothing to
-/// insert.
-pub fn insert_json<A>(
+/// [`insert`]'s statement on PostgreSQL: each column's values as ONE parameter, a
+/// PostgreSQL array literal (`{"a","b",NULL}`) read back as a table by `unnest` and
+/// inserted in row order. The statement's text is the same whatever the number of rows,
+/// so it is parsed once per connection and planned without a tree of thousands of
+/// parameters: a `VALUES` list of 100 rows was a new statement for every batch size,
+/// and PostgreSQL spent more on parsing, planning and copying those trees than on
+/// inserting the rows. (Tried: the rows as one `jsonb` array of objects, read by
+/// `jsonb_populate_recordset`; parsing the JSON, sorting each object's keys, was 14%
+/// of PostgreSQL's CPU in a burst.) `None` when there is nothing to insert.
+pub fn insert_arrays<A>(
     models: Vec<A>,
     returning: &[&str],
 ) -> Result<Option<sea_orm::Statement>, DbErr>
 where
     A: ActiveModelTrait,
 {
-    use sea_orm::{IdenStatic, Iterable};
+    use sea_orm::{ColumnTrait, IdenStatic, Iterable};
     type Column<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
     let Some(first) = models.first() else {
         return Ok(None);
@@ -75,87 +76,112 @@ where
     let columns: Vec<Column<A>> = Column::<A>::iter()
         .filter(|col| !first.get(*col).is_not_set())
         .collect();
-    let names: Vec<&str> = columns.iter().map(|col| col.as_str()).collect();
-    let mut json = JsonRows::new(&names);
+    let mut arrays = ColumnArrays::new(columns.len());
     for mut model in models {
-        json.row(columns.iter().map(|col| model.take(*col).into_value()))?;
+        arrays.row(columns.iter().map(|col| model.take(*col).into_value()))?;
     }
     let entity = <A::Entity as Default>::default();
     let table = sea_orm::EntityName::table_name(&entity);
-    let quoted = |names: &[&str]| -> String {
+    let quoted = |names: &mut dyn Iterator<Item = &str>| -> String {
         names
-            .iter()
             .map(|n| format!("\"{n}\""))
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let cols = quoted(&mut columns.iter().map(|c| c.as_str()));
+    let types: Vec<&str> = columns
+        .iter()
+        .map(|c| pg_array_type(c.def().get_column_type()))
+        .collect();
     let mut sql = format!(
-        "INSERT INTO \"{table}\" ({cols}) SELECT {cols} \
-         FROM jsonb_populate_recordset(NULL::\"{table}\", $1::jsonb) WITH ORDINALITY AS r \
-         ORDER BY r.ordinality",
-        cols = quoted(&names),
+        "INSERT INTO \"{table}\" ({cols}) SELECT {cols} FROM {} WITH ORDINALITY \
+         AS r({cols}, ord) ORDER BY ord",
+        ColumnArrays::unnest(1, &types),
     );
     if !returning.is_empty() {
         sql.push_str(" RETURNING ");
-        sql.push_str(&quoted(returning));
+        sql.push_str(&quoted(&mut returning.iter().copied()));
     }
     Ok(Some(sea_orm::Statement::from_sql_and_values(
         sea_orm::DatabaseBackend::Postgres,
         sql,
-        [json.finish().into()],
+        arrays.finish(),
     )))
 }
 
-/// Rows as a JSON array of objects keyed by column name (see [`insert_json`]), written
-/// straight to text: for one `jsonb` parameter that PostgreSQL reads as a table
-/// (`jsonb_populate_recordset`, `jsonb_to_recordset`).
-pub struct JsonRows<'a> {
-    names: &'a [&'a str],
-    text: Vec<u8>,
+/// The PostgreSQL array type a column's values are sent as (see [`insert_arrays`]):
+/// text for everything that is not a number or a boolean (ids, enums, JSON text).
+fn pg_array_type(ty: &sea_orm::ColumnType) -> &'static str {
+    use sea_orm::ColumnType as T;
+    match ty {
+        T::BigInteger | T::BigUnsigned | T::Unsigned => "int8[]",
+        T::Integer | T::SmallUnsigned => "int4[]",
+        T::SmallInteger | T::TinyInteger | T::TinyUnsigned => "int2[]",
+        T::Boolean => "bool[]",
+        T::Double | T::Float => "float8[]",
+        _ => "text[]",
+    }
 }
 
-impl<'a> JsonRows<'a> {
-    pub fn new(names: &'a [&'a str]) -> Self {
-        JsonRows {
-            names,
-            text: b"[".to_vec(),
+/// Rows as one PostgreSQL array literal per column, each bound as one text parameter
+/// and read back as a table by `unnest($1::text[], $2::int8[], …)` (see
+/// [`insert_arrays`]): the statement is the same for any number of rows.
+pub struct ColumnArrays {
+    literals: Vec<String>,
+}
+
+impl ColumnArrays {
+    pub fn new(columns: usize) -> Self {
+        ColumnArrays {
+            literals: vec![String::from("{"); columns],
         }
     }
 
-    /// One row: its values in the order of the names.
+    /// `unnest(…)` of the arrays bound from parameter `$first` on, of these PostgreSQL
+    /// array `types` (`text[]`, `int8[]`…), one per column.
+    pub fn unnest(first: usize, types: &[&str]) -> String {
+        let arrays: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| format!("${}::{ty}", first + i))
+            .collect();
+        format!("unnest({})", arrays.join(", "))
+    }
+
+    /// One row: its values in column order.
     pub fn row(
         &mut self,
         values: impl IntoIterator<Item = Option<sea_orm::Value>>,
     ) -> Result<(), DbErr> {
-        if self.text.len() > 1 {
-            self.text.push(b',');
-        }
-        self.text.push(b'{');
-        for (i, (name, value)) in self.names.iter().zip(values).enumerate() {
-            if i > 0 {
-                self.text.push(b',');
+        for (literal, value) in self.literals.iter_mut().zip(values) {
+            if literal.len() > 1 {
+                literal.push(',');
             }
-            write_json(&mut self.text, name)?;
-            self.text.push(b':');
-            json_value(&mut self.text, value)?;
+            array_element(literal, value)?;
         }
-        self.text.push(b'}');
         Ok(())
     }
 
-    pub fn finish(mut self) -> String {
-        self.text.push(b']');
-        String::from_utf8(self.text).expect("JSON written from UTF-8 text")
+    /// The arrays, as the statement's parameters.
+    pub fn finish(self) -> Vec<sea_orm::Value> {
+        self.literals
+            .into_iter()
+            .map(|mut l| {
+                l.push('}');
+                l.into()
+            })
+            .collect()
     }
 }
 
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), DbErr> {
-    serde_json::to_writer(out, v).map_err(|e| DbErr::Custom(format!("a row as JSON: {e}")))
-}
-
-/// A sea-orm value as JSON that PostgreSQL reads back into a column of its type.
-fn json_value(out: &mut Vec<u8>, v: Option<sea_orm::Value>) -> Result<(), DbErr> {
+/// A sea-orm value as an element of a PostgreSQL array literal: `NULL`, a number,
+/// `t`/`f`, or text in double quotes with `"` and `\` escaped.
+fn array_element(out: &mut String, v: Option<sea_orm::Value>) -> Result<(), DbErr> {
     use sea_orm::Value as V;
+    use std::fmt::Write;
+    let number = |out: &mut String, n: &dyn std::fmt::Display| {
+        let _ = write!(out, "{n}");
+    };
     match v {
         None
         | Some(
@@ -172,23 +198,39 @@ fn json_value(out: &mut Vec<u8>, v: Option<sea_orm::Value>) -> Result<(), DbErr>
             | V::Double(None)
             | V::String(None)
             | V::Char(None),
-        ) => out.extend_from_slice(b"null"),
-        Some(V::Bool(Some(b))) => write_json(out, &b)?,
-        Some(V::TinyInt(Some(n))) => write_json(out, &n)?,
-        Some(V::SmallInt(Some(n))) => write_json(out, &n)?,
-        Some(V::Int(Some(n))) => write_json(out, &n)?,
-        Some(V::BigInt(Some(n))) => write_json(out, &n)?,
-        Some(V::TinyUnsigned(Some(n))) => write_json(out, &n)?,
-        Some(V::SmallUnsigned(Some(n))) => write_json(out, &n)?,
-        Some(V::Unsigned(Some(n))) => write_json(out, &n)?,
-        Some(V::BigUnsigned(Some(n))) => write_json(out, &n)?,
-        Some(V::Float(Some(x))) => write_json(out, &x)?,
-        Some(V::Double(Some(x))) => write_json(out, &x)?,
-        Some(V::String(Some(s))) => write_json(out, s.as_str())?,
-        Some(V::Char(Some(c))) => write_json(out, &c)?,
-        Some(other) => return Err(DbErr::Custom(format!("no JSON row binding for {other:?}"))),
+        ) => out.push_str("NULL"),
+        Some(V::Bool(Some(b))) => out.push(if b { 't' } else { 'f' }),
+        Some(V::TinyInt(Some(n))) => number(out, &n),
+        Some(V::SmallInt(Some(n))) => number(out, &n),
+        Some(V::Int(Some(n))) => number(out, &n),
+        Some(V::BigInt(Some(n))) => number(out, &n),
+        Some(V::TinyUnsigned(Some(n))) => number(out, &n),
+        Some(V::SmallUnsigned(Some(n))) => number(out, &n),
+        Some(V::Unsigned(Some(n))) => number(out, &n),
+        Some(V::BigUnsigned(Some(n))) => number(out, &n),
+        Some(V::Float(Some(x))) => number(out, &x),
+        Some(V::Double(Some(x))) => number(out, &x),
+        Some(V::String(Some(s))) => quoted(out, &s),
+        Some(V::Char(Some(c))) => quoted(out, c.encode_utf8(&mut [0; 4])),
+        Some(other) => {
+            return Err(DbErr::Custom(format!(
+                "no PostgreSQL array element for {other:?}"
+            )))
+        }
     }
     Ok(())
+}
+
+fn quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
 }
 
 /// [`insert`] on a raw SQLite handle ([`super::on_sqlite_handle`]): one prepared
@@ -354,5 +396,46 @@ fn sea_value(
             T::Blob | T::Binary(_) | T::VarBinary(_) => Ok(V::Bytes(None)),
             _ => Ok(V::String(None)),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Value;
+
+    #[test]
+    fn array_literals_quote_text_and_spell_nulls_numbers_and_booleans() {
+        let mut arrays = ColumnArrays::new(4);
+        arrays
+            .row([
+                Some(Value::from(r#"a "b" \c, {d}"#)),
+                Some(Value::from(7i64)),
+                Some(Value::from(true)),
+                Some(Value::String(None)),
+            ])
+            .unwrap();
+        arrays
+            .row([
+                Some(Value::from("NULL")),
+                Some(Value::BigInt(None)),
+                Some(Value::from(false)),
+                None,
+            ])
+            .unwrap();
+        let literals: Vec<Value> = arrays.finish();
+        assert_eq!(
+            literals,
+            [
+                Value::from(r#"{"a \"b\" \\c, {d}","NULL"}"#),
+                Value::from("{7,NULL}"),
+                Value::from("{t,f}"),
+                Value::from("{NULL,NULL}"),
+            ]
+        );
+        assert_eq!(
+            ColumnArrays::unnest(3, &["text[]", "int8[]"]),
+            "unnest($3::text[], $4::int8[])"
+        );
     }
 }

@@ -339,7 +339,47 @@ async fn a_failed_commit_fails_every_caller_of_the_batch(db: TestDb) {
     s.stop().await;
 }
 
+/// Text with the characters that quote, escape or separate values in SQL literals and
+/// PostgreSQL arrays is stored and read back exactly, and the same keys deduplicate
+/// (the batch statements send their rows as array parameters on PostgreSQL).
+async fn text_is_stored_exactly_as_sent(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    const CREATE: &str = "mutation($input: [CreateAlertInput!]!) { createAlerts(input: $input) { id title description dedupString logType tags eventCount } }";
+    let tricky = [
+        r#"a "quoted" \ back\slash, comma {brace} 'single'"#,
+        "NULL",
+        "\"\"",
+        "\\",
+        "line\nbreak\ttab é 🚨",
+        "{}",
+    ];
+    let inputs: Vec<Value> = tricky
+        .iter()
+        .map(|t| {
+            json!({"detectionId": format!("d {t}"), "title": t, "severity": "HIGH", "dedupString": t,
+                   "description": t, "logType": t, "tags": [t, "plain"]})
+        })
+        .collect();
+    let first = s.ok(CREATE, json!({ "input": inputs })).await["createAlerts"].clone();
+    let again = s.ok(CREATE, json!({ "input": inputs })).await["createAlerts"].clone();
+    for (i, t) in tricky.iter().enumerate() {
+        for a in [&first[i], &again[i]] {
+            assert_eq!(a["title"], *t);
+            assert_eq!(a["description"], *t);
+            assert_eq!(a["dedupString"], *t);
+            assert_eq!(a["logType"], *t);
+            assert_eq!(a["tags"], json!([t, "plain"]));
+        }
+        assert_eq!(again[i]["id"], first[i]["id"], "{t:?} joined its alert");
+        assert_eq!(again[i]["eventCount"], 2);
+    }
+    let titles: Vec<String> = stored(&s).await.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(titles, tricky);
+    s.stop().await;
+}
+
 on_both!(
+    text_is_stored_exactly_as_sent,
     stores_and_routes_every_input_in_order,
     duplicates_inside_a_batch_join_the_first,
     oversize_and_invalid_batches_store_nothing,
