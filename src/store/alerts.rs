@@ -305,7 +305,24 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &AlertId) -> Result<Option<Aler
 }
 
 pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[AlertId]) -> Result<Vec<Alert>, DbErr> {
-    let read = get_many_query(ids).all(db).await;
+    let read = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The ids as one array parameter: one statement for any number of them (a
+        // claim reads its deliveries' alerts; see `rows::insert_arrays`).
+        let mut ids_array = super::rows::ColumnArrays::new(1);
+        for id in ids {
+            ids_array.row([Some(id.as_str().into())])?;
+        }
+        alert::Entity::find()
+            .filter(Expr::cust_with_values(
+                "\"alerts\".\"id\" = ANY($1::text[])",
+                ids_array.finish(),
+            ))
+            .order_by_asc(alert::Column::Seq)
+            .all(db)
+            .await
+    } else {
+        get_many_query(ids).all(db).await
+    };
     rows(db, read).await
 }
 
