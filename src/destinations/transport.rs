@@ -160,16 +160,24 @@ pub async fn send(
     scrubber: &Scrubber,
 ) -> Outcome {
     let started = Instant::now();
-    if let Err(b) = out.check_url(&req.url) {
+    // Parsed once, for the check and the request (parsing, with the host's IDNA
+    // processing, was 2% of a delivery's CPU when done twice); a URL that does not
+    // parse is checked and refused as before.
+    let parsed = reqwest::Url::parse(&req.url).ok();
+    let checked = match &parsed {
+        Some(url) => out.check_parsed(url),
+        None => out.check_url(&req.url),
+    };
+    if let Err(b) = checked {
         return Outcome::blocked(&b, started);
     }
     let mut scrubber = scrubber.clone();
     scrubber.add_sent_headers(&req.headers);
-    let mut builder = out
-        .client()
-        .request(req.method.clone(), &req.url)
-        .header("webhook-id", delivery_id)
-        .body(req.body);
+    let builder = match parsed {
+        Some(url) => out.client().request(req.method.clone(), url),
+        None => out.client().request(req.method.clone(), &req.url),
+    };
+    let mut builder = builder.header("webhook-id", delivery_id).body(req.body);
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }

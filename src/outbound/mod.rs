@@ -190,6 +190,11 @@ impl Outbound {
         check_url(&self.policy, url)
     }
 
+    /// [`Outbound::check_url`] of a URL already parsed (to be sent as it is).
+    pub fn check_parsed(&self, url: &Url) -> Result<(), Blocked> {
+        literal_ip(url).map_or(Ok(()), |ip| self.policy.check_ip(ip))
+    }
+
     /// Read at most `max_response_bytes` of a reply.
     pub async fn read(&self, response: reqwest::Response) -> Result<Limited, reqwest::Error> {
         read_limited(response, self.max_response_bytes).await
