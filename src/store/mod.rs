@@ -178,14 +178,7 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
     } else {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         use sqlx::ConnectOptions;
-        // Every statement planned for its parameters, never from a plan cached on the
-        // connection: the batch statements read their rows from array parameters
-        // (`store::rows::insert_arrays`), a table of unknown size to the planner, and a
-        // generic plan made while `deliveries` was still small (a new database's first
-        // burst) joined the recorded moves to it by scanning the whole table, batch
-        // after batch, until the next ANALYZE.
         let opts = PgConnectOptions::from_str(url)?
-            .options([("plan_cache_mode", "force_custom_plan")])
             .disable_statement_logging()
             .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
         // One direct connection first, time-boxed: the pool would retry a refused
@@ -207,6 +200,15 @@ pub async fn connect_with(url: &str, create: Create) -> anyhow::Result<DatabaseC
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
+            // Every statement planned for its parameters, never from a plan cached on
+            // the connection: the batch statements read their rows from array
+            // parameters (`store::rows::insert_arrays`), a table of unknown size to the
+            // planner, and a generic plan made while `deliveries` was still small (a
+            // new database's first burst) joined the recorded moves to it by scanning
+            // the whole table, batch after batch, until the next ANALYZE. Set once the
+            // connection is open, not as a startup option, which poolers such as
+            // PgBouncer refuse by default.
+            .after_connect(|conn, _meta| Box::pin(plan_for_parameters(conn)))
             .after_release(|conn, _meta| {
                 Box::pin(async move { Ok(connection_is_clean(conn).await) })
             })
@@ -285,6 +287,17 @@ fn pg_connect_error(at: &str, e: &sea_orm::sqlx::Error) -> anyhow::Error {
     } else {
         anyhow::anyhow!(msg)
     }
+}
+
+/// `plan_cache_mode = force_custom_plan` on a new PostgreSQL connection (see the pool's
+/// `after_connect`).
+async fn plan_for_parameters(
+    conn: &mut sea_orm::sqlx::PgConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Executor;
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+        .await
+        .map(|_| ())
 }
 
 /// Whether a connection coming back to the pool may be reused: it answers, and it is

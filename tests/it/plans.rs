@@ -83,6 +83,33 @@ async fn a_claim_in_a_backlog_reads_the_due_index_in_its_order(db: TestDb) {
 }
 
 /// PostgreSQL's plan of `st`, planned in `txn`, one line per node.
+/// Every pooled connection plans each statement for its parameters: the batch
+/// statements read their rows from array parameters, and a plan cached while the tables
+/// were small would keep scanning them whole once they grew.
+async fn every_connection_plans_for_its_parameters(db: TestDb) {
+    let conn = herald::store::connect(&db.url).await.unwrap();
+    // Several transactions at once, so that more than one pooled connection answers.
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let txn = conn.begin().await.unwrap();
+        let row = txn
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT current_setting('plan_cache_mode'), pg_backend_pid()",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.try_get_by_index::<String>(0).unwrap(),
+            "force_custom_plan"
+        );
+        open.push((txn, row.try_get_by_index::<i32>(1).unwrap()));
+    }
+    let pids: std::collections::HashSet<i32> = open.iter().map(|(_, pid)| *pid).collect();
+    assert_eq!(pids.len(), 3);
+}
+
 async fn explain(txn: &sea_orm::DatabaseTransaction, st: sea_orm::Statement) -> String {
     let explain = sea_orm::Statement {
         sql: format!("EXPLAIN {}", st.sql),
@@ -99,6 +126,7 @@ async fn explain(txn: &sea_orm::DatabaseTransaction, st: sea_orm::Statement) -> 
 }
 
 on_postgres!(
+    every_connection_plans_for_its_parameters,
     the_dedup_lookup_is_index_lookups_before_any_statistics,
     a_claim_in_a_backlog_reads_the_due_index_in_its_order
 );
