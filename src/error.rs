@@ -80,9 +80,9 @@ pub fn bad_input(msg: impl Into<String>) -> AppError {
 }
 
 /// Whether PostgreSQL refused a value because its text cannot hold it: the NUL
-/// character, as text (`22021`, "invalid byte sequence") or as a JSON escape (`22P05`,
-/// "unsupported Unicode escape sequence"). The caller's input, not the database's
-/// state: the request is refused as bad input and nothing was stored.
+/// character (`22021`, "invalid byte sequence for encoding"), or a character it cannot
+/// translate (`22P05`). The caller's input, not the database's state: the request is
+/// refused as bad input and nothing was stored.
 pub fn is_unstorable_text(e: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr};
     match e {

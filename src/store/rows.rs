@@ -9,8 +9,8 @@
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryResult, QueryTrait};
 
-/// Insert `models` in order, `chunk` rows per statement at most on SQLite (the bound on
-/// parameters), in one statement on PostgreSQL. Every model must set the same columns.
+/// Insert `models` in order, `chunk` rows per statement at most (on SQLite the bound
+/// on parameters). Every model must set the same columns.
 /// With `returning` non-empty, returns those columns of the inserted rows (in no
 /// particular order: pair them by a key).
 pub async fn insert<C, A>(
@@ -24,17 +24,23 @@ where
     A: ActiveModelTrait + Send,
 {
     let mut out = Vec::new();
+    let mut models = models.into_iter().peekable();
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        if let Some(insert) = insert_arrays::<A>(models, returning)? {
+        // Chunked too: the same statement for every chunk, and a bound on the size of
+        // one statement's parameters (alerts carry up to 256 KiB of context each).
+        while models.peek().is_some() {
+            let rows: Vec<A> = models.by_ref().take(chunk).collect();
+            let Some(insert) = insert_arrays::<A>(rows, returning)? else {
+                break;
+            };
             if returning.is_empty() {
                 db.execute(insert).await?;
             } else {
-                out = db.query_all(insert).await?;
+                out.extend(db.query_all(insert).await?);
             }
         }
         return Ok(out);
     }
-    let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
         let mut insert = <A::Entity as EntityTrait>::insert_many(models.by_ref().take(chunk));
         if returning.is_empty() {

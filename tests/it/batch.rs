@@ -378,7 +378,36 @@ async fn text_is_stored_exactly_as_sent(db: TestDb) {
     s.stop().await;
 }
 
+/// A batch larger than one insert statement takes (200 alerts, 100 events) is stored
+/// whole, in input order, each alert with its own `seq`.
+async fn a_batch_larger_than_a_statement_is_stored_in_order(db: TestDb) {
+    let s = TestServer::start(&db).await;
+    let inputs: Vec<Value> = (0..450)
+        .map(|i| input("big", &format!("t{i}"), &format!("d{i}")))
+        .collect();
+    let d = s.ok(ops::CREATE_ALERTS, json!({ "input": inputs })).await;
+    let ids: Vec<String> = d["createAlerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| str_of(&a["id"]))
+        .collect();
+    assert_eq!(ids.len(), 450);
+    let listed = stored(&s).await;
+    let titles: Vec<String> = (0..450).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        listed.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(
+        listed.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+        titles
+    );
+    s.stop().await;
+}
+
 on_both!(
+    a_batch_larger_than_a_statement_is_stored_in_order,
     text_is_stored_exactly_as_sent,
     stores_and_routes_every_input_in_order,
     duplicates_inside_a_batch_join_the_first,
