@@ -372,7 +372,9 @@ def herald_run(label, db_url, script_text, path, destinations=1, processes=1,
     if n > stored * destinations:
         print(f"  ({n - stored * destinations} deliveries more than alerts x destinations: re-sends)")
     rate = n / max(last - t0, 1e-3)
-    p99 = re.search(r"99%\s+(\S+)", outs[0])
+    # The latency distribution's own line ("     99%   10.90ms"), not a "+/- Stdev"
+    # figure that happens to end in 99% ("71.99%", followed by the next line's label).
+    p99 = re.search(r"^\s*99%\s+(\S+)", outs[0], re.M)
     print(f"{label}: {stored:,} alerts stored = {stored / wrk_secs:,.0f}/s accepted; "
           f"{n:,} delivered = {rate:,.0f} deliveries/s end to end "
           f"(requests/s {rps:,.0f}, request p99 {p99.group(1) if p99 else '?'}, "
