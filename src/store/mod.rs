@@ -290,7 +290,8 @@ fn pg_connect_error(at: &str, e: &sea_orm::sqlx::Error) -> anyhow::Error {
 }
 
 /// `plan_cache_mode = force_custom_plan` on a new PostgreSQL connection (see the pool's
-/// `after_connect`).
+/// `after_connect`): the ingestion's dedup lookup ([`lock_dedup_keys`]) and the batch
+/// statements rely on it.
 async fn plan_for_parameters(
     conn: &mut sea_orm::sqlx::PgConnection,
 ) -> Result<(), sea_orm::sqlx::Error> {
@@ -685,13 +686,12 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
     // Integers only, so they can be written into the statement: as one array literal,
     // which PostgreSQL parses as a single constant rather than an expression per key.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    // Also: the transaction's statements are planned for their parameters, not from a
-    // plan cached on the connection. A cached plan was made while the tables were small
-    // (a new database's first burst, before any statistics) and kept: the dedup lookup
-    // read the whole `alerts_dedup` index for every batch.
+    // The transaction's statements are planned for their parameters by every
+    // connection's own setting (`plan_for_parameters`): a plan cached while the tables
+    // were small (a new database's first burst) had the dedup lookup read the whole
+    // `alerts_dedup` index for every batch.
     c.execute_unprepared(&format!(
-        "SET LOCAL plan_cache_mode = force_custom_plan; \
-         SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{{{list}}}'::bigint[]) AS t(k) ORDER BY k) AS s"
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{{{list}}}'::bigint[]) AS t(k) ORDER BY k) AS s"
     ))
     .await?;
     Ok(())
