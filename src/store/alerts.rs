@@ -150,8 +150,8 @@ pub fn dedup_select(
         // statistics). Planned before the table had statistics (a new database in its
         // first burst), a row-value `IN` list was read as a filter over the whole index
         // (100 ms per batch at 45,000 alerts), and a plain join as a hash join over the
-        // whole table. The ingestion transaction also plans it for its parameters
-        // ([`super::lock_dedup_keys`]), not once for a table that was still empty.
+        // whole table. Every connection plans it for its parameters (see
+        // `store::connect_with`), not once for a table that was still empty.
         // The pairs as two array parameters: the same statement whatever their number
         // (see [`super::rows::insert_arrays`]).
         let mut arrays = super::rows::ColumnArrays::new(2);
@@ -305,24 +305,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, id: &AlertId) -> Result<Option<Aler
 }
 
 pub async fn get_many<C: ConnectionTrait>(db: &C, ids: &[AlertId]) -> Result<Vec<Alert>, DbErr> {
-    let read = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // The ids as one array parameter: one statement for any number of them (a
-        // claim reads its deliveries' alerts; see `rows::insert_arrays`).
-        let mut ids_array = super::rows::ColumnArrays::new(1);
-        for id in ids {
-            ids_array.row([Some(id.as_str().into())])?;
-        }
-        alert::Entity::find()
-            .filter(Expr::cust_with_values(
-                "\"alerts\".\"id\" = ANY($1::text[])",
-                ids_array.finish(),
-            ))
-            .order_by_asc(alert::Column::Seq)
-            .all(db)
-            .await
-    } else {
-        get_many_query(ids).all(db).await
-    };
+    let read = get_many_query(db.get_database_backend(), ids).all(db).await;
     rows(db, read).await
 }
 
@@ -347,9 +330,25 @@ async fn read_pooled(
     rows(db, read).await
 }
 
-fn get_many_query(ids: &[AlertId]) -> sea_orm::Select<alert::Entity> {
+/// The alerts with these ids, in `seq` order. On PostgreSQL the ids are one array
+/// parameter: one statement for any number of them (a claim reads its deliveries'
+/// alerts; see `rows::insert_arrays`).
+fn get_many_query(
+    backend: sea_orm::DatabaseBackend,
+    ids: &[AlertId],
+) -> sea_orm::Select<alert::Entity> {
+    let by_id = if backend == sea_orm::DatabaseBackend::Postgres {
+        let mut array = super::rows::ColumnArrays::new(1);
+        for id in ids {
+            // Text always has an array element form.
+            let _ = array.row([Some(id.as_str().into())]);
+        }
+        Expr::cust_with_values("\"alerts\".\"id\" = ANY($1::text[])", array.finish())
+    } else {
+        alert::Column::Id.is_in(ids.iter().cloned())
+    };
     alert::Entity::find()
-        .filter(alert::Column::Id.is_in(ids.iter().cloned()))
+        .filter(by_id)
         .order_by_asc(alert::Column::Seq)
 }
 
@@ -360,7 +359,8 @@ pub fn get_many_on_handle(
     ids: &[AlertId],
 ) -> rusqlite::Result<Result<Vec<alert::Model>, DbErr>> {
     use sea_orm::QueryTrait;
-    let statement = get_many_query(ids).build(sea_orm::DatabaseBackend::Sqlite);
+    let statement = get_many_query(sea_orm::DatabaseBackend::Sqlite, ids)
+        .build(sea_orm::DatabaseBackend::Sqlite);
     super::rows::models_on_handle::<alert::Entity>(c, &statement)
 }
 

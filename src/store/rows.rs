@@ -88,13 +88,13 @@ where
     }
     let entity = <A::Entity as Default>::default();
     let table = sea_orm::EntityName::table_name(&entity);
-    let quoted = |names: &mut dyn Iterator<Item = &str>| -> String {
+    fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
         names
             .map(|n| format!("\"{n}\""))
             .collect::<Vec<_>>()
             .join(", ")
-    };
-    let cols = quoted(&mut columns.iter().map(|c| c.as_str()));
+    }
+    let cols = quoted(columns.iter().map(|c| c.as_str()));
     let types: Vec<&str> = columns
         .iter()
         .map(|c| pg_array_type(c.def().get_column_type()))
@@ -106,7 +106,7 @@ where
     );
     if !returning.is_empty() {
         sql.push_str(" RETURNING ");
-        sql.push_str(&quoted(&mut returning.iter().copied()));
+        sql.push_str(&quoted(returning.iter().copied()));
     }
     Ok(Some(sea_orm::Statement::from_sql_and_values(
         sea_orm::DatabaseBackend::Postgres,
