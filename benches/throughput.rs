@@ -72,14 +72,19 @@ async fn bulk_insert(db: &sea_orm::DatabaseConnection, n: usize) {
     use sea_orm::TransactionTrait;
     let template = herald::domain::payload::test_alert(herald::domain::time::now_ms());
     for chunk in 0..n / 1000 {
+        let mut alerts: Vec<_> = (0..1000)
+            .map(|i| {
+                let mut a = template.clone();
+                a.id = uuid::Uuid::new_v4().to_string().into();
+                a.detection_id = format!("bulk{}", (chunk * 1000 + i) % 50);
+                a.title = format!("bulk alert {}", chunk * 1000 + i);
+                a
+            })
+            .collect();
         let txn = db.begin().await.unwrap();
-        for i in 0..1000 {
-            let mut a = template.clone();
-            a.id = uuid::Uuid::new_v4().to_string().into();
-            a.detection_id = format!("bulk{}", (chunk * 1000 + i) % 50);
-            a.title = format!("bulk alert {}", chunk * 1000 + i);
-            herald::store::alerts::insert(&txn, &a).await.unwrap();
-        }
+        herald::store::alerts::insert_many(&txn, &mut alerts)
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
     }
 }

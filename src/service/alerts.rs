@@ -374,8 +374,7 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
         s.ingest.submit(items).await
     } else {
         // PostgreSQL: each request's own transaction, in parallel with the others
-        // (they lock only their dedup keys, and the alerts order for their last insert
-        // and the commit). In a task of its own: a caller that goes away (a client that
+        // (they lock only their dedup keys). In a task of its own: a caller that goes away (a client that
         // disconnects) must not stop it between its commit and the hand-off of what it
         // leased, which would then wait out the lease before anyone sends it.
         let s = s.clone();
@@ -718,9 +717,9 @@ const REPLANS: usize = 2;
 /// written on the batch writers' own connection only if no other connection committed
 /// meanwhile ([`store::ingest::write_if_unchanged`]); otherwise planned again. Elsewhere,
 /// and when other writers keep committing, the transaction holds its dedup keys (dedup
-/// cannot race; [`store::lock_dedup_keys`]) before reading, and the alerts order from
-/// the alerts' insert, its last statement, to the commit (`seq` follows commit order;
-/// [`store::lock_alert_order`]).
+/// cannot race; [`store::lock_dedup_keys`]) before reading; batches with other keys
+/// commit side by side (`store::alerts::insert_many` says how `seq` still serves
+/// pollers).
 async fn ingest_batch(
     s: &Services,
     items: &[Ingest],

@@ -26,7 +26,8 @@ pub struct StoredEvent {
 const INSERT_CHUNK: usize = 100;
 
 /// Append events, in order (their `seq` follows it). Call inside the transaction that
-/// creates or joins their alerts, under the alerts lock.
+/// creates or joins their alerts, which holds their dedup keys: two transactions
+/// adding events to one alert commit one after the other.
 pub async fn insert_many<C: ConnectionTrait>(db: &C, events: &[NewEvent]) -> Result<(), DbErr> {
     let rows = events.iter().map(active).collect();
     super::rows::insert(db, rows, INSERT_CHUNK, &[]).await?;

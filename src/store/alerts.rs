@@ -101,24 +101,39 @@ pub(super) fn active(a: &Alert) -> alert::ActiveModel {
     }
 }
 
-/// Insert a new alert; returns its commit-ordered `seq`. Call under the alerts lock.
-pub async fn insert<C: ConnectionTrait>(db: &C, a: &Alert) -> Result<i64, DbErr> {
-    Ok(alert::Entity::insert(active(a))
-        .exec(db)
-        .await?
-        .last_insert_id)
-}
-
 /// Rows per multi-row `INSERT` (27 columns each: well under SQLite's and PostgreSQL's
 /// bound on statement parameters).
 const INSERT_CHUNK: usize = 200;
 
+/// How an alert's `seq` follows commit order, which is what a poller's cursor needs
+/// (it must never pass an alert that commits later with a smaller `seq`):
+/// - SQLite: one writer at a time, so the table's own counter follows commit order.
+/// - PostgreSQL: `seq` is the inserting transaction's id × 2^20 plus the alert's
+///   position in that transaction. Transactions run side by side (two processes'
+///   writers commit together, with no lock held through PostgreSQL's WAL flush), so
+///   they may commit out of id order; readers therefore list only the alerts of
+///   transactions older than every transaction still running ([`SETTLED_BELOW`]), and
+///   any alert that commits later has a larger `seq`. (Transaction ids are 64-bit and
+///   never wrap; 2^43 of them, 2^20 alerts per transaction, fit a `bigint`.)
+const POSITION_KEY: super::rows::PositionKey = super::rows::PositionKey {
+    column: "seq",
+    base: "pg_current_xact_id()::text::bigint * 1048576",
+};
+
+/// PostgreSQL: the smallest `seq` a transaction still running could insert (every
+/// alert below it has settled: committed, visible, and no later commit can come
+/// before it). The statement's own snapshot; an earlier snapshot's answer is lower and
+/// equally safe.
+const SETTLED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint * 1048576";
+
 /// Insert new alerts, in order, with as few statements as the parameter bounds allow;
-/// sets each alert's `seq`, returned by the inserting statement itself. Call under the
-/// alerts lock.
+/// sets each alert's `seq`, returned by the inserting statement itself (on PostgreSQL
+/// at most one call per transaction: see [`POSITION_KEY`]).
 pub async fn insert_many<C: ConnectionTrait>(db: &C, alerts: &mut [Alert]) -> Result<(), DbErr> {
     let models: Vec<alert::ActiveModel> = alerts.iter().map(active).collect();
-    let rows = super::rows::insert(db, models, INSERT_CHUNK, &["id", "seq"]).await?;
+    let rows =
+        super::rows::insert_keyed(db, models, INSERT_CHUNK, &["id", "seq"], Some(POSITION_KEY))
+            .await?;
     let mut seqs = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
         seqs.insert(
@@ -391,13 +406,75 @@ pub struct AlertFilter {
     pub assignee_ids: Vec<String>,
 }
 
-/// One page in `seq` order; fetches `limit + 1` rows to tell whether more exist.
+/// How long a page in `seq` order on PostgreSQL waits for alerts committed before it
+/// was asked to settle (see [`list`]): transactions older than them still running.
+/// Herald's own last milliseconds; a transaction left open elsewhere on the cluster
+/// holds the newest alerts back from pages for as long as it stays open, and a page
+/// waits this long for it at most.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One page in `seq` order (or `created_at` order); fetches `limit + 1` rows to tell
+/// whether more exist.
+///
+/// On PostgreSQL a page in `seq` order holds only settled alerts ([`POSITION_KEY`]),
+/// so a poller's cursor never passes an alert that commits later. When some visible
+/// alerts have not settled yet and the page would reach them (ascending and not full,
+/// or the newest-first first page), it waits for the transactions older than them,
+/// usually a few milliseconds, up to [`SETTLE_WAIT`], then reads again: a page shows
+/// every alert committed before it was asked, unless a transaction stays open longer.
 pub async fn list(
     db: &sea_orm::DatabaseConnection,
     f: &AlertFilter,
 ) -> Result<(Vec<Alert>, bool), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres || f.by_created_at {
+        return list_below(db, f, None).await;
+    }
+    let (mut below, newest) = settled(db).await?;
+    let page = list_below(db, f, Some(below)).await?;
+    let Some(newest) = newest.filter(|n| *n >= below) else {
+        return Ok(page);
+    };
+    let reaches_unsettled = if f.descending {
+        f.after_seq.is_none()
+    } else {
+        !page.1
+    };
+    if !reaches_unsettled {
+        return Ok(page);
+    }
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    let mut pause = std::time::Duration::from_micros(250);
+    while below <= newest && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(16));
+        below = settled(db).await?.0;
+    }
+    list_below(db, f, Some(below)).await
+}
+
+/// PostgreSQL: ([`SETTLED_BELOW`], the largest visible `seq`).
+async fn settled(db: &sea_orm::DatabaseConnection) -> Result<(i64, Option<i64>), DbErr> {
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT {SETTLED_BELOW}, (SELECT max(seq) FROM alerts)"),
+        ))
+        .await?
+        .ok_or(DbErr::RecordNotFound("the settled position".into()))?;
+    Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))
+}
+
+/// [`list`]'s page, with `seq` below `settled_below` when set.
+async fn list_below(
+    db: &sea_orm::DatabaseConnection,
+    f: &AlertFilter,
+    settled_below: Option<i64>,
+) -> Result<(Vec<Alert>, bool), DbErr> {
     use alert::Column as C;
     let mut cond = Condition::all();
+    if let Some(below) = settled_below {
+        cond = cond.add(C::Seq.lt(below));
+    }
     if let Some(seq) = f.after_seq {
         cond = cond.add(if f.descending {
             C::Seq.lt(seq)

@@ -33,10 +33,9 @@ pub struct BatchWrites {
 
 impl BatchWrites {
     /// Write inside the caller's transaction, which holds the batch's dedup keys
-    /// ([`super::lock_dedup_keys`]). The alerts go last: the alerts order is taken only
-    /// for their insert and the commit that follows, so batches hold it one after the
-    /// other for as short a time as can be. (Deliveries and events name their alert by
-    /// id, which the batch chose; nothing else needs its `seq` before the commit.)
+    /// ([`super::lock_dedup_keys`]). Nothing else is locked: on PostgreSQL the alerts'
+    /// `seq` follows their transaction's id, and pages list only the alerts that no
+    /// running transaction can precede (`alerts::insert_many`, `alerts::list`).
     pub async fn write<C: ConnectionTrait>(&mut self, txn: &C) -> Result<(), DbErr> {
         deliveries::insert_many(txn, std::mem::take(&mut self.deliveries)).await?;
         alert_events::insert_many(txn, &self.events).await?;
@@ -46,7 +45,6 @@ impl BatchWrites {
         if self.alerts.is_empty() {
             return Ok(());
         }
-        super::lock_alert_order(txn).await?;
         alerts::insert_many(txn, &mut self.alerts).await
     }
 

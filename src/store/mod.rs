@@ -651,15 +651,16 @@ const SQLITE_STATEMENT_CACHE: usize = 24;
 /// `row_buffer_size` in [`connect_with`]): enough for every batch statement.
 const SQLITE_ROW_BUFFER: usize = 1024;
 
-/// Serializes alert creation (dedup check and commit-ordered `seq`).
+/// SQLite: makes an ingestion transaction the writer before its reads (see
+/// [`lock_dedup_keys`]).
 pub const LOCK_ALERTS: &str = "alerts";
 /// Start an ingestion transaction that creates or joins alerts with these dedup keys
 /// (detection id, dedup string), so that no two transactions can both miss an open
 /// alert with the same key. SQLite: the transaction becomes the writer at once (there
 /// is one writer anyway). PostgreSQL: one transaction-scoped advisory lock per key,
 /// taken in one statement in key order (no deadlock between batches): batches with
-/// other keys, in this process or another, go on in parallel; [`lock_alert_order`]
-/// later serializes only the inserts and the commit.
+/// other keys, in this process or another, go on in parallel, and commit side by side
+/// (their alerts' `seq` is made for that: see `alerts::insert_many`).
 pub async fn lock_dedup_keys<C: ConnectionTrait>(
     c: &C,
     keys: impl Iterator<Item = (String, String)>,
@@ -694,18 +695,6 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
         "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{{{list}}}'::bigint[]) AS t(k) ORDER BY k) AS s"
     ))
     .await?;
-    Ok(())
-}
-
-/// Before inserting alerts: on PostgreSQL, take the alerts lock until commit, so that
-/// `seq` values are handed out in commit order and a poller's cursor never passes an
-/// alert that commits later with a smaller `seq`. Held only from the alerts' insert,
-/// the batch's last statement, to the commit, once per batch. (SQLite took its writer
-/// lock in [`lock_dedup_keys`].)
-pub async fn lock_alert_order<C: ConnectionTrait>(c: &C) -> Result<(), DbErr> {
-    if c.get_database_backend() == DatabaseBackend::Postgres {
-        lock(c, LOCK_ALERTS).await?;
-    }
     Ok(())
 }
 

@@ -23,16 +23,45 @@ where
     C: ConnectionTrait,
     A: ActiveModelTrait + Send,
 {
+    insert_keyed(db, models, chunk, returning, None).await
+}
+
+/// A column that a PostgreSQL insert fills itself: `base` (an SQL expression, the
+/// same for every row of the transaction) plus the row's position among the rows this
+/// call inserts, from 0. See `alerts::insert_many`.
+#[derive(Debug, Clone, Copy)]
+pub struct PositionKey {
+    pub column: &'static str,
+    pub base: &'static str,
+}
+
+/// [`insert`], with on PostgreSQL `key` filled by the statement (its models leave it
+/// unset). Elsewhere `key` is ignored: the column's own default fills it.
+pub async fn insert_keyed<C, A>(
+    db: &C,
+    models: Vec<A>,
+    chunk: usize,
+    returning: &[&str],
+    key: Option<PositionKey>,
+) -> Result<Vec<QueryResult>, DbErr>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + Send,
+{
     let mut out = Vec::new();
     let mut models = models.into_iter().peekable();
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // Chunked too: the same statement for every chunk, and a bound on the size of
         // one statement's parameters (alerts carry up to 256 KiB of context each).
+        let mut inserted = 0i64;
         while models.peek().is_some() {
             let rows: Vec<A> = models.by_ref().take(chunk).collect();
-            let Some(insert) = insert_arrays::<A>(rows, returning)? else {
+            let n = rows.len() as i64;
+            let key = key.map(|k| (k, inserted));
+            let Some(insert) = insert_arrays::<A>(rows, returning, key)? else {
                 break;
             };
+            inserted += n;
             if returning.is_empty() {
                 db.execute(insert).await?;
             } else {
@@ -67,9 +96,12 @@ where
 /// inserting the rows. (Tried: the rows as one `jsonb` array of objects, read by
 /// `jsonb_populate_recordset`; parsing the JSON, sorting each object's keys, was 14%
 /// of PostgreSQL's CPU in a burst.) `None` when there is nothing to insert.
+/// With `key`, its column is `base + offset + (the row's position, from 0)`, the offset
+/// being the last parameter.
 pub fn insert_arrays<A>(
     models: Vec<A>,
     returning: &[&str],
+    key: Option<(PositionKey, i64)>,
 ) -> Result<Option<sea_orm::Statement>, DbErr>
 where
     A: ActiveModelTrait,
@@ -99,11 +131,25 @@ where
         .iter()
         .map(|c| pg_array_type(c.def().get_column_type()))
         .collect();
-    let mut sql = format!(
-        "INSERT INTO \"{table}\" ({cols}) SELECT {cols} FROM {} WITH ORDINALITY \
-         AS r({cols}, ord) ORDER BY ord",
-        ColumnArrays::unnest(1, &types),
-    );
+    let unnest = ColumnArrays::unnest(1, &types);
+    let mut values = arrays.finish();
+    let mut sql = match key {
+        None => format!(
+            "INSERT INTO \"{table}\" ({cols}) SELECT {cols} FROM {unnest} WITH ORDINALITY \
+             AS r({cols}, ord) ORDER BY ord"
+        ),
+        Some((key, offset)) => {
+            values.push(offset.into());
+            format!(
+                "INSERT INTO \"{table}\" ({cols}, \"{column}\") SELECT {cols}, \
+                 {base} + ${offset_param}::int8 + ord - 1 FROM {unnest} WITH ORDINALITY \
+                 AS r({cols}, ord) ORDER BY ord",
+                column = key.column,
+                base = key.base,
+                offset_param = values.len(),
+            )
+        }
+    };
     if !returning.is_empty() {
         sql.push_str(" RETURNING ");
         sql.push_str(&quoted(returning.iter().copied()));
@@ -111,7 +157,7 @@ where
     Ok(Some(sea_orm::Statement::from_sql_and_values(
         sea_orm::DatabaseBackend::Postgres,
         sql,
-        arrays.finish(),
+        values,
     )))
 }
 

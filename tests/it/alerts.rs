@@ -866,3 +866,99 @@ on_both!(
     destination_updates_apply_to_the_next_alert,
     dedup_period_expires,
 );
+
+mod settling {
+    use super::*;
+    on_postgres!(a_page_never_passes_an_alert_still_being_committed);
+}
+
+/// PostgreSQL ingestion transactions commit side by side, so one that began first may
+/// commit after a later one. A page in `seq` order lists only alerts no running
+/// transaction can precede: it waits (up to a second) for the older transaction, and a
+/// poller's cursor never passes the alert it will commit.
+async fn a_page_never_passes_an_alert_still_being_committed(db: TestDb) {
+    use sea_orm::TransactionTrait;
+    let s = TestServer::start(&db).await;
+    let conn = herald::store::connect(&db.url).await.unwrap();
+    let create = |title: &'static str| {
+        let s = &s;
+        async move {
+            s.ok(
+                ops::CREATE_ALERT,
+                json!({"input": {"detectionId": "settle", "title": title, "severity": "LOW", "dedupString": title}}),
+            )
+            .await["createAlert"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // An alert inserted the way ingestion inserts it, in a transaction left open.
+    let in_flight = |title: &str| {
+        let mut a = herald::domain::payload::test_alert(herald::domain::time::now_ms());
+        a.id = herald::domain::AlertId::new_ordered();
+        a.detection_id = "settle".into();
+        a.dedup_string = title.into();
+        a.title = title.into();
+        a
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // 1. The page waits for an older transaction that commits meanwhile.
+    let txn = conn.begin().await.unwrap();
+    let mut first = [in_flight("first")];
+    herald::store::alerts::insert_many(&txn, &mut first)
+        .await
+        .unwrap();
+    let second = create("second").await;
+    let commit = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        txn.commit().await.unwrap();
+    });
+    let page = s
+        .alerts_page(json!({"pageSize": 10, "sortDir": "ascending"}))
+        .await;
+    commit.await.unwrap();
+    assert_eq!(
+        ids(&page),
+        [first[0].id.to_string(), second.clone()],
+        "the page waited for the older transaction; its alert comes first"
+    );
+    let cursor = page["pageInfo"]["endCursor"].clone();
+
+    // 2. An older transaction that stays open holds later alerts back from pages (for
+    //    ascending and newest-first ones alike); the cursor waits before them.
+    let txn = conn.begin().await.unwrap();
+    let mut third = [in_flight("third")];
+    herald::store::alerts::insert_many(&txn, &mut third)
+        .await
+        .unwrap();
+    let fourth = create("fourth").await;
+    let started = std::time::Instant::now();
+    let page = s
+        .alerts_page(json!({"pageSize": 10, "sortDir": "ascending", "cursor": cursor}))
+        .await;
+    assert!(ids(&page).is_empty(), "{page}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "it waited");
+    let newest = s
+        .alerts_page(json!({"pageSize": 10, "sortDir": "descending"}))
+        .await;
+    assert_eq!(ids(&newest), [second.clone(), first[0].id.to_string()]);
+    txn.commit().await.unwrap();
+    let page = s
+        .alerts_page(json!({"pageSize": 10, "sortDir": "ascending", "cursor": cursor}))
+        .await;
+    assert_eq!(ids(&page), [third[0].id.to_string(), fourth.clone()]);
+    let newest = s
+        .alerts_page(json!({"pageSize": 2, "sortDir": "descending"}))
+        .await;
+    assert_eq!(ids(&newest), [fourth, third[0].id.to_string()]);
+    s.stop().await;
+}

@@ -258,7 +258,7 @@ async fn concurrent_distinct_alerts_are_all_stored_and_delivered(db: TestDb) {
 /// A database failure while a group of `createAlert` calls commits: every caller of
 /// that batch gets `UNAVAILABLE` and none of its alerts is stored; the writer goes on.
 ///
-/// The test holds the alerts lock so the writer's first batch (one alert) waits while
+/// The test holds the first alert's dedup key so the writer's first batch waits while
 /// the next calls queue behind it; they form the second batch, in which one alert
 /// trips a trigger that fails the insert (as a full disk or a lost connection would).
 /// The calls go to the service (what `createAlert` calls), so that they queue at once
@@ -288,9 +288,10 @@ async fn a_failed_commit_fails_every_caller_of_the_batch(db: TestDb) {
         .await
         .unwrap();
     }
-    // The alerts lock as ingestion takes it (`store::lock`).
+    // The first call's dedup key, locked as ingestion locks it (on SQLite: the write
+    // lock).
     let held = conn.begin().await.unwrap();
-    held.execute(run("UPDATE locks SET n = n + 1 WHERE name = 'alerts'"))
+    herald::store::lock_dedup_keys(&held, std::iter::once(("faulty".into(), "first".into())))
         .await
         .unwrap();
 
@@ -307,8 +308,25 @@ async fn a_failed_commit_fails_every_caller_of_the_batch(db: TestDb) {
         })
     };
     let first = call("first".into(), "first".into());
-    // The writer takes the first call and waits for the lock.
+    // The writer takes the first call and waits for the lock (on PostgreSQL, seen
+    // waiting: under load 300 ms may pass before the call reaches the writer, which
+    // would then take the next calls with it).
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if db.is_postgres {
+        let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+        eventually(
+            Duration::from_secs(30),
+            "the writer to wait for the key",
+            || {
+                let conn = conn.clone();
+                async move {
+                    let row = conn.query_one(run(waiting)).await.unwrap().unwrap();
+                    (row.try_get_by_index::<i64>(0).unwrap() > 0).then_some(())
+                }
+            },
+        )
+        .await;
+    }
     let queued: Vec<_> = (0..20)
         .map(|i| {
             let title = if i == 10 {

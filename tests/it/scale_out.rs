@@ -184,8 +184,8 @@ mod burst {
 
 /// Two writers on one database (two servers, each with its own ingestion writer): a
 /// key sent to both at once gives one alert, and a poller following an ascending
-/// cursor while both ingest sees every alert exactly once (the alerts order is taken
-/// only from the alerts' insert to the commit, the dedup keys one by one).
+/// cursor while both ingest sees every alert exactly once (their transactions lock only
+/// their dedup keys and commit side by side; pages list only settled alerts).
 async fn two_writers_share_dedup_and_the_poller_misses_nothing(db: TestDb) {
     let a = TestServer::start(&db).await;
     let b = TestServer::start(&db).await;
