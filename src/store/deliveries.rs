@@ -567,8 +567,8 @@ pub async fn record_attempts<C: ConnectionTrait + TransactionTrait>(
         .collect();
     super::rows::insert(&txn, rows, INSERT_CHUNK, &[]).await?;
     for fold in &health {
-        record_health(&txn, fold).await?;
-        for (i, change) in update_breaker(&txn, fold).await? {
+        let stored = record_health(&txn, fold).await?;
+        for (i, change) in update_breaker(&txn, fold, &stored).await? {
             out[i] = Recorded::Stored(Some(change));
         }
     }
@@ -955,8 +955,11 @@ impl HealthFold {
 }
 
 /// Fold a batch's attempts into the destination's health row (an upsert, safe under
-/// concurrency).
-async fn record_health<C: ConnectionTrait>(db: &C, fold: &HealthFold) -> Result<(), DbErr> {
+/// concurrency); the row as it now stands, locked by the caller's transaction.
+async fn record_health<C: ConnectionTrait>(
+    db: &C,
+    fold: &HealthFold,
+) -> Result<destination_health::Model, DbErr> {
     use destination_health::Column as H;
     let row = destination_health::ActiveModel {
         output_id: Set(fold.output_id.clone()),
@@ -986,17 +989,19 @@ async fn record_health<C: ConnectionTrait>(db: &C, fold: &HealthFold) -> Result<
     }
     destination_health::Entity::insert(row)
         .on_conflict(on_conflict)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+        .exec_with_returning(db)
+        .await
 }
 
 /// Close the breaker when the batch had a success, then open it when the failures
 /// since (now in the health row) reached the threshold. Each change is paired with the
-/// index of the record that caused it.
+/// index of the record that caused it. `stored` is the health row [`record_health`]
+/// returned (locked since): a statement that could change nothing is not sent, so a
+/// healthy destination's batch costs no statement here.
 async fn update_breaker<C: ConnectionTrait>(
     db: &C,
     fold: &HealthFold,
+    stored: &destination_health::Model,
 ) -> Result<Vec<(usize, BreakerChange)>, DbErr> {
     use destination_health::Column as H;
     let Some(policy) = fold.breaker else {
@@ -1005,7 +1010,9 @@ async fn update_breaker<C: ConnectionTrait>(
     let output_id = &fold.output_id;
     let base = || destination_health::Entity::update_many().filter(H::OutputId.eq(output_id));
     let mut changes = Vec::new();
-    if let Some((_, index)) = fold.last_success {
+    let mut paused_now = stored.paused_at.is_some();
+    if let Some((_, index)) = fold.last_success.filter(|_| paused_now) {
+        paused_now = false;
         let resumed = base()
             .col_expr(H::PausedAt, Option::<i64>::None.into())
             .col_expr(H::NextProbeAt, Option::<i64>::None.into())
@@ -1016,7 +1023,9 @@ async fn update_breaker<C: ConnectionTrait>(
             changes.push((index, BreakerChange::Resumed));
         }
     }
-    let Some((_, index)) = fold.last_error.as_ref().filter(|_| fold.ends_failing()) else {
+    let Some((_, index)) = fold.last_error.as_ref().filter(|_| {
+        fold.ends_failing() && !paused_now && stored.consecutive_failures >= policy.failures
+    }) else {
         return Ok(changes);
     };
     let at = fold.last_attempt_at;
@@ -1030,14 +1039,10 @@ async fn update_breaker<C: ConnectionTrait>(
     if paused.rows_affected == 0 {
         return Ok(changes);
     }
-    let failures = destination_health::Entity::find_by_id(output_id.clone())
-        .one(db)
-        .await?
-        .map_or(policy.failures, |h| h.consecutive_failures);
     changes.push((
         *index,
         BreakerChange::Paused {
-            consecutive_failures: failures,
+            consecutive_failures: stored.consecutive_failures,
         },
     ));
     Ok(changes)
