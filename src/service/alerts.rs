@@ -774,9 +774,13 @@ async fn ingest_batch(
         }
     }
     let txn = turn.as_deref().unwrap_or(&s.db).begin().await?;
-    store::lock_dedup_keys(&txn, items.iter().map(|i| i.alert.dedup_key())).await?;
-    // One read (the configuration version) unless the configuration changed.
-    let config = s.routing.current(&txn).await?;
+    let version = store::lock_dedup_keys(&txn, items.iter().map(|i| i.alert.dedup_key())).await?;
+    // No read (PostgreSQL: the version came with the lock) or one (the configuration
+    // version) unless the configuration changed.
+    let config = match version {
+        Some(version) => s.routing.at_version(&txn, version).await?,
+        None => s.routing.current(&txn).await?,
+    };
     let mut plan = plan_batch(s, &txn, items, config, now, false).await?;
     plan.writes.write(&txn).await?;
     txn.commit().await?;

@@ -58,6 +58,15 @@ impl RoutingSnapshot {
     /// version is the stored one, else loaded anew through `c` and kept.
     pub async fn current<C: ConnectionTrait>(&self, c: &C) -> Result<Arc<RoutingConfig>, DbErr> {
         let version = store::destinations::config_version(c).await?;
+        self.at_version(c, version).await
+    }
+
+    /// [`Self::current`] when the caller has read the stored version through `c`.
+    pub async fn at_version<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        version: i64,
+    ) -> Result<Arc<RoutingConfig>, DbErr> {
         if let Some(held) = self.held().filter(|h| h.version == version) {
             return Ok(held);
         }
