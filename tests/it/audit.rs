@@ -617,7 +617,7 @@ async fn command_line_token_changes_are_recorded(db: TestDb) {
             .env("HERALD_DATABASE_URL", &db.url)
             .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
             .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
-            .env("HERALD_LOG", "warn")
+            .env("HERALD_LOG", "warn,sqlx::query=error")
             .output()
     };
     let out = cli(&[
@@ -651,7 +651,7 @@ async fn command_line_token_changes_are_recorded(db: TestDb) {
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", args.db.jwt_secret.clone().unwrap())
         .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .output()
         .await
         .unwrap();

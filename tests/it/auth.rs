@@ -730,7 +730,7 @@ async fn herald_cli(db: &TestDb, args: &[&str]) -> CliOut {
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret(db))
         .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .output()
         .await
         .expect("run the herald binary");

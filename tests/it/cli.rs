@@ -19,7 +19,7 @@ fn herald_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Outp
     }
     c.current_dir(dir)
         .args(args)
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::null());
     for (k, v) in env {

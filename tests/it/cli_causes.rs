@@ -16,7 +16,7 @@ fn herald(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output 
     }
     c.current_dir(dir)
         .args(args)
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .stdin(Stdio::null());
     for (k, v) in env {

@@ -790,7 +790,7 @@ async fn serve_and_log(format: &str) -> String {
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_JWT_SECRET", secret)
         .env("HERALD_ENCRYPTION_KEY", crate::support::TEST_ENCRYPTION_KEY)
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .output()
         .await
         .unwrap();

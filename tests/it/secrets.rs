@@ -424,7 +424,7 @@ fn herald_with_key(db: &TestDb, key: Option<&str>) -> Command {
         .env_remove("HERALD_ENCRYPTION_KEY_FILE")
         .env_remove("HERALD_NEW_ENCRYPTION_KEY")
         .env("HERALD_ALLOW_PRIVATE_NETWORKS", "true")
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .stdin(Stdio::null());
     match key {
         Some(k) => c.env("HERALD_ENCRYPTION_KEY", k),

@@ -18,7 +18,7 @@ async fn herald_user(db: &TestDb, command: &str, args: &[&str]) -> std::process:
         .env("HERALD_DATABASE_URL", &db.url)
         .env("HERALD_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("HERALD_PUBLIC_URL", "https://herald.test")
-        .env("HERALD_LOG", "warn")
+        .env("HERALD_LOG", "warn,sqlx::query=error")
         .output()
         .await
         .expect("run herald")
