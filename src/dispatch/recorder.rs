@@ -44,10 +44,16 @@ impl RecordFailed {
     }
 }
 
-type Job = (
-    AttemptRecord,
-    oneshot::Sender<Result<Recorded, RecordFailed>>,
-);
+type Reply = oneshot::Sender<Result<Recorded, RecordFailed>>;
+
+type Job = (AttemptRecord, Reply);
+
+/// Each attempt's outcome to its worker.
+fn answer(replies: Vec<Reply>, results: Vec<Recorded>) {
+    for (reply, r) in replies.into_iter().zip(results) {
+        let _ = reply.send(Ok(r));
+    }
+}
 
 /// The queue in front of the recorder task.
 #[derive(Clone)]
@@ -70,10 +76,37 @@ impl Recorder {
         tokio::spawn(async move {
             while let Some(batch) = batches.next().await {
                 let asked = std::time::Instant::now();
-                let turn = gate.enter().await;
-                let waited = asked.elapsed();
                 let attempts = batch.len();
-                write(turn.as_ref(), &db, batch).await;
+                let (records, replies): (Vec<AttemptRecord>, Vec<_>) = batch.into_iter().unzip();
+                // The ingestion writer may carry them in its transaction if it commits
+                // before this turn comes; then no turn is needed.
+                let mut turn = None;
+                let mut entered = false;
+                let carried = match gate.offer_attempts(records.clone()) {
+                    None => None,
+                    Some(mut carrier) => tokio::select! {
+                        got = &mut carrier => got.ok().and_then(Result::ok),
+                        t = gate.enter() => {
+                            entered = true;
+                            // Still offered: nobody carried them, and now nobody will.
+                            let taken_back = t.as_ref().and_then(|t| t.take_ride()).is_some();
+                            turn = t;
+                            if taken_back {
+                                None
+                            } else {
+                                carrier.await.ok().and_then(Result::ok)
+                            }
+                        }
+                    },
+                };
+                if carried.is_none() && !entered {
+                    turn = gate.enter().await;
+                }
+                let waited = asked.elapsed();
+                match carried {
+                    Some(results) => answer(replies, results),
+                    None => write(turn.as_ref(), &db, records, replies).await,
+                }
                 tracing::debug!(
                     attempts,
                     waited_ms = waited.as_secs_f64() * 1e3,
@@ -100,14 +133,14 @@ impl Recorder {
 /// Write one batch and answer its workers. When the batch fails for a reason other than
 /// the database being unavailable, each record is tried on its own, so one bad record
 /// cannot fail the others.
-async fn write(turn: Option<&store::Turn<'_>>, db: &DatabaseConnection, batch: Vec<Job>) {
-    let (records, replies): (Vec<AttemptRecord>, Vec<_>) = batch.into_iter().unzip();
+async fn write(
+    turn: Option<&store::Turn<'_>>,
+    db: &DatabaseConnection,
+    records: Vec<AttemptRecord>,
+    replies: Vec<Reply>,
+) {
     match store::deliveries::record_attempts_in_turn(turn, db, records.clone()).await {
-        Ok(results) => {
-            for (reply, r) in replies.into_iter().zip(results) {
-                let _ = reply.send(Ok(r));
-            }
-        }
+        Ok(results) => answer(replies, results),
         Err(e) if records.len() > 1 && !crate::error::is_unavailable(&e) => {
             tracing::warn!(error = %e, attempts = records.len(), "recording a batch of attempts failed; recording them one by one");
             let db = turn.map_or(db, |t| &**t);

@@ -597,6 +597,66 @@ pub async fn record_attempts_in_turn(
     Ok(done.expect("an SQLite database"))
 }
 
+/// Attempts offered to ride in another writer's transaction
+/// ([`super::WriteGate::offer_attempts`]) and where their outcome goes.
+pub struct AttemptRide {
+    records: Vec<AttemptRecord>,
+    done: tokio::sync::oneshot::Sender<Result<Vec<Recorded>, DbErr>>,
+}
+
+impl AttemptRide {
+    pub(super) fn new(
+        records: Vec<AttemptRecord>,
+        done: tokio::sync::oneshot::Sender<Result<Vec<Recorded>, DbErr>>,
+    ) -> Self {
+        AttemptRide { records, done }
+    }
+
+    /// Record the attempts inside the caller's open transaction, under a savepoint (a
+    /// failure leaves the carrier's own writes as they were). Answer with
+    /// [`RideOutcome::answer`] once the carrier's transaction has ended.
+    pub fn record_on(self, c: &rusqlite::Connection) -> RideOutcome {
+        let result = (|| {
+            c.execute_batch("SAVEPOINT ride")?;
+            match record_on_handle(c, self.records) {
+                Ok(done) => {
+                    c.execute_batch("RELEASE ride")?;
+                    Ok(done)
+                }
+                Err(e) => {
+                    c.execute_batch("ROLLBACK TO ride; RELEASE ride")?;
+                    Err(e)
+                }
+            }
+        })();
+        RideOutcome {
+            result,
+            done: self.done,
+        }
+    }
+}
+
+/// Attempts recorded in a carrier's transaction, not yet answered.
+pub struct RideOutcome {
+    result: rusqlite::Result<Vec<Recorded>>,
+    done: tokio::sync::oneshot::Sender<Result<Vec<Recorded>, DbErr>>,
+}
+
+impl RideOutcome {
+    /// Answer the owner: what was recorded when the carrier committed, else an error
+    /// (the owner then records the attempts itself).
+    pub fn answer(self, committed: bool) {
+        let out = match self.result {
+            Ok(_) if !committed => Err(DbErr::Custom(
+                "the transaction carrying the attempts did not commit".into(),
+            )),
+            Ok(done) => Ok(done),
+            Err(e) => Err(super::from_rusqlite(e)),
+        };
+        let _ = self.done.send(out);
+    }
+}
+
 /// The statements of [`record_attempts`], in SQLite's dialect, inside the caller's
 /// transaction: each record in order moves its delivery on if its lease holder still
 /// holds it (so a delivery named twice moves twice, in order), and stores its attempt;

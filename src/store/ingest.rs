@@ -96,23 +96,31 @@ fn read_data_version(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
 
 /// On the batch writers' SQLite connection, in the caller's write-gate turn: in ONE
 /// `BEGIN IMMEDIATE` transaction, if no other connection has committed since
-/// `seen` was read ([`data_version`]), write the batch and commit; else write nothing
-/// and answer the version now.
+/// `seen` was read ([`data_version`]), write the batch, and the attempts the recorder
+/// offered meanwhile ([`super::WriteGate::offer_attempts`]), and commit; else write
+/// nothing and answer the version now.
 pub fn write_if_unchanged(
     turn: &super::Turn<'_>,
     seen: i64,
     writes: &mut BatchWrites,
 ) -> Result<Written, DbErr> {
-    turn.on_handle(|c| {
+    let mut ride = None;
+    let written = turn.on_handle(|c| {
         super::immediate(c, |c| {
             let now = read_data_version(c)?;
             if now != seen {
                 return Ok(Written::Changed { data_version: now });
             }
             writes.write_on_handle(c)?;
+            // The attempts the recorder offered, if any: one commit for both.
+            ride = turn.take_ride().map(|r| r.record_on(c));
             Ok(Written::Committed)
         })
-    })
+    });
+    if let Some(ride) = ride {
+        ride.answer(written.is_ok());
+    }
+    written
 }
 
 #[cfg(test)]
@@ -261,6 +269,148 @@ mod tests {
             write_if_unchanged(&turn, now, &mut after).unwrap(),
             Written::Committed
         );
+    }
+
+    /// Attempts the recorder offers ride in the next ingestion commit, answered after
+    /// it; a carrier that fails stores none of them and tells their owner, who records
+    /// them itself; an offer taken back is not carried.
+    #[tokio::test]
+    async fn offered_attempts_ride_in_the_ingestion_commit_or_stay_with_their_owner() {
+        use crate::domain::DeliveryStatus;
+        use deliveries::{AttemptRecord, NewAttempt, Next, Recorded};
+        let (_dir, db) = crate::store::tests::temp_sqlite().await;
+        let gate = super::super::WriteGate::for_db(&db);
+        // Three deliveries being sent by worker "w1".
+        let mut leased = writes(1_000, "k0");
+        let alert_id = leased.alerts[0].id.clone();
+        let base = leased.deliveries[0].clone();
+        leased.deliveries = (0..3)
+            .map(|i| {
+                let mut d = base.clone();
+                d.id = crate::domain::DeliveryId::new_ordered();
+                d.label = format!("d{i}");
+                d.status = DeliveryStatus::InFlight;
+                d.claimed_by = Some("w1".into());
+                d.lease_until = Some(60_000);
+                d
+            })
+            .collect();
+        let ids: Vec<_> = leased.deliveries.iter().map(|d| d.id.clone()).collect();
+        let txn = db.begin().await.unwrap();
+        leased.write(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+        let record = |i: usize| AttemptRecord {
+            attempt: NewAttempt {
+                delivery_id: ids[i].clone(),
+                number: 1,
+                dispatched_at: 2_000,
+                status_code: 200,
+                success: true,
+                message: "ok".into(),
+                duration_ms: 1,
+            },
+            output_id: DestinationId::from("d1"),
+            claim_id: "w1".into(),
+            next: Next::Succeeded,
+            external: None,
+            breaker: None,
+        };
+        let status = |i: usize| {
+            let db = db.clone();
+            let id = ids[i].clone();
+            let alert_id = alert_id.clone();
+            async move {
+                let rows = deliveries::for_alerts(&db, &[alert_id]).await.unwrap();
+                rows.into_iter().find(|d| d.id == id).unwrap().status
+            }
+        };
+        let attempts = || {
+            let db = db.clone();
+            async move {
+                let row = db
+                    .query_one(sea_orm::Statement::from_string(
+                        sea_orm::DatabaseBackend::Sqlite,
+                        "SELECT count(*) FROM delivery_attempts",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+
+        // Carried: recorded in the ingestion's commit, answered after it.
+        let mut answer = gate.offer_attempts(vec![record(0)]).expect("offered");
+        assert!(
+            gate.offer_attempts(vec![record(1)]).is_none(),
+            "one batch waits at a time"
+        );
+        let turn = gate.enter().await.unwrap();
+        let seen = data_version(&turn).unwrap();
+        let mut batch = writes(3_000, "k1");
+        assert_eq!(
+            write_if_unchanged(&turn, seen, &mut batch).unwrap(),
+            Written::Committed
+        );
+        assert_eq!(
+            answer.try_recv().unwrap().unwrap(),
+            [Recorded::Stored(None)]
+        );
+        assert!(turn.take_ride().is_none(), "taken by the carrier");
+        assert_eq!(status(0).await, DeliveryStatus::Succeeded);
+        assert_eq!(attempts().await, 1);
+
+        // A carrier whose own writes fail never takes them: still offered.
+        let _answer = gate.offer_attempts(vec![record(1)]).expect("offered");
+        let mut failing = writes(4_000, "k2");
+        failing.alerts.push(batch.alerts[0].clone());
+        write_if_unchanged(&turn, seen, &mut failing).expect_err("an alert id stored twice");
+        assert!(turn.take_ride().is_some(), "still offered");
+
+        // Attempts that fail inside the carrier's transaction: none is stored, the
+        // carrier's batch commits, and the owner hears.
+        db.execute_unprepared(
+            "CREATE TRIGGER poison BEFORE INSERT ON delivery_attempts WHEN NEW.message = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        )
+        .await
+        .unwrap();
+        let seen = data_version(&turn).unwrap();
+        let mut poisoned = record(2);
+        poisoned.attempt.message = "poison".into();
+        let mut answer = gate
+            .offer_attempts(vec![record(1), poisoned])
+            .expect("offered");
+        let mut carrier = writes(4_500, "k2");
+        assert_eq!(
+            write_if_unchanged(&turn, seen, &mut carrier).unwrap(),
+            Written::Committed
+        );
+        assert!(answer.try_recv().unwrap().is_err());
+        assert!(alerts::get(&db, &carrier.alerts[0].id)
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(status(1).await, DeliveryStatus::InFlight);
+        assert_eq!(status(2).await, DeliveryStatus::InFlight);
+        assert_eq!(attempts().await, 1);
+        // The owner records them in its own turn.
+        let own = deliveries::record_attempts_in_turn(Some(&turn), &db, vec![record(1)])
+            .await
+            .unwrap();
+        assert_eq!(own, [Recorded::Stored(None)]);
+        assert_eq!(status(1).await, DeliveryStatus::Succeeded);
+
+        // Taken back by its owner before any carrier came: not carried.
+        let _answer = gate.offer_attempts(vec![record(2)]).expect("offered");
+        assert!(turn.take_ride().is_some());
+        let mut next = writes(5_000, "k3");
+        assert_eq!(
+            write_if_unchanged(&turn, seen, &mut next).unwrap(),
+            Written::Committed
+        );
+        assert_eq!(status(2).await, DeliveryStatus::InFlight);
+        assert_eq!(attempts().await, 2);
     }
 
     fn theirs_id(w: &BatchWrites) -> AlertId {

@@ -394,6 +394,9 @@ struct Writer {
     /// spent a fifth of their time on those.
     handle: std::sync::Mutex<Option<rusqlite::Connection>>,
     file: std::path::PathBuf,
+    /// A batch of attempts the recorder offers while it waits for its turn, for the
+    /// ingestion writer's transaction to carry if it commits first ([`WriteGate::offer_attempts`]).
+    ride: std::sync::Mutex<Option<deliveries::AttemptRide>>,
 }
 
 /// A writer's turn (see [`WriteGate::enter`]): the connections to write with.
@@ -437,6 +440,16 @@ impl Turn<'_> {
             out
         };
         blocking_here(run).map_err(from_rusqlite)
+    }
+
+    /// The attempts offered to ride in this turn's transaction, if their owner has not
+    /// taken them back ([`WriteGate::offer_attempts`]).
+    pub fn take_ride(&self) -> Option<deliveries::AttemptRide> {
+        self.writer
+            .ride
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -497,6 +510,7 @@ impl WriteGate {
                 db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 handle: std::sync::Mutex::new(None),
                 file,
+                ride: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -504,6 +518,30 @@ impl WriteGate {
     /// Writers take turns here (SQLite), rather than pass straight through.
     pub fn queues(&self) -> bool {
         self.writer.is_some()
+    }
+
+    /// Offer a batch of attempts to the next ingestion transaction, before waiting for
+    /// a turn to record them: SQLite commits one transaction at a time, and one commit
+    /// writes the pages both change (the deliveries just inserted and now moved on)
+    /// once. The ingestion writer takes them just before its commit and answers on the
+    /// returned channel after it; whoever gets a turn first records them (the owner,
+    /// finding them still there, takes them back with [`Turn::take_ride`]). `None` when
+    /// the gate is open, or another batch is already waiting.
+    pub fn offer_attempts(
+        &self,
+        records: Vec<deliveries::AttemptRecord>,
+    ) -> Option<tokio::sync::oneshot::Receiver<Result<Vec<deliveries::Recorded>, DbErr>>> {
+        let writer = self.writer.as_ref()?;
+        let mut ride = writer
+            .ride
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ride.is_some() {
+            return None;
+        }
+        let (done, answer) = tokio::sync::oneshot::channel();
+        *ride = Some(deliveries::AttemptRide::new(records, done));
+        Some(answer)
     }
 
     /// Wait for this writer's turn; `None` when the gate is open (write with the pool).
