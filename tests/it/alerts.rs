@@ -902,14 +902,7 @@ async fn a_page_never_passes_an_alert_still_being_committed(db: TestDb) {
         a.title = title.into();
         a
     };
-    let ids = |page: &Value| -> Vec<String> {
-        page["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let ids = page_ids;
 
     // 1. The page waits for an older transaction that commits meanwhile.
     let txn = conn.begin().await.unwrap();

@@ -3,7 +3,7 @@
 //! `rotatedBy`) for users signed in to the console and for API tokens.
 use crate::ops;
 use crate::people::{invite, sign_in};
-use crate::support::{TestDb, TestServer};
+use crate::support::{page_ids, TestDb, TestServer};
 use serde_json::{json, Value};
 
 const ASSIGN_BY_ID: &str = "mutation($input: UpdateAlertsAssigneeByIdInput!) { updateAlertsAssigneeById(input: $input) { alerts { id assigneeId assignee { email } } } }";
@@ -21,12 +21,7 @@ async fn ids_assigned_to(s: &TestServer, users: Value) -> Vec<String> {
     let page = s
         .alerts_page(json!({"assigneeIds": users, "sortDir": "ascending"}))
         .await;
-    page["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
-        .collect()
+    page_ids(&page)
 }
 
 async fn alerts_are_assigned_to_users_that_exist(db: TestDb) {

@@ -584,6 +584,16 @@ impl Receiver {
     }
 }
 
+/// The ids of an `alerts` page's edges, in order.
+pub fn page_ids(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
 /// Poll `f` until it returns Some, or fail after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
 where
