@@ -374,9 +374,10 @@ pub async fn create_many(s: &Services, inputs: Vec<NewAlert>, by: &str) -> AppRe
         s.ingest.submit(items).await
     } else {
         // PostgreSQL: each request's own transaction, in parallel with the others
-        // (they lock only their dedup keys). In a task of its own: a caller that goes away (a client that
-        // disconnects) must not stop it between its commit and the hand-off of what it
-        // leased, which would then wait out the lease before anyone sends it.
+        // (they lock only their dedup keys). In a task of its own: a caller that goes
+        // away (a client that disconnects) must not stop it between its commit and the
+        // hand-off of what it leased, which would then wait out the lease before anyone
+        // sends it.
         let s = s.clone();
         tokio::spawn(async move { commit_batch(&s, &items, &mut WriterState::default()).await })
             .await

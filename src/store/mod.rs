@@ -723,22 +723,24 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    // Integers only, so they can be written into the statement: as one array literal,
-    // which PostgreSQL parses as a single constant rather than an expression per key.
+    // One array parameter, so the statement's text is the same for every batch (sqlx
+    // prepares it once per connection) and PostgreSQL reads one value, not an
+    // expression per key.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     // The transaction's statements are planned for their parameters by every
     // connection's own setting (`plan_for_parameters`): a plan cached while the tables
     // were small (a new database's first burst) had the dedup lookup read the whole
     // `alerts_dedup` index for every batch.
     let row = c
-        .query_one(Statement::from_string(
+        .query_one(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            format!(
-                "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM \
-                 unnest('{{{list}}}'::bigint[]) AS t(k) ORDER BY k) AS s), \
-                 (SELECT n FROM locks WHERE name = '{}')",
-                destinations::CONFIG_VERSION
-            ),
+            "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM \
+             unnest($1::bigint[]) AS t(k) ORDER BY k) AS s), \
+             (SELECT n FROM locks WHERE name = $2)",
+            [
+                format!("{{{list}}}").into(),
+                destinations::CONFIG_VERSION.into(),
+            ],
         ))
         .await?
         .ok_or(DbErr::RecordNotFound("the dedup keys' lock".into()))?;
