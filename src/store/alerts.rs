@@ -1,5 +1,6 @@
 //! Alerts and comments.
 use super::entities::{alert, alert_comment};
+use super::rows::ArrayColumn;
 use super::{json_column, locate_damaged, to_json, EnumColumn};
 use crate::domain::{Alert, AlertId, AlertStatus, AlertType, Severity};
 use sea_orm::sea_query::Expr;
@@ -169,16 +170,17 @@ pub fn dedup_select(
         // `store::connect_with`), not once for a table that was still empty.
         // The pairs as two array parameters: the same statement whatever their number
         // (see [`super::rows::insert_arrays`]).
-        let mut arrays = super::rows::ColumnArrays::new(2);
+        const KEY: [ArrayColumn; 2] = [ArrayColumn::of("text[]"), ArrayColumn::of("text[]")];
+        let mut arrays = super::rows::ColumnArrays::new(&KEY);
         for (d, s) in keys {
-            // Text always has an array element form.
+            // Text, never NULL: always an element.
             let _ = arrays.row([Some((*d).into()), Some((*s).into())]);
         }
         let sql = format!(
             "SELECT a.* FROM {} AS k(d, s) CROSS JOIN LATERAL \
              (SELECT * FROM alerts WHERE detection_id = k.d AND dedup_string = k.s \
              AND status = $3 AND created_at >= $4 OFFSET 0) AS a",
-            super::rows::ColumnArrays::unnest(1, &["text[]", "text[]"])
+            super::rows::ColumnArrays::unnest(1, &KEY)
         );
         let mut values = arrays.finish();
         values.extend([AlertStatus::Open.into(), since.into()]);
@@ -353,9 +355,9 @@ fn get_many_query(
     ids: &[AlertId],
 ) -> sea_orm::Select<alert::Entity> {
     let by_id = if backend == sea_orm::DatabaseBackend::Postgres {
-        let mut array = super::rows::ColumnArrays::new(1);
+        let mut array = super::rows::ColumnArrays::new(&[ArrayColumn::of("text[]")]);
         for id in ids {
-            // Text always has an array element form.
+            // Text, never NULL: always an element.
             let _ = array.row([Some(id.as_str().into())]);
         }
         Expr::cust_with_values("\"alerts\".\"id\" = ANY($1::text[])", array.finish())

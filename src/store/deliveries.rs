@@ -2,6 +2,7 @@
 //! transaction as their alert; workers claim due rows with a lease (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite's single writer makes the `UPDATE … RETURNING` atomic).
 use super::entities::{delivery, delivery_attempt, destination_health};
+use super::rows::ArrayColumn;
 use crate::domain::{AlertId, DeliveryId, DeliveryKind, DeliveryStatus, DestinationId};
 pub use destination_health::Model as Health;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
@@ -911,9 +912,19 @@ async fn move_on_many<C: ConnectionTrait>(txn: &C, moves: &[Move<'_>]) -> Result
 }
 
 /// The PostgreSQL types of a move's values ([`move_on_many`]), in order.
-const MOVE_TYPES: [&str; 11] = [
-    "text[]", "text[]", "text[]", "int4[]", "int8[]", "int4[]", "text[]", "text[]", "int4[]",
-    "text[]", "int8[]",
+const MOVE_TYPES: [ArrayColumn; 11] = [
+    ArrayColumn::of("text[]"),
+    ArrayColumn::of("text[]"),
+    ArrayColumn::of("text[]"),
+    ArrayColumn::of("int4[]"),
+    ArrayColumn::of("int8[]"),
+    ArrayColumn::of("int4[]"),
+    // The external reference, when the destination gave one.
+    ArrayColumn::nullable("text[]"),
+    ArrayColumn::nullable("text[]"),
+    ArrayColumn::of("int4[]"),
+    ArrayColumn::of("text[]"),
+    ArrayColumn::of("int8[]"),
 ];
 
 /// Rows of `N` values as a table `v` for a statement's `FROM`, its columns named
@@ -924,10 +935,10 @@ const MOVE_TYPES: [&str; 11] = [
 fn value_rows<const N: usize>(
     backend: DatabaseBackend,
     rows: Vec<[sea_orm::Value; N]>,
-    types: [&str; N],
+    types: [ArrayColumn; N],
 ) -> Result<(String, Vec<sea_orm::Value>), DbErr> {
     if backend == DatabaseBackend::Postgres {
-        let mut arrays = super::rows::ColumnArrays::new(N);
+        let mut arrays = super::rows::ColumnArrays::new(&types);
         for row in rows {
             arrays.row(row.into_iter().map(Some))?;
         }
