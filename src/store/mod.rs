@@ -723,10 +723,17 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    // One array parameter, so the statement's text is the same for every batch (sqlx
-    // prepares it once per connection) and PostgreSQL reads one value, not an
-    // expression per key.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    // One typed array parameter, so the statement's text is the same for every batch
+    // (sqlx prepares it once per connection) and PostgreSQL reads one value, decoded
+    // once, not an expression per key (see `rows::ColumnArrays`).
+    let keys = sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::BigInt,
+        Some(Box::new(
+            ids.into_iter()
+                .map(|k| sea_orm::Value::BigInt(Some(k)))
+                .collect(),
+        )),
+    );
     // The transaction's statements are planned for their parameters by every
     // connection's own setting (`plan_for_parameters`): a plan cached while the tables
     // were small (a new database's first burst) had the dedup lookup read the whole
@@ -737,10 +744,7 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
             "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM \
              unnest($1::bigint[]) AS t(k) ORDER BY k) AS s), \
              (SELECT n FROM locks WHERE name = $2)",
-            [
-                format!("{{{list}}}").into(),
-                destinations::CONFIG_VERSION.into(),
-            ],
+            [keys, destinations::CONFIG_VERSION.into()],
         ))
         .await?
         .ok_or(DbErr::RecordNotFound("the dedup keys' lock".into()))?;

@@ -87,9 +87,9 @@ where
     Ok(out)
 }
 
-/// [`insert`]'s statement on PostgreSQL: each column's values as ONE parameter, a
-/// PostgreSQL array literal (`{"a","b",NULL}`) read back as a table by `unnest` and
-/// inserted in row order. The statement's text is the same whatever the number of rows,
+/// [`insert`]'s statement on PostgreSQL: each column's values as ONE array parameter
+/// ([`ColumnArrays`]: typed, or a literal `{"a","b",NULL}` for a column that may hold
+/// NULL) read back as a table by `unnest` and inserted in row order. The statement's text is the same whatever the number of rows,
 /// so it is parsed once per connection and planned without a tree of thousands of
 /// parameters: a `VALUES` list of 100 rows was a new statement for every batch size,
 /// and PostgreSQL spent more on parsing, planning and copying those trees than on
