@@ -89,11 +89,11 @@ where
 
 /// [`insert`]'s statement on PostgreSQL: each column's values as ONE array parameter
 /// ([`ColumnArrays`]: typed, or a literal `{"a","b",NULL}` for a column that may hold
-/// NULL) read back as a table by `unnest` and inserted in row order. The statement's text is the same whatever the number of rows,
-/// so it is parsed once per connection and planned without a tree of thousands of
-/// parameters: a `VALUES` list of 100 rows was a new statement for every batch size,
-/// and PostgreSQL spent more on parsing, planning and copying those trees than on
-/// inserting the rows. (Tried: the rows as one `jsonb` array of objects, read by
+/// NULL) read back as a table by `unnest` and inserted in row order. The statement's
+/// text is the same whatever the number of rows, so it is parsed once per connection
+/// and planned without a tree of thousands of parameters: a `VALUES` list of 100 rows
+/// was a new statement for every batch size, and PostgreSQL spent more on parsing,
+/// planning and copying those trees than on inserting the rows. (Tried: the rows as one `jsonb` array of objects, read by
 /// `jsonb_populate_recordset`; parsing the JSON, sorting each object's keys, was 14%
 /// of PostgreSQL's CPU in a burst.) `None` when there is nothing to insert.
 /// With `key`, its column is `base + offset + (the row's position, from 0)`, the offset
