@@ -730,8 +730,8 @@ fn record_on_handle(
         out.push(Recorded::Stored(None));
     }
     for fold in &health {
-        health_on_handle(c, fold)?;
-        for (i, change) in breaker_on_handle(c, fold)? {
+        let stored = health_on_handle(c, fold)?;
+        for (i, change) in breaker_on_handle(c, fold, stored)? {
             out[i] = Recorded::Stored(Some(change));
         }
     }
@@ -744,8 +744,9 @@ fn status_text(s: DeliveryStatus) -> String {
     s.to_value()
 }
 
-/// [`record_health`] on a raw SQLite handle.
-fn health_on_handle(c: &rusqlite::Connection, fold: &HealthFold) -> rusqlite::Result<()> {
+/// [`record_health`] on a raw SQLite handle: the health row as stored after it, that
+/// is whether the destination is paused and its failures in a row.
+fn health_on_handle(c: &rusqlite::Connection, fold: &HealthFold) -> rusqlite::Result<(bool, i32)> {
     let mut set = vec!["last_attempt_at = ?2"];
     if fold.last_success.is_some() {
         set.extend(["last_success_at = ?3", "consecutive_failures = ?5"]);
@@ -759,30 +760,38 @@ fn health_on_handle(c: &rusqlite::Connection, fold: &HealthFold) -> rusqlite::Re
         "INSERT INTO destination_health (output_id, last_attempt_at, last_success_at, \
              last_error, consecutive_failures, paused_at, next_probe_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL) \
-             ON CONFLICT (output_id) DO UPDATE SET {}",
+             ON CONFLICT (output_id) DO UPDATE SET {} \
+             RETURNING paused_at IS NOT NULL, consecutive_failures",
         set.join(", ")
     ))?
-    .execute(rusqlite::params![
-        fold.output_id.as_str(),
-        fold.last_attempt_at,
-        fold.last_success.map(|(at, _)| at),
-        fold.last_error.as_ref().map(|(m, _)| m.as_str()),
-        fold.failures_since_success,
-    ])?;
-    Ok(())
+    .query_row(
+        rusqlite::params![
+            fold.output_id.as_str(),
+            fold.last_attempt_at,
+            fold.last_success.map(|(at, _)| at),
+            fold.last_error.as_ref().map(|(m, _)| m.as_str()),
+            fold.failures_since_success,
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
-/// [`update_breaker`] on a raw SQLite handle.
+/// [`update_breaker`] on a raw SQLite handle; `stored`: the health row
+/// [`health_on_handle`] returned (paused, failures in a row). As there, a statement
+/// that could change nothing is not sent.
 fn breaker_on_handle(
     c: &rusqlite::Connection,
     fold: &HealthFold,
+    (paused_before, failures): (bool, i32),
 ) -> rusqlite::Result<Vec<(usize, BreakerChange)>> {
     let Some(policy) = fold.breaker else {
         return Ok(Vec::new());
     };
     let output_id = fold.output_id.as_str();
     let mut changes = Vec::new();
-    if let Some((_, index)) = fold.last_success {
+    let mut paused_now = paused_before;
+    if let Some((_, index)) = fold.last_success.filter(|_| paused_now) {
+        paused_now = false;
         let resumed = c
             .prepare_cached(
                 "UPDATE destination_health SET paused_at = NULL, next_probe_at = NULL \
@@ -793,7 +802,11 @@ fn breaker_on_handle(
             changes.push((index, BreakerChange::Resumed));
         }
     }
-    let Some((_, index)) = fold.last_error.as_ref().filter(|_| fold.ends_failing()) else {
+    let Some((_, index)) = fold
+        .last_error
+        .as_ref()
+        .filter(|_| fold.ends_failing() && !paused_now && failures >= policy.failures)
+    else {
         return Ok(changes);
     };
     let at = fold.last_attempt_at;
@@ -811,11 +824,6 @@ fn breaker_on_handle(
     if paused == 0 {
         return Ok(changes);
     }
-    let failures: i32 = c.query_row(
-        "SELECT consecutive_failures FROM destination_health WHERE output_id = ?1",
-        [output_id],
-        |r| r.get(0),
-    )?;
     changes.push((
         *index,
         BreakerChange::Paused {
