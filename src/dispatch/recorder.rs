@@ -81,13 +81,12 @@ impl Recorder {
                 // The ingestion writer may carry them in its transaction if it commits
                 // before this turn comes; then no turn is needed.
                 let mut turn = None;
-                let mut entered = false;
                 let carried = match gate.offer_attempts(records.clone()) {
                     None => None,
                     Some(mut carrier) => tokio::select! {
                         got = &mut carrier => got.ok().and_then(Result::ok),
+                        // Offered, so the gate queues: entering it gives a turn.
                         t = gate.enter() => {
-                            entered = true;
                             // Still offered: nobody carried them, and now nobody will.
                             let taken_back = t.as_ref().and_then(|t| t.take_ride()).is_some();
                             turn = t;
@@ -99,7 +98,7 @@ impl Recorder {
                         }
                     },
                 };
-                if carried.is_none() && !entered {
+                if carried.is_none() && turn.is_none() {
                     turn = gate.enter().await;
                 }
                 let waited = asked.elapsed();

@@ -726,14 +726,12 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
     // One typed array parameter, so the statement's text is the same for every batch
     // (sqlx prepares it once per connection) and PostgreSQL reads one value, decoded
     // once, not an expression per key (see `rows::ColumnArrays`).
-    let keys = sea_orm::Value::Array(
-        sea_orm::sea_query::ArrayType::BigInt,
-        Some(Box::new(
-            ids.into_iter()
-                .map(|k| sea_orm::Value::BigInt(Some(k)))
-                .collect(),
-        )),
-    );
+    let mut keys = rows::ColumnArrays::new(&[rows::ArrayColumn::of("int8[]")]);
+    for k in ids {
+        keys.row([Some(k.into())])?;
+    }
+    let mut values = keys.finish();
+    values.push(destinations::CONFIG_VERSION.into());
     // The transaction's statements are planned for their parameters by every
     // connection's own setting (`plan_for_parameters`): a plan cached while the tables
     // were small (a new database's first burst) had the dedup lookup read the whole
@@ -744,7 +742,7 @@ pub async fn lock_dedup_keys<C: ConnectionTrait>(
             "SELECT (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM \
              unnest($1::bigint[]) AS t(k) ORDER BY k) AS s), \
              (SELECT n FROM locks WHERE name = $2)",
-            [keys, destinations::CONFIG_VERSION.into()],
+            values,
         ))
         .await?
         .ok_or(DbErr::RecordNotFound("the dedup keys' lock".into()))?;
