@@ -530,7 +530,7 @@ mod tests {
             password: None,
         };
         let alert = crate::domain::payload::test_alert(0);
-        let payload = serde_json::json!({});
+        let payload = crate::domain::payload::Payload::from(serde_json::json!({}));
         let ctx = DeliveryContext {
             delivery_id: "d-1",
             alert: &alert,

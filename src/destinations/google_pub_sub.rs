@@ -270,7 +270,7 @@ impl Integration for GooglePubSub {
         let a = ctx.alert;
         let body = Publish {
             messages: [PubsubMessage {
-                data: STANDARD.encode(ctx.payload.to_string()),
+                data: STANDARD.encode(ctx.payload.json()),
                 attributes: Attributes {
                     alert_id: &a.id,
                     detection_id: &a.detection_id,

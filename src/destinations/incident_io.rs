@@ -5,7 +5,6 @@ use super::{validate_url, ConfigResult, DeliveryContext, ExternalRef, Integratio
 use crate::domain::DeliveryKind;
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "IncidentIoConfigInput")]
@@ -22,7 +21,7 @@ pub struct IncidentIoConfig {
 struct AlertEvent<'a> {
     deduplication_key: &'a str,
     description: &'a str,
-    metadata: &'a Value,
+    metadata: &'a serde_json::value::RawValue,
     source_url: String,
     status: &'static str,
     title: String,
@@ -58,7 +57,7 @@ impl Integration for IncidentIo {
                 "firing"
             },
             source_url: ctx.link(),
-            metadata: ctx.payload,
+            metadata: ctx.payload.raw(),
         };
         Ok(OutboundRequest::post_json(c.alert_source_url.trim(), &event)
             .with_header("authorization", bearer(&c.token)))

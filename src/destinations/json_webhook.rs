@@ -7,7 +7,7 @@ use super::{ConfigResult, DeliveryContext, OutboundRequest};
 pub fn body(payload_template: Option<&str>, ctx: &DeliveryContext<'_>) -> ConfigResult<String> {
     Ok(match ctx.render("payloadTemplate", payload_template)? {
         Some(rendered) => rendered,
-        None => ctx.payload.to_string(),
+        None => ctx.payload.json().to_string(),
     })
 }
 

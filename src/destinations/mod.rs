@@ -201,7 +201,7 @@ pub struct DeliveryContext<'a> {
     pub alert: &'a Alert,
     /// The Panther payload (see `domain::payload`): what JSON webhooks receive and
     /// templates render.
-    pub payload: &'a Value,
+    pub payload: &'a crate::domain::payload::Payload,
     /// `HERALD_PUBLIC_URL`, for links to the alert.
     pub public_url: &'a str,
     /// Seconds since the epoch at send time (for signatures).
@@ -230,7 +230,7 @@ impl DeliveryContext<'_> {
 
     /// Render an optional template of the config against the payload.
     pub fn render(&self, field: &str, source: Option<&str>) -> ConfigResult<Option<String>> {
-        template::render_opt(field, source, self.payload, self.template_budget)
+        template::render_opt(field, source, self.payload.value(), self.template_budget)
     }
 }
 
@@ -467,7 +467,7 @@ pub fn check_targets(
     }
     let alert = payload::test_alert(now_ms());
     let public_url = "https://herald.invalid";
-    let body = payload::panther_payload(&alert, public_url, DeliveryKind::Test);
+    let body = payload::Payload::new(&alert, public_url, DeliveryKind::Test);
     let ctx = DeliveryContext {
         delivery_id: "target-check",
         alert: &alert,
@@ -640,7 +640,7 @@ mod tests {
     /// must equal its own canonical re-serialization.
     #[test]
     fn json_bodies_keep_their_canonical_member_order() {
-        use crate::domain::payload::{panther_payload, test_alert};
+        use crate::domain::payload::{panther_payload, test_alert, Payload};
         let mut alert = test_alert(1_700_000_000_123);
         alert.alert_context = serde_json::json!({"ip": "203.0.113.7", "user": "root"});
         alert.tags = vec!["a".into(), "b".into()];
@@ -651,10 +651,11 @@ mod tests {
             DeliveryKind::Resolve,
         ] {
             let payload = panther_payload(&alert, "https://herald.example", kind);
+            let built = Payload::new(&alert, "https://herald.example", kind);
             let ctx = DeliveryContext {
                 delivery_id: "d-1",
                 alert: &alert,
-                payload: &payload,
+                payload: &built,
                 public_url: "https://herald.example",
                 timestamp: 1_700_000_000,
                 kind,

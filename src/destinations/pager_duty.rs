@@ -5,7 +5,6 @@ use super::{ConfigError, ConfigResult, DeliveryContext, ExternalRef, Integration
 use crate::domain::{DeliveryKind, Severity};
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "PagerDutyConfigInput")]
@@ -54,7 +53,7 @@ struct Link {
 struct Payload<'a> {
     class: &'static str,
     component: &'a str,
-    custom_details: &'a Value,
+    custom_details: &'a serde_json::value::RawValue,
     severity: &'static str,
     source: &'static str,
     summary: String,
@@ -118,7 +117,7 @@ impl Integration for PagerDuty {
                 timestamp: ctx.created_at(),
                 component: &a.detection_id,
                 class: a.alert_type.as_str(),
-                custom_details: ctx.payload,
+                custom_details: ctx.payload.raw(),
             });
         }
         Ok(OutboundRequest::post_json(url, &event))

@@ -92,7 +92,7 @@ impl Integration for Sns {
         ctx: &DeliveryContext<'_>,
     ) -> ConfigResult<OutboundRequest> {
         let target = target(c)?;
-        let message = ctx.payload.to_string();
+        let message = ctx.payload.json().to_string();
         let subject = subject(&ctx.title());
         let form = [
             ("Action", "Publish"),

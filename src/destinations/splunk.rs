@@ -34,7 +34,7 @@ fn endpoint(hec_url: &str) -> String {
 /// A HEC event (members in the order Herald has always sent them).
 #[derive(Debug, Serialize)]
 struct Event<'a> {
-    event: &'a Value,
+    event: &'a serde_json::value::RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<&'a str>,
     source: &'static str,
@@ -65,7 +65,7 @@ impl Integration for Splunk {
             time: ctx.alert.created_at as f64 / 1000.0,
             source: "herald",
             sourcetype: opt(&c.sourcetype).unwrap_or("herald:alert"),
-            event: ctx.payload,
+            event: ctx.payload.raw(),
             index: opt(&c.index),
         };
         Ok(OutboundRequest::post_json(endpoint(&c.hec_url), &event)

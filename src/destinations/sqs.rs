@@ -72,7 +72,7 @@ impl Integration for Sqs {
         c: &SqsConfig,
         ctx: &DeliveryContext<'_>,
     ) -> ConfigResult<OutboundRequest> {
-        let message = ctx.payload.to_string();
+        let message = ctx.payload.json().to_string();
         let form = [
             ("Action", "SendMessage"),
             ("Version", "2012-11-05"),

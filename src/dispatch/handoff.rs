@@ -6,7 +6,7 @@
 //! before. The room is bounded, so that a burst cannot leave leases running out in a
 //! queue; a worker renews a lease that waited long (see `process_handed`).
 use super::Dispatcher;
-use crate::domain::payload::panther_payload;
+use crate::domain::payload::Payload;
 use crate::domain::{Alert, DeliveryStatus, DestinationId};
 use crate::store::deliveries::Delivery;
 use std::collections::VecDeque;
@@ -27,7 +27,7 @@ pub(super) enum Work {
     /// read (from the copy kept per configuration version) at this version.
     Committed {
         alert: Arc<Alert>,
-        payload: Arc<serde_json::Value>,
+        payload: Arc<Payload>,
         version: i64,
     },
     /// Claimed from the table in a batch, loaded; `probe`: the probe of a paused
@@ -209,17 +209,13 @@ impl HandOffSlots {
         let inner = &self.dispatcher.inner;
         let mut items = Vec::new();
         for (alert, deliveries) in work {
-            let mut payloads: Vec<(crate::domain::DeliveryKind, Arc<serde_json::Value>)> =
-                Vec::new();
+            let mut payloads: Vec<(crate::domain::DeliveryKind, Arc<Payload>)> = Vec::new();
             for delivery in deliveries {
                 let payload = match payloads.iter().find(|(k, _)| *k == delivery.kind) {
                     Some((_, p)) => p.clone(),
                     None => {
-                        let p = Arc::new(panther_payload(
-                            &alert,
-                            &inner.cfg.public_url,
-                            delivery.kind,
-                        ));
+                        let p =
+                            Arc::new(Payload::new(&alert, &inner.cfg.public_url, delivery.kind));
                         payloads.push((delivery.kind, p.clone()));
                         p
                     }

@@ -9,7 +9,7 @@ pub mod retry;
 
 use crate::destinations::transport::{self, Outcome};
 use crate::destinations::{self, DeliveryContext, DynIntegration};
-use crate::domain::payload::{panther_payload, test_alert};
+use crate::domain::payload::{test_alert, Payload};
 use crate::domain::{time::now_ms, AlertId, DeliveryId, DeliveryKind, DestinationId};
 use crate::outbound::{Outbound, OutboundPolicy};
 use crate::store::{
@@ -166,7 +166,7 @@ pub(crate) struct Prepared {
     integration: &'static dyn DynIntegration,
     alert: Arc<crate::domain::Alert>,
     /// Built once per alert and kind, shared by its deliveries.
-    payload: Arc<serde_json::Value>,
+    payload: Arc<Payload>,
 }
 
 /// A slot of the destination's limiter, held while the request is out
@@ -379,7 +379,7 @@ fn attempt_in_budget(d: &Delivery) -> u32 {
 /// A delivery's destination and alert, as loaded, ready to send, or why it never can be.
 fn ready(
     record: Option<cache::Sendable>,
-    alert: Result<(Arc<crate::domain::Alert>, Arc<serde_json::Value>), String>,
+    alert: Result<(Arc<crate::domain::Alert>, Arc<Payload>), String>,
 ) -> Loaded {
     let unsendable = |msg: String| Loaded::Unsendable(Outcome::not_sent(msg, Class::Permanent));
     let Some((record, scrubber)) = record else {
@@ -730,7 +730,7 @@ impl Inner {
             .into_iter()
             .map(|a| (a.id.clone(), Arc::new(a)))
             .collect();
-        let mut payloads: HashMap<(AlertId, DeliveryKind), Arc<serde_json::Value>> = HashMap::new();
+        let mut payloads: HashMap<(AlertId, DeliveryKind), Arc<Payload>> = HashMap::new();
         let mut out = Vec::with_capacity(rows.len());
         for (d, probe) in rows {
             let record = self
@@ -746,7 +746,7 @@ impl Inner {
                         let payload = payloads
                             .entry((id.clone(), d.kind))
                             .or_insert_with(|| {
-                                Arc::new(panther_payload(a, &self.cfg.public_url, d.kind))
+                                Arc::new(Payload::new(a, &self.cfg.public_url, d.kind))
                             })
                             .clone();
                         Ok((a.clone(), payload))
@@ -766,8 +766,8 @@ impl Inner {
         &self,
         alert: Arc<crate::domain::Alert>,
         kind: DeliveryKind,
-    ) -> (Arc<crate::domain::Alert>, Arc<serde_json::Value>) {
-        let payload = Arc::new(panther_payload(&alert, &self.cfg.public_url, kind));
+    ) -> (Arc<crate::domain::Alert>, Arc<Payload>) {
+        let payload = Arc::new(Payload::new(&alert, &self.cfg.public_url, kind));
         (alert, payload)
     }
 

@@ -1,6 +1,10 @@
 //! The Panther alert payload every JSON webhook receives.
 use super::{time::to_rfc3339, Alert, DeliveryKind};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// Console path of an alert, appended to `HERALD_PUBLIC_URL`.
 pub fn alert_link(public_url: &str, alert_id: &str) -> String {
@@ -34,6 +38,103 @@ pub fn panther_payload(alert: &Alert, public_url: &str, kind: DeliveryKind) -> V
         "version": "",
         "alertContext": if alert.alert_context.is_null() { json!({}) } else { alert.alert_context.clone() },
     })
+}
+
+/// The payload of one alert for deliveries of one kind, as the destinations use it:
+/// serialized once, straight from the alert, for the bodies that carry it whole (JSON
+/// webhooks, queues, the JSON members that embed it); its [`Value`] (what templates
+/// render) is read from that text on first use. Its text is byte for byte
+/// `panther_payload(…).to_string()`.
+#[derive(Debug)]
+pub struct Payload {
+    json: Box<RawValue>,
+    value: OnceLock<Value>,
+}
+
+/// The payload's members in the order `panther_payload`'s map keeps them (by key), so
+/// that both serialize to the same bytes.
+#[derive(Serialize)]
+struct Wire<'a> {
+    #[serde(rename = "alertContext")]
+    alert_context: &'a Value,
+    #[serde(rename = "alertId")]
+    alert_id: &'a str,
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    description: &'a str,
+    id: &'a str,
+    link: String,
+    name: &'a str,
+    runbook: &'a str,
+    severity: &'static str,
+    tags: &'a [String],
+    title: Cow<'a, str>,
+    #[serde(rename = "type")]
+    alert_type: &'static str,
+    version: &'static str,
+}
+
+impl Payload {
+    pub fn new(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Self {
+        let empty = Value::Object(Default::default());
+        let wire = Wire {
+            alert_context: if alert.alert_context.is_null() {
+                &empty
+            } else {
+                &alert.alert_context
+            },
+            alert_id: &alert.id,
+            created_at: to_rfc3339(alert.created_at),
+            description: &alert.description,
+            id: &alert.detection_id,
+            link: alert_link(public_url, &alert.id),
+            name: &alert.name,
+            runbook: &alert.runbook,
+            severity: alert.severity.as_str(),
+            tags: &alert.tags,
+            title: if kind == DeliveryKind::Resend {
+                Cow::Owned(delivered_title(alert, kind))
+            } else {
+                Cow::Borrowed(&alert.title)
+            },
+            alert_type: alert.alert_type.as_str(),
+            version: "",
+        };
+        // Strings, string slices and a `Value` cannot fail to serialize.
+        let json =
+            serde_json::value::to_raw_value(&wire).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        Payload {
+            json,
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The payload as JSON text.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+
+    /// The payload as a JSON member of another body (serialized as it is).
+    pub fn raw(&self) -> &RawValue {
+        &self.json
+    }
+
+    /// The payload as a JSON value (read from its text on first use).
+    pub fn value(&self) -> &Value {
+        self.value
+            .get_or_init(|| serde_json::from_str(self.json.get()).unwrap_or(Value::Null))
+    }
+}
+
+impl From<Value> for Payload {
+    /// A payload made by hand (tests, previews of other shapes).
+    fn from(value: Value) -> Self {
+        let json =
+            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let cell = OnceLock::new();
+        let _ = cell.set(value);
+        Payload { json, value: cell }
+    }
 }
 
 /// The alert `sendTestAlert` sends (Panther's `Test.Alert`).
@@ -73,5 +174,46 @@ pub fn test_alert(now_ms: i64) -> Alert {
         routed: true,
         created_by: "herald".into(),
         last_modified_by: "herald".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The payload serialized from the alert is what the `Value` built from it
+    /// serializes to, byte for byte, and reads back as that `Value`.
+    #[test]
+    fn the_serialized_payload_is_the_values_text() {
+        let mut alerts = vec![test_alert(1_700_000_000_123)];
+        let mut a = test_alert(0);
+        a.alert_context = json!({"ip": "203.0.113.7", "n": 1.5, "big": 18446744073709551615u64,
+            "neg": -3, "nested": {"z": [1, null, true], "a": "\u{2028}\"quote\"\\"}});
+        a.tags = vec!["a".into(), "é \n".into()];
+        a.title = "Ünïcode \u{1F600} \t <tag>".into();
+        a.description = String::new();
+        alerts.push(a.clone());
+        a.alert_context = Value::Null;
+        a.tags.clear();
+        alerts.push(a.clone());
+        a.alert_context = json!([1, 2]);
+        alerts.push(a);
+        for alert in &alerts {
+            for kind in [
+                DeliveryKind::Routed,
+                DeliveryKind::Resend,
+                DeliveryKind::Resolve,
+                DeliveryKind::Test,
+            ] {
+                let value = panther_payload(alert, "https://herald.example/", kind);
+                let payload = Payload::new(alert, "https://herald.example/", kind);
+                assert_eq!(payload.json(), value.to_string(), "{kind:?}");
+                assert_eq!(payload.raw().get(), payload.json());
+                assert_eq!(payload.value(), &value, "{kind:?}");
+            }
+        }
+        let made = Payload::from(json!({"b": 1, "a": [true]}));
+        assert_eq!(made.json(), r#"{"a":[true],"b":1}"#);
+        assert_eq!(made.value(), &json!({"b": 1, "a": [true]}));
     }
 }

@@ -4,7 +4,7 @@ use super::alerts::NewAlert;
 use super::destinations::prepared_config;
 use super::Services;
 use crate::destinations::{secrets, DeliveryContext, OutboundRequest};
-use crate::domain::payload::{panther_payload, test_alert};
+use crate::domain::payload::{test_alert, Payload};
 use crate::domain::{time::now_ms, DeliveryKind};
 use crate::error::{bad_input, AppResult};
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -45,7 +45,7 @@ pub async fn preview(s: &Services, req: PreviewRequest) -> AppResult<Preview> {
         Some(a) => super::alerts::as_ingested(s, &a).await?,
         None => test_alert(now_ms()),
     };
-    let payload = panther_payload(&alert, s.dispatcher.public_url(), DeliveryKind::Routed);
+    let payload = Payload::new(&alert, s.dispatcher.public_url(), DeliveryKind::Routed);
     let delivery_id = format!("preview-{}", uuid::Uuid::new_v4());
     let ctx = DeliveryContext {
         delivery_id: &delivery_id,

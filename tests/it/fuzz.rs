@@ -8,7 +8,7 @@
 
 use crate::support::TEST_RSA_PRIVATE;
 use herald::destinations::{registry, template, DeliveryContext};
-use herald::domain::payload::{panther_payload, test_alert};
+use herald::domain::payload::{panther_payload, test_alert, Payload};
 use herald::domain::{
     AlertType, DeliveryKind, Destination, DetectionOverride, RoutingStep, Severity, SKIP,
 };
@@ -519,7 +519,7 @@ fn fuzz_destination_configs() {
                     return Ok(());
                 }
                 valid.set(valid.get() + 1);
-                let payload = panther_payload(&alert, "https://herald.test", kind);
+                let payload = Payload::new(&alert, "https://herald.test", kind);
                 let ctx = DeliveryContext {
                     delivery_id: "d-1",
                     alert: &alert,
