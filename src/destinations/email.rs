@@ -530,7 +530,11 @@ mod tests {
             password: None,
         };
         let alert = crate::domain::payload::test_alert(0);
-        let payload = crate::domain::payload::Payload::from(serde_json::json!({}));
+        let payload = crate::domain::payload::Payload::new(
+            &alert,
+            "https://herald.example",
+            crate::domain::DeliveryKind::Test,
+        );
         let ctx = DeliveryContext {
             delivery_id: "d-1",
             alert: &alert,

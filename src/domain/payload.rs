@@ -2,7 +2,7 @@
 use super::{time::to_rfc3339, Alert, DeliveryKind};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -20,24 +20,11 @@ pub fn delivered_title(alert: &Alert, kind: DeliveryKind) -> String {
     }
 }
 
-/// Build the payload a delivery of `kind` carries: every field present, empty strings
-/// and lists rather than missing. Re-sends prefix the title with `[Re-sent]: `.
+/// The payload a delivery of `kind` carries: every field present, empty strings and
+/// lists rather than missing. Re-sends prefix the title with `[Re-sent]: `.
 pub fn panther_payload(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Value {
-    json!({
-        "id": alert.detection_id,
-        "createdAt": to_rfc3339(alert.created_at),
-        "severity": alert.severity.as_str(),
-        "type": alert.alert_type.as_str(),
-        "link": alert_link(public_url, &alert.id),
-        "title": delivered_title(alert, kind),
-        "name": alert.name,
-        "alertId": alert.id,
-        "description": alert.description,
-        "runbook": alert.runbook,
-        "tags": alert.tags,
-        "version": "",
-        "alertContext": if alert.alert_context.is_null() { json!({}) } else { alert.alert_context.clone() },
-    })
+    // Strings, string slices and a `Value` cannot fail to serialize.
+    serde_json::to_value(Wire::new(alert, public_url, kind)).unwrap_or(Value::Null)
 }
 
 /// The payload of one alert for deliveries of one kind, as the destinations use it:
@@ -51,12 +38,13 @@ pub struct Payload {
     value: OnceLock<Value>,
 }
 
-/// The payload's members in the order `panther_payload`'s map keeps them (by key), so
-/// that both serialize to the same bytes.
+/// The payload's members (see [`panther_payload`]), declared in key order: the order a
+/// [`Value`]'s map keeps them, so that the text serialized from this and from the
+/// `Value` made of it are the same bytes.
 #[derive(Serialize)]
 struct Wire<'a> {
     #[serde(rename = "alertContext")]
-    alert_context: &'a Value,
+    alert_context: Cow<'a, Value>,
     #[serde(rename = "alertId")]
     alert_id: &'a str,
     #[serde(rename = "createdAt")]
@@ -74,14 +62,13 @@ struct Wire<'a> {
     version: &'static str,
 }
 
-impl Payload {
-    pub fn new(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Self {
-        let empty = Value::Object(Default::default());
-        let wire = Wire {
+impl<'a> Wire<'a> {
+    fn new(alert: &'a Alert, public_url: &str, kind: DeliveryKind) -> Self {
+        Wire {
             alert_context: if alert.alert_context.is_null() {
-                &empty
+                Cow::Owned(Value::Object(Default::default()))
             } else {
-                &alert.alert_context
+                Cow::Borrowed(&alert.alert_context)
             },
             alert_id: &alert.id,
             created_at: to_rfc3339(alert.created_at),
@@ -99,10 +86,15 @@ impl Payload {
             },
             alert_type: alert.alert_type.as_str(),
             version: "",
-        };
+        }
+    }
+}
+
+impl Payload {
+    pub fn new(alert: &Alert, public_url: &str, kind: DeliveryKind) -> Self {
         // Strings, string slices and a `Value` cannot fail to serialize.
-        let json =
-            serde_json::value::to_raw_value(&wire).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let json = serde_json::value::to_raw_value(&Wire::new(alert, public_url, kind))
+            .unwrap_or_else(|_| RawValue::NULL.to_owned());
         Payload {
             json,
             value: OnceLock::new(),
@@ -123,17 +115,6 @@ impl Payload {
     pub fn value(&self) -> &Value {
         self.value
             .get_or_init(|| serde_json::from_str(self.json.get()).unwrap_or(Value::Null))
-    }
-}
-
-impl From<Value> for Payload {
-    /// A payload made by hand (tests, previews of other shapes).
-    fn from(value: Value) -> Self {
-        let json =
-            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned());
-        let cell = OnceLock::new();
-        let _ = cell.set(value);
-        Payload { json, value: cell }
     }
 }
 
@@ -180,6 +161,7 @@ pub fn test_alert(now_ms: i64) -> Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The payload serialized from the alert is what the `Value` built from it
     /// serializes to, byte for byte, and reads back as that `Value`.
@@ -212,8 +194,46 @@ mod tests {
                 assert_eq!(payload.value(), &value, "{kind:?}");
             }
         }
-        let made = Payload::from(json!({"b": 1, "a": [true]}));
-        assert_eq!(made.json(), r#"{"a":[true],"b":1}"#);
-        assert_eq!(made.value(), &json!({"b": 1, "a": [true]}));
+        // Panther's members, each present; a missing context is an empty object, a
+        // re-send's title is marked.
+        let a = &alerts[2];
+        let value = panther_payload(a, "https://herald.example/", DeliveryKind::Resend);
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "alertContext",
+                "alertId",
+                "createdAt",
+                "description",
+                "id",
+                "link",
+                "name",
+                "runbook",
+                "severity",
+                "tags",
+                "title",
+                "type",
+                "version"
+            ]
+        );
+        assert_eq!(value["alertContext"], json!({}));
+        assert_eq!(value["tags"], json!([]));
+        assert_eq!(value["title"], format!("[Re-sent]: {}", a.title));
+        assert_eq!(value["id"], a.detection_id.as_str());
+        assert_eq!(value["alertId"], a.id.as_str());
+        assert_eq!(
+            value["link"],
+            format!("https://herald.example/alerts/{}", a.id)
+        );
+        assert_eq!(value["createdAt"], to_rfc3339(a.created_at));
+        assert_eq!(value["severity"], a.severity.as_str());
+        assert_eq!(value["type"], a.alert_type.as_str());
+        assert_eq!(value["version"], "");
     }
 }
